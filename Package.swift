@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// swift-dossier: seal closed case dossiers into signed, encrypted archives.
+//
+// Data flow (see docs/ARCHITECTURE.md):
+//   folder ─► inner archive ─► age payload ─► container, signatures over the manifest ─► access log
+// Only DossierKit's backend files import the C modules below; nothing public exposes a C pointer.
+let package = Package(
+    name: "swift-dossier",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "DossierKit", targets: ["DossierKit"]),
+        .executable(name: "dossier", targets: ["dossier"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // OpenSSL 3 (libcrypto) with a one-header shim for what Swift cannot import.
+        .systemLibrary(
+            name: "CDossierOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // libarchive with a one-header shim.
+        .systemLibrary(
+            name: "CDossierArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        .target(
+            name: "DossierKit",
+            dependencies: ["CDossierOpenSSL", "CDossierArchive"]
+        ),
+        .executableTarget(
+            name: "dossier",
+            dependencies: [
+                "DossierKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "DossierKitTests",
+            dependencies: ["DossierKit"],
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "dossierCLITests",
+            dependencies: ["DossierKit"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
