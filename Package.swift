@@ -47,7 +47,7 @@ let package = Package(
         ),
         .testTarget(
             name: "dossierCLITests",
-            dependencies: ["DossierKit"]
+            dependencies: ["dossier"]
         ),
     ],
     swiftLanguageModes: [.v6]

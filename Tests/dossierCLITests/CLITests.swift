@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+/// Runs the built `dossier` binary and captures its output.
+struct CLI {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `dossier` executable next to the test bundle in the build folder.
+    static var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // The test runner may be inside a bundle folder (….xctest/…); walk up to the products folder.
+        for _ in 0..<4 where !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("dossier").path) {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("dossier")
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("dossier CLI")
+struct CLITests {
+    @Test("the binary exists")
+    func binaryExists() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary.path), "\(CLI.binary.path)")
+    }
+
+    @Test("--help lists the commands and exits 0")
+    func help() throws {
+        let result = try CLI.run(["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: dossier"))
+        #expect(result.stdout.contains("version"))
+    }
+
+    @Test("version prints the backends")
+    func version() throws {
+        let result = try CLI.run(["version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("openssl: OpenSSL 3"))
+        #expect(result.stdout.contains("libarchive: libarchive 3"))
+    }
+
+    @Test("an unknown command is a usage error (exit 64)")
+    func usageError() throws {
+        let result = try CLI.run(["no-such-command"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Error"))
+    }
+}
