@@ -224,16 +224,6 @@ func withBytes<R, E: Error>(
     return try result.get()
 }
 
-/// `Array.withUnsafeMutableBytes` with a typed-throwing body.
-func withMutableBytes<R, E: Error>(
-    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
-) throws(E) -> R {
-    let result: Result<R, E> = array.withUnsafeMutableBytes { buffer in
-        do throws(E) { return .success(try body(buffer)) } catch { return .failure(error) }
-    }
-    return try result.get()
-}
-
 private enum FetchedCiphers {
     // EVP_CIPHER objects are immutable and thread-safe once fetched.
     nonisolated(unsafe) static let chaCha20Poly1305 = fetch("ChaCha20-Poly1305")

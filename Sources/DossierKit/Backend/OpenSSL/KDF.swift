@@ -36,13 +36,15 @@ package enum HKDFSHA256 {
 package enum Scrypt {
     /// Derives `outputByteCount` bytes from `password` and `salt` with cost `n` (a power of
     /// two greater than 1), block size `r` and parallelism `p`. `maxMemory` bounds what
-    /// OpenSSL may allocate (128 · N · r · p bytes are needed); exceeding it is an error.
+    /// OpenSSL may allocate (about 128 · r · (N + p) bytes are needed); exceeding it is an
+    /// error. `nil` allows exactly what the parameters need: callers bound the cost by
+    /// bounding `n` (age's maximum work factor).
     package static func deriveKey(
         password: some ContiguousBytes,
         salt: some ContiguousBytes,
         n: UInt64, r: UInt32, p: UInt32,
         outputByteCount: Int,
-        maxMemory: UInt64 = 2 << 30
+        maxMemory: UInt64? = nil
     ) throws(CryptoError) -> SecureBytes {
         guard n > 1, n & (n - 1) == 0 else {
             throw CryptoError(.invalidParameter, "scrypt cost N=\(n) is not a power of two greater than 1")
@@ -50,6 +52,9 @@ package enum Scrypt {
         guard r > 0, p > 0, outputByteCount > 0 else {
             throw CryptoError(.invalidParameter, "scrypt parameters r=\(r) p=\(p) length=\(outputByteCount) must be positive")
         }
+        let (needed, overflow) = (n + 2 + UInt64(p)).multipliedReportingOverflow(by: 128 * UInt64(r))
+        guard !overflow else { throw CryptoError(.invalidParameter, "scrypt parameters N=\(n) r=\(r) p=\(p) overflow") }
+        let maxMemory = maxMemory ?? needed + (1 << 20)
         return try SecureBytes(count: outputByteCount) { (out) throws(CryptoError) in
             let ok = password.withUnsafeBytes { password in
                 salt.withUnsafeBytes { salt in

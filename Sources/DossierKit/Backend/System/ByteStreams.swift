@@ -1,0 +1,288 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A source of bytes read in pieces: a file, a pipe, memory, or a decoding layer.
+public protocol ByteSource: AnyObject {
+    /// Reads up to `buffer.count` bytes into `buffer` and returns how many were read.
+    /// Returns 0 only at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// A destination for bytes written in pieces.
+public protocol ByteSink: AnyObject {
+    /// Writes all of `bytes`.
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension ByteSink {
+    /// Writes all of `bytes`.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+}
+
+extension ByteSource {
+    /// Reads everything up to the end. Use only for data known to be small.
+    public func readAll(limit: Int = .max) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return out }
+            guard out.count + n <= limit else { throw FileError(operation: "read", path: nil, code: EFBIG) }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
+/// Bytes in memory, read front to back.
+public final class MemorySource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = Swift.min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + n)]))
+        }
+        offset += n
+        return n
+    }
+}
+
+/// Collects written bytes in memory.
+public final class MemorySink: ByteSink {
+    /// Everything written so far.
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        self.bytes.append(contentsOf: bytes)
+    }
+}
+
+/// A failed system call on a file, with the path (when known) and the errno text.
+public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What was attempted: "open", "read", "write", "fsync", "rename", ...
+    public let operation: String
+    /// The file concerned, when known.
+    public let path: String?
+    /// The errno value.
+    public let code: Int32
+
+    public init(operation: String, path: String?, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    public var description: String {
+        let message = String(cString: strerror(code))
+        if let path { return "cannot \(operation) \(path): \(message)" }
+        return "cannot \(operation): \(message)"
+    }
+}
+
+/// Reads a file descriptor with read(2).
+public final class FileSource: ByteSource {
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private let path: String?
+
+    /// Opens `path` for reading.
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
+        self.fd = fd
+        self.ownsDescriptor = true
+        self.path = path
+    }
+
+    /// Reads from an open descriptor (e.g. standard input), which stays open afterwards.
+    public init(fileDescriptor: Int32) {
+        self.fd = fileDescriptor
+        self.ownsDescriptor = false
+        self.path = nil
+    }
+
+    deinit { if ownsDescriptor { close(fd) } }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw FileError(operation: "read", path: path, code: errno)
+        }
+    }
+}
+
+/// Writes to a file descriptor with write(2).
+public final class FileSink: ByteSink {
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private let path: String?
+    private var closed = false
+
+    /// Creates `path` (which must not exist) with `mode`, for writing.
+    public init(creating path: String, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError(operation: "create", path: path, code: errno) }
+        self.fd = fd
+        self.ownsDescriptor = true
+        self.path = path
+    }
+
+    /// Writes to an open descriptor (e.g. standard output), which stays open afterwards.
+    public init(fileDescriptor: Int32) {
+        self.fd = fileDescriptor
+        self.ownsDescriptor = false
+        self.path = nil
+    }
+
+    deinit { if ownsDescriptor && !closed { Glibc.close(fd) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(operation: "write", path: path, code: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Flushes the file's data to stable storage (fsync).
+    public func sync() throws {
+        guard fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// Closes the descriptor (only one this sink opened).
+    public func close() throws {
+        guard ownsDescriptor, !closed else { return }
+        closed = true
+        guard Glibc.close(fd) == 0 else { throw FileError(operation: "close", path: path, code: errno) }
+    }
+}
+
+/// A reading buffer over a `ByteSource` with line and exact-length reads, used by parsers.
+final class BufferedReader: ByteSource {
+    private let source: ByteSource
+    private var buffer: [UInt8]
+    private var start = 0
+    private var end = 0
+    private var reachedEnd = false
+
+    init(_ source: ByteSource, capacity: Int = 64 * 1024) {
+        self.source = source
+        self.buffer = [UInt8](repeating: 0, count: capacity)
+    }
+
+    /// Bytes buffered and not yet consumed.
+    var buffered: Int { end - start }
+
+    /// Reads more from the source; returns false at its end.
+    private func fill() throws -> Bool {
+        if reachedEnd { return false }
+        if start > 0 {
+            if start < end {
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: end - start)
+                }
+            }
+            end -= start
+            start = 0
+        }
+        if end == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+        let n = try buffer.withUnsafeMutableBytes { raw in
+            try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
+        }
+        if n == 0 { reachedEnd = true; return false }
+        end += n
+        return true
+    }
+
+    /// Returns the next line including its "\n", or the rest of the stream if it ends
+    /// without one, or nil at the end. Throws `tooLong()` when no "\n" comes within `maxLength` bytes.
+    func readLine<E: Error>(maxLength: Int, tooLong: () -> E) throws -> [UInt8]? {
+        var scanned = 0
+        while true {
+            if let newline = buffer[(start + scanned)..<end].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffer[start...newline])
+                guard line.count <= maxLength else { throw tooLong() }
+                start = newline + 1
+                return line
+            }
+            scanned = end - start
+            guard scanned <= maxLength else { throw tooLong() }
+            if try !fill() {
+                if start == end { return nil }
+                let line = Array(buffer[start..<end])
+                start = end
+                guard line.count <= maxLength else { throw tooLong() }
+                return line
+            }
+        }
+    }
+
+    /// Looks at the next byte without consuming it; nil at the end.
+    func peek() throws -> UInt8? {
+        if start == end, try !fill() { return nil }
+        return buffer[start]
+    }
+
+    /// Looks at up to `count` next bytes without consuming them (fewer only at the end).
+    func peek(_ count: Int) throws -> [UInt8] {
+        while end - start < count, try fill() {}
+        return Array(buffer[start..<Swift.min(end, start + count)])
+    }
+
+    /// Consumes one byte.
+    func skip() { if start < end { start += 1 } }
+
+    /// Reads until `buffer` is full or the stream ends; returns the count read.
+    func readFully(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        while filled < out.count {
+            if start == end {
+                // Large reads bypass the buffer.
+                if out.count - filled >= buffer.count {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out[filled...]))
+                    if n == 0 { reachedEnd = true; break }
+                    filled += n
+                    continue
+                }
+                if try !fill() { break }
+            }
+            let n = Swift.min(end - start, out.count - filled)
+            buffer.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(rebasing: out[filled..<(filled + n)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + n)]))
+            }
+            start += n
+            filled += n
+        }
+        return filled
+    }
+
+    func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard out.count > 0 else { return 0 }
+        if start == end, try !fill() { return 0 }
+        let n = Swift.min(end - start, out.count)
+        buffer.withUnsafeBytes { raw in
+            UnsafeMutableRawBufferPointer(rebasing: out[0..<n]).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + n)]))
+        }
+        start += n
+        return n
+    }
+}

@@ -1,0 +1,40 @@
+/// An error from the age layer (the encrypted payload of a dossier).
+///
+/// `kind` tells what failed, in the categories of the age test suite, so callers and tests
+/// can tell a malformed header from a wrong key from a modified payload.
+public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// The header is malformed, non-canonical or disallowed (rejected while parsing or unwrapping).
+        case header = "header failure"
+        /// The header is fine but none of the identities unwraps any stanza.
+        case noMatch = "no match"
+        /// A file key was unwrapped but the header MAC does not verify.
+        case hmac = "HMAC failure"
+        /// The STREAM payload failed (bad tag, truncated, trailing data) before a clean end.
+        case payload = "payload failure"
+        /// The ASCII armor is invalid.
+        case armor = "armor failure"
+        /// A key string or identity file is malformed.
+        case invalidKey = "invalid key"
+        /// A parameter is out of range (work factor, recipient combination).
+        case invalidArgument = "invalid argument"
+        /// Reading or writing the underlying stream failed.
+        case io = "I/O failure"
+    }
+
+    public let kind: Kind
+    public let reason: String
+
+    public init(_ kind: Kind, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public var description: String { "\(kind.rawValue): \(reason)" }
+
+    /// Wraps an error from a byte source or sink, keeping age errors (from the armor layer) as they are.
+    static func wrapping(_ error: any Error, _ what: String) -> AgeError {
+        if let error = error as? AgeError { return error }
+        return AgeError(.io, "\(what): \(error)")
+    }
+}

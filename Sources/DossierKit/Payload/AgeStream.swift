@@ -1,0 +1,208 @@
+/// The age STREAM payload: ChaCha20-Poly1305 over 64 KiB chunks, nonce = 11-byte
+/// big-endian chunk counter ‖ last-chunk flag, payload key = HKDF-SHA-256(file key,
+/// salt: 16-byte payload nonce, info: "payload").
+///
+/// Every chunk is independently decryptable given the payload key, its index and whether
+/// it is the last one: `encryptChunk` / `decryptChunk` are the random-access primitives
+/// later layers use for multi-core sealing and for opening one document on its own.
+enum AgeStream {
+    static let chunkSize = 64 * 1024
+    static let tagSize = 16
+    static let encryptedChunkSize = chunkSize + tagSize
+    static let payloadNonceSize = 16
+    static let fileKeySize = 16
+
+    /// Derives the payload key from the file key and the 16-byte payload nonce.
+    static func payloadKey(fileKey: SecureBytes, nonce: [UInt8]) throws(AgeError) -> SecureBytes {
+        do {
+            return try HKDFSHA256.deriveKey(inputKeyMaterial: fileKey, salt: nonce, info: Array("payload".utf8), outputByteCount: 32)
+        } catch {
+            throw AgeError(.payload, "deriving the payload key failed: \(error)")
+        }
+    }
+
+    /// The 12-byte ChaCha20-Poly1305 nonce of chunk `index`.
+    static func chunkNonce(index: UInt64, last: Bool) -> [UInt8] {
+        var nonce = [UInt8](repeating: 0, count: 12)
+        var counter = index.bigEndian
+        withUnsafeBytes(of: &counter) { nonce.replaceSubrange(3..<11, with: $0) }
+        nonce[11] = last ? 1 : 0
+        return nonce
+    }
+
+    /// Encrypts one chunk (`plaintext.count` ≤ 64 KiB) into `output` (plaintext + 16 bytes).
+    static func encryptChunk(
+        _ aead: AEADKey, index: UInt64, last: Bool,
+        plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(AgeError) {
+        precondition(plaintext.count <= chunkSize)
+        let nonce = chunkNonce(index: index, last: last)
+        do {
+            try withBytes(nonce) { (n) throws(CryptoError) in
+                try aead.seal(plaintext, nonce: n, aad: UnsafeRawBufferPointer(start: nil, count: 0), into: output)
+            }
+        } catch {
+            throw AgeError(.payload, "encrypting chunk \(index) failed: \(error)")
+        }
+    }
+
+    /// Decrypts and authenticates one chunk into `output` (ciphertext − 16 bytes). On
+    /// failure `output` is wiped and nothing is released.
+    static func decryptChunk(
+        _ aead: AEADKey, index: UInt64, last: Bool,
+        ciphertext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(AgeError) {
+        guard ciphertext.count >= tagSize, ciphertext.count <= encryptedChunkSize else {
+            throw AgeError(.payload, "chunk \(index) has an invalid size of \(ciphertext.count) bytes")
+        }
+        let nonce = chunkNonce(index: index, last: last)
+        do {
+            try withBytes(nonce) { (n) throws(CryptoError) in
+                try aead.open(ciphertext, nonce: n, aad: UnsafeRawBufferPointer(start: nil, count: 0), into: output)
+            }
+        } catch {
+            throw AgeError(.payload, "chunk \(index)\(last ? " (last)" : "") does not authenticate: the payload was modified, truncated or extended")
+        }
+    }
+}
+
+/// Encrypts a plaintext stream into STREAM chunks written to a sink, in constant memory.
+final class AgeStreamEncryptor {
+    private let aead: AEADKey
+    private let sink: ByteSink
+    private var plaintext: [UInt8]
+    private var filled = 0
+    private var output: [UInt8]
+    private var index: UInt64 = 0
+    private var finished = false
+
+    init(payloadKey: SecureBytes, sink: ByteSink) throws(AgeError) {
+        do {
+            aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
+        } catch {
+            throw AgeError(.payload, "payload key rejected: \(error)")
+        }
+        self.sink = sink
+        plaintext = [UInt8](repeating: 0, count: AgeStream.chunkSize)
+        output = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize)
+    }
+
+    deinit { secureWipe(&plaintext) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(AgeError) {
+        precondition(!finished, "write after finish")
+        var offset = 0
+        while offset < bytes.count {
+            // A full buffer is flushed as a non-last chunk only once more data arrives,
+            // so the last chunk may be full and is never empty unless the stream is.
+            if filled == AgeStream.chunkSize { try flush(last: false) }
+            let n = Swift.min(AgeStream.chunkSize - filled, bytes.count - offset)
+            plaintext.withUnsafeMutableBytes { dst in
+                UnsafeMutableRawBufferPointer(rebasing: dst[filled..<(filled + n)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            }
+            filled += n
+            offset += n
+        }
+    }
+
+    func finish() throws(AgeError) {
+        precondition(!finished, "finish called twice")
+        try flush(last: true)
+        finished = true
+    }
+
+    private func flush(last: Bool) throws(AgeError) {
+        let count = filled
+        let index = self.index
+        let aead = self.aead
+        try withBytes(plaintext) { (p) throws(AgeError) in
+            try withMutableBytes(&output) { (o) throws(AgeError) in
+                try AgeStream.encryptChunk(aead, index: index, last: last,
+                                           plaintext: UnsafeRawBufferPointer(rebasing: p[0..<count]),
+                                           into: UnsafeMutableRawBufferPointer(rebasing: o[0..<(count + AgeStream.tagSize)]))
+            }
+        }
+        do {
+            try output.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<(count + AgeStream.tagSize)])) }
+        } catch {
+            throw AgeError.wrapping(error, "writing the payload failed")
+        }
+        self.index += 1
+        filled = 0
+    }
+}
+
+/// Decrypts STREAM chunks from a reader and releases only authenticated plaintext.
+final class AgeStreamDecryptor {
+    private let aead: AEADKey
+    private let reader: BufferedReader
+    private var ciphertext: [UInt8]
+    private var index: UInt64 = 0
+    private var done = false
+    private var failed: AgeError?
+
+    init(payloadKey: SecureBytes, reader: BufferedReader) throws(AgeError) {
+        do {
+            aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
+        } catch {
+            throw AgeError(.payload, "payload key rejected: \(error)")
+        }
+        self.reader = reader
+        // One extra byte tells a full last chunk from a full chunk that has a successor.
+        ciphertext = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize + 1)
+    }
+
+    /// Decrypts the next chunk into `output` (at least 64 KiB) and returns its plaintext
+    /// length, or nil after the last chunk. After an error every later call throws it again.
+    func nextChunk(into output: UnsafeMutableRawBufferPointer) throws(AgeError) -> Int? {
+        if let failed { throw failed }
+        if done { return nil }
+        do {
+            return try decryptNext(into: output)
+        } catch {
+            failed = error
+            throw error
+        }
+    }
+
+    private func decryptNext(into output: UnsafeMutableRawBufferPointer) throws(AgeError) -> Int {
+        precondition(output.count >= AgeStream.chunkSize)
+        let carried = index == 0 ? 0 : 1  // the peeked byte of the previous round sits at position 0
+        let count: Int
+        do {
+            count = try ciphertext.withUnsafeMutableBytes { raw in
+                try reader.readFully(into: UnsafeMutableRawBufferPointer(rebasing: raw[carried...]))
+            } + carried
+        } catch {
+            throw AgeError.wrapping(error, "reading the payload failed")
+        }
+        let last = count <= AgeStream.encryptedChunkSize
+        let chunkLength = Swift.min(count, AgeStream.encryptedChunkSize)
+        if count == 0 {
+            throw AgeError(.payload, index == 0 ? "the payload has no chunks" : "the payload ends without a last chunk")
+        }
+        guard chunkLength >= AgeStream.tagSize else {
+            throw AgeError(.payload, "chunk \(index) is truncated (\(chunkLength) bytes)")
+        }
+        if last && chunkLength == AgeStream.tagSize && index > 0 {
+            throw AgeError(.payload, "the last chunk is empty, which only an empty payload may have")
+        }
+        let plaintextLength = chunkLength - AgeStream.tagSize
+        let index = self.index
+        let aead = self.aead
+        try withBytes(ciphertext) { (c) throws(AgeError) in
+            try AgeStream.decryptChunk(aead, index: index, last: last,
+                                       ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<chunkLength]),
+                                       into: UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintextLength]))
+        }
+        if last {
+            done = true
+        } else {
+            ciphertext[0] = ciphertext[AgeStream.encryptedChunkSize]
+            guard self.index < UInt64.max else { throw AgeError(.payload, "too many chunks") }
+            self.index += 1
+        }
+        return plaintextLength
+    }
+}
