@@ -40,9 +40,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // zlib, for the tests only (some age vectors are zlib-compressed).
+        .systemLibrary(
+            name: "CDossierZlib",
+            path: "Tests/CDossierZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .testTarget(
             name: "DossierKitTests",
-            dependencies: ["DossierKit"],
+            dependencies: ["DossierKit", "CDossierZlib"],
             resources: [.copy("Vectors")]
         ),
         .testTarget(

@@ -68,9 +68,9 @@ enum AgeFile {
     /// Parses the header, unwraps the file key with the first identity that can, and
     /// verifies the header MAC.
     static func openHeader(_ source: ByteSource, identities: [AgeIdentity]) throws(AgeError) -> Opened {
-        guard !identities.isEmpty else { throw AgeError(.invalidArgument, "no identities given") }
         let reader = try reader(for: source)
         let header = try AgeHeader.parse(from: reader)
+        guard !identities.isEmpty else { throw AgeError(.invalidArgument, "no identities given") }
         if header.stanzas.contains(where: { $0.type == "scrypt" }) && header.stanzas.count != 1 {
             throw AgeError(.header, "an scrypt stanza must be the only stanza in the header")
         }

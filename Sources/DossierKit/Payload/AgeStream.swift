@@ -134,6 +134,12 @@ final class AgeStreamEncryptor {
 }
 
 /// Decrypts STREAM chunks from a reader and releases only authenticated plaintext.
+///
+/// The chunking rule follows the reference implementation exactly, so that the plaintext
+/// released before an error is the same everywhere (the CCTV vectors check it):
+/// a read of fewer than 64 KiB + 16 bytes is the last chunk; a full-size chunk is tried as
+/// a regular chunk and, if that fails, as the last one; after the last chunk the stream
+/// must end — trailing data is an error reported after the (authentic) last chunk.
 final class AgeStreamDecryptor {
     private let aead: AEADKey
     private let reader: BufferedReader
@@ -149,8 +155,7 @@ final class AgeStreamDecryptor {
             throw AgeError(.payload, "payload key rejected: \(error)")
         }
         self.reader = reader
-        // One extra byte tells a full last chunk from a full chunk that has a successor.
-        ciphertext = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize + 1)
+        ciphertext = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize)
     }
 
     /// Decrypts the next chunk into `output` (at least 64 KiB) and returns its plaintext
@@ -168,38 +173,53 @@ final class AgeStreamDecryptor {
 
     private func decryptNext(into output: UnsafeMutableRawBufferPointer) throws(AgeError) -> Int {
         precondition(output.count >= AgeStream.chunkSize)
-        let carried = index == 0 ? 0 : 1  // the peeked byte of the previous round sits at position 0
         let count: Int
         do {
-            count = try ciphertext.withUnsafeMutableBytes { raw in
-                try reader.readFully(into: UnsafeMutableRawBufferPointer(rebasing: raw[carried...]))
-            } + carried
+            count = try ciphertext.withUnsafeMutableBytes { try reader.readFully(into: $0) }
         } catch {
             throw AgeError.wrapping(error, "reading the payload failed")
         }
-        let last = count <= AgeStream.encryptedChunkSize
-        let chunkLength = Swift.min(count, AgeStream.encryptedChunkSize)
         if count == 0 {
-            throw AgeError(.payload, index == 0 ? "the payload has no chunks" : "the payload ends without a last chunk")
+            throw AgeError(.payload, index == 0 ? "the payload has no chunks" : "the payload ends without a last chunk: it was truncated")
         }
-        guard chunkLength >= AgeStream.tagSize else {
-            throw AgeError(.payload, "chunk \(index) is truncated (\(chunkLength) bytes)")
-        }
-        if last && chunkLength == AgeStream.tagSize && index > 0 {
+        var last = count < AgeStream.encryptedChunkSize
+        if last && count == AgeStream.tagSize && index > 0 {
             throw AgeError(.payload, "the last chunk is empty, which only an empty payload may have")
         }
-        let plaintextLength = chunkLength - AgeStream.tagSize
+        guard count >= AgeStream.tagSize else {
+            throw AgeError(.payload, "chunk \(index) is truncated (\(count) bytes)")
+        }
+        let plaintextLength = count - AgeStream.tagSize
         let index = self.index
         let aead = self.aead
-        try withBytes(ciphertext) { (c) throws(AgeError) in
-            try AgeStream.decryptChunk(aead, index: index, last: last,
-                                       ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<chunkLength]),
-                                       into: UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintextLength]))
+        let plaintextOut = UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintextLength])
+        do {
+            try withBytes(ciphertext) { (c) throws(AgeError) in
+                try AgeStream.decryptChunk(aead, index: index, last: last,
+                                           ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<count]), into: plaintextOut)
+            }
+        } catch where !last {
+            // A full-size chunk may be the last one.
+            last = true
+            try withBytes(ciphertext) { (c) throws(AgeError) in
+                try AgeStream.decryptChunk(aead, index: index, last: true,
+                                           ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<count]), into: plaintextOut)
+            }
         }
         if last {
             done = true
+            let trailing: UInt8?
+            do { trailing = try reader.peek() } catch {
+                failed = AgeError.wrapping(error, "reading after the last chunk failed")
+                done = false
+                return plaintextLength
+            }
+            if trailing != nil {
+                // The last chunk is authentic and released; the stream still fails.
+                failed = AgeError(.payload, "data follows the last chunk: the payload was extended")
+                done = false
+            }
         } else {
-            ciphertext[0] = ciphertext[AgeStream.encryptedChunkSize]
             guard self.index < UInt64.max else { throw AgeError(.payload, "too many chunks") }
             self.index += 1
         }
