@@ -9,7 +9,8 @@ extension AgeIdentity {
     public static func parseIdentityFile(_ text: String) throws(AgeError) -> [AgeIdentity] {
         var identities: [AgeIdentity] = []
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so split on both line endings explicitly.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }

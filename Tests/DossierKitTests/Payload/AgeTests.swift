@@ -1,0 +1,257 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+@Suite("age: encryption, decryption, keys, re-wrapping, bad input")
+struct AgeTests {
+    static let sizes = [0, 1, 1000, AgeStream.chunkSize - 1, AgeStream.chunkSize, AgeStream.chunkSize + 1,
+                        2 * AgeStream.chunkSize, 2 * AgeStream.chunkSize + 17]
+
+    static func pattern(_ count: Int) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+    }
+
+    @Test("round trip at chunk boundaries, binary and armored; ciphertext size follows the format", arguments: sizes)
+    func roundTrip(size: Int) throws {
+        let key = try AgeX25519.generate()
+        let plaintext = Self.pattern(size)
+        for armored in [false, true] {
+            let ciphertext = try Age.encrypt(plaintext, to: [AgeRecipient(key.recipient)], armored: armored)
+            #expect(try Age.decrypt(ciphertext, with: [key.identity]) == plaintext)
+            if !armored {
+                let chunks = max(1, (size + AgeStream.chunkSize - 1) / AgeStream.chunkSize)
+                let headerLength = try AgeHeader.parse(from: BufferedReader(MemorySource(ciphertext))).encoded.count
+                #expect(ciphertext.count == headerLength + 16 + size + 16 * chunks)
+            } else {
+                let text = String(decoding: ciphertext, as: UTF8.self)
+                #expect(text.hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----\n"))
+                #expect(text.hasSuffix("-----END AGE ENCRYPTED FILE-----\n"))
+                #expect(text.split(separator: "\n").allSatisfy { $0.count <= 64 || $0.hasPrefix("-----") })
+            }
+        }
+    }
+
+    @Test("several recipients: each identity alone decrypts; a stranger gets no match")
+    func multipleRecipients() throws {
+        let keys = try (0..<3).map { _ in try AgeX25519.generate() }
+        let ciphertext = try Age.encrypt(Array("case file".utf8), to: keys.map { try AgeRecipient($0.recipient) })
+        for key in keys { #expect(try Age.decrypt(ciphertext, with: [key.identity]) == Array("case file".utf8)) }
+        do {
+            _ = try Age.decrypt(ciphertext, with: [try AgeX25519.generate().identity])
+            Issue.record("a stranger decrypted")
+        } catch {
+            #expect(error.kind == .noMatch)
+        }
+    }
+
+    @Test("passphrase round trip; wrong passphrase is no match; over-limit work factor is refused before any work")
+    func passphrase() throws {
+        let ciphertext = try Age.encrypt(Array("secret".utf8), to: [AgeRecipient.passphrase("correct horse", workFactor: 10)])
+        #expect(try Age.decrypt(ciphertext, with: [AgeIdentity.passphrase("correct horse")]) == Array("secret".utf8))
+        #expect(throws: AgeError(.noMatch, "none of the 1 identity matches any of the 1 recipient stanza")) {
+            try Age.decrypt(ciphertext, with: [AgeIdentity.passphrase("wrong")])
+        }
+        let expensive = try Age.encrypt(Array("x".utf8), to: [AgeRecipient.passphrase("pw", workFactor: 12)])
+        do {
+            _ = try Age.decrypt(expensive, with: [AgeIdentity.passphrase("pw", maxWorkFactor: 11)])
+            Issue.record("work factor above the maximum accepted")
+        } catch {
+            #expect(error.kind == .header)
+            #expect(error.reason.contains("exceeds the allowed maximum of 11"))
+        }
+    }
+
+    @Test("a passphrase recipient cannot be combined with others; bad parameters are errors")
+    func passphraseMustBeAlone() throws {
+        let key = try AgeX25519.generate()
+        #expect(throws: AgeError.self) {
+            try Age.encrypt([1], to: [AgeRecipient.passphrase("pw", workFactor: 10), AgeRecipient(key.recipient)])
+        }
+        #expect(throws: AgeError.self) { try AgeRecipient.passphrase("pw", workFactor: 0) }
+        #expect(throws: AgeError.self) { try AgeRecipient.passphrase("pw", workFactor: 31) }
+        #expect(throws: AgeError.self) { try AgeRecipient.passphrase("", workFactor: 10) }
+        #expect(throws: AgeError.self) { try Age.encrypt([1], to: []) }
+    }
+
+    @Test("streaming writer and reader in small pieces equal the one-shot functions")
+    func streaming() throws {
+        let key = try AgeX25519.generate()
+        let plaintext = Self.pattern(3 * AgeStream.chunkSize + 5)
+        let sink = MemorySink()
+        let writer = try AgeEncryptingWriter(to: sink, recipients: [AgeRecipient(key.recipient)])
+        var offset = 0
+        var step = 1
+        while offset < plaintext.count {
+            let n = min(step, plaintext.count - offset)
+            try plaintext[offset..<(offset + n)].withUnsafeBytes { try writer.write($0) }
+            offset += n
+            step = step * 3 + 1
+        }
+        try writer.finish()
+        let reader = try AgeDecryptingReader(from: MemorySource(sink.bytes), identities: [key.identity])
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 999)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if n == 0 { break }
+            out += buffer[0..<n]
+        }
+        #expect(out == plaintext)
+    }
+
+    @Test("any chunk decrypts on its own with the payload key; the last-chunk flag and index are bound")
+    func independentChunks() throws {
+        let fileKey = try SecureRandom.secretBytes(16)
+        let nonce = try SecureRandom.bytes(16)
+        let payloadKey = try AgeStream.payloadKey(fileKey: fileKey, nonce: nonce)
+        let plaintext = Self.pattern(4 * AgeStream.chunkSize + 100)
+        let sink = MemorySink()
+        let encryptor = try AgeStreamEncryptor(payloadKey: payloadKey, sink: sink)
+        try withBytes(plaintext) { (raw) throws(AgeError) in try encryptor.write(raw) }
+        try encryptor.finish()
+        let body = sink.bytes
+        let aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
+        func decrypt(_ index: Int, last: Bool, as claimed: Int? = nil) throws(AgeError) -> [UInt8] {
+            let start = index * AgeStream.encryptedChunkSize
+            let end = min(start + AgeStream.encryptedChunkSize, body.count)
+            var out = [UInt8](repeating: 0, count: end - start - 16)
+            let slice = Array(body[start..<end])
+            try withBytes(slice) { (c) throws(AgeError) in
+                try withMutableBytes(&out) { (o) throws(AgeError) in
+                    try AgeStream.decryptChunk(aead, index: UInt64(claimed ?? index), last: last, ciphertext: c, into: o)
+                }
+            }
+            return out
+        }
+        // Out of order: chunk 3, then 0, then the last (4).
+        #expect(try decrypt(3, last: false) == Array(plaintext[(3 * 65536)..<(4 * 65536)]))
+        #expect(try decrypt(0, last: false) == Array(plaintext[0..<65536]))
+        #expect(try decrypt(4, last: true) == Array(plaintext[(4 * 65536)...]))
+        #expect(throws: AgeError.self) { try decrypt(4, last: false) }
+        #expect(throws: AgeError.self) { try decrypt(2, last: true) }
+        #expect(throws: AgeError.self) { try decrypt(2, last: false, as: 1) }
+    }
+
+    @Test("re-wrapping changes only the header: the body stays byte for byte, new recipients decrypt, old ones do not")
+    func rewrap() throws {
+        let old = try AgeX25519.generate(), new1 = try AgeX25519.generate(), new2 = try AgeX25519.generate()
+        let plaintext = Self.pattern(150_000)
+        let original = try Age.encrypt(plaintext, to: [AgeRecipient(old.recipient)])
+        let sink = MemorySink()
+        try Age.rewrap(from: MemorySource(original), to: sink, identities: [old.identity],
+                       recipients: [AgeRecipient(new1.recipient), AgeRecipient(new2.recipient)])
+        let rewrapped = sink.bytes
+        let oldHeader = try AgeHeader.parse(from: BufferedReader(MemorySource(original))).encoded.count
+        let newHeader = try AgeHeader.parse(from: BufferedReader(MemorySource(rewrapped))).encoded.count
+        #expect(Array(original[oldHeader...]) == Array(rewrapped[newHeader...]))
+        #expect(try Age.decrypt(rewrapped, with: [new1.identity]) == plaintext)
+        #expect(try Age.decrypt(rewrapped, with: [new2.identity]) == plaintext)
+        #expect(throws: AgeError.self) { try Age.decrypt(rewrapped, with: [old.identity]) }
+        // Without a matching identity nothing is written.
+        let refused = MemorySink()
+        #expect(throws: AgeError.self) {
+            try Age.rewrap(from: MemorySource(original), to: refused, identities: [new1.identity], recipients: [AgeRecipient(new2.recipient)])
+        }
+        #expect(refused.bytes.isEmpty)
+    }
+
+    @Test("modified, truncated and extended files fail with the right kind and release nothing unauthenticated")
+    func tampering() throws {
+        let key = try AgeX25519.generate()
+        let plaintext = Self.pattern(2 * AgeStream.chunkSize + 10)
+        let good = try Age.encrypt(plaintext, to: [AgeRecipient(key.recipient)])
+        let headerLength = try AgeHeader.parse(from: BufferedReader(MemorySource(good))).encoded.count
+        func outcome(_ bytes: [UInt8]) -> (AgeError.Kind?, Int) {
+            var released = 0
+            do {
+                let reader = try AgeDecryptingReader(from: MemorySource(bytes), identities: [key.identity])
+                while let chunk = try reader.nextChunk() { released += chunk.count }
+                return (nil, released)
+            } catch {
+                return (error.kind, released)
+            }
+        }
+        // Flip a bit in the MAC, in the stanza body, in the nonce, in each chunk.
+        var mac = good
+        mac[headerLength - 5] = mac[headerLength - 5] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect([.hmac, .header].contains(outcome(mac).0))
+        var nonce = good; nonce[headerLength + 3] ^= 1
+        #expect(outcome(nonce) == (.payload, 0))
+        var first = good; first[headerLength + 16 + 100] ^= 1
+        #expect(outcome(first) == (.payload, 0))
+        var second = good; second[headerLength + 16 + AgeStream.encryptedChunkSize + 5] ^= 0x80
+        #expect(outcome(second) == (.payload, AgeStream.chunkSize))
+        var tag = good; tag[good.count - 1] ^= 1
+        #expect(outcome(tag) == (.payload, 2 * AgeStream.chunkSize))
+        // Truncation at a chunk boundary and in the middle; an appended byte.
+        #expect(outcome(Array(good.prefix(headerLength + 16 + AgeStream.encryptedChunkSize))).0 == .payload)
+        #expect(outcome(Array(good.dropLast(3))).0 == .payload)
+        #expect(outcome(good + [0]).0 == .payload)
+        #expect(outcome(Array(good.prefix(headerLength + 7))).0 == .header)
+        #expect(outcome(Array(good.prefix(20))).0 == .header)
+        #expect(outcome([]).0 == .header)
+        #expect(outcome(good).0 == nil && outcome(good).1 == plaintext.count)
+    }
+
+    @Test("key strings: parse, print, reject malformed; errors never echo secrets")
+    func keys() throws {
+        let key = try AgeX25519.generate()
+        #expect(key.recipient.hasPrefix("age1") && key.recipient.count == 62)
+        let secretLine = try #require(key.identityFile.split(separator: "\n").last)
+        #expect(secretLine.hasPrefix("AGE-SECRET-KEY-1") && secretLine.count == 74)
+        let parsed = try AgeIdentity(String(secretLine))
+        #expect(parsed.recipient?.description == key.recipient)
+        #expect(!"\(parsed)".contains("AGE-SECRET-KEY"))
+        #expect(throws: AgeError.self) { try AgeRecipient("age1qqqqqq") }
+        #expect(throws: AgeError.self) { try AgeRecipient(String(secretLine)) }
+        var broken = Array(secretLine.utf8)
+        broken[30] = broken[30] == UInt8(ascii: "Q") ? UInt8(ascii: "P") : UInt8(ascii: "Q")
+        do {
+            _ = try AgeIdentity(String(decoding: broken, as: UTF8.self))
+            Issue.record("a corrupted identity parsed")
+        } catch {
+            #expect(error.kind == .invalidKey)
+            #expect(!error.description.contains(String(secretLine.dropFirst(16).prefix(20))))
+        }
+    }
+
+    @Test("identity files: comments, several keys, CRLF; a bad line is named by number without its content")
+    func identityFiles() throws {
+        let a = try AgeX25519.generate(), b = try AgeX25519.generate()
+        let text = "# two keys\r\n" + a.identityFile + "\n  \n" + b.identityFile.replacingOccurrences(of: "\n", with: "\r\n")
+        let identities = try AgeIdentity.parseIdentityFile(text)
+        #expect(identities.count == 2)
+        let ciphertext = try Age.encrypt([42], to: [AgeRecipient(b.recipient)])
+        #expect(try Age.decrypt(ciphertext, with: identities) == [42])
+        do {
+            _ = try AgeIdentity.parseIdentityFile("# c\nAGE-SECRET-KEY-1NOTAKEYATALLHIDDEN\n")
+            Issue.record("bad identity file accepted")
+        } catch {
+            #expect(error.reason.contains("line 2"))
+            #expect(!error.reason.contains("NOTAKEYATALLHIDDEN"))
+        }
+        #expect(throws: AgeError.self) { try AgeIdentity.parseIdentityFile("# only comments\n") }
+    }
+
+    @Test("key files are written 0600, never overwritten, and loose permissions are refused on load")
+    func keyFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("age-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = try AgeX25519.generate()
+        let path = dir.appendingPathComponent("key.txt").path
+        try key.writeIdentityFile(toPath: path)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(throws: AgeError.self) { try AgeX25519.generate().writeIdentityFile(toPath: path) }
+        #expect(try AgeIdentity.loadIdentityFile(atPath: path).count == 1)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        do {
+            _ = try AgeIdentity.loadIdentityFile(atPath: path)
+            Issue.record("a world-readable key file was loaded")
+        } catch {
+            #expect(error.reason.contains("chmod 600"))
+        }
+        #expect(throws: AgeError.self) { try AgeIdentity.loadIdentityFile(atPath: dir.appendingPathComponent("missing").path) }
+    }
+}
