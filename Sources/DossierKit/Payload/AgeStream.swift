@@ -21,6 +21,15 @@ enum AgeStream {
         }
     }
 
+    /// The chunk cipher bound to a payload key.
+    static func cipher(_ payloadKey: SecureBytes) throws(AgeError) -> AEADKey {
+        do {
+            return try AEADKey(.chaCha20Poly1305, key: payloadKey)
+        } catch {
+            throw AgeError(.payload, "payload key rejected: \(error)")
+        }
+    }
+
     /// The 12-byte ChaCha20-Poly1305 nonce of chunk `index`.
     static func chunkNonce(index: UInt64, last: Bool) -> [UInt8] {
         var nonce = [UInt8](repeating: 0, count: 12)
@@ -77,11 +86,7 @@ final class AgeStreamEncryptor {
     private var finished = false
 
     init(payloadKey: SecureBytes, sink: ByteSink) throws(AgeError) {
-        do {
-            aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
-        } catch {
-            throw AgeError(.payload, "payload key rejected: \(error)")
-        }
+        aead = try AgeStream.cipher(payloadKey)
         self.sink = sink
         plaintext = [UInt8](repeating: 0, count: AgeStream.chunkSize)
         output = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize)
@@ -149,11 +154,7 @@ final class AgeStreamDecryptor {
     private var failed: AgeError?
 
     init(payloadKey: SecureBytes, reader: BufferedReader) throws(AgeError) {
-        do {
-            aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
-        } catch {
-            throw AgeError(.payload, "payload key rejected: \(error)")
-        }
+        aead = try AgeStream.cipher(payloadKey)
         self.reader = reader
         ciphertext = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize)
     }
