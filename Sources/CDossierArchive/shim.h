@@ -13,4 +13,9 @@ static inline locale_t dossier_utf8_locale(void) {
     return newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
+// File type constants (macros with casts, which Swift does not import).
+static inline unsigned int dossier_ae_ifreg(void) { return AE_IFREG; }
+static inline unsigned int dossier_ae_ifdir(void) { return AE_IFDIR; }
+static inline unsigned int dossier_ae_iflnk(void) { return AE_IFLNK; }
+
 #endif

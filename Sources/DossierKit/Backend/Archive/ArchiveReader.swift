@@ -1,0 +1,136 @@
+import CDossierArchive
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Metadata of one archive entry, with the name kept as bytes until it is validated.
+struct ArchiveEntryInfo: Sendable {
+    enum Kind: Sendable, Equatable { case file, directory, symlink, hardlink, other(UInt32) }
+    /// The raw name bytes as stored (UTF-8 expected, not yet validated).
+    let pathBytes: [UInt8]
+    let kind: Kind
+    /// Size in bytes, nil when the archive does not record it.
+    let size: Int64?
+    /// Permission bits including setuid/setgid/sticky as stored.
+    let mode: UInt32
+    let mtime: Int64
+    /// Symlink or hardlink target, for reporting.
+    let linkTarget: [UInt8]?
+}
+
+/// Reads tar / zip / 7z / cpio archives (any compression libarchive knows) entry by entry.
+final class ArchiveReader {
+    enum Input {
+        /// A stream (tar with any filter); no seeking.
+        case stream(ByteSource)
+        /// A file path (zip and 7z need seeking).
+        case file(String)
+    }
+
+    private let archive: OpaquePointer
+    private var source: ByteSource?
+    private var sourceError: (any Error)?
+    private var buffer: [UInt8]
+    private var entryOpen = false
+
+    /// - Parameter tarOnly: accept only tar (with zstd) — for the dossier payload; otherwise any
+    ///   format and filter libarchive supports (archives handed in by case systems).
+    init(_ input: Input, tarOnly: Bool) throws(ArchiveError) {
+        guard let archive = archive_read_new() else { throw ArchiveError("archive_read_new failed") }
+        self.archive = archive
+        buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        if tarOnly {
+            archive_read_support_filter_zstd(archive)
+            archive_read_support_format_tar(archive)
+        } else {
+            archive_read_support_filter_all(archive)
+            archive_read_support_format_all(archive)
+        }
+        let status: Int32
+        switch input {
+        case .stream(let source):
+            self.source = source
+            let context = Unmanaged.passUnretained(self).toOpaque()
+            status = LibArchive.withUTF8Locale {
+                archive_read_open(archive, context, nil, { _, context, out in
+                    let reader = Unmanaged<ArchiveReader>.fromOpaque(context!).takeUnretainedValue()
+                    return reader.supply(out)
+                }, nil)
+            }
+        case .file(let path):
+            status = LibArchive.withUTF8Locale { archive_read_open_filename(archive, path, 256 * 1024) }
+        }
+        try check(status, "opening the archive")
+    }
+
+    deinit { archive_read_free(archive) }
+
+    private func supply(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+        guard let source else { return 0 }
+        do {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            buffer.withUnsafeBytes { out?.pointee = $0.baseAddress }
+            return n
+        } catch {
+            sourceError = error
+            return -1
+        }
+    }
+
+    private func check(_ status: Int32, _ what: String) throws(ArchiveError) {
+        guard status != ARCHIVE_OK else { return }
+        if let sourceError {
+            throw ArchiveError("\(what): \(sourceError)", underlying: sourceError)
+        }
+        let message = archive_error_string(archive).map { String(cString: $0) } ?? "libarchive status \(status)"
+        throw ArchiveError("\(what): \(message)")
+    }
+
+    /// The next entry, or nil at the end of the archive.
+    func nextEntry() throws(ArchiveError) -> ArchiveEntryInfo? {
+        var entry: OpaquePointer?
+        let status = LibArchive.withUTF8Locale { archive_read_next_header(archive, &entry) }
+        if status == ARCHIVE_EOF { return nil }
+        try check(status, "reading the next entry")
+        guard let entry else { throw ArchiveError("libarchive returned no entry") }
+        entryOpen = true
+        guard let name = archive_entry_pathname(entry) else { throw ArchiveError("an entry has no name") }
+        let pathBytes = cStringBytes(name)
+        let type = UInt32(archive_entry_filetype(entry))
+        var linkTarget: [UInt8]?
+        let kind: ArchiveEntryInfo.Kind
+        if let hardlink = archive_entry_hardlink(entry) {
+            kind = .hardlink
+            linkTarget = cStringBytes(hardlink)
+        } else if type == dossier_ae_ifreg() {
+            kind = .file
+        } else if type == dossier_ae_ifdir() {
+            kind = .directory
+        } else if type == dossier_ae_iflnk() {
+            kind = .symlink
+            if let target = archive_entry_symlink(entry) {
+                linkTarget = cStringBytes(target)
+            }
+        } else {
+            kind = .other(type)
+        }
+        return ArchiveEntryInfo(
+            pathBytes: pathBytes, kind: kind,
+            size: archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil,
+            mode: UInt32(archive_entry_mode(entry)) & 0o7777,
+            mtime: Int64(archive_entry_mtime(entry)),
+            linkTarget: linkTarget)
+    }
+
+    /// Reads data of the current entry; returns 0 at its end.
+    func readData(into out: UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int {
+        let n = archive_read_data(archive, out.baseAddress, out.count)
+        if n < 0 { try check(Int32(n), "reading entry data") }
+        return n
+    }
+}
+
+/// The bytes of a C string, without its terminator and without any decoding.
+func cStringBytes(_ pointer: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
+}
