@@ -29,9 +29,17 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
+        // zlib: CRC-32 of container entries (and inflating compressed test vectors).
+        .systemLibrary(
+            name: "CDossierZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // System calls Glibc does not expose (renameat2).
+        .systemLibrary(name: "CDossierSystem"),
         .target(
             name: "DossierKit",
-            dependencies: ["CDossierOpenSSL", "CDossierArchive"]
+            dependencies: ["CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierSystem"]
         ),
         .executableTarget(
             name: "dossier",
@@ -39,13 +47,6 @@ let package = Package(
                 "DossierKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
-        ),
-        // zlib, for the tests only (some age vectors are zlib-compressed).
-        .systemLibrary(
-            name: "CDossierZlib",
-            path: "Tests/CDossierZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
         ),
         .testTarget(
             name: "DossierKitTests",

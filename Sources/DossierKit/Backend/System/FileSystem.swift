@@ -1,0 +1,104 @@
+import CDossierSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The file-system calls DossierKit makes, funnelled here so errno becomes `FileError`.
+enum FileSystem {
+    /// lstat(2) of a path; does not follow a final symlink.
+    static func lstatus(_ path: String) throws(FileError) -> stat {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
+        return info
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    static func isDirectory(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFDIR }
+    static func isRegular(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG }
+    static func isSymlink(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFLNK }
+
+    /// Names in a directory as raw bytes, sorted bytewise, without "." and "..".
+    static func listDirectory(_ path: String) throws(FileError) -> [[UInt8]] {
+        guard let dir = opendir(path) else { throw FileError(operation: "open directory", path: path, code: errno) }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw FileError(operation: "read directory", path: path, code: errno) }
+                break
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                return Array(bytes.prefix { $0 != 0 })
+            }
+            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
+            names.append(name)
+        }
+        return names.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(FileError) {
+        guard mkdir(path, mode) == 0 else { throw FileError(operation: "create directory", path: path, code: errno) }
+    }
+
+    /// Removes a file or a whole tree (without following symlinks). Missing paths are fine.
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if isDirectory(info) {
+            if let names = try? listDirectory(path) {
+                for name in names { removeTree(path + "/" + String(decoding: name, as: UTF8.self)) }
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Renames `from` to `to`, failing (EEXIST) if `to` exists — never overwrites.
+    static func renameNoReplace(_ from: String, _ to: String) throws(FileError) {
+        // renameat2(RENAME_NOREPLACE) is atomic; fall back to link+unlink for files where unsupported.
+        if dossier_rename_noreplace(from, to) == 0 { return }
+        let code = errno
+        if code == EINVAL || code == ENOSYS {
+            if link(from, to) == 0 { unlink(from); return }
+        }
+        throw FileError(operation: "rename to", path: to, code: code == EINVAL || code == ENOSYS ? errno : code)
+    }
+
+    /// Renames `from` over `to` (atomic replace).
+    static func renameReplacing(_ from: String, _ to: String) throws(FileError) {
+        guard rename(from, to) == 0 else { throw FileError(operation: "rename to", path: to, code: errno) }
+    }
+
+    /// fsyncs a directory so a rename in it is durable.
+    static func syncDirectory(_ path: String) throws(FileError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(operation: "open directory", path: path, code: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileError(operation: "fsync directory", path: path, code: errno) }
+    }
+
+    /// The directory part of a path ("." for a bare name).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// A unique sibling path for temporary output: ".<name>.<tag>-<random>".
+    static func temporarySibling(of path: String, tag: String) -> String {
+        let random = (try? SecureRandom.bytes(6))?.map { String($0, radix: 16) }.joined() ?? String(getpid())
+        return parent(of: path) + "/." + lastComponent(of: path) + "." + tag + "-" + random
+    }
+}
