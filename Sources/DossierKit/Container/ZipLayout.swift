@@ -132,7 +132,7 @@ struct ZipLayout {
                 throw LayoutError("entry \(name) does not start right after the previous one (gap or overlap)")
             }
 
-            // Local header: same fields, zero CRC and sizes (or zip64 markers), same name.
+            // Local header: same fields, a zero CRC, the sizes (or zip64 markers), same name.
             let localExtra = expectedExtra(mtime: mtime, zip64Local: streamed)
             let headerLength = 30 + nameBytes.count + localExtra.count
             var local = Cursor(try file.read(at: Int64(localOffset), count: headerLength))
@@ -141,7 +141,7 @@ struct ZipLayout {
             let lTime = try local.u16(), lDate = try local.u16(), lCRC = try local.u32()
             let lCompressed = try local.u32(), lUncompressed = try local.u32()
             let lNameLength = try local.u16(), lExtraLength = try local.u16()
-            let sizeMarker: UInt32 = streamed ? 0xFFFF_FFFF : 0
+            let sizeMarker: UInt32 = streamed ? 0xFFFF_FFFF : compressed
             guard lNeeded == needed, lFlags == flags, lMethod == method, lTime == time, lDate == date,
                   lCRC == 0, lCompressed == sizeMarker, lUncompressed == sizeMarker,
                   Int(lNameLength) == nameBytes.count, Int(lExtraLength) == localExtra.count else {

@@ -70,6 +70,13 @@ enum AgeFile {
     static func openHeader(_ source: ByteSource, identities: [AgeIdentity]) throws(AgeError) -> Opened {
         let reader = try reader(for: source)
         let header = try AgeHeader.parse(from: reader)
+        let fileKey = try unwrap(header, identities: identities)
+        return Opened(header: header, fileKey: fileKey, reader: reader)
+    }
+
+    /// Unwraps the file key of a parsed header with the first identity that can, and
+    /// verifies the header MAC.
+    static func unwrap(_ header: AgeHeader, identities: [AgeIdentity]) throws(AgeError) -> SecureBytes {
         guard !identities.isEmpty else { throw AgeError(.invalidArgument, "no identities given") }
         if header.stanzas.contains(where: { $0.type == "scrypt" }) && header.stanzas.count != 1 {
             throw AgeError(.header, "an scrypt stanza must be the only stanza in the header")
@@ -89,7 +96,7 @@ enum AgeFile {
             throw AgeError(.noMatch, reason)
         }
         try header.verifyMAC(fileKey: fileKey)
-        return Opened(header: header, fileKey: fileKey, reader: reader)
+        return fileKey
     }
 
     /// Builds a header wrapping `fileKey` to `recipients`.
@@ -125,6 +132,8 @@ public final class AgeEncryptingWriter: ByteSink {
     private let stream: AgeStreamEncryptor
     private let armor: AgeArmorWriter?
     private var finished = false
+    /// Length of the header (through the MAC line) written at `init`; the payload body follows.
+    let headerByteCount: Int
 
     /// Writes the header at once; plaintext follows through `write(_:)`.
     public init(to sink: ByteSink, recipients: [AgeRecipient], armored: Bool = false) throws(AgeError) {
@@ -142,6 +151,7 @@ public final class AgeEncryptingWriter: ByteSink {
             self.armor = nil
             target = sink
         }
+        headerByteCount = header.encoded.count
         do {
             try target.write(header.encoded + nonce)
         } catch {
@@ -180,8 +190,12 @@ public final class AgeDecryptingReader: ByteSource {
     private var chunkLength = 0
     private var offset = 0
 
-    public init(from source: ByteSource, identities: [AgeIdentity]) throws(AgeError) {
-        let opened = try AgeFile.openHeader(source, identities: identities)
+    public convenience init(from source: ByteSource, identities: [AgeIdentity]) throws(AgeError) {
+        try self.init(opened: AgeFile.openHeader(source, identities: identities))
+    }
+
+    /// Decrypts a body whose header was already opened (the reader is at the body's start).
+    init(opened: AgeFile.Opened) throws(AgeError) {
         stream = try AgeStreamDecryptor(payloadKey: AgeFile.readPayloadKey(opened), reader: opened.reader)
         chunk = [UInt8](repeating: 0, count: AgeStream.chunkSize)
     }

@@ -69,15 +69,22 @@ final class ArchiveWriter {
         throw ArchiveError("\(what): \(message)")
     }
 
-    /// Adds an entry header. `size` is required for files; directories have size 0.
-    func writeHeader(path: String, isDirectory: Bool, size: Int64, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
+    /// Adds an entry header. Directories have size 0; a file's `size` may be nil only in a
+    /// zip, which then streams the entry (data descriptor with zip64 sizes).
+    func writeHeader(path: String, isDirectory: Bool, size: Int64?, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
         guard let entry = archive_entry_new2(archive) else { throw ArchiveError("archive_entry_new failed") }
         defer { archive_entry_free(entry) }
         try LibArchive.withUTF8Locale { () throws(ArchiveError) in
             archive_entry_set_pathname_utf8(entry, path)
             archive_entry_set_filetype(entry, isDirectory ? dossier_ae_ifdir() : dossier_ae_ifreg())
             archive_entry_set_perm(entry, mode_t(permissions & 0o777))
-            archive_entry_set_size(entry, isDirectory ? 0 : size)
+            if isDirectory {
+                archive_entry_set_size(entry, 0)
+            } else if let size {
+                archive_entry_set_size(entry, size)
+            } else {
+                archive_entry_unset_size(entry)
+            }
             archive_entry_set_mtime(entry, time_t(mtime), 0)
             archive_entry_set_uid(entry, 0)
             archive_entry_set_gid(entry, 0)

@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+extension Dossier {
+    /// Adds a signature over the unchanged manifest (a countersignature, e.g. the receiving
+    /// archive's) to a sealed dossier. The manifest, payload and earlier signatures keep
+    /// their bytes; the container is rewritten under a temporary name, verified, and then
+    /// atomically replaces `path` (or is written to `output`).
+    @discardableResult
+    public static func countersign(
+        _ path: String,
+        as signer: DossierSigner,
+        trusting trust: TrustStore = .empty,
+        writingTo output: String? = nil
+    ) throws(DossierError) -> VerificationReport {
+        var report = VerificationReport(path: path)
+        guard let (container, manifest) = checkStructure(path, into: &report) else {
+            throw DossierError(.container, "cannot countersign: \(report.failureSummary)")
+        }
+        checkSignatures(container, manifest, trust: trust, requiredRoles: [], into: &report)
+        let chain = checkTransfers(container, manifest, trust: trust, into: &report)
+        _ = checkPayload(container, manifest, acceptedHeaders: chain, into: &report)
+        guard report.status != .invalid else {
+            throw DossierError(.signature, "refusing to countersign a dossier that does not verify: \(report.failureSummary)")
+        }
+        guard !container.signatures.contains(where: { $0.name.keyID == signer.key.publicKey.keyID && $0.name.role == signer.role }) else {
+            throw DossierError(.invalidArgument, "key \(signer.key.publicKey.keyID) has already signed this dossier as \(signer.role)")
+        }
+        let time = Timestamp.format(Int64(Date().timeIntervalSince1970))
+        let statement = SignatureStatement(dossierID: manifest.dossierID, role: signer.role, keyID: signer.key.publicKey.keyID, time: time, name: signer.name)
+        let signature = try signer.key.sign(container.manifestBytes, trustedComment: statement.trustedComment)
+        let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
+        return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil)
+    }
+
+    /// Re-wraps a dossier for new recipients (a transfer to another archive) without
+    /// invalidating its signatures: only the age header changes; the payload body and the
+    /// manifest keep their bytes. The transfer is recorded in a signed transfer record
+    /// (`META-INF/transfers/NN.json`) that chains the old header digest to the new one.
+    @discardableResult
+    public static func rewrap(
+        _ path: String,
+        with identities: [AgeIdentity],
+        to recipients: [AgeRecipient],
+        by signer: DossierSigner,
+        reason: String,
+        trusting trust: TrustStore = .empty,
+        writingTo output: String? = nil
+    ) throws(DossierError) -> VerificationReport {
+        guard signer.role == .transferrer else {
+            throw DossierError(.invalidArgument, "a transfer is signed in the role transferrer, not \(signer.role)")
+        }
+        guard !recipients.isEmpty else { throw DossierError(.invalidArgument, "no recipients for the transfer") }
+        guard !reason.contains(where: { $0.isNewline }), reason.utf8.count <= 4096 else {
+            throw DossierError(.invalidArgument, "the reason must be one line of at most 4096 bytes")
+        }
+        var report = VerificationReport(path: path)
+        guard let (container, manifest) = checkStructure(path, into: &report) else {
+            throw DossierError(.container, "cannot transfer: \(report.failureSummary)")
+        }
+        checkSignatures(container, manifest, trust: trust, requiredRoles: [], into: &report)
+        let chain = checkTransfers(container, manifest, trust: trust, into: &report)
+        guard let payload = checkPayload(container, manifest, acceptedHeaders: chain, into: &report), report.status != .invalid else {
+            throw DossierError(.signature, "refusing to transfer a dossier that does not verify: \(report.failureSummary)")
+        }
+        guard container.transfers.count < 99 else { throw DossierError(.invalidArgument, "a dossier records at most 99 transfers") }
+        let fileKey: SecureBytes
+        do { fileKey = try AgeFile.unwrap(payload.header, identities: identities) } catch {
+            if error.kind == .noMatch { throw DossierError(.noIdentity, "none of the given identities can decrypt this dossier: \(error.reason)") }
+            throw DossierError(.payload, "the payload header cannot be opened: \(error)")
+        }
+        let newHeader: AgeHeader
+        do { newHeader = try AgeFile.makeHeader(fileKey: fileKey, recipients: recipients) } catch {
+            throw DossierError(.invalidArgument, "cannot encrypt to the new recipients: \(error)")
+        }
+        let sequence = container.transfers.count + 1
+        let time = Timestamp.format(Int64(Date().timeIntervalSince1970))
+        let record = TransferRecord(
+            dossierID: manifest.dossierID, sequence: sequence, at: time,
+            previousHeaderSHA256: chain.last ?? manifest.payloadHeaderSHA256,
+            headerSHA256: Hex.encode(SHA256.hash(newHeader.encoded)), bodySHA256: manifest.payloadBodySHA256,
+            recipientCount: recipients.count, byKeyID: signer.key.publicKey.keyID, byName: signer.name, reason: reason)
+        let recordBytes = record.json().canonicalBytes()
+        let statement = SignatureStatement(dossierID: manifest.dossierID, role: .transferrer, keyID: signer.key.publicKey.keyID, time: time, name: signer.name)
+        let signature = try signer.key.sign(recordBytes, trustedComment: statement.trustedComment)
+        let name = ContainerFormat.transferName(sequence)
+        return try rewrite(container, manifest, newHeader: (newHeader.encoded, payload.headerLength),
+                           appending: [(name, recordBytes), (name + ".minisig", Array(signature.fileText.utf8))],
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil)
+    }
+
+    /// Writes a copy of `container` with an optional new age header and extra entries,
+    /// verifies it, and moves it into place.
+    private static func rewrite(
+        _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
+        appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool
+    ) throws(DossierError) -> VerificationReport {
+        if !replacing && FileSystem.exists(output) {
+            throw DossierError(.output, "\(output) already exists", hint: "choose another name")
+        }
+        guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
+        let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
+        do throws(DossierError) {
+            let file: FileSink
+            do { file = try FileSink(creating: temporary, mode: 0o644) } catch { throw DossierError(.output, "\(error)") }
+            let writer = try ContainerWriter(sink: file, mtime: sealedAt)
+            try writer.add(ContainerFormat.mimetypeEntry, Array(ContainerFormat.mimetype.utf8))
+            // The payload: the (new) header, then the body copied byte for byte.
+            let oldHeaderLength = Int64(newHeader?.oldLength ?? 0)
+            let headerBytes = newHeader?.bytes ?? []
+            let bodyLength = container.payload.size - oldHeaderLength
+            try writer.begin(ContainerFormat.payloadEntry, size: Int64(headerBytes.count) + bodyLength)
+            if !headerBytes.isEmpty { try withBytes(headerBytes) { (raw) throws(DossierError) in try writer.write(raw) } }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var offset = container.payload.dataOffset + oldHeaderLength
+            let end = container.payload.dataOffset + container.payload.size
+            while offset < end {
+                let n = Int(min(Int64(buffer.count), end - offset))
+                let got: Int
+                do {
+                    got = try withMutableBytes(&buffer) { (raw) throws(FileError) in
+                        try container.file.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]))
+                    }
+                } catch { throw DossierError(.io, "\(error)") }
+                guard got == n else { throw DossierError(.io, "\(container.file.path) shrank while it was copied") }
+                try withBytes(buffer) { (raw) throws(DossierError) in try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+                offset += Int64(n)
+            }
+            try writer.end()
+            try writer.add(ContainerFormat.manifestEntry, container.manifestBytes)
+            for index in 3..<container.layout.entries.count {
+                let entry = container.layout.entries[index]
+                try writer.add(entry.name, try ContainerReader.read(container.file, entry, limit: ContainerFormat.maxTransferBytes, what: entry.name))
+            }
+            for (name, bytes) in extra { try writer.add(name, bytes) }
+            try writer.close()
+            do {
+                try file.sync()
+                try file.close()
+            } catch { throw DossierError(.output, "\(error)") }
+
+            var entries = trust.entries.filter { $0.publicKey.keyID != extraSigner.key.publicKey.keyID }
+            entries.append(.init(name: extraSigner.name, roles: [extraSigner.role], publicKey: extraSigner.key.publicKey))
+            let report = verify(temporary, trusting: TrustStore(entries), requiringRoles: [])
+            guard report.status != .invalid else {
+                throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")
+            }
+            do {
+                if replacing { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
+                try FileSystem.syncDirectory(FileSystem.parent(of: output))
+            } catch { throw DossierError(.output, "cannot move the dossier into place: \(error)") }
+            return report
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// An error from sealing, verifying, opening or transferring a dossier.
+///
+/// `kind` says which layer failed, so callers and tests can tell an unsafe path from a bad
+/// signature from a wrong key; `reason` says what exactly, and `hint` what to do when the
+/// fix is known. Reasons never contain secret material.
+public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A parameter is missing or out of range.
+        case invalidArgument = "invalid argument"
+        /// The folder or archive to seal cannot be sealed as it is (symlink, special file, changed while read).
+        case source = "source"
+        /// A path is unsafe or collides with another (at sealing or opening).
+        case unsafePath = "unsafe path"
+        /// The output exists or cannot be written.
+        case output = "output"
+        /// The .dossier container is malformed, truncated or has unexpected entries.
+        case container = "container"
+        /// The public or private manifest is malformed, not canonical or of an unknown version.
+        case manifest = "manifest"
+        /// A signature is malformed or invalid, or a required signature is missing.
+        case signature = "signature"
+        /// Signatures are valid but not from trusted keys with the required roles.
+        case untrusted = "untrusted"
+        /// The encrypted payload failed (header, MAC, chunk authentication) or no identity matches.
+        case payload = "payload"
+        /// None of the given identities is a recipient of the dossier.
+        case noIdentity = "no matching identity"
+        /// Decrypted content disagrees with the private manifest (missing, extra or changed files).
+        case content = "content"
+        /// A key file or trust file is malformed or has unsafe permissions.
+        case key = "key"
+        /// The access log could not be written or does not verify.
+        case accessLog = "access log"
+        /// Reading or writing failed.
+        case io = "I/O"
+    }
+
+    public let kind: Kind
+    public let reason: String
+    public let hint: String?
+
+    public init(_ kind: Kind, _ reason: String, hint: String? = nil) {
+        self.kind = kind
+        self.reason = reason
+        self.hint = hint
+    }
+
+    public var description: String {
+        hint.map { "\(reason) (\($0))" } ?? reason
+    }
+}

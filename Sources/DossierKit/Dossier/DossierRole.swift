@@ -1,0 +1,31 @@
+/// The capacity in which someone signs a dossier: the sealing archivist, the approving
+/// officer, the countersigning archive, or whoever transferred it. Roles are lower-case
+/// words (`[a-z][a-z0-9-]*`, up to 32 characters); the four common ones have names.
+public struct DossierRole: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+
+    public init?(rawValue: String) {
+        let bytes = Array(rawValue.utf8)
+        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 32,
+              bytes.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") })
+        else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public init(stringLiteral value: String) {
+        guard let role = DossierRole(rawValue: value) else { preconditionFailure("invalid role literal \(value)") }
+        self = role
+    }
+
+    /// The archivist who sealed the dossier.
+    public static let sealer: DossierRole = "sealer"
+    /// The officer who approved the sealing.
+    public static let approver: DossierRole = "approver"
+    /// An archive countersigning a sealed dossier (e.g. on receipt).
+    public static let countersigner: DossierRole = "countersigner"
+    /// Whoever re-wrapped the dossier for new recipients.
+    public static let transferrer: DossierRole = "transferrer"
+
+    public var description: String { rawValue }
+    public static func < (lhs: DossierRole, rhs: DossierRole) -> Bool { lhs.rawValue < rhs.rawValue }
+}

@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Choices for opening.
+public struct OpenOptions: Sendable {
+    /// Roles that must have valid trusted signatures (default: sealer).
+    public var requiredRoles: Set<DossierRole>
+    /// Open even when signatures are untrusted or required roles are missing. Integrity
+    /// failures are never overridden.
+    public var allowUntrusted: Bool
+    /// Extract only this document (a path as listed in the private manifest).
+    public var only: String?
+
+    public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil) {
+        self.requiredRoles = requiredRoles
+        self.allowUntrusted = allowUntrusted
+        self.only = only
+    }
+}
+
+/// What opening produced.
+public struct OpenReceipt: Sendable {
+    /// The folder that now holds the content.
+    public let destination: String
+    /// The verification done before decrypting.
+    public let report: VerificationReport
+    /// Files written (one with `only`).
+    public let filesWritten: Int
+    public let bytesWritten: Int64
+}
+
+extension Dossier {
+    /// Opens a dossier with `identities` into the new folder `destination`.
+    ///
+    /// Signatures are authenticated first (untrusted ones are refused unless
+    /// `options.allowUntrusted`); then the payload is decrypted and extracted into a staging
+    /// folder beside `destination`, with libarchive's safety flags and this library's own
+    /// path rules (no "..", absolute paths, links, devices, setuid bits, duplicate or
+    /// colliding names). Every file is checked against the private manifest and the
+    /// payload against the signed digests; only then is the staging folder renamed to
+    /// `destination`. On any failure nothing is left behind. The folder is mode 0700.
+    public static func open(
+        _ path: String,
+        with identities: [AgeIdentity],
+        into destination: String,
+        trusting trust: TrustStore,
+        options: OpenOptions = OpenOptions()
+    ) throws(DossierError) -> OpenReceipt {
+        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
+        guard !FileSystem.exists(destination) else {
+            throw DossierError(.output, "\(destination) already exists", hint: "open into a new folder")
+        }
+        if let only = options.only {
+            do { _ = try DossierPath.validate(Array(only.utf8)) } catch { throw DossierError(.invalidArgument, "--only: \(error)") }
+        }
+        // 1. Authenticate before decrypting anything.
+        var report = VerificationReport(path: path)
+        report.requiredRoles = options.requiredRoles.sorted()
+        guard let (container, manifest) = checkStructure(path, into: &report) else {
+            throw DossierError(.container, "verification failed: \(report.failureSummary)")
+        }
+        checkSignatures(container, manifest, trust: trust, requiredRoles: options.requiredRoles, into: &report)
+        let chain = checkTransfers(container, manifest, trust: trust, into: &report)
+        guard let payload = checkPayload(container, manifest, acceptedHeaders: chain, hashBody: false, into: &report) else {
+            throw DossierError(.payload, "verification failed: \(report.failureSummary)")
+        }
+        switch report.status {
+        case .invalid:
+            throw DossierError(.signature, "verification failed: \(report.failureSummary)")
+        case .untrusted where !options.allowUntrusted:
+            throw DossierError(.untrusted, "the dossier is intact but not trusted: \(report.failureSummary)",
+                               hint: "add the signer's key to the trust file, or allow untrusted signers explicitly")
+        default:
+            break
+        }
+
+        // 2. Decrypt into a staging folder; move it into place only when everything checked out.
+        let staging = FileSystem.temporarySibling(of: destination, tag: "opening")
+        do { try FileSystem.makeDirectory(staging, mode: 0o700) } catch {
+            throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")
+        }
+        do throws(DossierError) {
+            guard let real = realpath(staging, nil) else { throw DossierError(.output, "cannot resolve \(staging)") }
+            let root = String(cString: real)
+            free(real)
+            let sink = try ExtractingSink(root: root, only: options.only)
+            let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
+                                                identities: identities, into: sink)
+            try sink.close()
+            if let only = options.only, !sink.wroteOnly {
+                throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")
+            }
+            do {
+                try FileSystem.renameNoReplace(staging, destination)
+                try FileSystem.syncDirectory(FileSystem.parent(of: destination))
+            } catch { throw DossierError(.output, "cannot move the opened content into place: \(error)") }
+            var checked = report
+            checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
+            checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
+            return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten)
+        } catch {
+            FileSystem.removeTree(staging)
+            throw error
+        }
+    }
+}
+
+/// Writes decrypted content under a staging root through libarchive's disk writer.
+final class ExtractingSink: ContentSink {
+    private let root: String
+    private let only: String?
+    private let disk: DiskWriter
+    private(set) var filesWritten = 0
+    private(set) var bytesWritten: Int64 = 0
+    private(set) var wroteOnly = false
+
+    init(root: String, only: String?) throws(DossierError) {
+        self.root = root
+        self.only = only
+        do { disk = try DiskWriter() } catch { throw DossierError(.output, "\(error)") }
+    }
+
+    private func fail(_ error: ArchiveError) -> DossierError {
+        DossierError(.unsafePath, "extraction refused: \(error)")
+    }
+
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
+        guard only == nil else { return }
+        do {
+            try disk.begin(absolutePath: root + "/" + path, isDirectory: true, size: 0, permissions: 0o700 | (permissions & 0o755), mtime: mtime)
+            try disk.finishEntry()
+        } catch { throw fail(error) }
+    }
+
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
+        guard only == nil || only == path else { return false }
+        do {
+            try disk.begin(absolutePath: root + "/" + path, isDirectory: false, size: size, permissions: permissions & 0o755, mtime: mtime)
+        } catch { throw fail(error) }
+        if only != nil { wroteOnly = true }
+        return true
+    }
+
+    func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {
+        do { try disk.write(bytes) } catch { throw DossierError(.output, "writing failed: \(error)") }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    func endFile() throws(DossierError) {
+        do { try disk.finishEntry() } catch { throw fail(error) }
+        filesWritten += 1
+    }
+
+    func close() throws(DossierError) {
+        do { try disk.close() } catch { throw fail(error) }
+    }
+}

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Someone who signs a dossier: a signing key, the role it signs in, and a name for people.
+public struct DossierSigner: Sendable {
+    public let key: SigningKey
+    public let role: DossierRole
+    public let name: String
+
+    public init(key: SigningKey, role: DossierRole, name: String) {
+        self.key = key
+        self.role = role
+        self.name = name
+    }
+}
+
+/// Choices for sealing.
+public struct SealOptions: Sendable {
+    /// The dossier id; by default the source folder's name (which must then be a valid id).
+    public var dossierID: String?
+    /// Metadata to publish in the manifest (visible without a key).
+    public var publicMetadata: [String: String]
+    /// zstd level for the inner archive, 1…19 (default 3).
+    public var compressionLevel: Int
+    /// Replace an existing output file (default: refuse).
+    public var replaceExisting: Bool
+    /// The sealing time; default now.
+    public var sealedAt: Date?
+
+    public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
+                replaceExisting: Bool = false, sealedAt: Date? = nil) {
+        self.dossierID = dossierID
+        self.publicMetadata = publicMetadata
+        self.compressionLevel = compressionLevel
+        self.replaceExisting = replaceExisting
+        self.sealedAt = sealedAt
+    }
+}
+
+/// What sealing produced, after it re-read and verified the written file.
+public struct SealReceipt: Sendable {
+    public let path: String
+    public let manifest: DossierManifest
+    public let containerBytes: Int64
+    /// The verification of the written file (always `.valid` when `seal` returns).
+    public let report: VerificationReport
+}
+
+extension Dossier {
+    /// Seals a case folder — or a zip / tar / 7z archive handed in by a case system — into
+    /// a `.dossier` file encrypted to `recipients` and signed by `signers`.
+    ///
+    /// Nothing is lost: the file is written under a temporary name next to `output`,
+    /// fsynced, re-read and verified, and only then renamed into place (never over an
+    /// existing file unless `options.replaceExisting`). A source file that changes while it
+    /// is read, a symlink, a special file or an unsafe or colliding name stops the seal
+    /// with a clear error and no output.
+    public static func seal(
+        _ source: String,
+        to recipients: [AgeRecipient],
+        signedBy signers: [DossierSigner],
+        writingTo output: String,
+        options: SealOptions = SealOptions()
+    ) throws(DossierError) -> SealReceipt {
+        // Arguments.
+        guard !recipients.isEmpty else { throw DossierError(.invalidArgument, "no recipients: nobody could open the dossier", hint: "give at least one recipient") }
+        guard !signers.isEmpty else { throw DossierError(.invalidArgument, "no signers: a dossier must be signed", hint: "give at least one signing key") }
+        guard (1...19).contains(options.compressionLevel) else { throw DossierError(.invalidArgument, "compression level \(options.compressionLevel) is outside 1…19") }
+        for signer in signers {
+            guard !signer.name.isEmpty, signer.name.count <= 200, !signer.name.contains(where: { $0.isNewline }) else {
+                throw DossierError(.invalidArgument, "signer names must be 1…200 characters on one line")
+            }
+        }
+        guard Set(signers.map(\.key.publicKey.keyID)).count == signers.count else {
+            throw DossierError(.invalidArgument, "the same key signs twice")
+        }
+        try checkPublicMetadata(options.publicMetadata)
+        let info: stat
+        do { info = try FileSystem.lstatus(source) } catch { throw DossierError(.source, "\(error)") }
+        let isFolder = FileSystem.isDirectory(info)
+        guard isFolder || FileSystem.isRegular(info) else {
+            throw DossierError(.source, "\(source) is neither a folder nor an archive file")
+        }
+        let id = options.dossierID ?? FileSystem.lastComponent(of: source.hasSuffix("/") ? String(source.dropLast()) : source)
+        guard DossierID.isValid(id) else {
+            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -)", hint: "choose an id explicitly")
+        }
+        if FileSystem.exists(output) && !options.replaceExisting {
+            throw DossierError(.output, "\(output) already exists", hint: "choose another name or allow replacing it")
+        }
+        let sealedAt = Int64((options.sealedAt ?? Date()).timeIntervalSince1970)
+        let temporary = FileSystem.temporarySibling(of: output, tag: "sealing")
+        do {
+            let receipt = try writeSealed(source: source, isFolder: isFolder, id: id, sealedAt: sealedAt, recipients: recipients,
+                                          signers: signers, options: options, temporary: temporary, output: output)
+            return receipt
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    static func checkPublicMetadata(_ metadata: [String: String]) throws(DossierError) {
+        guard metadata.count <= 256 else { throw DossierError(.invalidArgument, "more than 256 public metadata fields") }
+        for (key, value) in metadata {
+            let keyBytes = Array(key.utf8)
+            guard (1...64).contains(keyBytes.count),
+                  keyBytes.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 || $0 == 46 }) else {
+                throw DossierError(.invalidArgument, "public metadata key \"\(key)\" must be 1…64 of A-Z a-z 0-9 _ - .")
+            }
+            guard value.utf8.count <= 4096 else { throw DossierError(.invalidArgument, "public metadata value for \"\(key)\" is longer than 4096 bytes") }
+        }
+    }
+
+    private static func writeSealed(source: String, isFolder: Bool, id: String, sealedAt: Int64, recipients: [AgeRecipient],
+                                    signers: [DossierSigner], options: SealOptions, temporary: String, output: String) throws(DossierError) -> SealReceipt {
+        let file: FileSink
+        do { file = try FileSink(creating: temporary, mode: 0o644) } catch {
+            throw DossierError(.output, "cannot create the output next to \(output): \(error)")
+        }
+        let container = try ContainerWriter(sink: file, mtime: sealedAt)
+        try container.add(ContainerFormat.mimetypeEntry, Array(ContainerFormat.mimetype.utf8))
+
+        // The payload: pax tar → zstd → age → container entry (streamed, size unknown).
+        try container.begin(ContainerFormat.payloadEntry, size: nil)
+        let payloadSink = PayloadDigestSink(forwardingTo: container.entrySink)
+        let age: AgeEncryptingWriter
+        do { age = try AgeEncryptingWriter(to: payloadSink, recipients: recipients) } catch {
+            throw DossierError(.invalidArgument, "cannot encrypt to the recipients: \(error)")
+        }
+        payloadSink.markHeader(length: age.headerByteCount)
+        let tar: ArchiveWriter
+        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: 1), sink: age) } catch {
+            throw DossierError(.output, "cannot start the inner archive: \(error)")
+        }
+        let content = ContentWriter(tar: tar)
+        if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
+        let (privateManifest, privateBytes) = try content.finish(dossierID: id, mtime: sealedAt)
+        do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }
+        try container.end()
+
+        // The public manifest and the signatures over its exact bytes.
+        let time = Timestamp.format(sealedAt)
+        let manifest = DossierManifest(
+            dossierID: id, sealedAt: time, publicMetadata: options.publicMetadata,
+            payloadHeaderSHA256: Hex.encode(payloadSink.headerSHA256), payloadBodySHA256: Hex.encode(payloadSink.finishBody()),
+            payloadBodySize: payloadSink.bodySize, fileCount: Int64(privateManifest.files.count),
+            directoryCount: Int64(privateManifest.directories.count), contentBytes: privateManifest.totalBytes,
+            privateManifestSHA256: Hex.encode(SHA256.hash(privateBytes)),
+            signers: signers.map { .init(keyID: $0.key.publicKey.keyID, role: $0.role, name: $0.name) },
+            accessLogGenesisSHA256: nil, generator: "swift-dossier \(DossierKit.version)")
+        let manifestBytes = manifest.canonicalBytes()
+        try container.add(ContainerFormat.manifestEntry, manifestBytes)
+        for (index, signer) in signers.enumerated() {
+            let statement = SignatureStatement(dossierID: id, role: signer.role, keyID: signer.key.publicKey.keyID, time: time, name: signer.name)
+            let signature = try signer.key.sign(manifestBytes, trustedComment: statement.trustedComment)
+            let name = ContainerFormat.SignatureName(sequence: index + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
+            try container.add(name.entryName, Array(signature.fileText.utf8))
+        }
+        try container.close()
+        do {
+            try file.sync()
+            try file.close()
+        } catch { throw DossierError(.output, "writing \(temporary) failed: \(error)") }
+
+        // Re-read what was written and verify it before reporting success.
+        let trust = TrustStore(signers.map { .init(name: $0.name, roles: [$0.role], publicKey: $0.key.publicKey) })
+        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)))
+        guard report.isValid else {
+            throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
+        }
+        do {
+            if options.replaceExisting { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
+            try FileSystem.syncDirectory(FileSystem.parent(of: output))
+        } catch { throw DossierError(.output, "cannot move the dossier into place: \(error)") }
+        let size = (try? FileSystem.lstatus(output)).map { Int64($0.st_size) } ?? 0
+        return SealReceipt(path: output, manifest: manifest, containerBytes: size, report: report)
+    }
+}

@@ -1,0 +1,222 @@
+/// Where decrypted content goes: a disk extractor, or nowhere (a deep verification).
+protocol ContentSink: AnyObject {
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError)
+    /// Returns false to skip the file's data (it is still hashed).
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool
+    func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError)
+    func endFile() throws(DossierError)
+}
+
+/// Decrypts a dossier payload and walks its inner tar strictly, checking every entry
+/// against the signed public manifest's bounds and, at the end, against the private
+/// manifest. Releases plaintext only to the sink, which writes into a staging area.
+enum ContentReader {
+    struct Result {
+        let privateManifest: PrivateManifest
+        let filesChecked: Int
+        let bytesChecked: Int64
+    }
+
+    /// A byte source that hashes (SHA-256) and CRCs everything read through it.
+    final class HashingSource: ByteSource {
+        let source: ByteSource
+        let digest = DigestContext(.sha256)
+        var crc: CRC32
+        var count: Int64 = 0
+        init(_ source: ByteSource, crc: CRC32) {
+            self.source = source
+            self.crc = crc
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            let n = try source.read(into: buffer)
+            if n > 0 {
+                let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                digest.update(piece)
+                crc.update(piece)
+                count += Int64(n)
+            }
+            return n
+        }
+    }
+
+    static func read(
+        _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
+        identities: [AgeIdentity], into sink: ContentSink
+    ) throws(DossierError) -> Result {
+        // 1. Unwrap the file key from the (already checked) header.
+        let fileKey: SecureBytes
+        do { fileKey = try AgeFile.unwrap(header, identities: identities) } catch {
+            if error.kind == .noMatch {
+                throw DossierError(.noIdentity, "none of the given identities can decrypt this dossier: \(error.reason)",
+                                   hint: "use an identity of one of its recipients")
+            }
+            throw DossierError(.payload, "the payload header cannot be opened: \(error)")
+        }
+        // 2. Decrypt the body, hashing exactly the body bytes on the way.
+        var crc = CRC32()
+        header.encoded.withUnsafeBytes { crc.update($0) }
+        let body = HashingSource(container.file.source(offset: container.payload.dataOffset + Int64(headerLength),
+                                                       length: container.payload.size - Int64(headerLength)), crc: crc)
+        let plaintext: AgeDecryptingReader
+        do {
+            plaintext = try AgeDecryptingReader(opened: .init(header: header, fileKey: fileKey, reader: BufferedReader(body)))
+        } catch { throw DossierError(.payload, "the payload cannot be decrypted: \(error)") }
+        let tar: ArchiveReader
+        do { tar = try ArchiveReader(.stream(plaintext), tarOnly: true) } catch { throw payloadFailure(error) }
+
+        // 3. Walk the entries.
+        var collisions = DossierPath.CollisionDetector()
+        var seenFiles: [String: (size: Int64, sha256: String)] = [:]
+        var seenDirectories = Set<String>()
+        var fileOrder: [String] = []
+        var totalBytes: Int64 = 0
+        var privateBytes: [UInt8]?
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let entry: ArchiveEntryInfo?
+            do { entry = try tar.nextEntry() } catch { throw payloadFailure(error) }
+            guard let entry else { break }
+            guard privateBytes == nil else { throw DossierError(.content, "the payload has entries after the private manifest") }
+            if entry.pathBytes == Array(ContentWriter.manifestEntry.utf8) {
+                guard entry.kind == .file, let size = entry.size, size <= Int64(PrivateManifest.maxBytes) else {
+                    throw DossierError(.content, "the private manifest entry is not a file of at most \(PrivateManifest.maxBytes) bytes")
+                }
+                var bytes: [UInt8] = []
+                while true {
+                    let n: Int
+                    do { n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try tar.readData(into: raw) } } catch { throw payloadFailure(error) }
+                    if n == 0 { break }
+                    bytes += buffer[0..<n]
+                    guard bytes.count <= PrivateManifest.maxBytes else { throw DossierError(.content, "the private manifest is too large") }
+                }
+                privateBytes = bytes
+                continue
+            }
+            let prefix = Array(ContentWriter.contentPrefix.utf8)
+            guard entry.pathBytes.starts(with: prefix) else {
+                throw DossierError(.unsafePath, "the payload has an entry outside content/: \(AgeHeader.printable(entry.pathBytes))")
+            }
+            var relative = Array(entry.pathBytes.dropFirst(prefix.count))
+            if entry.kind == .directory, relative.last == UInt8(ascii: "/") { relative.removeLast() }
+            let path: String
+            do {
+                path = try DossierPath.validate(relative)
+                try collisions.insert(path)
+            } catch { throw DossierError(.unsafePath, "the payload has an unsafe entry: \(error)") }
+            guard entry.mode & 0o7000 == 0 else {
+                throw DossierError(.unsafePath, "\(path) has setuid, setgid or sticky bits")
+            }
+            switch entry.kind {
+            case .directory:
+                seenDirectories.insert(path)
+                guard Int64(seenDirectories.count) <= manifest.directoryCount else {
+                    throw DossierError(.content, "the payload has more folders than the manifest declares")
+                }
+                try sink.directory(path, permissions: entry.mode & 0o777, mtime: entry.mtime)
+            case .file:
+                guard let size = entry.size, size >= 0 else { throw DossierError(.content, "\(path) has no size") }
+                totalBytes += size
+                guard totalBytes <= manifest.contentBytes, Int64(fileOrder.count + 1) <= manifest.fileCount else {
+                    throw DossierError(.content, "the payload holds more files or bytes than the manifest declares (possible decompression bomb)")
+                }
+                let keep = try sink.beginFile(path, size: size, permissions: entry.mode & 0o777, mtime: entry.mtime)
+                let hash = DigestContext(.sha256)
+                var read: Int64 = 0
+                while true {
+                    let n: Int
+                    do { n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try tar.readData(into: raw) } } catch { throw payloadFailure(error) }
+                    if n == 0 { break }
+                    read += Int64(n)
+                    guard read <= size else { throw DossierError(.content, "\(path) holds more data than its size") }
+                    try withBytes(buffer) { (raw) throws(DossierError) in
+                        let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                        hash.update(piece)
+                        if keep { try sink.fileData(piece) }
+                    }
+                }
+                guard read == size else { throw DossierError(.content, "\(path) is shorter than its size") }
+                if keep { try sink.endFile() }
+                seenFiles[path] = (size, Hex.encode(hash.finalize()))
+                fileOrder.append(path)
+            case .symlink, .hardlink:
+                throw DossierError(.unsafePath, "\(path) is a link; dossiers hold only files and folders")
+            case .other:
+                throw DossierError(.unsafePath, "\(path) is a device or other special file")
+            }
+        }
+        // 4. Read the plaintext to its authenticated end, so the whole body is hashed.
+        do {
+            while try buffer.withUnsafeMutableBytes({ try plaintext.read(into: $0) }) > 0 {}
+        } catch { throw payloadFailure(error) }
+        guard body.count == manifest.payloadBodySize, Hex.encode(body.digest.finalize()) == manifest.payloadBodySHA256 else {
+            throw DossierError(.payload, "the payload body does not match the signed SHA-256 and size")
+        }
+        guard body.crc.value == container.payload.crc32 else { throw DossierError(.container, "payload.age does not match its CRC-32") }
+
+        // 5. The private manifest: signed digest, then every entry.
+        guard let privateBytes else { throw DossierError(.content, "the payload has no private manifest") }
+        guard Hex.encode(SHA256.hash(privateBytes)) == manifest.privateManifestSHA256 else {
+            throw DossierError(.content, "the private manifest does not match the signed SHA-256")
+        }
+        let privateManifest = try PrivateManifest(canonical: privateBytes)
+        guard privateManifest.dossierID == manifest.dossierID else {
+            throw DossierError(.content, "the private manifest names a different dossier (\(privateManifest.dossierID))")
+        }
+        var problems: [String] = []
+        var declared = Set<String>()
+        for file in privateManifest.files {
+            declared.insert(file.path)
+            guard let seen = seenFiles[file.path] else { problems.append("missing: \(file.path)"); continue }
+            if seen.size != file.size || seen.sha256 != file.sha256 { problems.append("changed: \(file.path)") }
+        }
+        for path in fileOrder where !declared.contains(path) { problems.append("extra: \(path)") }
+        let declaredDirectories = Set(privateManifest.directories.map(\.path))
+        for path in declaredDirectories.subtracting(seenDirectories).sorted() { problems.append("missing folder: \(path)") }
+        for path in seenDirectories.subtracting(declaredDirectories).sorted() { problems.append("extra folder: \(path)") }
+        if Int64(privateManifest.files.count) != manifest.fileCount || Int64(privateManifest.directories.count) != manifest.directoryCount
+            || privateManifest.totalBytes != manifest.contentBytes {
+            problems.append("the counts in the public manifest disagree with the private manifest")
+        }
+        guard problems.isEmpty else {
+            throw DossierError(.content, "the content disagrees with the private manifest: \(problems.prefix(10).joined(separator: ", "))\(problems.count > 10 ? " and \(problems.count - 10) more" : "")")
+        }
+        return Result(privateManifest: privateManifest, filesChecked: fileOrder.count, bytesChecked: totalBytes)
+    }
+
+    private static func payloadFailure(_ error: ArchiveError) -> DossierError {
+        if let age = error.underlying as? AgeError {
+            return DossierError(.payload, "the payload failed to decrypt: \(age)")
+        }
+        return DossierError(.content, "the inner archive is malformed: \(error)")
+    }
+
+    private static func payloadFailure(_ error: any Error) -> DossierError {
+        if let archive = error as? ArchiveError { return payloadFailure(archive) }
+        if let age = error as? AgeError { return DossierError(.payload, "the payload failed to decrypt: \(age)") }
+        return DossierError(.io, "\(error)")
+    }
+}
+
+/// Hashes content without writing it anywhere (deep verification).
+final class DiscardingContentSink: ContentSink {
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {}
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool { false }
+    func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {}
+    func endFile() throws(DossierError) {}
+}
+
+extension Dossier {
+    static func checkContent(_ container: ContainerReader, _ manifest: DossierManifest, payload: PayloadFacts,
+                             identities: [AgeIdentity], into report: inout VerificationReport) {
+        do {
+            let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
+                                                identities: identities, into: DiscardingContentSink())
+            report.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
+            report.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
+        } catch {
+            report.content = .init(filesChecked: 0, bytesChecked: 0, problems: [error.reason])
+            // Not being able to decrypt is not evidence of tampering; everything else is.
+            report.fail("content", error.reason, trust: error.kind == .noIdentity)
+        }
+    }
+}

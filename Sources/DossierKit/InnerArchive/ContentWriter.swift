@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a case folder (or a handed-in archive) into the inner pax tar, hashing every
+/// file on the way and building the private manifest. Layout of the tar:
+/// `content/<path>` for every directory and file, then `manifest.json` (the private manifest).
+final class ContentWriter {
+    static let contentPrefix = "content/"
+    static let manifestEntry = "manifest.json"
+    static let pieceSize = 256 * 1024
+
+    private let tar: ArchiveWriter
+    private var files: [PrivateManifest.File] = []
+    private var directories: [PrivateManifest.Directory] = []
+    private var collisions = DossierPath.CollisionDetector()
+    private var writtenDirectories = Set<String>()
+    private var buffer = [UInt8](repeating: 0, count: ContentWriter.pieceSize)
+
+    init(tar: ArchiveWriter) { self.tar = tar }
+
+    private func archiveFailure(_ error: ArchiveError, _ what: String) -> DossierError {
+        if let underlying = error.underlying as? DossierError { return underlying }
+        return DossierError(.output, "\(what): \(error)")
+    }
+
+    /// Sanitised permissions: 0755 for directories and executables, 0644 otherwise.
+    static func permissions(_ mode: UInt32, directory: Bool) -> UInt32 {
+        directory || mode & 0o111 != 0 ? 0o755 : 0o644
+    }
+
+    // MARK: - Folder
+
+    /// Adds everything below `root` (a directory), in bytewise name order.
+    func addFolder(_ root: String) throws(DossierError) {
+        try addChildren(of: root, relative: nil)
+    }
+
+    private func addChildren(of directory: String, relative: [UInt8]?) throws(DossierError) {
+        let names: [[UInt8]]
+        do { names = try FileSystem.listDirectory(directory) } catch {
+            throw DossierError(.source, "\(error)")
+        }
+        for name in names {
+            let relBytes = (relative.map { $0 + [UInt8(ascii: "/")] } ?? []) + name
+            let path: String
+            do {
+                path = try DossierPath.validate(relBytes)
+                try collisions.insert(path)
+            } catch {
+                throw DossierError(.unsafePath, "cannot seal \(error)", hint: "rename the file or folder")
+            }
+            let absolute = directory + "/" + String(decoding: name, as: UTF8.self)
+            let info: stat
+            do { info = try FileSystem.lstatus(absolute) } catch { throw DossierError(.source, "\(error)") }
+            if FileSystem.isDirectory(info) {
+                try addDirectory(path, mode: UInt32(info.st_mode), mtime: Int64(info.st_mtim.tv_sec))
+                try addChildren(of: absolute, relative: relBytes)
+            } else if FileSystem.isRegular(info) {
+                try addFile(path, at: absolute, expected: info)
+            } else if FileSystem.isSymlink(info) {
+                throw DossierError(.source, "\(path) is a symbolic link; a dossier holds only regular files and folders",
+                                   hint: "replace the link with a copy of the file it points to")
+            } else {
+                throw DossierError(.source, "\(path) is a special file (device, socket or pipe); a dossier holds only regular files and folders")
+            }
+        }
+    }
+
+    private func addDirectory(_ path: String, mode: UInt32, mtime: Int64) throws(DossierError) {
+        let permissions = Self.permissions(mode, directory: true)
+        do {
+            try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
+            try tar.finishEntry()
+        } catch { throw archiveFailure(error, "writing folder \(path)") }
+        directories.append(.init(path: path, mode: permissions, mtime: mtime))
+        writtenDirectories.insert(path)
+    }
+
+    /// Streams one file into the tar, detecting a file that changes while it is read.
+    private func addFile(_ path: String, at absolute: String, expected: stat) throws(DossierError) {
+        let fd = open(absolute, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open", path: absolute, code: errno).description) }
+        defer { close(fd) }
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
+        guard before.st_ino == expected.st_ino, before.st_dev == expected.st_dev, before.st_size == expected.st_size else {
+            throw changed(path)
+        }
+        let size = Int64(before.st_size)
+        let permissions = Self.permissions(UInt32(before.st_mode), directory: false)
+        let mtime = Int64(before.st_mtim.tv_sec)
+        do {
+            try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
+        } catch { throw archiveFailure(error, "writing \(path)") }
+        let hash = DigestContext(.sha256)
+        var total: Int64 = 0
+        var head: [UInt8] = []
+        let tar = self.tar
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description)
+            }
+            if n == 0 { break }
+            total += Int64(n)
+            guard total <= size else { throw changed(path) }
+            if head.isEmpty { head = Array(buffer[0..<min(n, 16)]) }
+            do {
+                try withBytes(buffer) { (raw) throws(ArchiveError) in
+                    let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                    hash.update(piece)
+                    try tar.writeData(piece)
+                }
+            } catch { throw archiveFailure(error, "writing \(path)") }
+        }
+        var after = stat()
+        guard fstat(fd, &after) == 0, total == size, after.st_size == before.st_size,
+              after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+              after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
+        else { throw changed(path) }
+        do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(path)") }
+        files.append(.init(path: path, size: size, sha256: Hex.encode(hash.finalize()),
+                           mediaType: MediaType.detect(path: path, head: head), mode: permissions, mtime: mtime))
+    }
+
+    private func changed(_ path: String) -> DossierError {
+        DossierError(.source, "\(path) changed while it was being sealed", hint: "make sure nothing writes to the case folder, then seal again")
+    }
+
+    // MARK: - Handed-in archive
+
+    /// Adds the files and folders of a zip / tar / 7z archive (read with libarchive).
+    /// Links, devices and unsafe names are refused; missing parent folders are added.
+    func addArchive(_ path: String) throws(DossierError) {
+        let reader: ArchiveReader
+        do { reader = try ArchiveReader(.file(path), tarOnly: false) } catch {
+            throw DossierError(.source, "cannot read \(path) as an archive: \(error)")
+        }
+        while true {
+            let entry: ArchiveEntryInfo?
+            do { entry = try reader.nextEntry() } catch { throw DossierError(.source, "reading \(path) failed: \(error)") }
+            guard let entry else { break }
+            var nameBytes = entry.pathBytes
+            if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
+            while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
+            if nameBytes.isEmpty && entry.kind == .directory { continue }
+            let name: String
+            do { name = try DossierPath.validate(nameBytes) } catch {
+                throw DossierError(.unsafePath, "the archive has an unsafe entry: \(error)")
+            }
+            switch entry.kind {
+            case .directory:
+                if writtenDirectories.contains(name) { continue }
+                try addParents(of: name, mtime: entry.mtime)
+                do { try collisions.insert(name) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                try addDirectory(name, mode: entry.mode, mtime: entry.mtime)
+            case .file:
+                try addParents(of: name, mtime: entry.mtime)
+                do { try collisions.insert(name) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                guard let size = entry.size, size >= 0 else {
+                    throw DossierError(.source, "archive entry \(name) has no recorded size")
+                }
+                try addArchiveFile(name, size: size, mode: entry.mode, mtime: entry.mtime, reader: reader)
+            case .symlink, .hardlink:
+                throw DossierError(.source, "archive entry \(name) is a link; a dossier holds only regular files and folders")
+            case .other:
+                throw DossierError(.source, "archive entry \(name) is a special file; a dossier holds only regular files and folders")
+            }
+        }
+    }
+
+    private func addParents(of name: String, mtime: Int64) throws(DossierError) {
+        var parent = ""
+        for component in name.split(separator: "/").dropLast() {
+            parent += parent.isEmpty ? String(component) : "/" + component
+            if writtenDirectories.contains(parent) { continue }
+            do { try collisions.insert(parent) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+            try addDirectory(parent, mode: 0o755, mtime: mtime)
+        }
+    }
+
+    private func addArchiveFile(_ name: String, size: Int64, mode: UInt32, mtime: Int64, reader: ArchiveReader) throws(DossierError) {
+        let permissions = Self.permissions(mode, directory: false)
+        do {
+            try tar.writeHeader(path: Self.contentPrefix + name, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
+        } catch { throw archiveFailure(error, "writing \(name)") }
+        let hash = DigestContext(.sha256)
+        var total: Int64 = 0
+        var head: [UInt8] = []
+        let tar = self.tar
+        while true {
+            let n: Int
+            do { n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try reader.readData(into: raw) } } catch {
+                throw DossierError(.source, "reading archive entry \(name) failed: \(error)")
+            }
+            if n == 0 { break }
+            total += Int64(n)
+            guard total <= size else { throw DossierError(.source, "archive entry \(name) holds more data than its recorded size") }
+            if head.isEmpty { head = Array(buffer[0..<min(n, 16)]) }
+            do {
+                try withBytes(buffer) { (raw) throws(ArchiveError) in
+                    let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                    hash.update(piece)
+                    try tar.writeData(piece)
+                }
+            } catch { throw archiveFailure(error, "writing \(name)") }
+        }
+        guard total == size else { throw DossierError(.source, "archive entry \(name) is shorter than its recorded size") }
+        do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(name)") }
+        files.append(.init(path: name, size: size, sha256: Hex.encode(hash.finalize()),
+                           mediaType: MediaType.detect(path: name, head: head), mode: permissions, mtime: mtime))
+    }
+
+    // MARK: - End
+
+    /// Writes the private manifest as the last tar entry and returns it with its bytes.
+    func finish(dossierID: String, mtime: Int64) throws(DossierError) -> (manifest: PrivateManifest, bytes: [UInt8]) {
+        let manifest = PrivateManifest(dossierID: dossierID, files: files, directories: directories)
+        let bytes = manifest.json().canonicalBytes()
+        do {
+            try tar.writeHeader(path: Self.manifestEntry, isDirectory: false, size: Int64(bytes.count), permissions: 0o644, mtime: mtime)
+            try withBytes(bytes) { (raw) throws(ArchiveError) in try tar.writeData(raw) }
+            try tar.finishEntry()
+            try tar.close()
+        } catch { throw archiveFailure(error, "writing the private manifest") }
+        return (manifest, bytes)
+    }
+}

@@ -1,0 +1,84 @@
+/// The rules every path inside a dossier obeys, at sealing and again at opening.
+///
+/// A path is relative, UTF-8, "/"-separated, without empty, "." or ".." components,
+/// without control characters or backslashes, at most 64 levels deep, 255 bytes per
+/// component and 4,096 bytes in all. Two paths in one dossier may not be equal after
+/// Unicode canonical equivalence and case folding (they would collide on macOS and Windows).
+enum DossierPath {
+    static let maxDepth = 64
+    static let maxComponentBytes = 255
+    static let maxPathBytes = 4096
+
+    struct Violation: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Validates `bytes` as a dossier path and returns it as a string.
+    static func validate(_ bytes: [UInt8]) throws(Violation) -> String {
+        let shown = AgeHeader.printable(bytes)
+        guard !bytes.isEmpty else { throw Violation("empty path") }
+        guard bytes.count <= maxPathBytes else { throw Violation("path \(shown) is longer than \(maxPathBytes) bytes") }
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw Violation("path \(shown) is not valid UTF-8") }
+        guard bytes.first != UInt8(ascii: "/") else { throw Violation("absolute path \(shown)") }
+        if let bad = bytes.first(where: { $0 < 0x20 || $0 == 0x7f }) {
+            throw Violation("path \(shown) contains the control character 0x\(String(bad, radix: 16))")
+        }
+        guard !bytes.contains(UInt8(ascii: "\\")) else { throw Violation("path \(shown) contains a backslash") }
+        let components = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard components.count <= maxDepth else { throw Violation("path \(shown) is deeper than \(maxDepth) levels") }
+        for component in components {
+            guard !component.isEmpty else { throw Violation("path \(shown) has an empty component") }
+            guard component.count <= maxComponentBytes else { throw Violation("path \(shown) has a component longer than \(maxComponentBytes) bytes") }
+            guard !component.elementsEqual([0x2e]), !component.elementsEqual([0x2e, 0x2e]) else {
+                throw Violation("path \(shown) contains a '.' or '..' component")
+            }
+        }
+        return string
+    }
+
+    /// Detects paths that collide under Unicode canonical equivalence or case folding.
+    struct CollisionDetector {
+        // Swift String equality and hashing already follow canonical equivalence.
+        private var seen: [String: String] = [:]
+
+        mutating func insert(_ path: String) throws(Violation) {
+            let key = path.lowercased()
+            if let other = seen[key] {
+                if other == path { throw Violation("duplicate path \"\(path)\"") }
+                throw Violation("paths \"\(other)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+            }
+            seen[key] = path
+        }
+    }
+}
+
+/// Media types by file extension, refined by a look at the first bytes for common scans.
+enum MediaType {
+    static let byExtension: [String: String] = [
+        "pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
+        "tif": "image/tiff", "tiff": "image/tiff", "gif": "image/gif", "webp": "image/webp",
+        "txt": "text/plain", "csv": "text/csv", "json": "application/json", "xml": "application/xml",
+        "html": "text/html", "htm": "text/html", "md": "text/markdown", "rtf": "application/rtf",
+        "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt": "application/vnd.oasis.opendocument.text", "ods": "application/vnd.oasis.opendocument.spreadsheet",
+        "zip": "application/zip", "mp3": "audio/mpeg", "wav": "audio/wav", "mp4": "video/mp4",
+        "eml": "message/rfc822", "ofd": "application/ofd",
+    ]
+
+    /// The media type of `path` whose content starts with `head`.
+    static func detect(path: String, head: [UInt8]) -> String {
+        if head.starts(with: Array("%PDF-".utf8)) { return "application/pdf" }
+        if head.starts(with: [0xff, 0xd8, 0xff]) { return "image/jpeg" }
+        if head.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) { return "image/png" }
+        if head.starts(with: [0x49, 0x49, 0x2a, 0x00]) || head.starts(with: [0x4d, 0x4d, 0x00, 0x2a]) { return "image/tiff" }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let dot = name.lastIndex(of: "."), let type = byExtension[name[name.index(after: dot)...].lowercased()] {
+            return type
+        }
+        return "application/octet-stream"
+    }
+}

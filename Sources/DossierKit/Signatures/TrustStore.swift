@@ -1,0 +1,78 @@
+/// The keys an inspector trusts, with names and the roles each may sign in.
+///
+/// Trust file format, one key per line; `#` starts a comment line; blank lines are ignored:
+/// ```
+/// # role[,role…]   minisign public key                                        name
+/// sealer,approver  RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3  Anna Archivist
+/// ```
+public struct TrustStore: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public let name: String
+        public let roles: Set<DossierRole>
+        public let publicKey: SignerPublicKey
+
+        public init(name: String, roles: Set<DossierRole>, publicKey: SignerPublicKey) {
+            self.name = name
+            self.roles = roles
+            self.publicKey = publicKey
+        }
+    }
+
+    public let entries: [Entry]
+
+    public init(_ entries: [Entry]) { self.entries = entries }
+
+    /// No trusted keys: every signature is reported untrusted.
+    public static let empty = TrustStore([])
+
+    /// The entry for a key id, if trusted.
+    public func entry(forKeyID keyID: String) -> Entry? {
+        entries.first { $0.publicKey.keyID == keyID }
+    }
+
+    /// Parses trust file text. Errors name the line.
+    public init(parsing text: String) throws(DossierError) {
+        var entries: [Entry] = []
+        var number = 0
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            number += 1
+            let line = raw.trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            guard fields.count == 3 else {
+                throw DossierError(.key, "trust file line \(number): expected \"ROLES PUBLIC-KEY NAME\"")
+            }
+            var roles = Set<DossierRole>()
+            for roleText in fields[0].split(separator: ",") {
+                guard let role = DossierRole(rawValue: String(roleText)) else {
+                    throw DossierError(.key, "trust file line \(number): \"\(roleText)\" is not a role (lower-case word such as sealer, approver, countersigner, transferrer)")
+                }
+                roles.insert(role)
+            }
+            let key: SignerPublicKey
+            do { key = try SignerPublicKey(String(fields[1])) } catch {
+                throw DossierError(.key, "trust file line \(number): \(error.reason)")
+            }
+            guard !entries.contains(where: { $0.publicKey.keyID == key.keyID }) else {
+                throw DossierError(.key, "trust file line \(number): key \(key.keyID) is listed twice")
+            }
+            entries.append(Entry(name: String(fields[2].trimmingWhitespace()), roles: roles, publicKey: key))
+        }
+        self.entries = entries
+    }
+
+    /// Loads a trust file.
+    public static func load(path: String) throws(DossierError) -> TrustStore {
+        let bytes: [UInt8]
+        do { bytes = try FileSource(path: path).readAll(limit: 4 << 20) } catch {
+            throw DossierError(.key, "cannot read trust file: \(error)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw DossierError(.key, "trust file \(path) is not UTF-8 text") }
+        return try TrustStore(parsing: text)
+    }
+
+    /// The trust file text for these entries.
+    public var fileText: String {
+        entries.map { "\($0.roles.sorted().map(\.rawValue).joined(separator: ",")) \($0.publicKey.base64) \($0.name)\n" }.joined()
+    }
+}

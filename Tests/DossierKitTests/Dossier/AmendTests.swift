@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+@Suite("Dossier: countersignatures and transfers")
+struct AmendTests {
+    @Test("a countersignature is added later without changing the manifest, payload or earlier signatures")
+    func countersign() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-c", ["x.txt": Array("x".utf8)]))
+        let before = try ContainerReader(path: receipt.path)
+        let archive = try SigningKey.generate()
+        try Dossier.countersign(receipt.path, as: DossierSigner(key: archive, role: .countersigner, name: "City Archive"), trusting: fx.trust)
+        let after = try ContainerReader(path: receipt.path)
+        #expect(after.manifestBytes == before.manifestBytes)
+        #expect(after.signatures.count == 3)
+        #expect(after.signatures[0].text == before.signatures[0].text && after.signatures[1].text == before.signatures[1].text)
+        let payloadBefore = try before.file.read(at: before.payload.dataOffset, count: Int(before.payload.size))
+        #expect(try after.file.read(at: after.payload.dataOffset, count: Int(after.payload.size)) == payloadBefore)
+
+        var trust = fx.trust.entries
+        trust.append(.init(name: "City Archive", roles: [.countersigner], publicKey: archive.publicKey))
+        let report = Dossier.verify(receipt.path, trusting: TrustStore(trust), requiringRoles: [.sealer, .approver, .countersigner])
+        #expect(report.status == .valid, "\(report.failureSummary)")
+        // Without trusting the archive's key the dossier is intact but its countersignature untrusted.
+        let partial = Dossier.verify(receipt.path, trusting: fx.trust, requiringRoles: [.sealer, .countersigner])
+        #expect(partial.status == .untrusted)
+        #expect(partial.missingRoles == [.countersigner])
+        // The same key cannot countersign twice in the same role.
+        #expect(throws: DossierError.self) {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: archive, role: .countersigner, name: "City Archive"))
+        }
+    }
+
+    @Test("a transfer re-wraps for new recipients, keeps the sealer's signatures valid and is recorded and signed")
+    func transfer() throws {
+        let fx = try DossierFixture()
+        let files = ["doc.txt": Array("case content".utf8)]
+        let receipt = try fx.seal(try fx.folder("case-t", files))
+        let before = try ContainerReader(path: receipt.path)
+        let newArchive = try AgeX25519.generate()
+        let mover = try SigningKey.generate()
+        let moverSigner = DossierSigner(key: mover, role: .transferrer, name: "Transfer Desk")
+        try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [AgeRecipient(newArchive.recipient)], by: moverSigner,
+                           reason: "transferred to the provincial archive", trusting: fx.trust)
+        let after = try ContainerReader(path: receipt.path)
+        #expect(after.manifestBytes == before.manifestBytes)
+        #expect(after.transfers.count == 1)
+
+        var trust = fx.trust.entries
+        trust.append(.init(name: "Transfer Desk", roles: [.transferrer], publicKey: mover.publicKey))
+        let report = Dossier.verify(receipt.path, trusting: TrustStore(trust), requiringRoles: [.sealer, .approver])
+        #expect(report.status == .valid, "\(report.failureSummary)")
+        #expect(report.transfers.first?.reason == "transferred to the provincial archive")
+        #expect(report.transfers.first?.signature.isValid == true)
+
+        // The new archive opens it; the old recipient no longer can.
+        let out = fx.dir.path("moved")
+        _ = try Dossier.open(receipt.path, with: [newArchive.identity], into: out, trusting: TrustStore(trust))
+        #expect(try DossierFixture.contents(of: out) == files)
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("old"), trusting: TrustStore(trust))
+            Issue.record("the old recipient still opened the dossier")
+        } catch {
+            #expect(error.kind == .noIdentity)
+        }
+        // An untrusted transferrer makes the dossier untrusted, not invalid.
+        #expect(Dossier.verify(receipt.path, trusting: fx.trust).status == .untrusted)
+    }
+
+    @Test("a header swapped without a transfer record is detected")
+    func unrecordedHeaderChange() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-h", ["a.txt": [1, 2, 3]]))
+        // Re-wrap the payload by hand (as an attacker with a key could) and rebuild the container.
+        let container = try ContainerReader(path: receipt.path)
+        let payload = try container.file.read(at: container.payload.dataOffset, count: Int(container.payload.size))
+        let sink = MemorySink()
+        try Age.rewrap(from: MemorySource(payload), to: sink, identities: [fx.recipient.identity],
+                       recipients: [AgeRecipient(try AgeX25519.generate().recipient)])
+        let forged = fx.dir.path("forged.dossier")
+        let file = try FileSink(creating: forged)
+        let writer = try ContainerWriter(sink: file, mtime: Int64(container.payload.mtime))
+        try writer.add("mimetype", Array(ContainerFormat.mimetype.utf8))
+        try writer.add("payload.age", sink.bytes)
+        try writer.add("META-INF/manifest.json", container.manifestBytes)
+        for signature in container.signatures { try writer.add(signature.name.entryName, signature.text) }
+        try writer.close()
+        try file.close()
+        let report = Dossier.verify(forged, trusting: fx.trust)
+        #expect(report.status == .invalid)
+        #expect(report.checks.contains { $0.name == "payload header" && !$0.passed })
+        // The body is unchanged, so its digest still matches: only the header check fails.
+        #expect(report.checks.contains { $0.name == "payload body" && $0.passed })
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+@testable import DossierKit
+
+/// Keys, folders and sealed dossiers for the dossier tests.
+struct DossierFixture {
+    let dir: TemporaryDirectory
+    let recipient: AgeX25519.GeneratedKey
+    let sealer: SigningKey
+    let approver: SigningKey
+    var trust: TrustStore {
+        TrustStore([
+            .init(name: "Anna Archivist", roles: [.sealer], publicKey: sealer.publicKey),
+            .init(name: "Otto Officer", roles: [.approver], publicKey: approver.publicKey),
+        ])
+    }
+    var signers: [DossierSigner] {
+        [DossierSigner(key: sealer, role: .sealer, name: "Anna Archivist"),
+         DossierSigner(key: approver, role: .approver, name: "Otto Officer")]
+    }
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        recipient = try AgeX25519.generate()
+        sealer = try SigningKey.generate()
+        approver = try SigningKey.generate()
+    }
+
+    /// Writes files (path → content) under a new folder and returns its path.
+    func folder(_ name: String, _ files: [String: [UInt8]], emptyDirectories: [String] = []) throws -> String {
+        let root = dir.path(name)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for (path, content) in files {
+            let url = URL(fileURLWithPath: root).appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(content).write(to: url)
+        }
+        for path in emptyDirectories {
+            try FileManager.default.createDirectory(atPath: root + "/" + path, withIntermediateDirectories: true)
+        }
+        return root
+    }
+
+    func seal(_ source: String, id: String? = nil, to output: String? = nil, options: SealOptions? = nil) throws -> SealReceipt {
+        var options = options ?? SealOptions()
+        if let id { options.dossierID = id }
+        return try Dossier.seal(source, to: [AgeRecipient(recipient.recipient)], signedBy: signers,
+                                writingTo: output ?? dir.path(FileSystem.lastComponent(of: source) + ".dossier"), options: options)
+    }
+
+    /// Every regular file below `root` as relative path → content.
+    static func contents(of root: String) throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            if !isDirectory.boolValue { out[path] = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/" + path))) }
+        }
+        return out
+    }
+
+    /// Every folder below `root`.
+    static func folders(of root: String) -> Set<String> {
+        var out = Set<String>()
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            if isDirectory.boolValue { out.insert(path) }
+        }
+        return out
+    }
+}
