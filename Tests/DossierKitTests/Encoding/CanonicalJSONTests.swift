@@ -212,6 +212,30 @@ struct CanonicalJSONTests {
         #expect(value.canonicalBytes() == #""\"\\/\b\f\n\r\t\u0000\u001féé😀😀""#.bytes)
     }
 
+    @Test("long strings are scanned eight bytes at a time: a special byte at any position is still found")
+    func specialBytesAtEveryPosition() throws {
+        for position in 0..<40 {
+            let prefix = String(repeating: "a", count: position)
+            let suffix = String(repeating: "b", count: 40 - position)
+            // Found by the parser: an escape, a quote ending the string early, a control, bad UTF-8.
+            let escaped = try JSONValue.parse("\"\(prefix)\\n\(suffix)\"".bytes)
+            #expect(escaped.stringValue == prefix + "\n" + suffix, "\(position)")
+            #expect(try JSONValue.parse("[\"\(prefix)\",\"\(suffix)\"]".bytes) == [.string(prefix), .string(suffix)])
+            Self.expectRejected("\"\(prefix)\u{1}\(suffix)\"".bytes, "unescaped control character U+0001", at: position + 1)
+            Self.expectRejected("\"\(prefix)".bytes + [0xFF] + "\(suffix)\"".bytes, "invalid UTF-8", at: position + 1)
+            #expect(try JSONValue.parse("\"\(prefix)é\(suffix)\"".bytes).stringValue == prefix + "é" + suffix)
+            // Found by the writer: every byte that must be escaped, and non-ASCII that must not.
+            for (character, escape) in [("\u{1}", "\\u0001"), ("\u{1F}", "\\u001f"), ("\"", "\\\""), ("\\", "\\\\"), ("é", "é")] {
+                let value = JSONValue.string(prefix + character + suffix)
+                #expect(value.canonicalBytes() == "\"\(prefix)\(escape)\(suffix)\"".bytes, "\(position) \(escape)")
+            }
+        }
+        // An unterminated long string ends at the input's end, not beyond it.
+        for length in 0..<20 {
+            Self.expectRejected("\"" + String(repeating: "x", count: length), "unterminated string", at: 0)
+        }
+    }
+
     // MARK: parseCanonical
 
     @Test("parseCanonical accepts canonical bytes and refuses whitespace, reordering and needless escapes, at the first difference")
@@ -464,8 +488,11 @@ struct CanonicalJSONTests {
         var parsed: JSONValue = .null
         let elapsed = try clock.measure { parsed = try JSONValue.parseCanonical(bytes) }
         #expect(parsed["files"]?.arrayValue?.count == files.count)
-        #expect(elapsed < .seconds(1), "parseCanonical of \(bytes.count) bytes took \(elapsed)")
         let parseOnly = try clock.measure { _ = try JSONValue.parse(bytes) }
+        // Generous bounds (tests run in parallel on busy machines) that quadratic work would
+        // still blow through; unloaded debug builds take about 50 ms and 120 ms.
+        #expect(parseOnly < .milliseconds(500), "parse of \(bytes.count) bytes took \(parseOnly)")
+        #expect(elapsed < .seconds(1), "parseCanonical of \(bytes.count) bytes took \(elapsed)")
         print("CanonicalJSON speed: parse \(parseOnly), parseCanonical \(elapsed) for \(bytes.count) bytes")
     }
 }

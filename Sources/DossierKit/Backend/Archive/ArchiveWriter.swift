@@ -8,6 +8,8 @@ final class ArchiveWriter {
         case paxTarZstd(level: Int, threads: Int)
         /// Zip with stored (uncompressed) entries.
         case zipStored
+        /// 7-Zip, for archives handed in by case systems (and test fixtures).
+        case sevenZip
     }
 
     private let archive: OpaquePointer
@@ -32,6 +34,8 @@ final class ArchiveWriter {
             case .zipStored:
                 try check(archive_write_set_format_zip(archive), "selecting the zip format")
                 try check(archive_write_set_format_option(archive, "zip", "compression", "store"), "selecting stored zip entries")
+            case .sevenZip:
+                try check(archive_write_set_format_7zip(archive), "selecting the 7-Zip format")
             }
             // No block padding: the output is exactly the archive.
             try check(archive_write_set_bytes_per_block(archive, 0), "setting the block size")
@@ -89,6 +93,22 @@ final class ArchiveWriter {
             archive_entry_set_uid(entry, 0)
             archive_entry_set_gid(entry, 0)
             try check(archive_write_header(archive, entry), "writing the header of \(path)")
+        }
+    }
+
+    /// Adds an entry of any kind with raw attributes, unchecked. Only for building test
+    /// fixtures that imitate hostile archives (links, devices, setuid bits).
+    func writeRawHeader(path: String, fileType: UInt32, mode: UInt32, size: Int64, symlink: String? = nil, hardlink: String? = nil) throws(ArchiveError) {
+        guard let entry = archive_entry_new2(archive) else { throw ArchiveError("archive_entry_new failed") }
+        defer { archive_entry_free(entry) }
+        try LibArchive.withUTF8Locale { () throws(ArchiveError) in
+            archive_entry_copy_pathname(entry, path)
+            archive_entry_set_filetype(entry, fileType)
+            archive_entry_set_mode(entry, mode_t(fileType | mode))
+            archive_entry_set_size(entry, size)
+            if let symlink { archive_entry_copy_symlink(entry, symlink) }
+            if let hardlink { archive_entry_copy_hardlink(entry, hardlink) }
+            try check(archive_write_header(archive, entry), "writing a raw header")
         }
     }
 

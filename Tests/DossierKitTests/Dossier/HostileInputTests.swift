@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+@Suite("Dossier: hostile content is refused and nothing is written")
+struct HostileInputTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let description: String
+        let entries: [HostileDossier.Entry]
+        let expected: DossierError.Kind
+    }
+
+    static let cases: [Case] = [
+        Case(description: "zip-slip ..", entries: [.file("content/../escape.txt")], expected: .unsafePath),
+        Case(description: "deep zip-slip", entries: [.file("content/a/../../../escape.txt")], expected: .unsafePath),
+        Case(description: "absolute path", entries: [.file("/tmp/escape.txt")], expected: .unsafePath),
+        Case(description: "absolute inside content", entries: [.file("content//etc/passwd")], expected: .unsafePath),
+        Case(description: "entry outside content/", entries: [.file("evil.txt")], expected: .unsafePath),
+        Case(description: "symlink escape", entries: [.symlink("content/link", to: "/etc"), .file("content/link/passwd")], expected: .unsafePath),
+        Case(description: "hardlink", entries: [.file("content/a.txt"), .hardlink("content/b.txt", to: "/etc/passwd")], expected: .unsafePath),
+        Case(description: "device", entries: [.device("content/dev")], expected: .unsafePath),
+        Case(description: "setuid bit", entries: [.file("content/run.sh", mode: 0o4755)], expected: .unsafePath),
+        Case(description: "duplicate name", entries: [.file("content/a.txt"), .file("content/a.txt")], expected: .unsafePath),
+        Case(description: "case collision", entries: [.file("content/Report.pdf"), .file("content/report.pdf")], expected: .unsafePath),
+        Case(description: "Unicode normalisation collision", entries: [.file("content/caf\u{E9}.txt"), .file("content/cafe\u{301}.txt")], expected: .unsafePath),
+        Case(description: "backslash", entries: [.file("content/a\\..\\b.txt")], expected: .unsafePath),
+        Case(description: "control character", entries: [.file("content/a\u{1}.txt")], expected: .unsafePath),
+    ]
+
+    static func snapshot(_ dir: String) -> Set<String> {
+        Set((FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? [])
+    }
+
+    @Test("each hostile inner archive is refused with its reason", arguments: cases)
+    func refused(_ c: Case) throws {
+        let fx = try DossierFixture()
+        let path = try HostileDossier.build(fx, name: "hostile", entries: c.entries)
+        // The container and signatures are fine: only the content is hostile.
+        #expect(Dossier.verify(path, trusting: fx.trust).status == .valid)
+        let before = Self.snapshot(fx.dir.url.path)
+        let out = fx.dir.path("out")
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+            Issue.record("\(c) was opened")
+        } catch {
+            #expect(error.kind == c.expected, "\(c): \(error.kind) \(error.reason)")
+        }
+        #expect(Self.snapshot(fx.dir.url.path) == before, "files were left behind")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/escape.txt"))
+        let deep = Dossier.verify(path, trusting: fx.trust, identities: [fx.recipient.identity])
+        #expect(deep.status == .invalid, "deep verification must reject \(c)")
+    }
+
+    @Test("a decompression bomb beyond the signed size is stopped before it is written")
+    func bomb() throws {
+        let fx = try DossierFixture()
+        let big = [UInt8](repeating: 0, count: 8 << 20)  // compresses to almost nothing
+        let path = try HostileDossier.build(fx, name: "bomb", entries: [.file("content/zeros.bin", big)], declaredBytes: 1024)
+        let before = Self.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust)
+            Issue.record("the bomb was opened")
+        } catch {
+            #expect(error.kind == .content)
+            #expect(error.reason.contains("decompression bomb"))
+        }
+        #expect(Self.snapshot(fx.dir.url.path) == before)
+    }
+
+    @Test("content that disagrees with the private manifest is refused: missing, extra, changed")
+    func manifestMismatch() throws {
+        let fx = try DossierFixture()
+        let listed = PrivateManifest(dossierID: "mismatch", files: [
+            .init(path: "a.txt", size: 1, sha256: Hex.encode(SHA256.hash(Array("y".utf8))), mediaType: "text/plain", mode: 0o644, mtime: 0),
+            .init(path: "gone.txt", size: 1, sha256: Hex.encode(SHA256.hash(Array("z".utf8))), mediaType: "text/plain", mode: 0o644, mtime: 0),
+        ], directories: []).json().canonicalBytes()
+        let path = try HostileDossier.build(fx, name: "mismatch", entries: [.file("content/a.txt"), .file("content/extra.txt")],
+                                            privateManifest: listed, declaredFiles: 2, declaredBytes: 2)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust)
+            Issue.record("mismatching content was opened")
+        } catch {
+            #expect(error.kind == .content)
+            #expect(error.reason.contains("missing: gone.txt"))
+            #expect(error.reason.contains("changed: a.txt"))
+            #expect(error.reason.contains("extra: extra.txt"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+    }
+}
