@@ -267,7 +267,7 @@ private struct JSONParser {
                     var frame = Frame(isObject: isObject)
                     // Growing from empty costs several reallocations; manifests' containers are small.
                     if isObject { frame.members.reserveCapacity(8) } else { frame.items.reserveCapacity(8) }
-                    if isObject { (frame.key, frame.keyOffset) = try parseKey(after: "'{'") }
+                    if isObject { (frame.key, frame.keyOffset) = try parseKey(expecting: "a string key or '}'") }
                     if depth > 0 { outer.append(current) }
                     current = frame
                     depth += 1
@@ -296,7 +296,7 @@ private struct JSONParser {
                     if next == .comma {
                         position += 1
                         skipWhitespace()
-                        (current.key, current.keyOffset) = try parseKey(after: "','")
+                        (current.key, current.keyOffset) = try parseKey(expecting: "a string key after ','")
                         continue value
                     }
                     guard next == .closeBrace else { throw unexpected(expecting: "',' or '}' after an object member") }
@@ -319,10 +319,8 @@ private struct JSONParser {
     }
 
     /// Reads `"key" :`; returns the key and the offset of its opening quote.
-    private mutating func parseKey(after what: String) throws(JSONError) -> (String, Int) {
-        guard text[position] == .quote else {
-            throw unexpected(expecting: what == "'{'" ? "a string key or '}'" : "a string key after \(what)")
-        }
+    private mutating func parseKey(expecting expected: String) throws(JSONError) -> (String, Int) {
+        guard text[position] == .quote else { throw unexpected(expecting: expected) }
         let start = position
         let key = try parseString()
         skipWhitespace()

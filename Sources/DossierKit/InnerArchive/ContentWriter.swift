@@ -145,7 +145,8 @@ final class ContentWriter {
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
             while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
-            if nameBytes.isEmpty && entry.kind == .directory { continue }
+            // The archive's root ("." or "./") is the dossier's root, not an entry.
+            if entry.kind == .directory && (nameBytes.isEmpty || nameBytes == [UInt8(ascii: ".")]) { continue }
             let name: String
             do { name = try DossierPath.validate(nameBytes) } catch {
                 throw DossierError(.unsafePath, "the archive has an unsafe entry: \(error)")

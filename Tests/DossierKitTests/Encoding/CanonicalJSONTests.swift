@@ -168,6 +168,10 @@ struct CanonicalJSONTests {
         #expect(try JSONValue.parse("-0".bytes) == .integer(0))
         Self.expectNotCanonical("-0", at: 0)
         #expect(JSONValue.maxSafeInteger == 9_007_199_254_740_991)
+        // Values built in code beyond the safe range are written as they are, and refused on reading.
+        #expect(JSONValue.integer(.min).canonicalBytes() == "-9223372036854775808".bytes)
+        #expect(JSONValue.integer(.max).canonicalBytes() == "9223372036854775807".bytes)
+        #expect(throws: JSONError.self) { try JSONValue.parse(JSONValue.integer(1 << 53).canonicalBytes()) }
     }
 
     // MARK: Round trips
@@ -407,6 +411,9 @@ struct CanonicalJSONTests {
         let error = Self.parseError("{\n  \"é\": 1,\n  \"b\": x\n}")
         #expect(error?.reason == "unexpected character 'x', expected a value at byte 20 (line 3, column 8)")
         #expect(error?.description == "invalid JSON: " + (error?.reason ?? ""))
+        // Columns count characters, not bytes: "é" is two bytes, one column.
+        let sameLine = Self.parseError("{\n  \"é\": x\n}")
+        #expect(sameLine?.reason == "unexpected character 'x', expected a value at byte 10 (line 2, column 8)")
     }
 
     // MARK: Accessors and literals

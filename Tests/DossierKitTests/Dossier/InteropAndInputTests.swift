@@ -1,0 +1,237 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+@Suite("Dossier: standard tools read every layer; archives as input; large and many files")
+struct InteropAndInputTests {
+    func tool(_ name: String) throws -> String {
+        try #require(Subprocess.which(name), "\(name) is not installed: run scripts/setup")
+    }
+
+    @Test("unzip, then age -d and tar --zstd recover the content; minisign -V accepts every signature")
+    func standardTools() throws {
+        let fx = try DossierFixture()
+        let files: [String: [UInt8]] = ["01_调查评估/意见书.txt": Array("意见书".utf8), "02/scan.pdf": Array(repeating: 0x25, count: 200_000)]
+        let receipt = try fx.seal(try fx.folder("interop", files))
+        let unzipped = fx.dir.path("unzipped")
+        let unzip = try Subprocess.run(try tool("unzip"), ["-q", receipt.path, "-d", unzipped])
+        #expect(unzip.status == 0, "\(unzip.stderr)")
+        #expect(try String(contentsOfFile: unzipped + "/mimetype", encoding: .utf8) == ContainerFormat.mimetype)
+
+        try fx.recipient.writeIdentityFile(toPath: fx.dir.path("key.txt"))
+        let extracted = fx.dir.path("extracted")
+        try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+        let pipeline = try Subprocess.run("/bin/sh", ["-c", "age -d -i '\(fx.dir.path("key.txt"))' '\(unzipped)/payload.age' | tar -x --zstd -C '\(extracted)'"])
+        #expect(pipeline.status == 0, "\(pipeline.stderr)")
+        #expect(try DossierFixture.contents(of: extracted + "/content") == files)
+        #expect(FileManager.default.fileExists(atPath: extracted + "/manifest.json"))
+
+        for (index, key) in [fx.sealer, fx.approver].enumerated() {
+            let pub = fx.dir.path("key\(index).pub")
+            try key.publicKey.fileText.write(toFile: pub, atomically: true, encoding: .utf8)
+            let signature = try #require(try FileManager.default.contentsOfDirectory(atPath: unzipped + "/META-INF/signatures")
+                .first { $0.contains(key.publicKey.keyID) })
+            let result = try Subprocess.run(try tool("minisign"), ["-V", "-H", "-p", pub, "-m", unzipped + "/META-INF/manifest.json",
+                                                                   "-x", unzipped + "/META-INF/signatures/" + signature])
+            #expect(result.status == 0, "minisign -V: \(result.stderr)")
+            #expect(String(decoding: result.stdout, as: UTF8.self).contains("dossier-signature/1"))
+        }
+        // Python's zipfile agrees on names and CRCs.
+        let python = try Subprocess.run(try tool("python3"), ["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(' '.join(z.namelist()))", receipt.path])
+        #expect(python.status == 0, "\(python.stderr)")
+        #expect(String(decoding: python.stdout, as: UTF8.self).hasPrefix("mimetype payload.age META-INF/manifest.json META-INF/signatures/01-sealer-"))
+    }
+
+    @Test("zip, tar.gz and 7z archives handed in by a case system seal like the folder")
+    func archivesAsInput() throws {
+        let fx = try DossierFixture()
+        let files: [String: [UInt8]] = ["intake/form.txt": Array("form".utf8), "scans/页.pdf": Array("%PDF-1.7".utf8)]
+        let source = try fx.folder("handed-in", files, emptyDirectories: ["empty"])
+        let zipPath = fx.dir.path("in.zip")
+        let zip = try Subprocess.run(try tool("python3"), ["-c", """
+            import os,sys,zipfile
+            z=zipfile.ZipFile(sys.argv[2],'w')
+            for root,dirs,names in os.walk(sys.argv[1]):
+                for d in dirs: z.write(os.path.join(root,d), os.path.relpath(os.path.join(root,d), sys.argv[1]) + '/')
+                for n in names: z.write(os.path.join(root,n), os.path.relpath(os.path.join(root,n), sys.argv[1]))
+            z.close()
+            """, source, zipPath])
+        #expect(zip.status == 0, "\(zip.stderr)")
+        let tarPath = fx.dir.path("in.tar.gz")
+        #expect(try Subprocess.run(try tool("tar"), ["-czf", tarPath, "-C", source, "."]).status == 0)
+        let sevenPath = fx.dir.path("in.7z")
+        let sink = try FileSink(creating: sevenPath)
+        let seven = try ArchiveWriter(format: .sevenZip, sink: sink)
+        for (path, content) in files.sorted(by: { $0.key < $1.key }) {
+            try seven.writeHeader(path: path, isDirectory: false, size: Int64(content.count), permissions: 0o644, mtime: 0)
+            try content.withUnsafeBytes { try seven.writeData($0) }
+            try seven.finishEntry()
+        }
+        try seven.close()
+        try sink.close()
+
+        for (index, archive) in [zipPath, tarPath, sevenPath].enumerated() {
+            let receipt = try fx.seal(archive, id: "handed-\(index)", to: fx.dir.path("handed-\(index).dossier"))
+            let out = fx.dir.path("out-\(index)")
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+            #expect(try DossierFixture.contents(of: out) == files, "\(archive)")
+        }
+    }
+
+    @Test("an archive with a symlink or an unsafe name is refused as input")
+    func hostileInputArchive() throws {
+        let fx = try DossierFixture()
+        let dir = try fx.folder("linked", ["a.txt": [1]])
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: "/etc/passwd")
+        let tarPath = fx.dir.path("linked.tar")
+        #expect(try Subprocess.run(try tool("tar"), ["-cf", tarPath, "-C", dir, "."]).status == 0)
+        do {
+            _ = try fx.seal(tarPath, id: "linked")
+            Issue.record("an archive with a symlink was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("linked.tar.dossier")))
+        let slipPath = fx.dir.path("slip.tar")
+        let slipSink = try FileSink(creating: slipPath)
+        let slip = try ArchiveWriter(format: .paxTarZstd(level: 1, threads: 1), sink: slipSink)
+        try slip.writeRawHeader(path: "../outside.txt", fileType: 0o100000, mode: 0o644, size: 1)
+        try [UInt8]([1]).withUnsafeBytes { try slip.writeData($0) }
+        try slip.finishEntry()
+        try slip.close()
+        try slipSink.close()
+        do {
+            _ = try fx.seal(slipPath, id: "slip")
+            Issue.record("an archive with ../ was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .unsafePath)
+        }
+    }
+
+    @Test("10,000 files round trip")
+    func manyFiles() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for i in 0..<10_000 { files["d\(i % 50)/f\(i).txt"] = Array("file \(i)\n".utf8) }
+        let source = try fx.folder("many", files)
+        let receipt = try fx.seal(source)
+        #expect(receipt.manifest.fileCount == 10_000)
+        let out = fx.dir.path("many-out")
+        let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+        #expect(opened.filesWritten == 10_000)
+        #expect(try DossierFixture.contents(of: out) == files)
+    }
+
+    @Test("a 24 MB incompressible file round trips and is verified deeply")
+    func largeFile() throws {
+        let fx = try DossierFixture()
+        var big = [UInt8](repeating: 0, count: 24 << 20)
+        for i in stride(from: 0, to: big.count, by: 64) { big.replaceSubrange(i..<(i + 32), with: SHA256.hash(withUnsafeBytes(of: i) { Array($0) })) }
+        let receipt = try fx.seal(try fx.folder("large", ["scan.jpg": big]))
+        let deep = Dossier.verify(receipt.path, trusting: fx.trust, identities: [fx.recipient.identity])
+        #expect(deep.status == .valid, "\(deep.failureSummary)")
+        #expect(deep.content?.bytesChecked == Int64(big.count))
+    }
+}
+
+@Suite("Dossier: refusals at sealing and opening leave nothing behind")
+struct RefusalTests {
+    @Test("a symlink or special file in the folder stops the seal; no output, no temporary file")
+    func symlinkInSource() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("withlink", ["a.txt": [1]])
+        try FileManager.default.createSymbolicLink(atPath: source + "/link", withDestinationPath: "/etc/passwd")
+        do {
+            _ = try fx.seal(source)
+            Issue.record("sealed a folder with a symlink")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+            #expect(error.hint?.contains("replace the link") == true)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".dossier") }.isEmpty)
+    }
+
+    @Test("colliding names in the source folder are refused")
+    func collidingNames() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("collide", ["Report.txt": [1], "report.txt": [2]])
+        #expect(throws: DossierError.self) { try fx.seal(source) }
+    }
+
+    @Test("an existing output is never overwritten unless asked")
+    func existingOutput() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("exists", ["a.txt": [1]])
+        let output = fx.dir.path("exists.dossier")
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: output))
+        do {
+            _ = try fx.seal(source, to: output)
+            Issue.record("overwrote an existing file")
+        } catch let error as DossierError {
+            #expect(error.kind == .output)
+        }
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "precious")
+        _ = try fx.seal(source, to: output, options: SealOptions(replaceExisting: true))
+        #expect(Dossier.verify(output, trusting: fx.trust).isValid)
+    }
+
+    @Test("a file that changes while it is sealed stops the seal")
+    func changingSource() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("changing", ["big.bin": [UInt8](repeating: 1, count: 48 << 20)])
+        let path = source + "/big.bin"
+        final class Flag: @unchecked Sendable { var stop = false }
+        let flag = Flag()
+        let writer = Thread {
+            let handle = FileHandle(forWritingAtPath: path)
+            while !flag.stop {
+                handle?.seekToEndOfFile()
+                handle?.write(Data([2]))
+                usleep(200)
+            }
+            try? handle?.close()
+        }
+        writer.start()
+        defer { flag.stop = true }
+        do {
+            _ = try fx.seal(source)
+            Issue.record("a changing file was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+            #expect(error.reason.contains("changed while it was being sealed"))
+        }
+        flag.stop = true
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing.dossier")))
+    }
+
+    @Test("untrusted signers are refused at opening unless allowed; a wrong key opens nothing")
+    func trustAndKeys() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("trust", ["a.txt": [1]]))
+        let stranger = TrustStore.empty
+        #expect(Dossier.verify(receipt.path, trusting: stranger).status == .untrusted)
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o1"), trusting: stranger)
+            Issue.record("opened with untrusted signers")
+        } catch {
+            #expect(error.kind == .untrusted)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o1")))
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o2"), trusting: stranger,
+                             options: OpenOptions(allowUntrusted: true))
+        let wrongKey = try AgeX25519.generate().identity
+        do {
+            _ = try Dossier.open(receipt.path, with: [wrongKey], into: fx.dir.path("o3"), trusting: fx.trust)
+            Issue.record("opened with a wrong key")
+        } catch {
+            #expect(error.kind == .noIdentity)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o3")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains(".opening-") })
+        // A key trusted for another role does not satisfy the sealer role.
+        let wrongRole = TrustStore([.init(name: "Anna", roles: [.approver], publicKey: fx.sealer.publicKey)])
+        let report = Dossier.verify(receipt.path, trusting: wrongRole)
+        #expect(report.status == .untrusted)
+        #expect(report.missingRoles == [.sealer])
+    }
+}
