@@ -1,22 +1,34 @@
 import ArgumentParser
 import DossierKit
+import Foundation
 
 /// The `dossier` command: seal, verify and open case dossiers.
 @main
-struct Dossier: AsyncParsableCommand {
+struct DossierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossier",
         abstract: "Seal closed case dossiers into signed, encrypted archives; verify and open them.",
         discussion: """
             A sealed dossier (.dossier) is a zip container holding an age-encrypted payload, \
-            a public manifest and minisign-compatible signatures. See README.md and docs/FORMAT.md.
+            a public manifest and minisign-compatible signatures. Inspectors verify it with \
+            public keys only; recipients open it with their age identity.
+
+            Exit codes: 0 success, 1 failure, 2 verification failed (modified, malformed or \
+            invalid signature), 3 intact but untrusted (unknown key or missing role), \
+            4 no matching identity, 64 usage error.
+
+            Example, end to end:
+              dossier keygen --name "Anna Archivist" keys/anna
+              dossier seal case-folder -r "$(cat keys/anna.recipient)" -s keys/anna.sign -o case.dossier
+              dossier verify case.dossier --trust trust.txt
+              dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review"
             """,
         version: DossierKit.version,
-        subcommands: [Version.self]
+        subcommands: [Keygen.self, Seal.self, Verify.self, Open.self, Inspect.self, Countersign.self, Rewrap.self, Version.self]
     )
 }
 
-extension Dossier {
+extension DossierCommand {
     /// Prints the versions of dossier and the libraries it runs on.
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(

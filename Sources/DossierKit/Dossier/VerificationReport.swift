@@ -78,6 +78,10 @@ public struct VerificationReport: Sendable {
     public internal(set) var requiredRoles: [DossierRole] = []
     public internal(set) var missingRoles: [DossierRole] = []
     public internal(set) var content: ContentCheck?
+    /// The recipient stanza types of the age header ("X25519", "scrypt", …): who can decrypt, by kind.
+    public internal(set) var recipientTypes: [String] = []
+    /// Size of the container file in bytes.
+    public internal(set) var containerBytes: Int64 = 0
 
     init(path: String) { self.path = path }
 

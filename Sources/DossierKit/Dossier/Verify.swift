@@ -94,6 +94,7 @@ extension Dossier {
         let container: ContainerReader
         do {
             container = try ContainerReader(path: path)
+            report.containerBytes = container.file.size
             report.pass("container", "well-formed: \(container.layout.entries.count) entries, \(container.file.size) bytes")
         } catch {
             report.fail("container", error.reason)
@@ -241,6 +242,7 @@ extension Dossier {
             report.fail("payload header", "the age header is malformed: \(error)")
             return nil
         }
+        report.recipientTypes = header.stanzas.map(\.type)
         let headerBytes = header.encoded
         let headerDigest = Hex.encode(SHA256.hash(headerBytes))
         if headerDigest == acceptedHeaders.last {

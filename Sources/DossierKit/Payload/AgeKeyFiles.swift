@@ -27,8 +27,9 @@ extension AgeIdentity {
     }
 
     /// Loads an identity file. Refuses files that group or others may read or write: a
-    /// secret key must be private to its owner (`chmod 600`).
-    public static func loadIdentityFile(atPath path: String) throws(AgeError) -> [AgeIdentity] {
+    /// secret key must be private to its owner (`chmod 600`). A passphrase-encrypted
+    /// identity file (age-armored, as `age -p` writes it) is decrypted with `passphrase`.
+    public static func loadIdentityFile(atPath path: String, passphrase: (@Sendable () throws -> String)? = nil) throws(AgeError) -> [AgeIdentity] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw AgeError(.io, FileError(operation: "open", path: path, code: errno).description) }
         defer { close(fd) }
@@ -47,6 +48,15 @@ extension AgeIdentity {
             throw AgeError(.io, "reading \(path) failed: \(error)")
         }
         defer { secureWipe(&bytes) }
+        if let first = bytes.first, AgeArmor.looksArmored(firstByte: first) || bytes.starts(with: Array("age-encryption.org/".utf8)) {
+            guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
+            let secret: String
+            do { secret = try passphrase() } catch { throw AgeError(.invalidArgument, "reading the passphrase failed: \(error)") }
+            var plain = try Age.decrypt(bytes, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+            defer { secureWipe(&plain) }
+            guard let text = String(validating: plain, as: UTF8.self) else { throw AgeError(.invalidKey, "\(path) does not decrypt to text") }
+            return try parseIdentityFile(text)
+        }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw AgeError(.invalidKey, "\(path) is not UTF-8 text")
         }
@@ -55,13 +65,19 @@ extension AgeIdentity {
 }
 
 extension AgeX25519.GeneratedKey {
-    /// Writes the identity file to `path` with mode 0600. Never overwrites: an existing
-    /// file is an error. The data is fsynced before this returns.
-    public func writeIdentityFile(toPath path: String) throws(AgeError) {
+    /// Writes the identity file to `path` with mode 0600, encrypted with `passphrase` when
+    /// given (age-armored scrypt, readable by `age -d`). Never overwrites: an existing file
+    /// is an error. The data is fsynced before this returns.
+    public func writeIdentityFile(toPath path: String, passphrase: String? = nil) throws(AgeError) {
+        var content = Array(identityFile.utf8)
+        defer { secureWipe(&content) }
+        if let passphrase {
+            content = try Age.encrypt(content, to: [AgeRecipient.passphrase(passphrase)], armored: true)
+        }
         do {
             let sink = try FileSink(creating: path, mode: 0o600)
             do {
-                try sink.write(Array(identityFile.utf8))
+                try sink.write(content)
                 try sink.sync()
                 try sink.close()
             } catch {

@@ -13,12 +13,15 @@ public struct SigningKey: Sendable {
     let keyID: [UInt8]
     /// The minisign public key (safe to share).
     public let publicKey: SignerPublicKey
+    /// The holder's name, as recorded in the key file ("# name: …"), if any.
+    public let name: String?
 
     static let hrp = "dossier-signing-key-"
 
-    init(privateKey: Ed25519.PrivateKey, keyID: [UInt8]) throws(DossierError) {
+    init(privateKey: Ed25519.PrivateKey, keyID: [UInt8], name: String? = nil) throws(DossierError) {
         self.privateKey = privateKey
         self.keyID = keyID
+        self.name = name
         do {
             publicKey = SignerPublicKey(MinisignPublicKey(keyID: keyID, key: try privateKey.publicKey()))
         } catch {
@@ -26,10 +29,13 @@ public struct SigningKey: Sendable {
         }
     }
 
-    /// Generates a new key with a random key id.
-    public static func generate() throws(DossierError) -> SigningKey {
+    /// Generates a new key with a random key id, for the holder `name` (one line).
+    public static func generate(name: String? = nil) throws(DossierError) -> SigningKey {
+        if let name, name.isEmpty || name.count > 200 || name.contains(where: { $0.isNewline }) {
+            throw DossierError(.invalidArgument, "a key holder's name must be 1…200 characters on one line")
+        }
         do {
-            return try SigningKey(privateKey: Ed25519.PrivateKey(), keyID: SecureRandom.bytes(8))
+            return try SigningKey(privateKey: Ed25519.PrivateKey(), keyID: SecureRandom.bytes(8), name: name)
         } catch let error as DossierError {
             throw error
         } catch {
@@ -42,13 +48,15 @@ public struct SigningKey: Sendable {
         var bytes = keyID + privateKey.rawRepresentation.unsafeCopy
         defer { secureWipe(&bytes) }
         let line = ((try? Bech32.encode(hrp: Self.hrp, bytes: bytes, maxLength: nil)) ?? "").uppercased()
-        return "# dossier signing key (secret: keep it mode 0600)\n# key id: \(publicKey.keyID)\n# public key: \(publicKey.base64)\n\(line)\n"
+        let nameLine = name.map { "# name: \($0)\n" } ?? ""
+        return "# dossier signing key (secret: keep it mode 0600)\n\(nameLine)# key id: \(publicKey.keyID)\n# public key: \(publicKey.base64)\n\(line)\n"
     }
 
     /// Parses secret key file text (the plain form).
     public init(secretFileText text: String) throws(DossierError) {
-        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        let all = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { $0.trimmingWhitespace() }
+        let name = all.first { $0.hasPrefix("# name: ") }.map { String($0.dropFirst("# name: ".count)) }
+        let lines = all.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         guard lines.count == 1 else {
             throw DossierError(.key, "a signing key file must hold exactly one DOSSIER-SIGNING-KEY-1… line, found \(lines.count)")
         }
@@ -59,7 +67,8 @@ public struct SigningKey: Sendable {
         var seed = Array(decoded.bytes[8...])
         secureWipe(&decoded.bytes)
         do {
-            try self.init(privateKey: Ed25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &seed)), keyID: keyID)
+            try self.init(privateKey: Ed25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &seed)), keyID: keyID,
+                          name: name.flatMap { $0.isEmpty ? nil : $0 })
         } catch let error as DossierError {
             throw error
         } catch {

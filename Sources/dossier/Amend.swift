@@ -1,0 +1,92 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+extension DossierCommand {
+    struct Countersign: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a signature (e.g. the receiving archive's) to a sealed dossier.",
+            discussion: """
+                The manifest, payload and earlier signatures keep their bytes; the container is \
+                rewritten under a temporary name, verified and atomically replaced.
+
+                Example: dossier countersign case.dossier --signer countersigner=keys/archive.sign
+                """)
+
+        @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
+        var file: String
+
+        @Option(name: .customLong("signer"), help: ArgumentHelp("ROLE=KEYFILE (default role countersigner).", valueName: "role=keyfile"))
+        var signer: String
+
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var passphrase: PassphraseOptions
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        func run() throws {
+            do {
+                let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
+                try Dossier.countersign(file, as: signer, trusting: try trust.store())
+                if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Rewrap: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rewrap",
+            abstract: "Transfer a dossier: re-encrypt its key for new recipients, keeping all signatures valid.",
+            discussion: """
+                Only the age header changes; the payload body and manifest keep their bytes. The \
+                transfer is recorded in a transfer record signed by you (role transferrer).
+
+                Example: dossier rewrap case.dossier -i keys/anna.age -r age1… --signer transferrer=keys/anna.sign --reason "moved to the provincial archive"
+                """,
+            aliases: ["transfer"])
+
+        @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
+        var file: String
+
+        @Option(name: [.short, .customLong("identity")], help: ArgumentHelp("An identity that can open the dossier now (repeatable).", valueName: "file"))
+        var identities: [String] = []
+
+        @Option(name: [.short, .customLong("recipient")], help: ArgumentHelp("A new recipient (repeatable).", valueName: "recipient"))
+        var recipients: [String] = []
+
+        @Option(name: [.customShort("R"), .customLong("recipients-file")], help: ArgumentHelp("A file of new recipients.", valueName: "file"))
+        var recipientFiles: [String] = []
+
+        @Option(name: .customLong("signer"), help: ArgumentHelp("transferrer=KEYFILE: who signs the transfer record.", valueName: "role=keyfile"))
+        var signer: String
+
+        @Option(help: "Why the dossier is transferred (recorded and signed).")
+        var reason: String
+
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var passphrase: PassphraseOptions
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        func validate() throws {
+            guard !identities.isEmpty else { throw ValidationError("give an identity that can open the dossier (-i)") }
+            guard !recipients.isEmpty || !recipientFiles.isEmpty else { throw ValidationError("give the new recipients (-r or -R)") }
+        }
+
+        func run() throws {
+            do {
+                let signer = try loadSigner(self.signer, defaultRole: .transferrer, passphrase: passphrase)
+                let newRecipients = try loadRecipients(recipients, files: recipientFiles)
+                try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
+                                              by: signer, reason: reason, trusting: try trust.store())
+                if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}

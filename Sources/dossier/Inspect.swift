@@ -1,0 +1,43 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+extension DossierCommand {
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a dossier's public manifest, signers, recipients and sizes, without keys.",
+            discussion: "Example: dossier inspect case.dossier --json")
+
+        @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
+        var file: String
+
+        @Flag(help: "Print as JSON.")
+        var json = false
+
+        func run() throws {
+            let report = Dossier.verify(file, trusting: .empty, requiringRoles: [])
+            guard let m = report.manifest else {
+                Console.error("cannot read \(file): \(report.failureSummary)")
+                throw ExitCode(Exit.invalid)
+            }
+            if json {
+                Console.json(.object(["path": .string(file), "manifest": Reports.manifest(m),
+                                      "signatures": .array(report.signatures.map(Reports.signature)),
+                                      "recipientTypes": .array(report.recipientTypes.map { .string($0) }),
+                                      "containerBytes": .integer(report.containerBytes), "intact": .bool(report.status != .invalid)]))
+                return
+            }
+            print("dossier      \(m.dossierID)")
+            print("sealed at    \(m.sealedAt) by \(m.generator)")
+            print("content      \(m.fileCount) files in \(m.directoryCount) folders, \(Reports.bytes(m.contentBytes))")
+            print("container    \(Reports.bytes(report.containerBytes)), payload body SHA-256 \(m.payloadBodySHA256)")
+            print("recipients   \(report.recipientTypes.count) (\(Dictionary(grouping: report.recipientTypes, by: { $0 }).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")))")
+            for (key, value) in m.publicMetadata.sorted(by: { $0.key < $1.key }) { print("public       \(key): \(value)") }
+            for s in report.signatures {
+                print("signature    \(s.role) \"\(s.signerName)\" \(s.keyID) at \(s.signedAt)\(s.isBroken ? " (INVALID)" : "")")
+            }
+            for t in report.transfers { print("transfer     #\(t.sequence) \(t.at) by \"\(t.byName)\": \(t.reason)") }
+            print("integrity    \(report.status == .invalid ? "FAILED: \(report.failureSummary)" : "intact (trust not evaluated: use dossier verify --trust)")")
+        }
+    }
+}

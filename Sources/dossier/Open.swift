@@ -1,0 +1,68 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+extension DossierCommand {
+    struct Open: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a dossier with an identity into a new folder.",
+            discussion: """
+                Signatures are authenticated first (untrusted signers are refused unless \
+                --allow-untrusted); the content is extracted into a staging folder, checked file \
+                by file against the private manifest, and moved into place only when everything \
+                authenticated. The new folder is private to you (mode 0700).
+
+                Example: dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review" --trust trust.txt
+                """)
+
+        @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
+        var file: String
+
+        @Option(name: [.short, .customLong("identity")], help: ArgumentHelp("An identity file (repeatable).", valueName: "file"))
+        var identities: [String] = []
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder to create.", valueName: "folder"))
+        var output: String
+
+        @Option(help: "Why the dossier is opened (recorded in the access log).")
+        var purpose: String?
+
+        @Option(help: ArgumentHelp("Open only this document (its path inside the dossier).", valueName: "path"))
+        var only: String?
+
+        @Flag(name: .customLong("allow-untrusted"), help: "Open even if signers are not trusted (integrity is still required).")
+        var allowUntrusted = false
+
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var passphrase: PassphraseOptions
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        func validate() throws {
+            guard !identities.isEmpty else { throw ValidationError("give an identity file (-i)") }
+        }
+
+        func run() throws {
+            do {
+                let keys = try loadIdentities(identities, passphrase: passphrase)
+                let receipt = try Dossier.open(
+                    file, with: keys, into: output, trusting: try trust.store(),
+                    options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only))
+                if json {
+                    Console.json(.object(["destination": .string(receipt.destination), "files": .integer(Int64(receipt.filesWritten)),
+                                          "bytes": .integer(receipt.bytesWritten), "report": Reports.report(receipt.report)]))
+                } else if !quiet {
+                    print("opened \(receipt.report.manifest?.dossierID ?? file) into \(receipt.destination): \(receipt.filesWritten) file(s), \(Reports.bytes(receipt.bytesWritten)), every file checked")
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}

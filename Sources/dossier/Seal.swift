@@ -1,0 +1,90 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+extension DossierCommand {
+    struct Seal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal a case folder (or a zip / tar / 7z archive) into a signed, encrypted .dossier file.",
+            discussion: """
+                The output is written under a temporary name, fsynced, re-read and verified, \
+                and only then renamed into place; an existing file is never replaced unless \
+                --force. Symlinks, special files, unsafe or colliding names and files that \
+                change while being read stop the seal with nothing written.
+
+                Example:
+                  dossier seal Examples/case-2024-0117 -r age1… -s keys/anna.sign \\
+                      --signer approver=keys/otto.sign --public court="Example District Court" \\
+                      -o case-2024-0117.dossier
+                """)
+
+        @Argument(help: ArgumentHelp("The case folder or archive to seal.", valueName: "source"))
+        var source: String
+
+        @Option(name: [.short, .customLong("recipient")], help: ArgumentHelp("An age recipient (age1…) who may open the dossier (repeatable).", valueName: "recipient"))
+        var recipients: [String] = []
+
+        @Option(name: [.customShort("R"), .customLong("recipients-file")], help: ArgumentHelp("A file of age recipients, one per line (repeatable).", valueName: "file"))
+        var recipientFiles: [String] = []
+
+        @Option(name: [.short, .customLong("sign")], help: ArgumentHelp("A signing key that signs as sealer (repeatable).", valueName: "keyfile"))
+        var sealerKeys: [String] = []
+
+        @Option(name: .customLong("signer"), help: ArgumentHelp("A signer as ROLE=KEYFILE, e.g. approver=keys/otto.sign (repeatable).", valueName: "role=keyfile"))
+        var signers: [String] = []
+
+        @Option(name: .customLong("id"), help: "The dossier id (default: the source folder's name).")
+        var id: String?
+
+        @Option(name: .customLong("public"), help: ArgumentHelp("Metadata to publish in the manifest as KEY=VALUE (repeatable; visible without a key).", valueName: "key=value"))
+        var publicMetadata: [String] = []
+
+        @Option(name: .customLong("level"), help: "zstd compression level, 1…19.")
+        var level: Int = 3
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The .dossier file to write.", valueName: "file"))
+        var output: String
+
+        @Flag(help: "Replace an existing output file.")
+        var force = false
+
+        @OptionGroup var passphrase: PassphraseOptions
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        func validate() throws {
+            guard !recipients.isEmpty || !recipientFiles.isEmpty else { throw ValidationError("give at least one recipient (-r age1… or -R file)") }
+            guard !sealerKeys.isEmpty || !signers.isEmpty else { throw ValidationError("give at least one signing key (-s keyfile or --signer role=keyfile)") }
+            for item in publicMetadata where !item.contains("=") { throw ValidationError("--public takes KEY=VALUE, got \"\(item)\"") }
+        }
+
+        func run() throws {
+            do {
+                let recipients = try loadRecipients(self.recipients, files: recipientFiles)
+                var signers = try sealerKeys.map { try loadSigner($0, defaultRole: .sealer, passphrase: passphrase) }
+                signers += try self.signers.map { try loadSigner($0, defaultRole: .approver, passphrase: passphrase) }
+                var metadata: [String: String] = [:]
+                for item in publicMetadata {
+                    let eq = item.firstIndex(of: "=")!
+                    metadata[String(item[..<eq])] = String(item[item.index(after: eq)...])
+                }
+                Console.note("sealing \(source)…", quiet: quiet || json)
+                let receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
+                                                          options: SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level, replaceExisting: force))
+                if json {
+                    Console.json(.object(["path": .string(receipt.path), "containerBytes": .integer(receipt.containerBytes),
+                                          "manifest": Reports.manifest(receipt.manifest), "status": .string(receipt.report.status.rawValue)]))
+                } else if !quiet {
+                    let m = receipt.manifest
+                    print("sealed \(m.dossierID) into \(receipt.path): \(m.fileCount) files, \(Reports.bytes(m.contentBytes)) → \(Reports.bytes(receipt.containerBytes)), \(signers.count) signature(s), verified")
+                }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}

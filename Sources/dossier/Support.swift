@@ -1,0 +1,184 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Documented exit codes (see README "Exit codes").
+enum Exit {
+    static let success: Int32 = 0
+    /// Any other failure: bad input, I/O, keys.
+    static let failure: Int32 = 1
+    /// Verification failed: malformed, modified, truncated or invalid signature.
+    static let invalid: Int32 = 2
+    /// Intact but not trusted: unknown signer key or a required role missing.
+    static let untrusted: Int32 = 3
+    /// None of the given identities can decrypt the dossier.
+    static let noIdentity: Int32 = 4
+    /// Usage error (argument-parser's own).
+    static let usage: Int32 = 64
+}
+
+/// Messages go to stderr, prefixed "dossier:", lower case, no trailing period.
+enum Console {
+    static func error(_ message: String, hint: String? = nil) {
+        FileHandle.standardError.write(Data("dossier: \(message)\n".utf8))
+        if let hint { FileHandle.standardError.write(Data("dossier: hint: \(hint)\n".utf8)) }
+    }
+
+    static func note(_ message: String, quiet: Bool) {
+        guard !quiet else { return }
+        FileHandle.standardError.write(Data("dossier: \(message)\n".utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Prints a JSON value on one line (sorted keys, stable field names).
+    static func json(_ value: JSONValue) {
+        FileHandle.standardOutput.write(Data(value.canonicalBytes() + [0x0a]))
+    }
+}
+
+/// Turns library errors into a message and an exit code.
+func fail(_ error: any Error) -> ExitCode {
+    if let error = error as? DossierError {
+        Console.error(lowercasedFirst(error.reason), hint: error.hint)
+        switch error.kind {
+        case .untrusted: return ExitCode(Exit.untrusted)
+        case .noIdentity: return ExitCode(Exit.noIdentity)
+        case .signature, .container, .manifest, .payload, .content: return ExitCode(Exit.invalid)
+        case .unsafePath: return ExitCode(Exit.invalid)
+        default: return ExitCode(Exit.failure)
+        }
+    }
+    if let error = error as? AgeError {
+        Console.error(lowercasedFirst(error.description))
+        return ExitCode(error.kind == .noMatch ? Exit.noIdentity : Exit.failure)
+    }
+    if let error = error as? ExitCode { return error }
+    Console.error(lowercasedFirst("\(error)"))
+    return ExitCode(Exit.failure)
+}
+
+func lowercasedFirst(_ text: String) -> String {
+    var text = text
+    while text.hasSuffix(".") { text.removeLast() }
+    guard let first = text.first, first.isUppercase, !(text.dropFirst().first?.isUppercase ?? false) else { return text }
+    return first.lowercased() + text.dropFirst()
+}
+
+/// Where passphrases come from: never the command line.
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .customLong("passphrase-fd"), help: ArgumentHelp(
+        "Read passphrases from this file descriptor, one per line (batch work). Otherwise DOSSIER_PASSPHRASE, otherwise the terminal without echo.",
+        valueName: "fd"))
+    var passphraseFD: Int32?
+
+    /// A provider that asks once per call.
+    func provider(_ prompt: String) -> @Sendable () throws -> String {
+        let fd = passphraseFD
+        return { try Passphrase.read(prompt: prompt, fd: fd) }
+    }
+}
+
+enum Passphrase {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func read(prompt: String, fd: Int32?) throws -> String {
+        if let fd {
+            return try readLine(fd: fd) ?? { throw Failure(description: "no passphrase on file descriptor \(fd)") }()
+        }
+        if let value = ProcessInfo.processInfo.environment["DOSSIER_PASSPHRASE"] { return value }
+        let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard tty >= 0 else {
+            throw Failure(description: "a passphrase is needed but there is no terminal; use --passphrase-fd or DOSSIER_PASSPHRASE")
+        }
+        defer { close(tty) }
+        _ = prompt.withCString { write(tty, $0, strlen($0)) }
+        var old = termios()
+        tcgetattr(tty, &old)
+        var silent = old
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(tty, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(tty, TCSAFLUSH, &old)
+            _ = write(tty, "\n", 1)
+        }
+        return try readLine(fd: tty) ?? ""
+    }
+
+    /// Reads one line byte by byte (so nothing beyond it is consumed).
+    static func readLine(fd: Int32) throws -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = Glibc.read(fd, &byte, 1)
+            if n < 0 { if errno == EINTR { continue }; throw Failure(description: "reading the passphrase failed") }
+            if n == 0 { break }
+            if byte == 0x0a { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(byte)
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes.last == 0x0d ? bytes.dropLast() : bytes[...], as: UTF8.self)
+    }
+}
+
+/// Trust and role options shared by verify, open, countersign and rewrap.
+struct TrustOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Trust file: one \"ROLES PUBLIC-KEY NAME\" line per trusted key (default: $DOSSIER_TRUST).", valueName: "file"))
+    var trust: String?
+
+    @Option(name: .customLong("require-role"), help: ArgumentHelp("A role that needs a valid trusted signature (repeatable; default: sealer).", valueName: "role"))
+    var requireRoles: [String] = []
+
+    func store() throws -> TrustStore {
+        guard let path = trust ?? ProcessInfo.processInfo.environment["DOSSIER_TRUST"] else { return .empty }
+        return try TrustStore.load(path: path)
+    }
+
+    func roles() throws -> Set<DossierRole> {
+        if requireRoles.isEmpty { return [.sealer] }
+        var roles = Set<DossierRole>()
+        for text in requireRoles {
+            guard let role = DossierRole(rawValue: text) else { throw ValidationError("\"\(text)\" is not a role (a lower-case word such as sealer, approver, countersigner)") }
+            roles.insert(role)
+        }
+        return roles
+    }
+}
+
+/// Loads identities from files (X25519, possibly passphrase-protected).
+func loadIdentities(_ paths: [String], passphrase: PassphraseOptions) throws -> [AgeIdentity] {
+    var identities: [AgeIdentity] = []
+    for path in paths {
+        identities += try AgeIdentity.loadIdentityFile(atPath: path, passphrase: passphrase.provider("passphrase for \(path): "))
+    }
+    return identities
+}
+
+/// Parses "ROLE=KEYFILE" (or just KEYFILE for the default role) and loads the key.
+func loadSigner(_ spec: String, defaultRole: DossierRole, passphrase: PassphraseOptions) throws -> DossierSigner {
+    var role = defaultRole
+    var path = spec
+    if let eq = spec.firstIndex(of: "="), let parsed = DossierRole(rawValue: String(spec[..<eq])) {
+        role = parsed
+        path = String(spec[spec.index(after: eq)...])
+    }
+    let key = try SigningKey.load(path: path, passphrase: passphrase.provider("passphrase for \(path): "))
+    return DossierSigner(key: key, role: role, name: key.name ?? "key \(key.publicKey.keyID)")
+}
+
+/// Reads recipients: `age1…` arguments and recipients files (one per line, # comments).
+func loadRecipients(_ recipients: [String], files: [String]) throws -> [AgeRecipient] {
+    var out = try recipients.map { try AgeRecipient($0) }
+    for file in files {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            out.append(try AgeRecipient(trimmed))
+        }
+    }
+    return out
+}
