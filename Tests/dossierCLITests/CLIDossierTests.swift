@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// End-to-end CLI tests: keygen → seal → verify → open, exit codes, JSON, secrets.
+@Suite("dossier CLI: seal, verify, open")
+struct CLIDossierTests {
+    final class Workspace {
+        let root: String
+        init() throws {
+            root = NSTemporaryDirectory() + "dossier-cli-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: root + "/case/01_intake", withIntermediateDirectories: true)
+            try Data("intake form".utf8).write(to: URL(fileURLWithPath: root + "/case/01_intake/form.txt"))
+            try Data("notes 笔录".utf8).write(to: URL(fileURLWithPath: root + "/case/笔录.txt"))
+        }
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+        func path(_ name: String) -> String { root + "/" + name }
+    }
+
+    func keys(_ ws: Workspace) throws -> (recipient: String, trust: String) {
+        let result = try CLI.run(["keygen", "--name", "Anna Archivist", ws.path("anna")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let recipient = try String(contentsOfFile: ws.path("anna.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pub = try String(contentsOfFile: ws.path("anna.pub"), encoding: .utf8).split(separator: "\n")[1]
+        try "sealer \(pub) Anna Archivist\n".write(toFile: ws.path("trust.txt"), atomically: true, encoding: .utf8)
+        return (recipient, ws.path("trust.txt"))
+    }
+
+    @Test("keygen writes secret files 0600 and never prints a secret")
+    func keygen() throws {
+        let ws = try Workspace()
+        let result = try CLI.run(["keygen", "--name", "Anna", ws.path("k")])
+        #expect(result.status == 0)
+        for file in ["k.age", "k.sign"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: ws.path(file))[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+        let secret = try String(contentsOfFile: ws.path("k.age"), encoding: .utf8)
+        let secretLine = try #require(secret.split(separator: "\n").last)
+        #expect(!result.stdout.contains(secretLine) && !result.stderr.contains(secretLine))
+        #expect(!result.stdout.contains("DOSSIER-SIGNING-KEY"))
+        // Never overwrites.
+        #expect(try CLI.run(["keygen", ws.path("k")]).status == 1)
+    }
+
+    @Test("seal, verify and open succeed; --json parses; exit codes for tampered, untrusted and wrong key")
+    func endToEnd() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        let seal = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=Example", "-o", ws.path("case.dossier")])
+        #expect(seal.status == 0, "\(seal.stderr)")
+        let verify = try CLI.run(["verify", ws.path("case.dossier"), "--trust", trust])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("VALID"))
+
+        let json = try CLI.run(["verify", ws.path("case.dossier"), "--trust", trust, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "valid")
+        #expect((object["manifest"] as? [String: Any])?["dossierId"] as? String == "case")
+
+        let inspect = try CLI.run(["inspect", ws.path("case.dossier"), "--json"])
+        #expect(inspect.status == 0)
+        #expect(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) is [String: Any])
+
+        let open = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("opened"), "--trust", trust, "--purpose", "test"])
+        #expect(open.status == 0, "\(open.stderr)")
+        #expect(try String(contentsOfFile: ws.path("opened/笔录.txt"), encoding: .utf8) == "notes 笔录")
+
+        // Untrusted: exit 3 for verify, and open refuses with 3.
+        #expect(try CLI.run(["verify", ws.path("case.dossier")]).status == 3)
+        let untrusted = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("o2")])
+        #expect(untrusted.status == 3)
+        #expect(untrusted.stderr.hasPrefix("dossier: "))
+        #expect(untrusted.stderr.contains("hint:"))
+
+        // Tampered: exit 2.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: ws.path("case.dossier"))))
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: ws.path("bad.dossier")))
+        #expect(try CLI.run(["verify", ws.path("bad.dossier"), "--trust", trust]).status == 2)
+        let shelf = try CLI.run(["verify", ws.path("case.dossier"), ws.path("bad.dossier"), "--trust", trust, "-q"])
+        #expect(shelf.status == 2)
+        #expect(shelf.stdout.contains("2 dossier(s): 1 valid, 0 untrusted, 1 invalid"))
+
+        // Wrong key: exit 4, nothing written.
+        _ = try CLI.run(["keygen", ws.path("eve")])
+        let wrong = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("eve.age"), "-o", ws.path("o3"), "--trust", trust])
+        #expect(wrong.status == 4)
+        #expect(!FileManager.default.fileExists(atPath: ws.path("o3")))
+    }
+
+    @Test("passphrases are never accepted as arguments; protected keys read them from a file descriptor or the environment")
+    func passphrases() throws {
+        let ws = try Workspace()
+        #expect(try CLI.run(["keygen", "--protect", "--passphrase", "hunter2", ws.path("p")]).status == 64)
+        let made = try CLI.run(["keygen", "--protect", ws.path("p")], environment: ["DOSSIER_PASSPHRASE": "correct horse battery"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(try String(contentsOfFile: ws.path("p.sign"), encoding: .utf8).hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----"))
+        let recipient = try String(contentsOfFile: ws.path("p.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let sealed = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("p.dossier")],
+                                 environment: ["DOSSIER_PASSPHRASE": "correct horse battery"])
+        #expect(sealed.status == 0, "\(sealed.stderr)")
+        let wrong = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("q.dossier")],
+                                environment: ["DOSSIER_PASSPHRASE": "wrong"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("wrong passphrase"))
+        #expect(!wrong.stderr.contains("correct horse"))
+    }
+
+    @Test("usage errors exit 64 with a message")
+    func usage() throws {
+        let ws = try Workspace()
+        let noRecipient = try CLI.run(["seal", ws.path("case"), "-o", ws.path("x.dossier")])
+        #expect(noRecipient.status == 64)
+        #expect(noRecipient.stderr.contains("recipient"))
+        #expect(try CLI.run(["verify"]).status == 64)
+    }
+}
