@@ -21,6 +21,7 @@ extension DossierCommand {
 
         @OptionGroup var trust: TrustOptions
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var log: LogOptions
 
         @Flag(name: .shortAndLong, help: "Print nothing but errors.")
         var quiet = false
@@ -28,7 +29,9 @@ extension DossierCommand {
         func run() throws {
             do {
                 let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
-                try Dossier.countersign(file, as: signer, trusting: try trust.store())
+                let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .countersigner, passphrase: passphrase, fallback: signer),
+                                              purpose: "countersigned")
+                try Dossier.countersign(file, as: signer, trusting: try trust.store(), recordingTo: recorder)
                 if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
             } catch {
                 throw fail(error)
@@ -68,6 +71,7 @@ extension DossierCommand {
 
         @OptionGroup var trust: TrustOptions
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var log: LogOptions
 
         @Flag(name: .shortAndLong, help: "Print nothing but errors.")
         var quiet = false
@@ -81,8 +85,10 @@ extension DossierCommand {
             do {
                 let signer = try loadSigner(self.signer, defaultRole: .transferrer, passphrase: passphrase)
                 let newRecipients = try loadRecipients(recipients, files: recipientFiles)
+                let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .transferrer, passphrase: passphrase, fallback: signer),
+                                              purpose: reason)
                 try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
-                                              by: signer, reason: reason, trusting: try trust.store())
+                                   by: signer, reason: reason, trusting: try trust.store(), recordingTo: recorder)
                 if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
             } catch {
                 throw fail(error)

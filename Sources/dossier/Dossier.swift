@@ -24,7 +24,7 @@ struct DossierCommand: AsyncParsableCommand {
               dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review"
             """,
         version: DossierKit.version,
-        subcommands: [Keygen.self, Seal.self, Verify.self, Open.self, Inspect.self, Countersign.self, Rewrap.self, Version.self]
+        subcommands: [Keygen.self, Seal.self, Verify.self, Open.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]
     )
 }
 

@@ -12,7 +12,10 @@ extension DossierCommand {
                 by file against the private manifest, and moved into place only when everything \
                 authenticated. The new folder is private to you (mode 0700).
 
-                Example: dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review" --trust trust.txt
+                The opening is first recorded in the access log (--log), signed by the key given \
+                with --as; if the log cannot be written, nothing is opened.
+
+                Example: dossier open case.dossier -i keys/anna.age --as keys/anna.sign -o opened --purpose "appeal review" --trust trust.txt
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
@@ -24,8 +27,8 @@ extension DossierCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("The folder to create.", valueName: "folder"))
         var output: String
 
-        @Option(help: "Why the dossier is opened (recorded in the access log).")
-        var purpose: String?
+        @Option(help: "Why the dossier is opened (recorded in the access log before anything is decrypted).")
+        var purpose: String
 
         @Option(help: ArgumentHelp("Open only this document (its path inside the dossier).", valueName: "path"))
         var only: String?
@@ -35,6 +38,7 @@ extension DossierCommand {
 
         @OptionGroup var trust: TrustOptions
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var log: LogOptions
 
         @Flag(help: "Print the result as JSON.")
         var json = false
@@ -48,9 +52,11 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
+                let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
                 let receipt = try Dossier.open(
-                    file, with: keys, into: output, trusting: try trust.store(),
+                    file, with: keys, into: output, trusting: try trust.store(), recordingTo: recorder,
                     options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only))
                 if json {
                     Console.json(.object(["destination": .string(receipt.destination), "files": .integer(Int64(receipt.filesWritten)),

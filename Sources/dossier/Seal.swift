@@ -49,6 +49,10 @@ extension DossierCommand {
         var force = false
 
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var log: LogOptions
+
+        @Option(help: "Why the dossier is sealed (recorded in the access log).")
+        var purpose: String = "sealed at case closure"
 
         @Flag(help: "Print the result as JSON.")
         var json = false
@@ -64,6 +68,16 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                try runSeal()
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw fail(error)
+            }
+        }
+
+        func runSeal() throws {
+            do {
                 let recipients = try loadRecipients(self.recipients, files: recipientFiles)
                 var signers = try sealerKeys.map { try loadSigner($0, defaultRole: .sealer, passphrase: passphrase) }
                 signers += try self.signers.map { try loadSigner($0, defaultRole: .approver, passphrase: passphrase) }
@@ -72,18 +86,19 @@ extension DossierCommand {
                     let eq = item.firstIndex(of: "=")!
                     metadata[String(item[..<eq])] = String(item[item.index(after: eq)...])
                 }
+                let actor = try log.actor(defaultRole: .sealer, passphrase: passphrase, fallback: signers.first)
+                let recorder = AccessRecorder(log: try log.open(create: true), actor: actor, purpose: purpose)
                 Console.note("sealing \(source)…", quiet: quiet || json)
                 let receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
-                                                          options: SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level, replaceExisting: force))
+                                               options: SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
+                                                                    replaceExisting: force, log: recorder))
                 if json {
                     Console.json(.object(["path": .string(receipt.path), "containerBytes": .integer(receipt.containerBytes),
                                           "manifest": Reports.manifest(receipt.manifest), "status": .string(receipt.report.status.rawValue)]))
                 } else if !quiet {
                     let m = receipt.manifest
-                    print("sealed \(m.dossierID) into \(receipt.path): \(m.fileCount) files, \(Reports.bytes(m.contentBytes)) → \(Reports.bytes(receipt.containerBytes)), \(signers.count) signature(s), verified")
+                    print("sealed \(m.dossierID) into \(receipt.path): \(m.fileCount) files, \(Reports.bytes(m.contentBytes)) → \(Reports.bytes(receipt.containerBytes)), \(signers.count) signature(s), verified; logged in \(log.path)")
                 }
-            } catch {
-                throw fail(error)
             }
         }
     }

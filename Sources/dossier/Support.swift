@@ -182,3 +182,37 @@ func loadRecipients(_ recipients: [String], files: [String]) throws -> [AgeRecip
     }
     return out
 }
+
+/// The access log options shared by every command that writes or reads the log.
+struct LogOptions: ParsableArguments {
+    @Option(name: .customLong("log"), help: ArgumentHelp(
+        "The access log (SQLite ledger). Default: $DOSSIER_LOG, else ~/.local/share/dossier/access-log.sqlite.", valueName: "file"))
+    var logPath: String?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp(
+        "Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default: $DOSSIER_ACTOR.", valueName: "role=keyfile"))
+    var actor: String?
+
+    var path: String {
+        if let logPath { return logPath }
+        if let env = ProcessInfo.processInfo.environment["DOSSIER_LOG"], !env.isEmpty { return env }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.local/share/dossier/access-log.sqlite"
+    }
+
+    func open(create: Bool) throws -> AccessLog {
+        if create {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        return try AccessLog(path: path, createIfMissing: create)
+    }
+
+    /// The actor: `--as`, else $DOSSIER_ACTOR, else `fallback`.
+    func actor(defaultRole: DossierRole, passphrase: PassphraseOptions, fallback: DossierSigner? = nil) throws -> DossierSigner {
+        if let spec = actor ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] {
+            return try loadSigner(spec, defaultRole: defaultRole, passphrase: passphrase)
+        }
+        if let fallback { return fallback }
+        throw ValidationError("say who acts: --as KEYFILE (or ROLE=KEYFILE), or set DOSSIER_ACTOR; every opening is signed in the access log")
+    }
+}

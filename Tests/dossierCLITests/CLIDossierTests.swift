@@ -14,10 +14,14 @@ struct CLIDossierTests {
         }
         deinit { try? FileManager.default.removeItem(atPath: root) }
         func path(_ name: String) -> String { root + "/" + name }
+        /// Runs dossier with this workspace's access log.
+        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLI.Result {
+            try CLI.run(arguments, environment: ["DOSSIER_LOG": path("ledger.sqlite")].merging(environment) { $1 })
+        }
     }
 
     func keys(_ ws: Workspace) throws -> (recipient: String, trust: String) {
-        let result = try CLI.run(["keygen", "--name", "Anna Archivist", ws.path("anna")])
+        let result = try ws.run(["keygen", "--name", "Anna Archivist", ws.path("anna")])
         #expect(result.status == 0, "\(result.stderr)")
         let recipient = try String(contentsOfFile: ws.path("anna.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let pub = try String(contentsOfFile: ws.path("anna.pub"), encoding: .utf8).split(separator: "\n")[1]
@@ -28,7 +32,7 @@ struct CLIDossierTests {
     @Test("keygen writes secret files 0600 and never prints a secret")
     func keygen() throws {
         let ws = try Workspace()
-        let result = try CLI.run(["keygen", "--name", "Anna", ws.path("k")])
+        let result = try ws.run(["keygen", "--name", "Anna", ws.path("k")])
         #expect(result.status == 0)
         for file in ["k.age", "k.sign"] {
             let mode = try FileManager.default.attributesOfItem(atPath: ws.path(file))[.posixPermissions] as? Int
@@ -39,35 +43,35 @@ struct CLIDossierTests {
         #expect(!result.stdout.contains(secretLine) && !result.stderr.contains(secretLine))
         #expect(!result.stdout.contains("DOSSIER-SIGNING-KEY"))
         // Never overwrites.
-        #expect(try CLI.run(["keygen", ws.path("k")]).status == 1)
+        #expect(try ws.run(["keygen", ws.path("k")]).status == 1)
     }
 
     @Test("seal, verify and open succeed; --json parses; exit codes for tampered, untrusted and wrong key")
     func endToEnd() throws {
         let ws = try Workspace()
         let (recipient, trust) = try keys(ws)
-        let seal = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=Example", "-o", ws.path("case.dossier")])
+        let seal = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=Example", "-o", ws.path("case.dossier")])
         #expect(seal.status == 0, "\(seal.stderr)")
-        let verify = try CLI.run(["verify", ws.path("case.dossier"), "--trust", trust])
+        let verify = try ws.run(["verify", ws.path("case.dossier"), "--trust", trust])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("VALID"))
 
-        let json = try CLI.run(["verify", ws.path("case.dossier"), "--trust", trust, "--json"])
+        let json = try ws.run(["verify", ws.path("case.dossier"), "--trust", trust, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["status"] as? String == "valid")
         #expect((object["manifest"] as? [String: Any])?["dossierId"] as? String == "case")
 
-        let inspect = try CLI.run(["inspect", ws.path("case.dossier"), "--json"])
+        let inspect = try ws.run(["inspect", ws.path("case.dossier"), "--json"])
         #expect(inspect.status == 0)
         #expect(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) is [String: Any])
 
-        let open = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("opened"), "--trust", trust, "--purpose", "test"])
+        let open = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("opened"), "--trust", trust, "--purpose", "test", "--as", ws.path("anna.sign")])
         #expect(open.status == 0, "\(open.stderr)")
         #expect(try String(contentsOfFile: ws.path("opened/笔录.txt"), encoding: .utf8) == "notes 笔录")
 
         // Untrusted: exit 3 for verify, and open refuses with 3.
-        #expect(try CLI.run(["verify", ws.path("case.dossier")]).status == 3)
-        let untrusted = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("o2")])
+        #expect(try ws.run(["verify", ws.path("case.dossier")]).status == 3)
+        let untrusted = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("o2"), "--purpose", "test", "--as", ws.path("anna.sign")])
         #expect(untrusted.status == 3)
         #expect(untrusted.stderr.hasPrefix("dossier: "))
         #expect(untrusted.stderr.contains("hint:"))
@@ -76,14 +80,14 @@ struct CLIDossierTests {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: ws.path("case.dossier"))))
         bytes[bytes.count / 2] ^= 0x40
         try Data(bytes).write(to: URL(fileURLWithPath: ws.path("bad.dossier")))
-        #expect(try CLI.run(["verify", ws.path("bad.dossier"), "--trust", trust]).status == 2)
-        let shelf = try CLI.run(["verify", ws.path("case.dossier"), ws.path("bad.dossier"), "--trust", trust, "-q"])
+        #expect(try ws.run(["verify", ws.path("bad.dossier"), "--trust", trust]).status == 2)
+        let shelf = try ws.run(["verify", ws.path("case.dossier"), ws.path("bad.dossier"), "--trust", trust, "-q"])
         #expect(shelf.status == 2)
         #expect(shelf.stdout.contains("2 dossier(s): 1 valid, 0 untrusted, 1 invalid"))
 
         // Wrong key: exit 4, nothing written.
-        _ = try CLI.run(["keygen", ws.path("eve")])
-        let wrong = try CLI.run(["open", ws.path("case.dossier"), "-i", ws.path("eve.age"), "-o", ws.path("o3"), "--trust", trust])
+        _ = try ws.run(["keygen", ws.path("eve")])
+        let wrong = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("eve.age"), "-o", ws.path("o3"), "--trust", trust, "--purpose", "test", "--as", ws.path("anna.sign")])
         #expect(wrong.status == 4)
         #expect(!FileManager.default.fileExists(atPath: ws.path("o3")))
     }
@@ -91,15 +95,15 @@ struct CLIDossierTests {
     @Test("passphrases are never accepted as arguments; protected keys read them from a file descriptor or the environment")
     func passphrases() throws {
         let ws = try Workspace()
-        #expect(try CLI.run(["keygen", "--protect", "--passphrase", "hunter2", ws.path("p")]).status == 64)
-        let made = try CLI.run(["keygen", "--protect", ws.path("p")], environment: ["DOSSIER_PASSPHRASE": "correct horse battery"])
+        #expect(try ws.run(["keygen", "--protect", "--passphrase", "hunter2", ws.path("p")]).status == 64)
+        let made = try ws.run(["keygen", "--protect", ws.path("p")], environment: ["DOSSIER_PASSPHRASE": "correct horse battery"])
         #expect(made.status == 0, "\(made.stderr)")
         #expect(try String(contentsOfFile: ws.path("p.sign"), encoding: .utf8).hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----"))
         let recipient = try String(contentsOfFile: ws.path("p.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let sealed = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("p.dossier")],
+        let sealed = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("p.dossier")],
                                  environment: ["DOSSIER_PASSPHRASE": "correct horse battery"])
         #expect(sealed.status == 0, "\(sealed.stderr)")
-        let wrong = try CLI.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("q.dossier")],
+        let wrong = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("p.sign"), "-o", ws.path("q.dossier")],
                                 environment: ["DOSSIER_PASSPHRASE": "wrong"])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("wrong passphrase"))
@@ -109,9 +113,40 @@ struct CLIDossierTests {
     @Test("usage errors exit 64 with a message")
     func usage() throws {
         let ws = try Workspace()
-        let noRecipient = try CLI.run(["seal", ws.path("case"), "-o", ws.path("x.dossier")])
+        let noRecipient = try ws.run(["seal", ws.path("case"), "-o", ws.path("x.dossier")])
         #expect(noRecipient.status == 64)
         #expect(noRecipient.stderr.contains("recipient"))
-        #expect(try CLI.run(["verify"]).status == 64)
+        #expect(try ws.run(["verify"]).status == 64)
+        // Opening without saying who acts is a usage error: every opening is signed in the log.
+        #expect(try ws.run(["open", ws.path("x.dossier"), "-i", ws.path("k.age"), "-o", ws.path("o"), "--purpose", "p"]).status == 64)
+    }
+
+    @Test("the access log records seal and open, verifies, exports and detects a cut export")
+    func accessLog() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        #expect(try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("opened"), "--trust", trust,
+                            "--purpose", "appeal review", "--as", ws.path("anna.sign")]).status == 0)
+        let history = try ws.run(["log", ws.path("case.dossier")])
+        #expect(history.status == 0)
+        #expect(history.stdout.contains("sealed by Anna Archivist"))
+        #expect(history.stdout.contains("opened by Anna Archivist"))
+        #expect(history.stdout.contains("appeal review"))
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--trust", trust]).status == 0)
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("case.jsonl"), "--as", ws.path("anna.sign")]).status == 0)
+        #expect(try ws.run(["log", "--verify-export", ws.path("case.jsonl"), "--trust", trust]).status == 0)
+        var lines = try String(contentsOfFile: ws.path("case.jsonl"), encoding: .utf8).split(separator: "\n")
+        lines.removeLast()
+        try (lines.joined(separator: "\n") + "\n").write(toFile: ws.path("cut.jsonl"), atomically: true, encoding: .utf8)
+        let cut = try ws.run(["log", "--verify-export", ws.path("cut.jsonl"), "--trust", trust])
+        #expect(cut.status == 2)
+        #expect(cut.stdout.contains("cut"))
+        // Opening fails closed when the log is missing.
+        let missing = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("o4"), "--trust", trust,
+                                  "--purpose", "p", "--as", ws.path("anna.sign"), "--log", ws.path("nowhere.sqlite")])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: ws.path("o4")))
     }
 }

@@ -13,7 +13,8 @@ extension Dossier {
         _ path: String,
         as signer: DossierSigner,
         trusting trust: TrustStore = .empty,
-        writingTo output: String? = nil
+        writingTo output: String? = nil,
+        recordingTo recorder: AccessRecorder? = nil
     ) throws(DossierError) -> VerificationReport {
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
@@ -33,7 +34,9 @@ extension Dossier {
         let signature = try signer.key.sign(container.manifestBytes, trustedComment: statement.trustedComment)
         let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
-                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil)
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil) { () throws(DossierError) in
+            try recorder?.record(.countersigned, manifest: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
+        }
     }
 
     /// Re-wraps a dossier for new recipients (a transfer to another archive) without
@@ -48,7 +51,8 @@ extension Dossier {
         by signer: DossierSigner,
         reason: String,
         trusting trust: TrustStore = .empty,
-        writingTo output: String? = nil
+        writingTo output: String? = nil,
+        recordingTo recorder: AccessRecorder? = nil
     ) throws(DossierError) -> VerificationReport {
         guard signer.role == .transferrer else {
             throw DossierError(.invalidArgument, "a transfer is signed in the role transferrer, not \(signer.role)")
@@ -89,14 +93,19 @@ extension Dossier {
         let name = ContainerFormat.transferName(sequence)
         return try rewrite(container, manifest, newHeader: (newHeader.encoded, payload.headerLength),
                            appending: [(name, recordBytes), (name + ".minisig", Array(signature.fileText.utf8))],
-                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil)
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil) { () throws(DossierError) in
+            try recorder?.record(.transferred, manifest: manifest, details: [
+                "recipients": recipients.map(\.description).joined(separator: " "), "transfer": String(sequence),
+                "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason])
+        }
     }
 
     /// Writes a copy of `container` with an optional new age header and extra entries,
     /// verifies it, and moves it into place.
     private static func rewrite(
         _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
-        appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool
+        appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool,
+        beforeCommit: () throws(DossierError) -> Void
     ) throws(DossierError) -> VerificationReport {
         if !replacing && FileSystem.exists(output) {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
@@ -148,6 +157,7 @@ extension Dossier {
             guard report.status != .invalid else {
                 throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")
             }
+            try beforeCommit()
             do {
                 if replacing { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
                 try FileSystem.syncDirectory(FileSystem.parent(of: output))

@@ -40,11 +40,17 @@ extension Dossier {
     /// colliding names). Every file is checked against the private manifest and the
     /// payload against the signed digests; only then is the staging folder renamed to
     /// `destination`. On any failure nothing is left behind. The folder is mode 0700.
+    ///
+    /// The opening is recorded in the access log — signed by `recorder.actor`, written to
+    /// disk — after the signatures are checked and before a single byte is decrypted. If the
+    /// log cannot be written (missing, read-only, history that does not match the dossier's
+    /// anchor), nothing is opened.
     public static func open(
         _ path: String,
         with identities: [AgeIdentity],
         into destination: String,
         trusting trust: TrustStore,
+        recordingTo recorder: AccessRecorder,
         options: OpenOptions = OpenOptions()
     ) throws(DossierError) -> OpenReceipt {
         guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
@@ -75,7 +81,13 @@ extension Dossier {
             break
         }
 
-        // 2. Decrypt into a staging folder; move it into place only when everything checked out.
+        // 2. On record before any plaintext exists (fail closed).
+        var details: [String: String] = [:]
+        if let only = options.only { details["document"] = only }
+        if report.status == .untrusted { details["untrustedAllowed"] = report.failureSummary }
+        try recorder.record(.opened, manifest: manifest, details: details)
+
+        // 3. Decrypt into a staging folder; move it into place only when everything checked out.
         let staging = FileSystem.temporarySibling(of: destination, tag: "opening")
         do { try FileSystem.makeDirectory(staging, mode: 0o700) } catch {
             throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")

@@ -28,14 +28,18 @@ public struct SealOptions: Sendable {
     public var replaceExisting: Bool
     /// The sealing time; default now.
     public var sealedAt: Date?
+    /// The access log that receives the genesis ("sealed") entry; its hash is anchored in
+    /// the manifest. Without one the dossier has no anchored history.
+    public var log: AccessRecorder?
 
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
-                replaceExisting: Bool = false, sealedAt: Date? = nil) {
+                replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil) {
         self.dossierID = dossierID
         self.publicMetadata = publicMetadata
         self.compressionLevel = compressionLevel
         self.replaceExisting = replaceExisting
         self.sealedAt = sealedAt
+        self.log = log
     }
 }
 
@@ -90,6 +94,9 @@ extension Dossier {
         if FileSystem.exists(output) && !options.replaceExisting {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name or allow replacing it")
         }
+        if let log = options.log, try log.log.head(of: id) != nil {
+            throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "choose another dossier id")
+        }
         let sealedAt = Int64((options.sealedAt ?? Date()).timeIntervalSince1970)
         let temporary = FileSystem.temporarySibling(of: output, tag: "sealing")
         do {
@@ -141,16 +148,23 @@ extension Dossier {
         do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }
         try container.end()
 
-        // The public manifest and the signatures over its exact bytes.
+        // The genesis log entry, anchored in the manifest, stored once the file verified.
         let time = Timestamp.format(sealedAt)
+        let bodyDigest = Hex.encode(payloadSink.finishBody())
+        let genesis = try options.log.map { (recorder) throws(DossierError) in
+            try LogEntry.make(dossierID: id, sequence: 1, event: .sealed, at: time, actor: recorder.actor, payloadSHA256: bodyDigest,
+                              purpose: recorder.purpose, details: ["files": String(privateManifest.files.count)], previous: LogEntry.zeroHash)
+        }
+
+        // The public manifest and the signatures over its exact bytes.
         let manifest = DossierManifest(
             dossierID: id, sealedAt: time, publicMetadata: options.publicMetadata,
-            payloadHeaderSHA256: Hex.encode(payloadSink.headerSHA256), payloadBodySHA256: Hex.encode(payloadSink.finishBody()),
+            payloadHeaderSHA256: Hex.encode(payloadSink.headerSHA256), payloadBodySHA256: bodyDigest,
             payloadBodySize: payloadSink.bodySize, fileCount: Int64(privateManifest.files.count),
             directoryCount: Int64(privateManifest.directories.count), contentBytes: privateManifest.totalBytes,
             privateManifestSHA256: Hex.encode(SHA256.hash(privateBytes)),
             signers: signers.map { .init(keyID: $0.key.publicKey.keyID, role: $0.role, name: $0.name) },
-            accessLogGenesisSHA256: nil, generator: "swift-dossier \(DossierKit.version)")
+            accessLogGenesisSHA256: genesis?.hash, generator: "swift-dossier \(DossierKit.version)")
         let manifestBytes = manifest.canonicalBytes()
         try container.add(ContainerFormat.manifestEntry, manifestBytes)
         for (index, signer) in signers.enumerated() {
@@ -171,6 +185,7 @@ extension Dossier {
         guard report.isValid else {
             throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
         }
+        if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis) }
         do {
             if options.replaceExisting { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
             try FileSystem.syncDirectory(FileSystem.parent(of: output))

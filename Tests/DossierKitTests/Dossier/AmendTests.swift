@@ -56,10 +56,10 @@ struct AmendTests {
 
         // The new archive opens it; the old recipient no longer can.
         let out = fx.dir.path("moved")
-        _ = try Dossier.open(receipt.path, with: [newArchive.identity], into: out, trusting: TrustStore(trust))
+        _ = try Dossier.open(receipt.path, with: [newArchive.identity], into: out, trusting: TrustStore(trust), recordingTo: fx.recorder)
         #expect(try DossierFixture.contents(of: out) == files)
         do {
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("old"), trusting: TrustStore(trust))
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("old"), trusting: TrustStore(trust), recordingTo: fx.recorder)
             Issue.record("the old recipient still opened the dossier")
         } catch {
             #expect(error.kind == .noIdentity)

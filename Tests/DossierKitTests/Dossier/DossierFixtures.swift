@@ -18,11 +18,18 @@ struct DossierFixture {
          DossierSigner(key: approver, role: .approver, name: "Otto Officer")]
     }
 
+    let log: AccessLog
+    /// Records as the sealer (tests of the log itself use their own actors).
+    var recorder: AccessRecorder {
+        AccessRecorder(log: log, actor: DossierSigner(key: sealer, role: .sealer, name: "Anna Archivist"), purpose: "test")
+    }
+
     init() throws {
         dir = try TemporaryDirectory()
         recipient = try AgeX25519.generate()
-        sealer = try SigningKey.generate()
-        approver = try SigningKey.generate()
+        sealer = try SigningKey.generate(name: "Anna Archivist")
+        approver = try SigningKey.generate(name: "Otto Officer")
+        log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
     }
 
     /// Writes files (path → content) under a new folder and returns its path.
@@ -43,6 +50,7 @@ struct DossierFixture {
     func seal(_ source: String, id: String? = nil, to output: String? = nil, options: SealOptions? = nil) throws -> SealReceipt {
         var options = options ?? SealOptions()
         if let id { options.dossierID = id }
+        if options.log == nil { options.log = recorder }
         return try Dossier.seal(source, to: [AgeRecipient(recipient.recipient)], signedBy: signers,
                                 writingTo: output ?? dir.path(FileSystem.lastComponent(of: source) + ".dossier"), options: options)
     }

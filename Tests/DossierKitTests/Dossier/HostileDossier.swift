@@ -72,6 +72,9 @@ enum HostileDossier {
         try writer.close()
         try file.sync()
         try file.close()
+        // Sealed without a log: register it so that opening has a history to extend.
+        try fx.log.record(.registered, dossierID: name, payloadSHA256: manifest.payloadBodySHA256,
+                          actor: DossierSigner(key: fx.sealer, role: .sealer, name: "Anna Archivist"), purpose: "hostile fixture")
         return path
     }
 }

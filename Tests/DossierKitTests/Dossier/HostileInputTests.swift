@@ -40,7 +40,7 @@ struct HostileInputTests {
         let before = Self.snapshot(fx.dir.url.path)
         let out = fx.dir.path("out")
         do {
-            _ = try Dossier.open(path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("\(c) was opened")
         } catch {
             #expect(error.kind == c.expected, "\(c): \(error.kind) \(error.reason)")
@@ -58,7 +58,7 @@ struct HostileInputTests {
         let path = try HostileDossier.build(fx, name: "bomb", entries: [.file("content/zeros.bin", big)], declaredBytes: 1024)
         let before = Self.snapshot(fx.dir.url.path)
         do {
-            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust)
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("the bomb was opened")
         } catch {
             #expect(error.kind == .content)
@@ -77,7 +77,7 @@ struct HostileInputTests {
         let path = try HostileDossier.build(fx, name: "mismatch", entries: [.file("content/a.txt"), .file("content/extra.txt")],
                                             privateManifest: listed, declaredFiles: 2, declaredBytes: 2)
         do {
-            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust)
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("mismatching content was opened")
         } catch {
             #expect(error.kind == .content)

@@ -73,7 +73,7 @@ struct InteropAndInputTests {
         for (index, archive) in [zipPath, tarPath, sevenPath].enumerated() {
             let receipt = try fx.seal(archive, id: "handed-\(index)", to: fx.dir.path("handed-\(index).dossier"))
             let out = fx.dir.path("out-\(index)")
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
             #expect(try DossierFixture.contents(of: out) == files, "\(archive)")
         }
     }
@@ -117,7 +117,7 @@ struct InteropAndInputTests {
         let receipt = try fx.seal(source)
         #expect(receipt.manifest.fileCount == 10_000)
         let out = fx.dir.path("many-out")
-        let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust)
+        let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
         #expect(opened.filesWritten == 10_000)
         #expect(try DossierFixture.contents(of: out) == files)
     }
@@ -211,17 +211,17 @@ struct RefusalTests {
         let stranger = TrustStore.empty
         #expect(Dossier.verify(receipt.path, trusting: stranger).status == .untrusted)
         do {
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o1"), trusting: stranger)
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o1"), trusting: stranger, recordingTo: fx.recorder)
             Issue.record("opened with untrusted signers")
         } catch {
             #expect(error.kind == .untrusted)
         }
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o1")))
-        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o2"), trusting: stranger,
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o2"), trusting: stranger, recordingTo: fx.recorder,
                              options: OpenOptions(allowUntrusted: true))
         let wrongKey = try AgeX25519.generate().identity
         do {
-            _ = try Dossier.open(receipt.path, with: [wrongKey], into: fx.dir.path("o3"), trusting: fx.trust)
+            _ = try Dossier.open(receipt.path, with: [wrongKey], into: fx.dir.path("o3"), trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("opened with a wrong key")
         } catch {
             #expect(error.kind == .noIdentity)

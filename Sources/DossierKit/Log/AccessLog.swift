@@ -1,0 +1,337 @@
+import Foundation
+
+/// The access log: signed, hash-chained entries per dossier in a ledger, with signed
+/// checkpoints over the whole ledger and self-verifying exports.
+///
+/// "Every transfer registered, every loan on record": sealing anchors the genesis entry in
+/// the dossier's manifest; opening writes its entry (durably) before it decrypts anything.
+public final class AccessLog: Sendable {
+    let store: any LedgerStore
+    /// The ledger file.
+    public let path: String
+
+    /// Opens the SQLite ledger at `path`. With `createIfMissing: false` a missing ledger
+    /// is an error (opening a dossier must not start a fresh, empty history by accident).
+    public init(path: String, createIfMissing: Bool = false) throws(DossierError) {
+        self.path = path
+        store = try SQLiteLedger(path: path, create: createIfMissing)
+    }
+
+    // MARK: - Writing
+
+    /// Appends an entry for `dossierID`, chained to its last entry, signed by `actor`.
+    /// The entry is committed to disk before this returns.
+    @discardableResult
+    public func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
+                       purpose: String, details: [String: String] = [:], at date: Date = Date()) throws(DossierError) -> LogEntry {
+        guard purpose.utf8.count <= 4096, !purpose.contains(where: { $0.isNewline }) else {
+            throw DossierError(.invalidArgument, "the purpose must be one line of at most 4096 bytes")
+        }
+        let time = Timestamp.format(Int64(date.timeIntervalSince1970))
+        do {
+            return try store.append(dossierID: dossierID) { head in
+                if let head {
+                    guard event != .sealed && event != .registered else {
+                        throw DossierError(.accessLog, "dossier \(dossierID) already has a log; \(event.rawValue) can only start one")
+                    }
+                    return try LogEntry.make(dossierID: dossierID, sequence: head.sequence + 1, event: event, at: time, actor: actor,
+                                             payloadSHA256: payloadSHA256, purpose: purpose, details: details, previous: head.hash)
+                }
+                guard event == .sealed || event == .registered else {
+                    throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)",
+                                       hint: "import the dossier's exported log first, or register the dossier")
+                }
+                return try LogEntry.make(dossierID: dossierID, sequence: 1, event: event, at: time, actor: actor,
+                                         payloadSHA256: payloadSHA256, purpose: purpose, details: details, previous: LogEntry.zeroHash)
+            }.entry.get()
+        } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.accessLog, "cannot write to the access log \(path): \(error)", hint: "the log must exist and be writable")
+        }
+    }
+
+    /// Stores a genesis entry prepared before sealing (its hash is in the manifest).
+    func appendGenesis(_ entry: LogEntry) throws(DossierError) {
+        do {
+            _ = try store.append(dossierID: entry.dossierID) { head in
+                guard head == nil else {
+                    throw DossierError(.accessLog, "dossier \(entry.dossierID) already has a log in \(self.path)", hint: "choose another dossier id")
+                }
+                return entry
+            }
+        } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.accessLog, "cannot write to the access log \(path): \(error)", hint: "the log must be writable")
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The entries of one dossier, oldest first.
+    public func history(of dossierID: String) throws(DossierError) -> [LogEntry] {
+        do { return try store.records(dossierID: dossierID).map { try $0.entry.get() } } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.accessLog, "cannot read the access log: \(error)")
+        }
+    }
+
+    /// The last entry of a dossier's chain (for anchoring a new entry), if any.
+    func head(of dossierID: String) throws(DossierError) -> LogEntry? { try history(of: dossierID).last }
+
+    // MARK: - Checkpoints
+
+    /// Signs a checkpoint of the whole ledger as it is now and stores it.
+    @discardableResult
+    public func checkpoint(origin: String, signedBy key: SigningKey) throws(DossierError) -> Checkpoint {
+        let records: [LedgerRecord]
+        do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
+        let leaves = records.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        let checkpoint = try Checkpoint.sign(origin: origin, size: leaves.count, root: MerkleTree.root(leaves[...]), key: key)
+        do { try store.addCheckpoint(size: checkpoint.size, note: checkpoint.note) } catch {
+            throw DossierError(.accessLog, "cannot store the checkpoint: \(error)")
+        }
+        return checkpoint
+    }
+
+    /// The checkpoints stored in this ledger, oldest first.
+    public func checkpoints() throws(DossierError) -> [Checkpoint] {
+        do { return try store.checkpoints().map { try Checkpoint(parsing: $0) } } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.accessLog, "cannot read checkpoints: \(error)")
+        }
+    }
+
+    // MARK: - Verification
+
+    /// Verifies the whole ledger (or one dossier's chain within it): every row's hash,
+    /// every chain, every signature, and every checkpoint (the stored ones plus `extra`,
+    /// e.g. a later checkpoint handed to the inspector) against the entries.
+    public func verify(dossierID: String? = nil, trusting trust: TrustStore, anchor: String? = nil,
+                       checkpoints extra: [Checkpoint] = []) -> LogReport {
+        var report = LogReport(dossierID: dossierID)
+        let all: [LedgerRecord]
+        do { all = try store.records(dossierID: nil) } catch {
+            report.problems.append("cannot read the ledger: \(error)")
+            return report
+        }
+        // Positions: leaf indexes must be 0, 1, 2, … (a deleted row leaves a gap).
+        for (position, record) in all.enumerated() where record.index != position {
+            report.problems.append("ledger position \(position) holds index \(record.index): an entry was deleted or inserted")
+            break
+        }
+        var byDossier: [String: [LedgerRecord]] = [:]
+        for record in all {
+            if record.storedHash != Hex.encode(SHA256.hash(record.statement)) {
+                report.problems.append("ledger entry \(record.index) (\(record.dossierID) #\(record.sequence)) was edited: its stored hash does not match its content")
+            }
+            byDossier[record.dossierID, default: []].append(record)
+        }
+        let dossiers = dossierID.map { [$0] } ?? byDossier.keys.sorted()
+        for id in dossiers {
+            let records = byDossier[id] ?? []
+            if records.isEmpty { report.problems.append("the ledger has no entries for dossier \(id)") }
+            Self.verifyChain(records.map { ($0.index, $0.statement, $0.signature) }, dossierID: id, trust: trust,
+                             anchor: dossierID == nil ? nil : anchor, into: &report)
+        }
+        // Checkpoints: the entries they cover must still hash to their roots.
+        let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        var notes: [Checkpoint] = []
+        do { notes = try checkpoints() } catch { report.problems.append("\(error.reason)") }
+        for checkpoint in notes + extra {
+            Self.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust, into: &report)
+        }
+        return report
+    }
+
+    static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) {
+        if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
+            if !checkpoint.isSigned(by: key.publicKey) {
+                report.problems.append("checkpoint of size \(checkpoint.size) has an invalid signature")
+                return
+            }
+            if !key.roles.contains(.ledger) { report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger") }
+        } else {
+            report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
+        }
+        guard checkpoint.size <= leaves.count else {
+            report.problems.append("the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)")
+            return
+        }
+        if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
+            report.problems.append("entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered")
+        } else {
+            report.checkpointsVerified += 1
+        }
+    }
+
+    /// Checks one dossier's chain: canonical entries, sequence 1…n, previous hashes,
+    /// signatures, genesis, anchor, and actor trust. Problems name the entry.
+    static func verifyChain(_ rows: [(index: Int, statement: [UInt8], signature: String)], dossierID: String, trust: TrustStore,
+                            anchor: String?, into report: inout LogReport) {
+        var previousHash = LogEntry.zeroHash
+        var expected = 1
+        for row in rows {
+            let entry: LogEntry
+            do { entry = try LogEntry(statement: row.statement, signature: row.signature) } catch {
+                report.problems.append("entry at position \(row.index) of dossier \(dossierID) is damaged: \(error.reason)")
+                expected += 1
+                continue
+            }
+            report.entries.append(entry)
+            let label = "entry #\(entry.sequence) (\(entry.event.rawValue), \(entry.at))"
+            if entry.dossierID != dossierID { report.problems.append("\(label) belongs to dossier \(entry.dossierID)") }
+            if entry.sequence > expected {
+                report.problems.append(expected == entry.sequence - 1 ? "entry #\(expected) is missing (deleted)" : "entries #\(expected)…#\(entry.sequence - 1) are missing (deleted)")
+            } else if entry.sequence < expected {
+                report.problems.append("\(label) is out of place: entries were reordered or an entry was inserted")
+            }
+            if entry.previous != previousHash {
+                report.problems.append("\(label) does not follow the entry before it: the chain is broken (edited, removed, inserted or reordered entries)")
+            }
+            if !entry.isSignatureValid { report.problems.append("\(label) has an invalid signature (edited after signing)") }
+            if entry.sequence == 1 {
+                if entry.event != .sealed && entry.event != .registered { report.problems.append("\(label) starts the log but is not a sealed or registered entry") }
+                if entry.previous != LogEntry.zeroHash { report.problems.append("\(label) starts the log but names a previous entry") }
+                if let anchor, entry.hash != anchor { report.problems.append("\(label) is not the genesis entry anchored in the dossier's manifest") }
+            } else if entry.event == .sealed || entry.event == .registered {
+                report.problems.append("\(label) restarts the log in the middle")
+            }
+            if let trusted = trust.entry(forKeyID: entry.actorKeyID) {
+                if trusted.publicKey != entry.actorPublicKey { report.problems.append("\(label) names key \(entry.actorKeyID) with a different public key than the trusted one") }
+            } else if !report.untrusted.contains(where: { $0.contains(entry.actorKeyID) }) {
+                report.untrusted.append("actor \(entry.actorKeyID) (\"\(entry.actorName)\") is not in the trust store")
+            }
+            previousHash = entry.hash
+            expected = max(expected, entry.sequence) + 1
+        }
+        if anchor != nil && rows.isEmpty { report.problems.append("the log has no entries for the dossier") }
+    }
+
+    // MARK: - Export and import
+
+    /// Exports one dossier's log as JSON Lines that verify on their own (docs/FORMAT.md §8.5):
+    /// a header, then every entry with its inclusion proof in the latest checkpoint that
+    /// covers it. With `actor`, an `exported` entry is recorded first and ends the export.
+    public func export(dossierID: String, actor: DossierSigner? = nil, purpose: String = "export") throws(DossierError) -> String {
+        if let actor {
+            guard let head = try head(of: dossierID) else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
+            let count = try history(of: dossierID).count
+            try record(.exported, dossierID: dossierID, payloadSHA256: head.payloadSHA256, actor: actor, purpose: purpose,
+                       details: ["entries": String(count)])
+        }
+        let all: [LedgerRecord]
+        do { all = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
+        let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        let mine = all.filter { $0.dossierID == dossierID }
+        guard !mine.isEmpty else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
+        let checkpoint = try checkpoints().last { $0.size <= leaves.count }
+        var header: [String: JSONValue] = ["format": "dossier-log-export/1", "dossierId": .string(dossierID)]
+        if let checkpoint { header["checkpoint"] = .string(checkpoint.note) }
+        var lines = [String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)]
+        for record in mine {
+            var line: [String: JSONValue] = ["index": .integer(Int64(record.index)),
+                                             "statement": .string(String(decoding: record.statement, as: UTF8.self)),
+                                             "signature": .string(record.signature)]
+            if let checkpoint, record.index < checkpoint.size {
+                line["proof"] = .array(MerkleTree.inclusionProof(index: record.index, leaves: leaves[0..<checkpoint.size]).map { .string(Data($0).base64EncodedString()) })
+            }
+            lines.append(String(decoding: JSONValue.object(line).canonicalBytes(), as: UTF8.self))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Verifies an exported log offline, with public keys only.
+    public static func verifyExport(_ text: String, trusting trust: TrustStore, anchor: String? = nil) -> LogReport {
+        var report = LogReport(dossierID: nil)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        guard let first = lines.first, let header = try? JSONValue.parseCanonical(Array(first.utf8)),
+              header["format"]?.stringValue == "dossier-log-export/1", let id = header["dossierId"]?.stringValue else {
+            report.problems.append("not a dossier log export (the first line must be its header)")
+            return report
+        }
+        report = LogReport(dossierID: id)
+        var checkpoint: Checkpoint?
+        if let note = header["checkpoint"]?.stringValue {
+            do { checkpoint = try Checkpoint(parsing: note) } catch { report.problems.append(error.reason) }
+            if let checkpoint {
+                if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
+                    if !checkpoint.isSigned(by: key.publicKey) { report.problems.append("the export's checkpoint has an invalid signature") }
+                } else {
+                    report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
+                }
+            }
+        }
+        var rows: [(Int, [UInt8], String)] = []
+        for (number, line) in lines.dropFirst().enumerated() {
+            guard let value = try? JSONValue.parseCanonical(Array(line.utf8)), let index = value["index"]?.integerValue,
+                  let statement = value["statement"]?.stringValue, let signature = value["signature"]?.stringValue else {
+                report.problems.append("export line \(number + 2) is malformed")
+                continue
+            }
+            rows.append((Int(index), Array(statement.utf8), signature))
+            if let checkpoint, Int(index) < checkpoint.size {
+                let proof = value["proof"]?.arrayValue?.compactMap { $0.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init) } ?? []
+                let leaf = MerkleTree.leafHash(SHA256.hash(Array(statement.utf8)))
+                if let root = hexBytes(checkpoint.root),
+                   MerkleTree.verifyInclusion(leafHash: leaf, index: Int(index), treeSize: checkpoint.size, proof: proof, root: root) {
+                    report.checkpointsVerified = 1
+                } else {
+                    report.problems.append("export line \(number + 2) is not included in the export's checkpoint (edited, or the proof is wrong)")
+                }
+            }
+        }
+        verifyChain(rows.map { (index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
+        if let last = report.entries.last {
+            if last.event != .exported || last.details["entries"] != String(report.entries.count - 1) {
+                report.problems.append("the export does not end with its signed exported entry: entries may have been cut from its end")
+            }
+        }
+        return report
+    }
+
+    /// Imports an exported log (after verifying it) into this ledger: its entries are
+    /// stored after the dossier's existing ones, which must be a prefix of the export.
+    public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil) throws(DossierError) -> LogReport {
+        let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
+        guard report.problems.isEmpty, let id = report.dossierID else {
+            throw DossierError(.accessLog, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
+        }
+        let existing = try history(of: id)
+        guard existing.count <= report.entries.count, zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {
+            throw DossierError(.accessLog, "the ledger's history of \(id) is not a prefix of the export: the two logs diverge")
+        }
+        do { try store.appendImported(Array(report.entries.dropFirst(existing.count))) } catch {
+            throw DossierError(.accessLog, "cannot write to the access log: \(error)")
+        }
+        return report
+    }
+}
+
+/// What a log verification found.
+public struct LogReport: Sendable {
+    public let dossierID: String?
+    /// The entries read, in order (only those that could be parsed).
+    public internal(set) var entries: [LogEntry] = []
+    /// Integrity problems, each naming the entry: edited, deleted, inserted, reordered, cut.
+    public internal(set) var problems: [String] = []
+    /// Actors and checkpoint signers not in the trust store (integrity may still be fine).
+    public internal(set) var untrusted: [String] = []
+    /// Checkpoints that matched the entries.
+    public internal(set) var checkpointsVerified = 0
+
+    init(dossierID: String?) { self.dossierID = dossierID }
+
+    /// No integrity problems.
+    public var isIntact: Bool { problems.isEmpty }
+    /// Intact and every actor and checkpoint signer trusted.
+    public var isValid: Bool { problems.isEmpty && untrusted.isEmpty }
+}
+
+extension DossierRole {
+    /// The office key that signs ledger checkpoints.
+    public static let ledger: DossierRole = "ledger"
+}

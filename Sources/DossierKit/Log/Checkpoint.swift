@@ -1,0 +1,99 @@
+import Foundation
+
+/// A signed checkpoint of the whole ledger: its size and Merkle root, in the C2SP
+/// signed-note format (docs/FORMAT.md §8.4), so it can be handed to inspectors or published.
+///
+/// ```
+/// dossier-ledger/1 ORIGIN
+/// SIZE
+/// BASE64(ROOT)
+///
+/// — dossier-ledger-KEYID BASE64(KEYHASH(4) ‖ ED25519 SIGNATURE(64))
+/// ```
+public struct Checkpoint: Sendable, Equatable {
+    public let origin: String
+    public let size: Int
+    /// Merkle root (RFC 9162) over the entry hashes, hex.
+    public let root: String
+    public let signerKeyID: String
+    /// The whole signed note.
+    public let note: String
+
+    static func keyName(_ keyID: String) -> String { "dossier-ledger-\(keyID)" }
+
+    static func keyHash(name: String, publicKey: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(Array(name.utf8) + [0x0a, 0x01] + publicKey).prefix(4))
+    }
+
+    static func body(origin: String, size: Int, root: [UInt8]) -> String {
+        "dossier-ledger/1 \(origin)\n\(size)\n\(Data(root).base64EncodedString())\n"
+    }
+
+    /// Signs a checkpoint.
+    static func sign(origin: String, size: Int, root: [UInt8], key: SigningKey) throws(DossierError) -> Checkpoint {
+        guard !origin.isEmpty, !origin.contains(where: { $0.isWhitespace }) else {
+            throw DossierError(.invalidArgument, "a ledger origin is one word without spaces, e.g. justice-bureau.example")
+        }
+        let text = body(origin: origin, size: size, root: root)
+        let name = keyName(key.publicKey.keyID)
+        let signature: [UInt8]
+        do { signature = try key.privateKey.signature(for: Array(text.utf8)) } catch {
+            throw DossierError(.accessLog, "signing the checkpoint failed: \(error)")
+        }
+        let hash = keyHash(name: name, publicKey: key.publicKey.minisign.key.rawRepresentation)
+        let note = text + "\n\u{2014} \(name) \(Data(hash + signature).base64EncodedString())\n"
+        return try Checkpoint(parsing: note)
+    }
+
+    /// Parses a signed note (does not verify the signature).
+    public init(parsing note: String) throws(DossierError) {
+        func fail(_ what: String) -> DossierError { DossierError(.accessLog, "malformed checkpoint: \(what)") }
+        let parts = note.components(separatedBy: "\n\n")
+        guard parts.count == 2 else { throw fail("expected a body, an empty line and a signature line") }
+        let lines = parts[0].split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count == 3, lines[0].hasPrefix("dossier-ledger/1 "), let size = Int(lines[1]), size >= 0,
+              String(size) == lines[1], let root = Data(base64Encoded: String(lines[2])), root.count == 32 else {
+            throw fail("the body is not \"dossier-ledger/1 ORIGIN\", a size and a base64 root")
+        }
+        let signatureLines = parts[1].split(separator: "\n")
+        guard signatureLines.count == 1, parts[1].hasSuffix("\n") else { throw fail("expected exactly one signature line") }
+        let fields = signatureLines[0].split(separator: " ")
+        guard fields.count == 3, fields[0] == "\u{2014}", fields[1].hasPrefix("dossier-ledger-"),
+              let blob = Data(base64Encoded: String(fields[2])), blob.count == 68 else { throw fail("bad signature line") }
+        let keyID = String(fields[1].dropFirst("dossier-ledger-".count))
+        guard Hex.isKeyID(keyID) else { throw fail("bad key name") }
+        self.origin = String(lines[0].dropFirst("dossier-ledger/1 ".count))
+        self.size = size
+        self.root = Hex.encode(root)
+        self.signerKeyID = keyID
+        self.note = note
+        guard Checkpoint.body(origin: origin, size: size, root: Array(root)) + "\n" + parts[1] == note else {
+            throw fail("not in canonical form")
+        }
+    }
+
+    /// Whether the note is signed by `key` (and names it).
+    func isSigned(by key: SignerPublicKey) -> Bool {
+        guard key.keyID == signerKeyID, let rootBytes = hexBytes(root) else { return false }
+        let parts = note.components(separatedBy: "\n\n")
+        let fields = parts[1].split(separator: "\n")[0].split(separator: " ")
+        guard let blob = Data(base64Encoded: String(fields[2])) else { return false }
+        let raw = key.minisign.key.rawRepresentation
+        guard Array(blob.prefix(4)) == Checkpoint.keyHash(name: Checkpoint.keyName(keyID: signerKeyID), publicKey: raw) else { return false }
+        return key.minisign.key.isValidSignature(Array(blob.dropFirst(4)), for: Array(Checkpoint.body(origin: origin, size: size, root: rootBytes).utf8))
+    }
+
+    static func keyName(keyID: String) -> String { keyName(keyID) }
+}
+
+func hexBytes(_ hex: String) -> [UInt8]? {
+    let chars = Array(hex.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(chars.count / 2)
+    for i in stride(from: 0, to: chars.count, by: 2) {
+        guard let byte = UInt8(String(decoding: chars[i..<(i + 2)], as: UTF8.self), radix: 16) else { return nil }
+        out.append(byte)
+    }
+    return out
+}

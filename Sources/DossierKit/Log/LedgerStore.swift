@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+
+/// One stored row: its position in the ledger (its Merkle leaf index) and the raw
+/// columns, parsed only when verified so that a damaged row can be named.
+struct LedgerRecord: Sendable {
+    let index: Int
+    let dossierID: String
+    let sequence: Int
+    let statement: [UInt8]
+    let signature: String
+    /// The hash column as stored (compared with the statement's hash on verification).
+    let storedHash: String
+
+    /// The parsed entry, or the reason it cannot be parsed.
+    var entry: Result<LogEntry, DossierError> {
+        do { return .success(try LogEntry(statement: statement, signature: signature)) } catch { return .failure(error) }
+    }
+
+    init(index: Int, dossierID: String, sequence: Int, statement: [UInt8], signature: String, storedHash: String) {
+        self.index = index
+        self.dossierID = dossierID
+        self.sequence = sequence
+        self.statement = statement
+        self.signature = signature
+        self.storedHash = storedHash
+    }
+
+    init(index: Int, entry: LogEntry) {
+        self.init(index: index, dossierID: entry.dossierID, sequence: entry.sequence, statement: entry.statement,
+                  signature: entry.signature, storedHash: entry.hash)
+    }
+}
+
+/// Where a ledger keeps its entries and checkpoints. SQLite (`SQLiteLedger`) is the
+/// embedded default; a server database for many offices implements the same protocol.
+/// Appends must be atomic and durable across processes.
+protocol LedgerStore: AnyObject, Sendable {
+    /// Atomically reads the dossier's last entry, lets `make` build the next one, and
+    /// stores it durably. `make` throws to abort without writing.
+    func append(dossierID: String, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord
+    /// Stores entries imported from an export, in order, after the dossier's current head.
+    func appendImported(_ entries: [LogEntry]) throws
+    func records(dossierID: String?) throws -> [LedgerRecord]
+    func addCheckpoint(size: Int, note: String) throws
+    func checkpoints() throws -> [String]
+}
+
+/// The SQLite ledger (through GRDB): WAL mode, synchronous=FULL (every commit reaches the
+/// disk before it returns), immediate transactions and a busy timeout so that several
+/// processes can append at once.
+final class SQLiteLedger: LedgerStore, @unchecked Sendable {
+    private let pool: DatabasePool
+    let path: String
+
+    init(path: String, create: Bool) throws(DossierError) {
+        self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "create it by sealing with a log, or give the right path")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(120)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS entries (
+                        idx INTEGER PRIMARY KEY,
+                        dossier_id TEXT NOT NULL,
+                        sequence INTEGER NOT NULL,
+                        hash TEXT NOT NULL,
+                        statement BLOB NOT NULL,
+                        signature TEXT NOT NULL,
+                        UNIQUE (dossier_id, sequence));
+                    CREATE INDEX IF NOT EXISTS entries_dossier ON entries (dossier_id, sequence);
+                    CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+                    """)
+            }
+        } catch {
+            throw DossierError(.accessLog, "cannot open the access log \(path): \(error)", hint: "the log must be writable")
+        }
+    }
+
+    private static func row(_ row: Row) -> LedgerRecord {
+        let statement: Data = row["statement"]
+        return LedgerRecord(index: row["idx"], dossierID: row["dossier_id"], sequence: row["sequence"],
+                            statement: Array(statement), signature: row["signature"], storedHash: row["hash"])
+    }
+
+    func append(dossierID: String, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord {
+        try pool.writeWithoutTransaction { db in
+            var record: LedgerRecord?
+            try db.inTransaction(.immediate) {
+                let head = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY sequence DESC LIMIT 1", arguments: [dossierID])
+                let entry = try make(try head.map { try Self.row($0).entry.get() })
+                let next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
+                try db.execute(sql: "INSERT INTO entries (idx, dossier_id, sequence, hash, statement, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [next, entry.dossierID, entry.sequence, entry.hash, Data(entry.statement), entry.signature])
+                record = LedgerRecord(index: next, entry: entry)
+                return .commit
+            }
+            return record!
+        }
+    }
+
+    func appendImported(_ entries: [LogEntry]) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                var next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
+                for entry in entries {
+                    try db.execute(sql: "INSERT INTO entries (idx, dossier_id, sequence, hash, statement, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: [next, entry.dossierID, entry.sequence, entry.hash, Data(entry.statement), entry.signature])
+                    next += 1
+                }
+                return .commit
+            }
+        }
+    }
+
+    func records(dossierID: String?) throws -> [LedgerRecord] {
+        try pool.read { db in
+            let rows = if let dossierID {
+                try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY idx", arguments: [dossierID])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM entries ORDER BY idx")
+            }
+            return rows.map(Self.row)
+        }
+    }
+
+    func addCheckpoint(size: Int, note: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [size, note])
+        }
+    }
+
+    func checkpoints() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size") }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// What happened to a dossier. The raw values are the `event` field of log entries.
+public enum LogEvent: String, Sendable, CaseIterable {
+    /// The genesis entry of a dossier sealed with this log (anchored in its manifest).
+    case sealed
+    /// The genesis entry of a dossier sealed elsewhere without a log.
+    case registered
+    case verified
+    /// Opened whole, or one document (`details["document"]`).
+    case opened
+    /// Re-wrapped for new recipients (`details["recipients"]`, `details["from"]`).
+    case transferred
+    case countersigned
+    /// Lent out (`details["approver"]` names the approving officer, `details["borrower"]`).
+    case loaned
+    case returned
+    case exported
+    /// Destroyed at the end of retention.
+    case destroyed
+}
+
+/// One signed entry of a dossier's access log.
+///
+/// The statement is canonical JSON (docs/FORMAT.md §8); its SHA-256 is the entry hash,
+/// which the next entry of the same dossier names as `previous` (a hash chain). The actor
+/// signs `"dossier-log-entry/1\n" ‖ statement` with Ed25519; the statement carries the
+/// actor's public key, so an exported log verifies offline.
+public struct LogEntry: Sendable, Equatable {
+    public static let format = "dossier-log/1"
+    static let signingContext = Array("dossier-log-entry/1\n".utf8)
+    static let zeroHash = String(repeating: "0", count: 64)
+
+    /// The exact signed bytes.
+    public let statement: [UInt8]
+    /// Base64 Ed25519 signature.
+    public let signature: String
+
+    // Parsed fields.
+    public let dossierID: String
+    public let sequence: Int
+    public let event: LogEvent
+    public let at: String
+    public let actorKeyID: String
+    public let actorName: String
+    public let actorRole: DossierRole
+    let actorPublicKey: SignerPublicKey
+    public let payloadSHA256: String
+    public let purpose: String
+    public let details: [String: String]
+    public let previous: String
+
+    /// SHA-256 (hex) of the statement.
+    public var hash: String { Hex.encode(SHA256.hash(statement)) }
+
+    /// Builds and signs a new entry.
+    static func make(dossierID: String, sequence: Int, event: LogEvent, at: String, actor: DossierSigner,
+                     payloadSHA256: String, purpose: String, details: [String: String], previous: String) throws(DossierError) -> LogEntry {
+        let statement: JSONValue = .object([
+            "format": .string(format), "dossierId": .string(dossierID), "sequence": .integer(Int64(sequence)),
+            "event": .string(event.rawValue), "at": .string(at),
+            "actor": .object(["keyId": .string(actor.key.publicKey.keyID), "name": .string(actor.name),
+                              "role": .string(actor.role.rawValue), "publicKey": .string(actor.key.publicKey.base64)]),
+            "payloadSHA256": .string(payloadSHA256), "purpose": .string(purpose),
+            "details": .object(details.mapValues { .string($0) }), "previous": .string(previous),
+        ])
+        let bytes = statement.canonicalBytes()
+        let signature: [UInt8]
+        do { signature = try actor.key.privateKey.signature(for: signingContext + bytes) } catch {
+            throw DossierError(.accessLog, "signing the log entry failed: \(error)")
+        }
+        return try LogEntry(statement: bytes, signature: Data(signature).base64EncodedString())
+    }
+
+    /// Parses a stored entry (statement must be canonical and well-formed). Does not verify the signature.
+    public init(statement: [UInt8], signature: String) throws(DossierError) {
+        func fail(_ what: String) -> DossierError { DossierError(.accessLog, "a log entry \(what)") }
+        let value: JSONValue
+        do { value = try JSONValue.parseCanonical(statement, maxDepth: 4, maxBytes: 64 * 1024) } catch {
+            throw fail("is not canonical JSON: \(error)")
+        }
+        guard let o = value.objectValue,
+              Set(o.keys) == ["format", "dossierId", "sequence", "event", "at", "actor", "payloadSHA256", "purpose", "details", "previous"],
+              o["format"]?.stringValue == Self.format,
+              let id = o["dossierId"]?.stringValue, DossierID.isValid(id),
+              let sequence = o["sequence"]?.integerValue, sequence >= 1,
+              let eventText = o["event"]?.stringValue, let event = LogEvent(rawValue: eventText),
+              let at = o["at"]?.stringValue, Timestamp.isValid(at),
+              let actor = o["actor"]?.objectValue, Set(actor.keys) == ["keyId", "name", "role", "publicKey"],
+              let keyID = actor["keyId"]?.stringValue, let name = actor["name"]?.stringValue,
+              let roleText = actor["role"]?.stringValue, let role = DossierRole(rawValue: roleText),
+              let publicText = actor["publicKey"]?.stringValue, let publicKey = try? SignerPublicKey(publicText), publicKey.keyID == keyID,
+              let payload = o["payloadSHA256"]?.stringValue, Hex.isSHA256(payload),
+              let purpose = o["purpose"]?.stringValue,
+              let detailObject = o["details"]?.objectValue,
+              let previous = o["previous"]?.stringValue, Hex.isSHA256(previous)
+        else { throw fail("is malformed") }
+        var details: [String: String] = [:]
+        for (key, item) in detailObject {
+            guard let text = item.stringValue else { throw fail("has a non-string detail \(key)") }
+            details[key] = text
+        }
+        self.statement = statement
+        self.signature = signature
+        self.dossierID = id
+        self.sequence = Int(sequence)
+        self.event = event
+        self.at = at
+        self.actorKeyID = keyID
+        self.actorName = name
+        self.actorRole = role
+        self.actorPublicKey = publicKey
+        self.payloadSHA256 = payload
+        self.purpose = purpose
+        self.details = details
+        self.previous = previous
+    }
+
+    /// Whether the signature verifies under the public key in the statement.
+    public var isSignatureValid: Bool {
+        guard let bytes = Data(base64Encoded: signature), bytes.count == 64,
+              Data(bytes).base64EncodedString() == signature else { return false }
+        return actorPublicKey.minisign.key.isValidSignature(Array(bytes), for: Self.signingContext + statement)
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import DossierKit
+import Foundation
+
+extension DossierCommand {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show, verify, export or import a dossier's access log.",
+            discussion: """
+                TARGET is a .dossier file (its id and the anchor in its manifest are used) or a \
+                dossier id. Without options the history is printed. --verify checks the chain, \
+                every signature, the anchor and the ledger's checkpoints (plus any given with \
+                --checkpoint); --export writes JSON Lines that verify offline (with --as, an \
+                exported entry is recorded first and ends the export); --verify-export checks \
+                such a file without any ledger; --import adds an exported log to this ledger.
+
+                Examples:
+                  dossier log case.dossier
+                  dossier log case.dossier --verify --trust trust.txt --checkpoint published.txt
+                  dossier log case.dossier --export case.log.jsonl --as keys/anna.sign
+                  dossier log --verify-export case.log.jsonl --trust trust.txt
+                """)
+
+        @Argument(help: ArgumentHelp("A .dossier file or a dossier id.", valueName: "target"))
+        var target: String?
+
+        @Flag(help: "Verify the chain, signatures, anchor and checkpoints.")
+        var verify = false
+
+        @Option(help: ArgumentHelp("Write the log as JSON Lines to this file (- for standard output).", valueName: "file"))
+        var export: String?
+
+        @Option(name: .customLong("verify-export"), help: ArgumentHelp("Verify an exported log offline.", valueName: "file"))
+        var verifyExport: String?
+
+        @Option(name: .customLong("import"), help: ArgumentHelp("Import an exported log into this ledger.", valueName: "file"))
+        var importFile: String?
+
+        @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A checkpoint (signed note) to check the ledger against (repeatable).", valueName: "file"))
+        var checkpointFiles: [String] = []
+
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var log: LogOptions
+        @OptionGroup var passphrase: PassphraseOptions
+
+        @Flag(help: "Print as JSON.")
+        var json = false
+
+        func resolve() throws -> (id: String, anchor: String?) {
+            guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
+            if FileManager.default.fileExists(atPath: target) {
+                let report = Dossier.verify(target, trusting: .empty, requiringRoles: [])
+                guard let manifest = report.manifest else { throw DossierError(.container, "cannot read \(target): \(report.failureSummary)") }
+                return (manifest.dossierID, manifest.accessLogGenesisSHA256)
+            }
+            return (target, nil)
+        }
+
+        func show(_ report: LogReport) throws {
+            if json {
+                Console.json(.object([
+                    "dossierId": report.dossierID.map { .string($0) } ?? .null,
+                    "intact": .bool(report.isIntact), "valid": .bool(report.isValid),
+                    "problems": .array(report.problems.map { .string($0) }), "untrusted": .array(report.untrusted.map { .string($0) }),
+                    "checkpointsVerified": .integer(Int64(report.checkpointsVerified)),
+                    "entries": .array(report.entries.map(Self.entryJSON)),
+                ]))
+            } else {
+                let verdict = report.isValid ? "VALID" : report.isIntact ? "INTACT BUT UNTRUSTED" : "INVALID"
+                print("log of \(report.dossierID ?? "?"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
+                for problem in report.problems { print("  PROBLEM   \(problem)") }
+                for note in report.untrusted { print("  untrusted \(note)") }
+            }
+            if !report.isIntact { throw ExitCode(Exit.invalid) }
+            if !report.isValid { throw ExitCode(Exit.untrusted) }
+        }
+
+        static func entryJSON(_ e: LogEntry) -> JSONValue {
+            .object(["sequence": .integer(Int64(e.sequence)), "event": .string(e.event.rawValue), "at": .string(e.at),
+                     "actorKeyId": .string(e.actorKeyID), "actorName": .string(e.actorName), "actorRole": .string(e.actorRole.rawValue),
+                     "purpose": .string(e.purpose), "details": .object(e.details.mapValues { .string($0) }), "hash": .string(e.hash)])
+        }
+
+        func run() throws {
+            do {
+                let store = try trust.store()
+                if let file = verifyExport {
+                    let text = try String(contentsOfFile: file, encoding: .utf8)
+                    let anchor = target.flatMap { FileManager.default.fileExists(atPath: $0) ? (try? resolve().anchor) ?? nil : nil }
+                    try show(AccessLog.verifyExport(text, trusting: store, anchor: anchor))
+                    return
+                }
+                let ledger = try log.open(create: importFile != nil)
+                if let file = importFile {
+                    let report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
+                                                      anchor: target.flatMap { FileManager.default.fileExists(atPath: $0) ? (try? resolve().anchor) ?? nil : nil })
+                    print("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
+                    return
+                }
+                let (id, anchor) = try resolve()
+                if let export {
+                    let actor = try? log.actor(defaultRole: "reader", passphrase: passphrase)
+                    let text = try ledger.export(dossierID: id, actor: actor)
+                    if export == "-" { print(text, terminator: "") } else {
+                        try Data(text.utf8).write(to: URL(fileURLWithPath: export), options: .withoutOverwriting)
+                        if !json { print("exported \(text.split(separator: "\n").count - 1) entries of \(id) to \(export)") }
+                    }
+                    return
+                }
+                if verify {
+                    var extra: [Checkpoint] = []
+                    for file in checkpointFiles { extra.append(try Checkpoint(parsing: try String(contentsOfFile: file, encoding: .utf8))) }
+                    try show(ledger.verify(dossierID: id, trusting: store, anchor: anchor, checkpoints: extra))
+                    return
+                }
+                let history = try ledger.history(of: id)
+                if json {
+                    Console.json(.object(["dossierId": .string(id), "entries": .array(history.map(Self.entryJSON))]))
+                } else {
+                    print("access log of \(id) (\(history.count) entries) in \(log.path)")
+                    for e in history {
+                        let details = e.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                        print("  #\(e.sequence) \(e.at) \(e.event.rawValue) by \(e.actorName) (\(e.actorRole), \(e.actorKeyID)): \(e.purpose)\(details.isEmpty ? "" : " [\(details)]")")
+                    }
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct CheckpointCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint",
+            abstract: "Sign a checkpoint of the whole access log (size and Merkle root) to hand to inspectors or publish.",
+            discussion: """
+                A later verification against this checkpoint detects entries that were removed, \
+                rewritten or cut off. The signing key should be the office's ledger key (trust role: ledger).
+
+                Example: dossier checkpoint --origin justice-bureau.example --signer keys/office.sign -o checkpoint-2026-11.txt
+                """)
+
+        @Option(help: "The ledger's name: one word, e.g. justice-bureau.example.")
+        var origin: String
+
+        @Option(name: .customLong("signer"), help: ArgumentHelp("The key that signs the checkpoint.", valueName: "keyfile"))
+        var signer: String
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Also write the checkpoint to this file.", valueName: "file"))
+        var output: String?
+
+        @OptionGroup var log: LogOptions
+        @OptionGroup var passphrase: PassphraseOptions
+
+        func run() throws {
+            do {
+                let key = try SigningKey.load(path: signer, passphrase: passphrase.provider("passphrase for \(signer): "))
+                let checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key)
+                print(checkpoint.note, terminator: "")
+                if let output { try Data(checkpoint.note.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) }
+            } catch {
+                throw fail(error)
+            }
+        }
+    }
+}
