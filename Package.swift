@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // OpenSSL 3 (libcrypto) with a one-header shim for what Swift cannot import.
@@ -39,7 +40,10 @@ let package = Package(
         .systemLibrary(name: "CDossierSystem"),
         .target(
             name: "DossierKit",
-            dependencies: ["CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierSystem"]
+            dependencies: [
+                "CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierSystem",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .executableTarget(
             name: "dossier",
@@ -50,7 +54,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DossierKitTests",
-            dependencies: ["DossierKit", "CDossierZlib"],
+            dependencies: ["DossierKit", "CDossierZlib", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Vectors")]
         ),
         .testTarget(

@@ -293,17 +293,20 @@ public final class AccessLog: Sendable {
         return report
     }
 
-    /// Imports an exported log (after verifying it) into this ledger: its entries are
-    /// stored after the dossier's existing ones, which must be a prefix of the export.
+    /// Imports an exported log (after verifying it) into this ledger: the entries this
+    /// ledger does not have yet are stored after the dossier's existing ones. The two
+    /// histories must agree where they overlap.
     public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil) throws(DossierError) -> LogReport {
         let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
         guard report.problems.isEmpty, let id = report.dossierID else {
             throw DossierError(.accessLog, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
         }
         let existing = try history(of: id)
-        guard existing.count <= report.entries.count, zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {
-            throw DossierError(.accessLog, "the ledger's history of \(id) is not a prefix of the export: the two logs diverge")
+        guard zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {
+            throw DossierError(.accessLog, "the ledger's history of \(id) and the export diverge")
         }
+        // Already known (the export is a prefix of this ledger's history): nothing to add.
+        if existing.count >= report.entries.count { return report }
         do { try store.appendImported(Array(report.entries.dropFirst(existing.count))) } catch {
             throw DossierError(.accessLog, "cannot write to the access log: \(error)")
         }

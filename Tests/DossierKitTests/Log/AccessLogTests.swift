@@ -1,0 +1,296 @@
+import Foundation
+import GRDB
+import Testing
+@testable import DossierKit
+
+@Suite("Access log: chains, tampering, checkpoints, exports")
+struct AccessLogTests {
+    struct Setup {
+        let dir: TemporaryDirectory
+        let log: AccessLog
+        let anna: DossierSigner
+        let otto: DossierSigner
+        let office: SigningKey
+        var trust: TrustStore {
+            TrustStore([.init(name: "Anna", roles: [.sealer, "reader"], publicKey: anna.key.publicKey),
+                        .init(name: "Otto", roles: [.approver], publicKey: otto.key.publicKey),
+                        .init(name: "Office", roles: [.ledger], publicKey: office.publicKey)])
+        }
+
+        init() throws {
+            dir = try TemporaryDirectory()
+            log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
+            anna = DossierSigner(key: try SigningKey.generate(name: "Anna"), role: .sealer, name: "Anna")
+            otto = DossierSigner(key: try SigningKey.generate(name: "Otto"), role: .approver, name: "Otto")
+            office = try SigningKey.generate(name: "Office")
+        }
+
+        /// A dossier with a history of `count` entries (registered, then opened/loaned/returned…).
+        func history(_ id: String, count: Int) throws {
+            let digest = String(repeating: "ab", count: 32)
+            try log.record(.registered, dossierID: id, payloadSHA256: digest, actor: anna, purpose: "intake")
+            let events: [LogEvent] = [.opened, .loaned, .returned, .verified, .countersigned]
+            for i in 1..<count {
+                try log.record(events[i % events.count], dossierID: id, payloadSHA256: digest, actor: i % 2 == 0 ? anna : otto,
+                               purpose: "step \(i)", details: events[i % events.count] == .loaned ? ["approver": "Otto", "borrower": "Court"] : [:])
+            }
+        }
+
+        /// Runs SQL directly on the ledger file, as an attacker with file access would.
+        func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
+            let queue = try DatabaseQueue(path: dir.path("ledger.sqlite"))
+            try queue.write { try $0.execute(sql: sql, arguments: arguments) }
+        }
+    }
+
+    @Test("a chain of every event type verifies and reads back in order")
+    func chain() throws {
+        let s = try Setup()
+        try s.history("CC-1", count: 6)
+        try s.log.record(.destroyed, dossierID: "CC-1", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna,
+                         purpose: "end of retention", details: ["order": "R-2031-7"])
+        let history = try s.log.history(of: "CC-1")
+        #expect(history.map(\.sequence) == Array(1...7))
+        #expect(history.first?.event == .registered && history.last?.event == .destroyed)
+        #expect(zip(history.dropFirst(), history).allSatisfy { $0.previous == $1.hash })
+        #expect(history.allSatisfy { $0.isSignatureValid })
+        let report = s.log.verify(dossierID: "CC-1", trusting: s.trust)
+        #expect(report.isValid, "\(report.problems) \(report.untrusted)")
+        // A second genesis and an event without history are refused.
+        #expect(throws: DossierError.self) {
+            try s.log.record(.registered, dossierID: "CC-1", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "again")
+        }
+        #expect(throws: DossierError.self) {
+            try s.log.record(.opened, dossierID: "CC-none", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "x")
+        }
+    }
+
+    @Test("editing, deleting, reordering or inserting an entry in the database is detected and named")
+    func databaseTampering() throws {
+        func fresh() throws -> Setup {
+            let s = try Setup()
+            try s.history("CC-2", count: 5)
+            try s.history("CC-3", count: 3)
+            return s
+        }
+        // Edit the purpose of entry #3, keeping the stored hash.
+        var s = try fresh()
+        try s.tamper("UPDATE entries SET statement = CAST(REPLACE(CAST(statement AS TEXT), 'step 2', 'step X') AS BLOB) WHERE dossier_id = 'CC-2' AND sequence = 3")
+        var report = s.log.verify(trusting: s.trust)
+        #expect(report.problems.contains { $0.contains("was edited") })
+        #expect(report.problems.contains { $0.contains("#3") && $0.contains("invalid signature") })
+        // Edit and fix the stored hash too: the chain and the signature still catch it.
+        s = try fresh()
+        try s.tamper("UPDATE entries SET statement = CAST(REPLACE(CAST(statement AS TEXT), 'step 2', 'step X') AS BLOB) WHERE dossier_id = 'CC-2' AND sequence = 3")
+        let edited = try s.log.store.records(dossierID: "CC-2")[2]
+        try s.tamper("UPDATE entries SET hash = ? WHERE idx = ?", [Hex.encode(SHA256.hash(edited.statement)), edited.index])
+        report = s.log.verify(trusting: s.trust)
+        #expect(report.problems.contains { $0.contains("#4") && $0.contains("chain is broken") })
+        #expect(report.problems.contains { $0.contains("#3") && $0.contains("invalid signature") })
+        // Delete entry #2.
+        s = try fresh()
+        try s.tamper("DELETE FROM entries WHERE dossier_id = 'CC-2' AND sequence = 2")
+        report = s.log.verify(trusting: s.trust)
+        #expect(report.problems.contains { $0.contains("#2 is missing") })
+        #expect(report.problems.contains { $0.contains("an entry was deleted") })
+        // Reorder: swap the positions of #2 and #3.
+        s = try fresh()
+        let rows = try s.log.store.records(dossierID: "CC-2")
+        try s.tamper("UPDATE entries SET idx = -1 WHERE idx = ?", [rows[1].index])
+        try s.tamper("UPDATE entries SET idx = ? WHERE idx = ?", [rows[1].index, rows[2].index])
+        try s.tamper("UPDATE entries SET idx = ? WHERE idx = -1", [rows[2].index])
+        report = s.log.verify(dossierID: "CC-2", trusting: s.trust)
+        #expect(report.problems.contains { $0.contains("out of place") || $0.contains("chain is broken") })
+        // Insert a forged entry signed by an outsider at the end of CC-3.
+        s = try fresh()
+        let outsider = DossierSigner(key: try SigningKey.generate(), role: .sealer, name: "Mallory")
+        let head = try #require(try s.log.history(of: "CC-3").last)
+        let forged = try LogEntry.make(dossierID: "CC-3", sequence: 4, event: .opened, at: head.at, actor: outsider,
+                                       payloadSHA256: head.payloadSHA256, purpose: "unrecorded reading", details: [:], previous: head.hash)
+        try s.tamper("INSERT INTO entries (idx, dossier_id, sequence, hash, statement, signature) VALUES (999, 'CC-3', 4, ?, ?, ?)",
+                     [forged.hash, Data(forged.statement), forged.signature])
+        report = s.log.verify(trusting: s.trust)
+        #expect(report.problems.contains { $0.contains("an entry was deleted or inserted") })
+        #expect(report.untrusted.contains { $0.contains("Mallory") })
+    }
+
+    @Test("a log cut or rewritten after a checkpoint is detected; a later checkpoint handed in also counts")
+    func checkpoints() throws {
+        let s = try Setup()
+        try s.history("CC-4", count: 6)
+        let checkpoint = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        #expect(checkpoint.size == 6)
+        #expect(s.log.verify(trusting: s.trust).checkpointsVerified == 1)
+        try s.history("CC-5", count: 2)
+        #expect(s.log.verify(trusting: s.trust).isValid)
+        // Cut the last two entries of CC-4 (and everything after): the checkpoint catches it,
+        // although the remaining chain is internally consistent.
+        try s.tamper("DELETE FROM entries WHERE idx >= 4")
+        let cut = s.log.verify(dossierID: "CC-4", trusting: s.trust)
+        #expect(cut.problems.contains { $0.contains("the log was cut: checkpoint covers 6 entries, the ledger has 4") })
+        // An attacker who also deletes the stored checkpoint is caught by the published copy.
+        try s.tamper("DELETE FROM checkpoints")
+        let withPublished = s.log.verify(dossierID: "CC-4", trusting: s.trust, checkpoints: [try Checkpoint(parsing: checkpoint.note)])
+        #expect(withPublished.problems.contains { $0.contains("cut") })
+        // A forged checkpoint (wrong key) is not trusted; a tampered note does not parse or verify.
+        var tamperedNote = checkpoint.note
+        tamperedNote = tamperedNote.replacingOccurrences(of: "\n6\n", with: "\n4\n")
+        let forged = try Checkpoint(parsing: tamperedNote)
+        var report = LogReport(dossierID: nil)
+        AccessLog.verifyCheckpoint(forged, leaves: [], trust: s.trust, into: &report)
+        #expect(report.problems.contains { $0.contains("invalid signature") })
+    }
+
+    @Test("exports verify offline with inclusion proofs; edits, deletions, reorders, insertions and cuts in an export are named")
+    func exports() throws {
+        let s = try Setup()
+        try s.history("CC-6", count: 4)
+        try s.history("CC-7", count: 3)
+        let text = try s.log.export(dossierID: "CC-6", actor: s.anna)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        let proven = try s.log.export(dossierID: "CC-6")
+        let good = AccessLog.verifyExport(proven, trusting: s.trust)
+        #expect(good.isValid, "\(good.problems) \(good.untrusted)")
+        #expect(good.checkpointsVerified == 1)
+        #expect(good.entries.last?.event == .exported)
+        #expect(AccessLog.verifyExport(text, trusting: s.trust).isIntact)
+
+        var lines = proven.split(separator: "\n").map(String.init)
+        func check(_ mutated: [String], _ needle: String) {
+            let report = AccessLog.verifyExport(mutated.joined(separator: "\n") + "\n", trusting: s.trust)
+            #expect(!report.isIntact, "undetected: \(needle)")
+            #expect(report.problems.contains { $0.contains(needle) }, "\(needle) not named in \(report.problems)")
+        }
+        var edited = lines
+        edited[2] = edited[2].replacingOccurrences(of: "step 1", with: "step 9")
+        check(edited, "invalid signature")
+        var deleted = lines
+        deleted.remove(at: 2)
+        check(deleted, "missing")
+        var reordered = lines
+        reordered.swapAt(2, 3)
+        check(reordered, "chain is broken")
+        var cut = lines
+        cut.removeLast()
+        check(cut, "cut")
+        let foreign = try s.log.export(dossierID: "CC-7").split(separator: "\n").map(String.init)
+        var inserted = lines
+        inserted.insert(foreign[2], at: 3)
+        check(inserted, "belongs to dossier CC-7")
+        lines[0] = lines[0].replacingOccurrences(of: "CC-6", with: "CC-X")
+        check(lines, "belongs to dossier CC-6")
+    }
+
+    @Test("an export imports into another office's ledger and its chain continues there")
+    func importing() throws {
+        let s = try Setup()
+        try s.history("CC-8", count: 3)
+        let text = try s.log.export(dossierID: "CC-8", actor: s.anna)
+        let other = try AccessLog(path: s.dir.path("other.sqlite"), createIfMissing: true)
+        let imported = try other.importLog(text, trusting: s.trust)
+        #expect(imported.entries.count == 4)
+        try other.record(.opened, dossierID: "CC-8", payloadSHA256: String(repeating: "ab", count: 32), actor: s.otto, purpose: "received")
+        #expect(other.verify(dossierID: "CC-8", trusting: s.trust).isValid)
+        #expect(try other.importLog(text, trusting: s.trust).entries.count == 4, "re-importing a prefix is harmless")
+        var broken = text.split(separator: "\n").map(String.init)
+        broken.remove(at: 2)
+        #expect(throws: DossierError.self) { try other.importLog(broken.joined(separator: "\n") + "\n", trusting: s.trust) }
+    }
+
+    @Test("Merkle inclusion proofs verify for every leaf of trees of many sizes and fail when altered")
+    func merkle() {
+        for size in [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33] {
+            let leaves = (0..<size).map { MerkleTree.leafHash([UInt8($0)]) }
+            let root = MerkleTree.root(leaves[...])
+            for index in 0..<size {
+                let proof = MerkleTree.inclusionProof(index: index, leaves: leaves[...])
+                #expect(MerkleTree.verifyInclusion(leafHash: leaves[index], index: index, treeSize: size, proof: proof, root: root))
+                #expect(!MerkleTree.verifyInclusion(leafHash: leaves[(index + 1) % size], index: index, treeSize: size, proof: proof, root: root) || size == 1)
+                if !proof.isEmpty {
+                    var bad = proof
+                    bad[0][0] ^= 1
+                    #expect(!MerkleTree.verifyInclusion(leafHash: leaves[index], index: index, treeSize: size, proof: bad, root: root))
+                }
+            }
+        }
+        // RFC 6962 known answer: the empty tree is SHA-256 of nothing.
+        #expect(Hex.encode(MerkleTree.root([][...])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}
+
+@Suite("Access log: opening fails closed")
+struct OpenLoggingTests {
+    @Test("open writes its entry before decrypting; the entry names the document and the purpose")
+    func logged() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("logged", ["a.txt": [1], "b.txt": [2]]))
+        #expect(receipt.manifest.accessLogGenesisSHA256 == (try fx.log.history(of: "logged").first?.hash))
+        let reader = DossierSigner(key: fx.approver, role: "reader", name: "Otto Officer")
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("one"), trusting: fx.trust,
+                             recordingTo: AccessRecorder(log: fx.log, actor: reader, purpose: "appeal review"), options: OpenOptions(only: "b.txt"))
+        let history = try fx.log.history(of: "logged")
+        #expect(history.map(\.event) == [.sealed, .opened])
+        #expect(history[1].purpose == "appeal review" && history[1].details["document"] == "b.txt")
+        #expect(history[1].actorKeyID == fx.approver.publicKey.keyID)
+        let report = fx.log.verify(dossierID: "logged", trusting: fx.trust, anchor: receipt.manifest.accessLogGenesisSHA256)
+        #expect(report.isIntact, "\(report.problems)")
+    }
+
+    @Test("a read-only or missing ledger, or a foreign history, stops opening before anything is decrypted")
+    func failClosed() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("closed", ["a.txt": [1]]))
+        #expect(throws: DossierError.self) { try AccessLog(path: fx.dir.path("missing.sqlite")) }
+
+        // A ledger that cannot be written.
+        let readonlyDir = fx.dir.path("ro")
+        try FileManager.default.createDirectory(atPath: readonlyDir, withIntermediateDirectories: true)
+        let readonly = try AccessLog(path: readonlyDir + "/ledger.sqlite", createIfMissing: true)
+        try readonly.record(.registered, dossierID: "other", payloadSHA256: String(repeating: "0", count: 64),
+                            actor: DossierSigner(key: fx.sealer, role: .sealer, name: "Anna"), purpose: "x")
+        for name in ["ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm"] where FileManager.default.fileExists(atPath: readonlyDir + "/" + name) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readonlyDir + "/" + name)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: readonlyDir)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: readonlyDir) }
+        let isRoot = getuid() == 0
+        if !isRoot {
+            do {
+                _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o1"), trusting: fx.trust,
+                                     recordingTo: AccessRecorder(log: readonly, actor: DossierSigner(key: fx.sealer, role: .sealer, name: "Anna"), purpose: "p"))
+                Issue.record("opened with a read-only ledger")
+            } catch {
+                #expect(error.kind == .accessLog)
+            }
+            #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o1")))
+        }
+
+        // A ledger without this dossier's anchored history (root bypasses permissions, so this
+        // case also stands for "cannot record").
+        let empty = try AccessLog(path: fx.dir.path("empty.sqlite"), createIfMissing: true)
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o2"), trusting: fx.trust,
+                                 recordingTo: AccessRecorder(log: empty, actor: DossierSigner(key: fx.sealer, role: .sealer, name: "Anna"), purpose: "p"))
+            Issue.record("opened without a history")
+        } catch {
+            #expect(error.kind == .accessLog)
+            #expect(error.hint?.contains("import") == true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o2")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains(".opening-") })
+    }
+
+    @Test("a ledger file made read-only by its permissions refuses writes (checked as a non-root user via SQLite's read-only mode)")
+    func readOnlyFile() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("ro", ["a.txt": [1]]))
+        // SQLITE_OPEN_READONLY is what a read-only file gives an unprivileged process.
+        var config = Configuration()
+        config.readonly = true
+        let pool = try DatabasePool(path: fx.dir.path("ledger.sqlite"), configuration: config)
+        #expect(throws: (any Error).self) {
+            try pool.write { try $0.execute(sql: "INSERT INTO checkpoints (size, note) VALUES (1, 'x')") }
+        }
+        _ = receipt
+    }
+}
