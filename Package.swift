@@ -57,6 +57,10 @@ let package = Package(
             dependencies: ["DossierKit", "CDossierZlib", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Vectors")]
         ),
+        // Small programs that use only the public API (run by scripts/test).
+        .executableTarget(name: "seal-folder", dependencies: ["DossierKit"], path: "Examples/SealFolder"),
+        .executableTarget(name: "verify-shelf", dependencies: ["DossierKit"], path: "Examples/VerifyShelf"),
+        .executableTarget(name: "read-history", dependencies: ["DossierKit"], path: "Examples/ReadHistory"),
         .testTarget(
             name: "dossierCLITests",
             dependencies: ["dossier"]

@@ -26,13 +26,16 @@ extension DossierCommand {
         @Flag(name: .shortAndLong, help: "Print nothing but errors.")
         var quiet = false
 
+        @Flag(help: "Print the verification of the result as JSON.")
+        var json = false
+
         func run() throws {
             do {
                 let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .countersigner, passphrase: passphrase, fallback: signer),
                                               purpose: "countersigned")
-                try Dossier.countersign(file, as: signer, trusting: try trust.store(), recordingTo: recorder)
-                if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
+                let report = try Dossier.countersign(file, as: signer, trusting: try trust.store(), recordingTo: recorder)
+                if json { Console.json(Reports.report(report)) } else if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
             } catch {
                 throw fail(error)
             }
@@ -76,6 +79,9 @@ extension DossierCommand {
         @Flag(name: .shortAndLong, help: "Print nothing but errors.")
         var quiet = false
 
+        @Flag(help: "Print the verification of the result as JSON.")
+        var json = false
+
         func validate() throws {
             guard !identities.isEmpty else { throw ValidationError("give an identity that can open the dossier (-i)") }
             guard !recipients.isEmpty || !recipientFiles.isEmpty else { throw ValidationError("give the new recipients (-r or -R)") }
@@ -87,9 +93,9 @@ extension DossierCommand {
                 let newRecipients = try loadRecipients(recipients, files: recipientFiles)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .transferrer, passphrase: passphrase, fallback: signer),
                                               purpose: reason)
-                try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
-                                   by: signer, reason: reason, trusting: try trust.store(), recordingTo: recorder)
-                if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
+                let report = try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
+                                                by: signer, reason: reason, trusting: try trust.store(), recordingTo: recorder)
+                if json { Console.json(Reports.report(report)) } else if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
             } catch {
                 throw fail(error)
             }

@@ -19,6 +19,8 @@ extension DossierCommand {
                   dossier log case.dossier --verify --trust trust.txt --checkpoint published.txt
                   dossier log case.dossier --export case.log.jsonl --as keys/anna.sign
                   dossier log --verify-export case.log.jsonl --trust trust.txt
+                  dossier log case.dossier --record loaned --as keys/anna.sign --purpose "court hearing" \
+                      --detail approver="Otto Officer" --detail borrower="District Court"
                 """)
 
         @Argument(help: ArgumentHelp("A .dossier file or a dossier id.", valueName: "target"))
@@ -38,6 +40,16 @@ extension DossierCommand {
 
         @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A checkpoint (signed note) to check the ledger against (repeatable).", valueName: "file"))
         var checkpointFiles: [String] = []
+
+        @Option(name: .customLong("record"), help: ArgumentHelp(
+            "Record an event: loaned, returned, verified, destroyed, registered (needs --as and --purpose).", valueName: "event"))
+        var recordEvent: String?
+
+        @Option(help: "Why (with --record).")
+        var purpose: String?
+
+        @Option(name: .customLong("detail"), help: ArgumentHelp("A detail KEY=VALUE for --record, e.g. approver=\"Otto Officer\" (repeatable).", valueName: "key=value"))
+        var details: [String] = []
 
         @OptionGroup var trust: TrustOptions
         @OptionGroup var log: LogOptions
@@ -98,6 +110,26 @@ extension DossierCommand {
                     return
                 }
                 let (id, anchor) = try resolve()
+                if let recordEvent {
+                    guard let event = LogEvent(rawValue: recordEvent), ![.sealed, .opened, .transferred, .countersigned, .exported].contains(event) else {
+                        throw ValidationError("--record takes loaned, returned, verified, destroyed or registered (the others are recorded by their commands)")
+                    }
+                    guard let purpose else { throw ValidationError("--record needs --purpose") }
+                    var map: [String: String] = [:]
+                    for item in details {
+                        guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--detail takes KEY=VALUE") }
+                        map[String(item[..<eq])] = String(item[item.index(after: eq)...])
+                    }
+                    let actor = try log.actor(defaultRole: "archivist", passphrase: passphrase)
+                    var digest = try ledger.history(of: id).last?.payloadSHA256
+                    if let target, FileManager.default.fileExists(atPath: target) {
+                        digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256 ?? digest
+                    }
+                    guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }
+                    let entry = try ledger.record(event, dossierID: id, payloadSHA256: digest, actor: actor, purpose: purpose, details: map)
+                    if json { Console.json(Self.entryJSON(entry)) } else { print("recorded #\(entry.sequence) \(entry.event.rawValue) for \(id)") }
+                    return
+                }
                 if let export {
                     let actor = try? log.actor(defaultRole: "reader", passphrase: passphrase)
                     let text = try ledger.export(dossierID: id, actor: actor)
@@ -156,11 +188,19 @@ extension DossierCommand {
         @OptionGroup var log: LogOptions
         @OptionGroup var passphrase: PassphraseOptions
 
+        @Flag(help: "Print as JSON.")
+        var json = false
+
         func run() throws {
             do {
                 let key = try SigningKey.load(path: signer, passphrase: passphrase.provider("passphrase for \(signer): "))
                 let checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key)
-                print(checkpoint.note, terminator: "")
+                if json {
+                    Console.json(.object(["origin": .string(checkpoint.origin), "size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root),
+                                          "signerKeyId": .string(checkpoint.signerKeyID), "note": .string(checkpoint.note)]))
+                } else {
+                    print(checkpoint.note, terminator: "")
+                }
                 if let output { try Data(checkpoint.note.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) }
             } catch {
                 throw fail(error)

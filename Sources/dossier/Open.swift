@@ -55,9 +55,12 @@ extension DossierCommand {
                 let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
+                let (progress, bar) = ProgressBar.handler("opening", quiet: quiet || json)
+                defer { bar?.finish() }
                 let receipt = try Dossier.open(
                     file, with: keys, into: output, trusting: try trust.store(), recordingTo: recorder,
-                    options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only))
+                    options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only, progress: progress))
+                bar?.finish()
                 if json {
                     Console.json(.object(["destination": .string(receipt.destination), "files": .integer(Int64(receipt.filesWritten)),
                                           "bytes": .integer(receipt.bytesWritten), "report": Reports.report(receipt.report)]))

@@ -88,10 +88,12 @@ extension DossierCommand {
                 }
                 let actor = try log.actor(defaultRole: .sealer, passphrase: passphrase, fallback: signers.first)
                 let recorder = AccessRecorder(log: try log.open(create: true), actor: actor, purpose: purpose)
-                Console.note("sealing \(source)…", quiet: quiet || json)
+                let (progress, bar) = ProgressBar.handler("sealing", quiet: quiet || json)
+                defer { bar?.finish() }
                 let receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
                                                options: SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
-                                                                    replaceExisting: force, log: recorder))
+                                                                    replaceExisting: force, log: recorder, progress: progress))
+                bar?.finish()
                 if json {
                     Console.json(.object(["path": .string(receipt.path), "containerBytes": .integer(receipt.containerBytes),
                                           "manifest": Reports.manifest(receipt.manifest), "status": .string(receipt.report.status.rawValue)]))

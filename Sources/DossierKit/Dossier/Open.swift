@@ -11,8 +11,12 @@ public struct OpenOptions: Sendable {
     public var allowUntrusted: Bool
     /// Extract only this document (a path as listed in the private manifest).
     public var only: String?
+    /// Progress over the content bytes decrypted (total: the signed content size).
+    public var progress: ProgressHandler?
 
-    public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil) {
+    public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
+                progress: ProgressHandler? = nil) {
+        self.progress = progress
         self.requiredRoles = requiredRoles
         self.allowUntrusted = allowUntrusted
         self.only = only
@@ -98,7 +102,7 @@ extension Dossier {
             free(real)
             let sink = try ExtractingSink(root: root, only: options.only)
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                                identities: identities, into: sink)
+                                                identities: identities, into: sink, progress: options.progress)
             try sink.close()
             if let only = options.only, !sink.wroteOnly {
                 throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")

@@ -3,6 +3,10 @@ import Glibc
 #endif
 import Foundation
 
+/// Reports progress of long work: bytes done and the total expected (0 when unknown).
+/// Called from the working thread, at most every 256 KiB; keep it cheap.
+public typealias ProgressHandler = @Sendable (_ done: Int64, _ total: Int64) -> Void
+
 /// Someone who signs a dossier: a signing key, the role it signs in, and a name for people.
 public struct DossierSigner: Sendable {
     public let key: SigningKey
@@ -31,9 +35,12 @@ public struct SealOptions: Sendable {
     /// The access log that receives the genesis ("sealed") entry; its hash is anchored in
     /// the manifest. Without one the dossier has no anchored history.
     public var log: AccessRecorder?
+    /// Progress over the content bytes read.
+    public var progress: ProgressHandler?
 
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
-                replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil) {
+                replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil) {
+        self.progress = progress
         self.dossierID = dossierID
         self.publicMetadata = publicMetadata
         self.compressionLevel = compressionLevel
@@ -143,6 +150,10 @@ extension Dossier {
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
         let content = ContentWriter(tar: tar)
+        if let progress = options.progress {
+            content.progress = progress
+            content.expectedBytes = isFolder ? ContentWriter.folderSize(source) : Int64((try? FileSystem.lstatus(source).st_size) ?? 0)
+        }
         if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
         let (privateManifest, privateBytes) = try content.finish(dossierID: id, mtime: sealedAt)
         do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }

@@ -41,7 +41,7 @@ enum ContentReader {
 
     static func read(
         _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
-        identities: [AgeIdentity], into sink: ContentSink
+        identities: [AgeIdentity], into sink: ContentSink, progress: ProgressHandler? = nil
     ) throws(DossierError) -> Result {
         // 1. Unwrap the file key from the (already checked) header.
         let fileKey: SecureBytes
@@ -71,6 +71,7 @@ enum ContentReader {
         var fileOrder: [String] = []
         var totalBytes: Int64 = 0
         var privateBytes: [UInt8]?
+        var progressDone: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
             let entry: ArchiveEntryInfo?
@@ -133,6 +134,8 @@ enum ContentReader {
                         hash.update(piece)
                         if keep { try sink.fileData(piece) }
                     }
+                    progressDone += Int64(n)
+                    progress?(progressDone, manifest.contentBytes)
                 }
                 guard read == size else { throw DossierError(.content, "\(path) is shorter than its size") }
                 if keep { try sink.endFile() }

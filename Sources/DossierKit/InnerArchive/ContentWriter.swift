@@ -17,7 +17,28 @@ final class ContentWriter {
     private var writtenDirectories = Set<String>()
     private var buffer = [UInt8](repeating: 0, count: ContentWriter.pieceSize)
 
+    var progress: ProgressHandler?
+    var expectedBytes: Int64 = 0
+    private var doneBytes: Int64 = 0
+
     init(tar: ArchiveWriter) { self.tar = tar }
+
+    private func advance(_ n: Int) {
+        doneBytes += Int64(n)
+        progress?(doneBytes, max(expectedBytes, doneBytes))
+    }
+
+    /// Total size of the regular files below `root` (for progress; errors count as 0).
+    static func folderSize(_ root: String) -> Int64 {
+        var total: Int64 = 0
+        guard let names = try? FileSystem.listDirectory(root) else { return 0 }
+        for name in names {
+            let path = root + "/" + String(decoding: name, as: UTF8.self)
+            guard let info = try? FileSystem.lstatus(path) else { continue }
+            if FileSystem.isDirectory(info) { total += folderSize(path) } else if FileSystem.isRegular(info) { total += Int64(info.st_size) }
+        }
+        return total
+    }
 
     private func archiveFailure(_ error: ArchiveError, _ what: String) -> DossierError {
         if let underlying = error.underlying as? DossierError { return underlying }
@@ -114,6 +135,7 @@ final class ContentWriter {
                     try tar.writeData(piece)
                 }
             } catch { throw archiveFailure(error, "writing \(path)") }
+            advance(n)
         }
         var after = stat()
         guard fstat(fd, &after) == 0, total == size, after.st_size == before.st_size,
@@ -207,6 +229,7 @@ final class ContentWriter {
                     try tar.writeData(piece)
                 }
             } catch { throw archiveFailure(error, "writing \(name)") }
+            advance(n)
         }
         guard total == size else { throw DossierError(.source, "archive entry \(name) is shorter than its recorded size") }
         do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(name)") }
