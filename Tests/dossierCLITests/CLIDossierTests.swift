@@ -149,4 +149,49 @@ struct CLIDossierTests {
         #expect(missing.stderr.contains("does not exist"))
         #expect(!FileManager.default.fileExists(atPath: ws.path("o4")))
     }
+
+    @Test("countersign, rewrap, log --record and checkpoint succeed and are logged; completions generate")
+    func otherCommands() throws {
+        let ws = try Workspace()
+        let (recipient, _) = try keys(ws)
+        #expect(try ws.run(["keygen", "--name", "City Archive", ws.path("archive")]).status == 0)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        let pub = { (name: String) throws -> String in
+            String(try String(contentsOfFile: ws.path(name + ".pub"), encoding: .utf8).split(separator: "\n")[1])
+        }
+        try "sealer,transferrer \(try pub("anna")) Anna Archivist\ncountersigner,ledger \(try pub("archive")) City Archive\n"
+            .write(toFile: ws.path("trust2.txt"), atomically: true, encoding: .utf8)
+        let countersign = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"), "--json"])
+        #expect(countersign.status == 0, "\(countersign.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(countersign.stdout.utf8)) is [String: Any])
+        let archiveRecipient = try String(contentsOfFile: ws.path("archive.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let rewrap = try ws.run(["rewrap", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-r", archiveRecipient,
+                                 "--signer", "transferrer=" + ws.path("anna.sign"), "--reason", "moved to the city archive"])
+        #expect(rewrap.status == 0, "\(rewrap.stderr)")
+        let verify = try ws.run(["verify", ws.path("case.dossier"), "--trust", ws.path("trust2.txt"),
+                                 "--require-role", "sealer", "--require-role", "countersigner"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("transfer  #1"))
+        let loan = try ws.run(["log", ws.path("case.dossier"), "--record", "loaned", "--as", ws.path("anna.sign"), "--purpose", "hearing",
+                               "--detail", "approver=Otto Officer", "--detail", "borrower=District Court"])
+        #expect(loan.status == 0, "\(loan.stderr)")
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--record", "opened", "--as", ws.path("anna.sign"), "--purpose", "x"]).status == 64)
+        let checkpoint = try ws.run(["checkpoint", "--origin", "bureau.example", "--signer", ws.path("archive.sign"), "-o", ws.path("cp.txt")])
+        #expect(checkpoint.status == 0, "\(checkpoint.stderr)")
+        #expect(checkpoint.stdout.hasPrefix("dossier-ledger/1 bureau.example\n"))
+        let history = try ws.run(["log", ws.path("case.dossier"), "--json"])
+        let events = ((try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]])?.compactMap { $0["event"] as? String }
+        #expect(events == ["sealed", "countersigned", "transferred", "loaned"])
+        let checked = try ws.run(["log", ws.path("case.dossier"), "--verify", "--trust", ws.path("trust2.txt"), "--checkpoint", ws.path("cp.txt")])
+        #expect(checked.status == 0, "\(checked.stdout)")
+        #expect(checked.stdout.contains("checkpoint(s) verified"))
+        for shell in ["bash", "zsh", "fish"] {
+            let completion = try ws.run(["--generate-completion-script", shell])
+            #expect(completion.status == 0 && completion.stdout.contains("dossier"))
+        }
+        for command in ["keygen", "seal", "verify", "open", "inspect", "log", "checkpoint", "countersign", "rewrap"] {
+            let help = try ws.run([command, "--help"])
+            #expect(help.status == 0 && help.stdout.contains("Example"), "\(command) --help has an example")
+        }
+    }
 }
