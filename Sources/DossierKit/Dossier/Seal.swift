@@ -146,7 +146,7 @@ extension Dossier {
         }
         payloadSink.markHeader(length: age.headerByteCount)
         let tar: ArchiveWriter
-        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: 1), sink: age) } catch {
+        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: ProcessInfo.processInfo.activeProcessorCount), sink: age) } catch {
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
         let content = ContentWriter(tar: tar)
