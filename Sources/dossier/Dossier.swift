@@ -15,7 +15,7 @@ struct DossierCommand: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 failure, 2 verification failed (modified, malformed or \
             invalid signature), 3 intact but untrusted (unknown key or missing role), \
-            4 no matching identity, 64 usage error.
+            4 no matching identity, 5 the folder does not meet its profile, 64 usage error.
 
             Example, end to end:
               dossier keygen --name "Anna Archivist" keys/anna
@@ -24,7 +24,7 @@ struct DossierCommand: AsyncParsableCommand {
               dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review"
             """,
         version: DossierKit.version,
-        subcommands: [Keygen.self, Seal.self, Verify.self, Open.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]
+        subcommands: [Keygen.self, Check.self, Seal.self, Verify.self, Open.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]
     )
 }
 

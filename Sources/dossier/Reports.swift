@@ -17,6 +17,12 @@ enum Reports {
             "generator": .string(m.generator),
         ]
         if let genesis = m.accessLogGenesisSHA256 { object["accessLogGenesisSHA256"] = .string(genesis) }
+        if let p = m.profile {
+            var profile: [String: JSONValue] = ["id": .string(p.id), "version": .string(p.version), "sha256": .string(p.sha256),
+                                                "result": .string(p.result), "failedRules": .integer(Int64(p.failedRules))]
+            if let reason = p.overrideReason { profile["overrideReason"] = .string(reason) }
+            object["profile"] = .object(profile)
+        }
         return .object(object)
     }
 
@@ -63,6 +69,9 @@ enum Reports {
         if let m = r.manifest {
             lines.append("  dossier   \(m.dossierID), sealed \(m.sealedAt), \(m.fileCount) files, \(bytes(m.contentBytes))")
             for (key, value) in m.publicMetadata.sorted(by: { $0.key < $1.key }) { lines.append("  public    \(key): \(value)") }
+            if let p = m.profile {
+                lines.append("  profile   \(p.id) \(p.version): \(p.result)\(p.overrideReason.map { " (\(p.failedRules) rules failed; reason: \($0))" } ?? "")")
+            }
         }
         for s in r.signatures {
             let who = s.trustedName ?? (s.signerName.isEmpty ? "?" : "\"\(s.signerName)\" (claimed)")

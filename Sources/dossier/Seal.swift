@@ -50,6 +50,11 @@ extension DossierCommand {
 
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var log: LogOptions
+        @OptionGroup var profileOptions: ProfileOptions
+
+        @Option(name: .customLong("override-profile"), help: ArgumentHelp(
+            "Seal although the folder fails its profile; the reason goes into the manifest and the access log.", valueName: "reason"))
+        var overrideProfile: String?
 
         @Option(help: "Why the dossier is sealed (recorded in the access log).")
         var purpose: String = "sealed at case closure"
@@ -86,13 +91,19 @@ extension DossierCommand {
                     let eq = item.firstIndex(of: "=")!
                     metadata[String(item[..<eq])] = String(item[item.index(after: eq)...])
                 }
+                let profile = try profileOptions.load()
                 let actor = try log.actor(defaultRole: .sealer, passphrase: passphrase, fallback: signers.first)
                 let recorder = AccessRecorder(log: try log.open(create: true), actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("sealing", quiet: quiet || json)
                 defer { bar?.finish() }
                 let receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
-                                               options: SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
-                                                                    replaceExisting: force, log: recorder, progress: progress))
+                                               options: {
+                                                   var options = SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
+                                                                             replaceExisting: force, log: recorder, progress: progress)
+                                                   options.profile = profile
+                                                   options.profileOverride = overrideProfile
+                                                   return options
+                                               }())
                 bar?.finish()
                 if json {
                     Console.json(.object(["path": .string(receipt.path), "containerBytes": .integer(receipt.containerBytes),

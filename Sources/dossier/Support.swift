@@ -17,6 +17,8 @@ enum Exit {
     static let untrusted: Int32 = 3
     /// None of the given identities can decrypt the dossier.
     static let noIdentity: Int32 = 4
+    /// The folder does not meet its profile (dossier check; seal without an override).
+    static let profile: Int32 = 5
     /// Usage error (argument-parser's own).
     static let usage: Int32 = 64
 }
@@ -50,6 +52,7 @@ func fail(_ error: any Error) -> ExitCode {
         case .noIdentity: return ExitCode(Exit.noIdentity)
         case .signature, .container, .manifest, .payload, .content: return ExitCode(Exit.invalid)
         case .unsafePath: return ExitCode(Exit.invalid)
+        case .profile where error.reason.contains("does not meet"): return ExitCode(Exit.profile)
         default: return ExitCode(Exit.failure)
         }
     }

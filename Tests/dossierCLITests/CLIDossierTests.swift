@@ -194,4 +194,30 @@ struct CLIDossierTests {
             #expect(help.status == 0 && help.stdout.contains("Example"), "\(command) --help has an example")
         }
     }
+
+    @Test("check reports a folder against a profile: exit 0 when it passes, 5 when it fails; seal --profile refuses or records an override")
+    func check() throws {
+        let ws = try Workspace()
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let profile = root.path + "/Examples/profiles/community-corrections.json"
+        let example = root.path + "/Examples/case-2024-0117"
+        let good = try ws.run(["check", example, "--profile", profile, "--json"])
+        #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(good.stdout.utf8)) as? [String: Any])?["passed"] as? Bool == true)
+        try FileManager.default.copyItem(atPath: example, toPath: ws.path("CC-2024-0120"))
+        try FileManager.default.removeItem(atPath: ws.path("CC-2024-0120/13_release"))
+        let bad = try ws.run(["check", ws.path("CC-2024-0120"), "--profile", profile])
+        #expect(bad.status == 5)
+        #expect(bad.stdout.contains("FAIL section 13_release (Release from correction) is missing"))
+        let (recipient, trust) = try keys(ws)
+        let refused = try ws.run(["seal", ws.path("CC-2024-0120"), "--profile", profile, "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier")])
+        #expect(refused.status == 5)
+        #expect(refused.stderr.contains("hint:"))
+        let overridden = try ws.run(["seal", ws.path("CC-2024-0120"), "--profile", profile, "--override-profile", "release pending court copy",
+                                     "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier")])
+        #expect(overridden.status == 0, "\(overridden.stderr)")
+        let verify = try ws.run(["verify", ws.path("x.dossier"), "--trust", trust])
+        #expect(verify.stdout.contains("profile   community-corrections 1.0: overridden"))
+    }
 }

@@ -29,6 +29,8 @@ public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible 
         case content = "content"
         /// A key file or trust file is malformed or has unsafe permissions.
         case key = "key"
+        /// A profile is malformed, or the folder does not meet it.
+        case profile = "profile"
         /// The access log could not be written or does not verify.
         case accessLog = "access log"
         /// Reading or writing failed.

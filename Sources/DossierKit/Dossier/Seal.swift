@@ -37,10 +37,17 @@ public struct SealOptions: Sendable {
     public var log: AccessRecorder?
     /// Progress over the content bytes read.
     public var progress: ProgressHandler?
+    /// The profile the folder must meet; sealing refuses a failing folder unless
+    /// `profileOverride` gives a reason (recorded in the manifest and the access log).
+    public var profile: DossierProfile?
+    public var profileOverride: String?
 
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
-                replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil) {
+                replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil,
+                profile: DossierProfile? = nil, profileOverride: String? = nil) {
         self.progress = progress
+        self.profile = profile
+        self.profileOverride = profileOverride
         self.dossierID = dossierID
         self.publicMetadata = publicMetadata
         self.compressionLevel = compressionLevel
@@ -88,6 +95,20 @@ extension Dossier {
             throw DossierError(.invalidArgument, "the same key signs twice")
         }
         try checkPublicMetadata(options.publicMetadata)
+        var profileRecord: DossierManifest.ProfileRecord?
+        if let profile = options.profile {
+            guard isFolderPath(source) else { throw DossierError(.invalidArgument, "profiles check folders; extract the archive first") }
+            try profile.checkDisclosure(options.publicMetadata)
+            let check = try profile.check(folder: source)
+            if !check.passed {
+                guard let reason = options.profileOverride, !reason.isEmpty, !reason.contains(where: { $0.isNewline }) else {
+                    throw DossierError(.profile, "the folder does not meet the profile \(profile.id) \(profile.version): \(check.failures.prefix(5).map(\.message).joined(separator: "; "))\(check.failures.count > 5 ? " and \(check.failures.count - 5) more" : "")",
+                                       hint: "complete the dossier, or override with a reason (recorded in the manifest and the access log)")
+                }
+            }
+            profileRecord = .init(id: profile.id, version: profile.version, sha256: profile.sha256, result: check.passed ? "passed" : "overridden",
+                                  failedRules: check.failures.count, overrideReason: check.passed ? nil : options.profileOverride)
+        }
         let info: stat
         do { info = try FileSystem.lstatus(source) } catch { throw DossierError(.source, "\(error)") }
         let isFolder = FileSystem.isDirectory(info)
@@ -108,12 +129,16 @@ extension Dossier {
         let temporary = FileSystem.temporarySibling(of: output, tag: "sealing")
         do {
             let receipt = try writeSealed(source: source, isFolder: isFolder, id: id, sealedAt: sealedAt, recipients: recipients,
-                                          signers: signers, options: options, temporary: temporary, output: output)
+                                          signers: signers, options: options, profile: profileRecord, temporary: temporary, output: output)
             return receipt
         } catch {
             unlink(temporary)
             throw error
         }
+    }
+
+    static func isFolderPath(_ path: String) -> Bool {
+        (try? FileSystem.lstatus(path)).map(FileSystem.isDirectory) ?? false
     }
 
     static func checkPublicMetadata(_ metadata: [String: String]) throws(DossierError) {
@@ -129,7 +154,8 @@ extension Dossier {
     }
 
     private static func writeSealed(source: String, isFolder: Bool, id: String, sealedAt: Int64, recipients: [AgeRecipient],
-                                    signers: [DossierSigner], options: SealOptions, temporary: String, output: String) throws(DossierError) -> SealReceipt {
+                                    signers: [DossierSigner], options: SealOptions, profile: DossierManifest.ProfileRecord?,
+                                    temporary: String, output: String) throws(DossierError) -> SealReceipt {
         let file: FileSink
         do { file = try FileSink(creating: temporary, mode: 0o644) } catch {
             throw DossierError(.output, "cannot create the output next to \(output): \(error)")
@@ -163,8 +189,13 @@ extension Dossier {
         let time = Timestamp.format(sealedAt)
         let bodyDigest = Hex.encode(payloadSink.finishBody())
         let genesis = try options.log.map { (recorder) throws(DossierError) in
-            try LogEntry.make(dossierID: id, sequence: 1, event: .sealed, at: time, actor: recorder.actor, payloadSHA256: bodyDigest,
-                              purpose: recorder.purpose, details: ["files": String(privateManifest.files.count)], previous: LogEntry.zeroHash)
+            var details = ["files": String(privateManifest.files.count)]
+            if let profile {
+                details["profile"] = "\(profile.id) \(profile.version) \(profile.result)"
+                if let reason = profile.overrideReason { details["profileOverride"] = reason }
+            }
+            return try LogEntry.make(dossierID: id, sequence: 1, event: .sealed, at: time, actor: recorder.actor, payloadSHA256: bodyDigest,
+                                     purpose: recorder.purpose, details: details, previous: LogEntry.zeroHash)
         }
 
         // The public manifest and the signatures over its exact bytes.
@@ -175,7 +206,7 @@ extension Dossier {
             directoryCount: Int64(privateManifest.directories.count), contentBytes: privateManifest.totalBytes,
             privateManifestSHA256: Hex.encode(SHA256.hash(privateBytes)),
             signers: signers.map { .init(keyID: $0.key.publicKey.keyID, role: $0.role, name: $0.name) },
-            accessLogGenesisSHA256: genesis?.hash, generator: "swift-dossier \(DossierKit.version)")
+            accessLogGenesisSHA256: genesis?.hash, generator: "swift-dossier \(DossierKit.version)", profile: profile)
         let manifestBytes = manifest.canonicalBytes()
         try container.add(ContainerFormat.manifestEntry, manifestBytes)
         for (index, signer) in signers.enumerated() {

@@ -13,6 +13,18 @@ public struct DossierManifest: Sendable, Equatable {
     public static let format = "dossier/1"
     static let maxBytes = 1 << 20
 
+    /// Which profile the dossier was checked against, and the outcome.
+    public struct ProfileRecord: Sendable, Equatable {
+        public let id: String
+        public let version: String
+        /// SHA-256 (hex) of the profile file.
+        public let sha256: String
+        /// "passed", or "overridden" when the archivist sealed a failing dossier with a reason.
+        public let result: String
+        public let failedRules: Int
+        public let overrideReason: String?
+    }
+
     /// A signer named in the manifest at sealing.
     public struct Signer: Sendable, Equatable {
         /// Minisign key id, 16 upper-case hex digits.
@@ -38,6 +50,8 @@ public struct DossierManifest: Sendable, Equatable {
     /// SHA-256 (hex) of the private manifest inside the payload.
     public let privateManifestSHA256: String
     public let signers: [Signer]
+    /// The profile the content was checked against at sealing, if any.
+    public let profile: ProfileRecord?
     /// SHA-256 (hex) of the access log's genesis ("sealed") entry, when sealed with a ledger.
     public let accessLogGenesisSHA256: String?
     /// The software that sealed it, informational.
@@ -45,7 +59,9 @@ public struct DossierManifest: Sendable, Equatable {
 
     init(dossierID: String, sealedAt: String, publicMetadata: [String: String], payloadHeaderSHA256: String,
          payloadBodySHA256: String, payloadBodySize: Int64, fileCount: Int64, directoryCount: Int64, contentBytes: Int64,
-         privateManifestSHA256: String, signers: [Signer], accessLogGenesisSHA256: String?, generator: String) {
+         privateManifestSHA256: String, signers: [Signer], accessLogGenesisSHA256: String?, generator: String,
+         profile: ProfileRecord? = nil) {
+        self.profile = profile
         self.dossierID = dossierID
         self.sealedAt = sealedAt
         self.publicMetadata = publicMetadata
@@ -87,6 +103,12 @@ public struct DossierManifest: Sendable, Equatable {
         if let accessLogGenesisSHA256 {
             object["accessLog"] = .object(["genesisSHA256": .string(accessLogGenesisSHA256)])
         }
+        if let profile {
+            var p: [String: JSONValue] = ["id": .string(profile.id), "version": .string(profile.version), "sha256": .string(profile.sha256),
+                                          "result": .string(profile.result), "failedRules": .integer(Int64(profile.failedRules))]
+            if let reason = profile.overrideReason { p["overrideReason"] = .string(reason) }
+            object["profile"] = .object(p)
+        }
         return .object(object)
     }
 
@@ -107,7 +129,7 @@ public struct DossierManifest: Sendable, Equatable {
             throw fail("has the unknown format \"\(format)\"; this version reads \(Self.format)")
         }
         guard let object = value.objectValue else { throw fail("is not an object") }
-        let allowed: Set = ["format", "dossierId", "sealedAt", "public", "payload", "contents", "signers", "generator", "accessLog"]
+        let allowed: Set = ["format", "dossierId", "sealedAt", "public", "payload", "contents", "signers", "generator", "accessLog", "profile"]
         if let unknown = Set(object.keys).subtracting(allowed).sorted().first { throw fail("has the unknown field \"\(unknown)\"") }
         guard let id = value["dossierId"]?.stringValue, DossierID.isValid(id) else { throw fail("has a missing or invalid dossierId") }
         guard let sealedAt = value["sealedAt"]?.stringValue, Timestamp.isValid(sealedAt) else { throw fail("has a missing or invalid sealedAt") }
@@ -150,10 +172,22 @@ public struct DossierManifest: Sendable, Equatable {
             genesis = g
         }
         guard let generator = value["generator"]?.stringValue else { throw fail("has no generator") }
+        var profile: ProfileRecord?
+        if let p = value["profile"] {
+            guard let o = p.objectValue, Set(o.keys).isSubset(of: ["id", "version", "sha256", "result", "failedRules", "overrideReason"]),
+                  let pid = o["id"]?.stringValue, let pversion = o["version"]?.stringValue,
+                  let psha = o["sha256"]?.stringValue, Hex.isSHA256(psha),
+                  let result = o["result"]?.stringValue, result == "passed" || result == "overridden",
+                  let failed = o["failedRules"]?.integerValue, failed >= 0,
+                  (result == "overridden") == (o["overrideReason"] != nil)
+            else { throw fail("has a malformed profile object") }
+            profile = ProfileRecord(id: pid, version: pversion, sha256: psha, result: result, failedRules: Int(failed),
+                                    overrideReason: o["overrideReason"]?.stringValue)
+        }
         self.init(dossierID: id, sealedAt: sealedAt, publicMetadata: metadata, payloadHeaderSHA256: header,
                   payloadBodySHA256: body, payloadBodySize: bodySize, fileCount: files, directoryCount: directories,
                   contentBytes: bytesCount, privateManifestSHA256: privateSHA, signers: signers,
-                  accessLogGenesisSHA256: genesis, generator: generator)
+                  accessLogGenesisSHA256: genesis, generator: generator, profile: profile)
     }
 }
 
