@@ -18,6 +18,15 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "DossierBenchmarks",
+            dependencies: [
+                .product(name: "DossierKit", package: rootIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/DossierBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "AgeBenchmarks",
             dependencies: [
                 .product(name: "DossierKit", package: rootIdentity),

@@ -171,8 +171,11 @@ extension Dossier {
             throw DossierError(.invalidArgument, "cannot encrypt to the recipients: \(error)")
         }
         payloadSink.markHeader(length: age.headerByteCount)
+        // Encryption, the payload digest and the zip writing run on a second thread.
+        let pipeline = PipelinedSink(age)
         let tar: ArchiveWriter
-        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: ProcessInfo.processInfo.activeProcessorCount), sink: age) } catch {
+        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: ProcessInfo.processInfo.activeProcessorCount), sink: pipeline) } catch {
+            try? pipeline.close()
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
         let content = ContentWriter(tar: tar)
@@ -180,8 +183,18 @@ extension Dossier {
             content.progress = progress
             content.expectedBytes = isFolder ? ContentWriter.folderSize(source) : Int64((try? FileSystem.lstatus(source).st_size) ?? 0)
         }
-        if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
-        let (privateManifest, privateBytes) = try content.finish(dossierID: id, mtime: sealedAt)
+        let finished: (manifest: PrivateManifest, bytes: [UInt8])
+        do throws(DossierError) {
+            if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
+            finished = try content.finish(dossierID: id, mtime: sealedAt)
+        } catch {
+            try? pipeline.close()
+            throw error
+        }
+        let (privateManifest, privateBytes) = finished
+        do { try pipeline.close() } catch {
+            throw (error as? DossierError) ?? DossierError(.output, "writing the payload failed: \(error)")
+        }
         do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }
         try container.end()
 

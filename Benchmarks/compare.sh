@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Side-by-side timing of dossier against the pipelines people use today, on the corpora
+# of ../shared/bench/make-corpus. Prints a table of medians and ratios (peer / ours: above
+# 1.00 means dossier is faster).
+#
+#   Benchmarks/compare.sh                 # typical and small-files
+#   Benchmarks/compare.sh large           # any profiles of make-corpus
+#   RUNS=10 WORK=/data/bench Benchmarks/compare.sh typical
+#
+# Needs: hyperfine, age, zstd, minisign, tar (installed when missing), python3.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+corpus_tool=${CORPUS_TOOL:-$root/../shared/bench/make-corpus}
+work=${WORK:-/tmp/dossier-compare}
+runs=${RUNS:-5}
+profiles=("$@")
+[ ${#profiles[@]} -gt 0 ] || profiles=(typical small-files)
+
+"$root/scripts/setup"
+command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null 2>&1 || sudo apt-get install -y -qq hyperfine >/dev/null; }
+(cd "$root" && swift build -c release --product dossier 2>&1 | tail -1) >&2
+dossier="$(cd "$root" && swift build -c release --show-bin-path)/dossier"
+
+mkdir -p "$work/keys"
+cd "$work"
+if [ ! -f keys/ours.sign ]; then
+  "$dossier" keygen --name "Bench" keys/ours >/dev/null
+  age-keygen -o keys/peer.age 2>/dev/null
+  minisign -G -W -p keys/peer.pub -s keys/peer.key >/dev/null
+fi
+ours_recipient=$(cat keys/ours.recipient)
+peer_recipient=$(age-keygen -y keys/peer.age)
+echo "sealer $(tail -n 1 keys/ours.pub) Bench" > trust.txt
+
+results=()
+for profile in "${profiles[@]}"; do
+  corpus="$work/corpus-$profile"
+  [ -d "$corpus" ] || python3 "$corpus_tool" "$profile" "$corpus" >&2
+  size=$(du -sb "$corpus" | cut -f1)
+  # One sealed copy of each for the open and verify runs.
+  rm -rf "$work/open-ledger.sqlite"* "$work/$profile.dossier" "$work/$profile.age" "$work/$profile.age.minisig"
+  DOSSIER_LOG="$work/open-ledger.sqlite" "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/$profile.dossier" -q --id "bench-$profile"
+  tar -cf - -C "$corpus" . | zstd -3 -T0 -q | age -r "$peer_recipient" > "$work/$profile.age"
+  minisign -S -s keys/peer.key -m "$work/$profile.age" -x "$work/$profile.age.minisig" >/dev/null
+
+  hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/$profile.json" \
+    -n "seal: tar|zstd -3 -T0|age + minisign -S" \
+      --prepare "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'" \
+      "tar -cf - -C '$corpus' . | zstd -3 -T0 -q | age -r '$peer_recipient' > '$work/peer-out.age' && minisign -S -s keys/peer.key -m '$work/peer-out.age' -x '$work/peer-out.age.minisig' >/dev/null" \
+    -n "seal: dossier seal" \
+      --prepare "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*" \
+      "DOSSIER_LOG='$work/seal-ledger.sqlite' '$dossier' seal '$corpus' -r '$ours_recipient' -s keys/ours.sign -o '$work/ours-out.dossier' -q --id bench" \
+    -n "open: age -d|zstd -d|tar -x" \
+      --prepare "rm -rf '$work/peer-open' && mkdir -p '$work/peer-open'" \
+      "age -d -i keys/peer.age '$work/$profile.age' | zstd -d -q | tar -xf - -C '$work/peer-open'" \
+    -n "open: dossier open" \
+      --prepare "rm -rf '$work/ours-open'" \
+      "DOSSIER_LOG='$work/open-ledger.sqlite' '$dossier' open '$work/$profile.dossier' -i keys/ours.age --as keys/ours.sign -o '$work/ours-open' --purpose bench --trust trust.txt -q" \
+    -n "verify: minisign -V" \
+      "minisign -V -q -p keys/peer.pub -m '$work/$profile.age' -x '$work/$profile.age.minisig'" \
+    -n "verify: dossier verify" \
+      "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
+  results+=("$profile:$size")
+done
+
+python3 - "$work" "${results[@]}" <<'PY'
+import json, sys
+work = sys.argv[1]
+print()
+print(f"{'corpus':<12} {'job':<7} {'peer (median s)':>16} {'dossier (median s)':>19} {'dossier MB/s':>13} {'ratio peer/ours':>16}")
+for item in sys.argv[2:]:
+    profile, size = item.split(":")
+    size = int(size)
+    data = {r["command"]: r for r in json.load(open(f"{work}/{profile}.json"))["results"]}
+    for job in ["seal", "open", "verify"]:
+        peer = next(v for k, v in data.items() if k.startswith(job + ":") and "dossier" not in k)
+        ours = next(v for k, v in data.items() if k.startswith(job + ": dossier"))
+        print(f"{profile:<12} {job:<7} {peer['median']:>16.3f} {ours['median']:>19.3f} {size / ours['median'] / 1e6:>13.0f} {peer['median'] / ours['median']:>16.2f}")
+PY

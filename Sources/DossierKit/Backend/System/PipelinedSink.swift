@@ -1,0 +1,88 @@
+import Foundation
+
+/// Hands written bytes to a worker thread in bounded blocks, so that the stages before it
+/// (walking, hashing, tar, zstd) and after it (encryption, payload digest, zip writing) run
+/// on different cores. At most `maxQueued` blocks of `blockSize` bytes wait at any time
+/// (constant memory). An error in the worker is thrown by the next `write` or by `close`.
+final class PipelinedSink: ByteSink, @unchecked Sendable {
+    private let target: ByteSink
+    private let blockSize: Int
+    private let maxQueued: Int
+    private let condition = NSCondition()
+    private var queue: [[UInt8]] = []
+    private var pending: [UInt8] = []
+    private var closing = false
+    private var workerDone = false
+    private var failure: (any Error)?
+
+    init(_ target: ByteSink, blockSize: Int = 1 << 20, maxQueued: Int = 4) {
+        self.target = target
+        self.blockSize = blockSize
+        self.maxQueued = maxQueued
+        pending.reserveCapacity(blockSize)
+        let thread = Thread { [self] in work() }
+        thread.name = "dossier.pipeline"
+        thread.start()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(blockSize - pending.count, bytes.count - offset)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+            if pending.count == blockSize { try enqueue() }
+        }
+    }
+
+    private func enqueue() throws {
+        let block = pending
+        pending = []
+        pending.reserveCapacity(blockSize)
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= maxQueued && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        queue.append(block)
+        condition.broadcast()
+    }
+
+    /// Flushes what is pending, waits until the worker has written everything, and
+    /// rethrows its error. The target may be used again by the caller afterwards.
+    func close() throws {
+        if !pending.isEmpty { try enqueue() }
+        condition.lock()
+        defer { condition.unlock() }
+        closing = true
+        condition.broadcast()
+        while !workerDone { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing { condition.wait() }
+            if queue.isEmpty {
+                workerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let block = queue.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            do {
+                try target.write(block)
+            } catch {
+                condition.lock()
+                failure = error
+                queue.removeAll()
+                workerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+        }
+    }
+}
