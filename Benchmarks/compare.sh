@@ -57,8 +57,10 @@ for profile in "${profiles[@]}"; do
       --prepare "rm -rf '$work/ours-open'" \
       "DOSSIER_LOG='$work/open-ledger.sqlite' '$dossier' open '$work/$profile.dossier' -i keys/ours.age --as keys/ours.sign -o '$work/ours-open' --purpose bench --trust trust.txt -q" \
     -n "verify: minisign -V" \
+      --prepare "true" \
       "minisign -V -q -p keys/peer.pub -m '$work/$profile.age' -x '$work/$profile.age.minisig'" \
     -n "verify: dossier verify" \
+      --prepare "true" \
       "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
   results+=("$profile:$size")
 done
