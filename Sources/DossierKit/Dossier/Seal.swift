@@ -188,6 +188,7 @@ extension Dossier {
             if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
             finished = try content.finish(dossierID: id, mtime: sealedAt)
         } catch {
+            tar.abort()
             try? pipeline.close()
             throw error
         }

@@ -151,6 +151,24 @@ struct RefusalTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".dossier") }.isEmpty)
     }
 
+    @Test("a refusal after megabytes of compressed output returns promptly and leaves no temporary file")
+    func refusalAfterLargeOutput() throws {
+        let fx = try DossierFixture()
+        var random = [UInt8](repeating: 0, count: 48 << 20)
+        for i in stride(from: 0, to: random.count, by: 32) { random.replaceSubrange(i..<(i + 32), with: SHA256.hash(withUnsafeBytes(of: i) { Array($0) })) }
+        let source = try fx.folder("bigthenlink", ["a/big.bin": random, "b/ok.txt": [1]])
+        try FileManager.default.createSymbolicLink(atPath: source + "/b/link", withDestinationPath: "/etc/passwd")
+        let started = Date()
+        do {
+            _ = try fx.seal(source)
+            Issue.record("sealed a folder with a symlink")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+        }
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") }.isEmpty)
+    }
+
     @Test("colliding names in the source folder are refused")
     func collidingNames() throws {
         let fx = try DossierFixture()

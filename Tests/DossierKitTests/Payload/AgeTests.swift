@@ -5,7 +5,8 @@ import Testing
 @Suite("age: encryption, decryption, keys, re-wrapping, bad input")
 struct AgeTests {
     static let sizes = [0, 1, 1000, AgeStream.chunkSize - 1, AgeStream.chunkSize, AgeStream.chunkSize + 1,
-                        2 * AgeStream.chunkSize, 2 * AgeStream.chunkSize + 17]
+                        2 * AgeStream.chunkSize, 2 * AgeStream.chunkSize + 17,
+                        16 * AgeStream.chunkSize, 16 * AgeStream.chunkSize + 1, 33 * AgeStream.chunkSize - 5]
 
     static func pattern(_ count: Int) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }

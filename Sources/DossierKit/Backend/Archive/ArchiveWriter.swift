@@ -49,7 +49,16 @@ final class ArchiveWriter {
     }
 
     deinit {
+        // An archive that was not closed is abandoned: nothing more may reach the sink.
+        if !closed { archive_write_fail(archive) }
         archive_write_free(archive)
+    }
+
+    /// Abandons the archive after an error: no trailer, no flushing of buffered output.
+    func abort() {
+        guard !closed else { return }
+        closed = true
+        archive_write_fail(archive)
     }
 
     private func deliver(_ buffer: UnsafeRawPointer?, _ length: Int) -> Int {

@@ -25,7 +25,18 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
         thread.start()
     }
 
+    /// Thrown by `write` after `close`.
+    struct ClosedError: Error, CustomStringConvertible {
+        var description: String { "write after the pipeline was closed" }
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        condition.lock()
+        let stopped = closing || workerDone
+        let failure = self.failure
+        condition.unlock()
+        if let failure { throw failure }
+        if stopped { throw ClosedError() }
         var offset = 0
         while offset < bytes.count {
             let n = min(blockSize - pending.count, bytes.count - offset)
@@ -41,8 +52,9 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
         pending.reserveCapacity(blockSize)
         condition.lock()
         defer { condition.unlock() }
-        while queue.count >= maxQueued && failure == nil { condition.wait() }
+        while queue.count >= maxQueued && failure == nil && !workerDone { condition.wait() }
         if let failure { throw failure }
+        if workerDone { throw ClosedError() }
         queue.append(block)
         condition.broadcast()
     }
@@ -50,7 +62,13 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     /// Flushes what is pending, waits until the worker has written everything, and
     /// rethrows its error. The target may be used again by the caller afterwards.
     func close() throws {
-        if !pending.isEmpty { try enqueue() }
+        if !pending.isEmpty {
+            condition.lock()
+            let stopped = closing || workerDone
+            condition.unlock()
+            if !stopped { try enqueue() }
+        }
+        pending = []
         condition.lock()
         defer { condition.unlock() }
         closing = true
