@@ -53,7 +53,7 @@ public struct AgeIdentity: Sendable, CustomStringConvertible {
     /// (post-quantum hybrid) parses but cannot unwrap yet: its stanzas are checked for
     /// well-formedness and otherwise reported as no match.
     public init(_ string: String) throws(AgeError) {
-        if string.uppercased().hasPrefix("AGE-SECRET-KEY-PQ-1") {
+        if string.hasPrefix("AGE-SECRET-KEY-PQ-1") {
             self.init(type: try AgeHybridPlaceholder.Identity(parsing: string), description: "mlkem768x25519 identity (unsupported)")
         } else {
             let identity = try AgeX25519.Identity(parsing: string)

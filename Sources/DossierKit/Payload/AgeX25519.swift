@@ -14,15 +14,22 @@ public enum AgeX25519 {
         init(publicKey: X25519.PublicKey) { self.publicKey = publicKey }
 
         init(parsing string: String) throws(AgeError) {
+            // Never echo the input: it may be a secret key given by mistake.
+            if string.uppercased().hasPrefix("AGE-SECRET-KEY-") {
+                throw AgeError(.invalidKey, "an identity (AGE-SECRET-KEY-1…) was given where a recipient (age1…) is expected; did you mean -i?")
+            }
+            guard string.hasPrefix("age1") else {
+                throw AgeError(.invalidKey, "not an X25519 age recipient: it must start with \"age1\" (lower case)")
+            }
             let decoded: (hrp: String, bytes: [UInt8])
             do {
                 decoded = try Bech32.decodeBytes(string, maxLength: nil)
             } catch {
-                throw AgeError(.invalidKey, "\"\(string.prefix(80))\" is not an age recipient: \(error)")
+                throw AgeError(.invalidKey, "not an age recipient: \(error)")
             }
             guard decoded.hrp == "age", decoded.bytes.count == 32,
                   let key = try? X25519.PublicKey(rawRepresentation: decoded.bytes) else {
-                throw AgeError(.invalidKey, "\"\(string.prefix(80))\" is not an X25519 age recipient (age1… with 32 bytes)")
+                throw AgeError(.invalidKey, "not an X25519 age recipient (age1… with 32 bytes)")
             }
             publicKey = key
         }
@@ -62,6 +69,9 @@ public enum AgeX25519 {
         }
 
         init(parsing string: String) throws(AgeError) {
+            guard string.hasPrefix("AGE-SECRET-KEY-1") else {
+                throw AgeError(.invalidKey, "not an age identity: it must start with AGE-SECRET-KEY-1 (upper case)")
+            }
             var decoded: (hrp: String, bytes: [UInt8])
             do {
                 decoded = try Bech32.decodeBytes(string, maxLength: nil)

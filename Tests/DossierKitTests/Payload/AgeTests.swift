@@ -216,6 +216,22 @@ struct AgeTests {
         }
     }
 
+    @Test("an identity given as a recipient is refused without echoing it; key prefixes are case-sensitive as in age")
+    func keyMixups() throws {
+        let key = try AgeX25519.generate()
+        let secret = String(try #require(key.identityFile.split(separator: "\n").last))
+        do {
+            _ = try AgeRecipient(secret)
+            Issue.record("an identity was accepted as a recipient")
+        } catch {
+            #expect(!error.description.contains(secret.dropFirst(16).prefix(12)))
+            #expect(error.reason.contains("identity"))
+        }
+        #expect(throws: AgeError.self) { try AgeRecipient(key.recipient.uppercased()) }
+        #expect(throws: AgeError.self) { try AgeIdentity(secret.lowercased()) }
+        #expect(try AgeRecipient(key.recipient).description == key.recipient)
+    }
+
     @Test("identity files: comments, several keys, CRLF; a bad line is named by number without its content")
     func identityFiles() throws {
         let a = try AgeX25519.generate(), b = try AgeX25519.generate()
