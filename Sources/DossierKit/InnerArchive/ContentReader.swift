@@ -116,10 +116,11 @@ enum ContentReader {
                 try sink.directory(path, permissions: entry.mode & 0o777, mtime: entry.mtime)
             case .file:
                 guard let size = entry.size, size >= 0 else { throw DossierError(.content, "\(path) has no size") }
-                totalBytes += size
-                guard totalBytes <= manifest.contentBytes, Int64(fileOrder.count + 1) <= manifest.fileCount else {
+                // Compare before adding: a hostile size must not overflow the total.
+                guard size <= manifest.contentBytes - totalBytes, Int64(fileOrder.count + 1) <= manifest.fileCount else {
                     throw DossierError(.content, "the payload holds more files or bytes than the manifest declares (possible decompression bomb)")
                 }
+                totalBytes += size
                 let keep = try sink.beginFile(path, size: size, permissions: entry.mode & 0o777, mtime: entry.mtime)
                 let hash = DigestContext(.sha256)
                 var read: Int64 = 0

@@ -24,7 +24,13 @@ struct PrivateManifest: Sendable, Equatable {
     var files: [File]
     var directories: [Directory]
 
-    var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
+    /// The total size of the files, saturating at Int64.max (hostile manifests cannot overflow it).
+    var totalBytes: Int64 {
+        files.reduce(Int64(0)) { total, file in
+            let (sum, overflow) = total.addingReportingOverflow(file.size)
+            return overflow ? Int64.max : sum
+        }
+    }
 
     func json() -> JSONValue {
         .object([

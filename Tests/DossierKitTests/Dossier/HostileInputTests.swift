@@ -87,4 +87,11 @@ struct HostileInputTests {
         }
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
     }
+
+    @Test("a private manifest whose sizes would overflow a 64-bit total saturates instead of crashing")
+    func sizeOverflow() {
+        let huge = PrivateManifest.File(path: "a", size: Int64.max / 2 + 1, sha256: String(repeating: "0", count: 64), mediaType: "text/plain", mode: 0o644, mtime: 0)
+        let manifest = PrivateManifest(dossierID: "x", files: [huge, huge, huge], directories: [])
+        #expect(manifest.totalBytes == Int64.max)
+    }
 }
