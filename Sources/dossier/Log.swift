@@ -62,7 +62,9 @@ extension DossierCommand {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
             if FileManager.default.fileExists(atPath: target) {
                 let report = Dossier.verify(target, trusting: .empty, requiringRoles: [])
-                guard let manifest = report.manifest else { throw DossierError(.container, "cannot read \(target): \(report.failureSummary)") }
+                guard let manifest = report.manifest, report.status != .invalid else {
+                    throw DossierError(.container, "\(target) does not verify, so its anchor cannot be used: \(report.failureSummary)")
+                }
                 return (manifest.dossierID, manifest.accessLogGenesisSHA256)
             }
             return (target, nil)

@@ -25,7 +25,7 @@ struct CLIDossierTests {
         #expect(result.status == 0, "\(result.stderr)")
         let recipient = try String(contentsOfFile: ws.path("anna.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let pub = try String(contentsOfFile: ws.path("anna.pub"), encoding: .utf8).split(separator: "\n")[1]
-        try "sealer \(pub) Anna Archivist\n".write(toFile: ws.path("trust.txt"), atomically: true, encoding: .utf8)
+        try "sealer,reader \(pub) Anna Archivist\n".write(toFile: ws.path("trust.txt"), atomically: true, encoding: .utf8)
         return (recipient, ws.path("trust.txt"))
     }
 
@@ -159,7 +159,7 @@ struct CLIDossierTests {
         let pub = { (name: String) throws -> String in
             String(try String(contentsOfFile: ws.path(name + ".pub"), encoding: .utf8).split(separator: "\n")[1])
         }
-        try "sealer,transferrer \(try pub("anna")) Anna Archivist\ncountersigner,ledger \(try pub("archive")) City Archive\n"
+        try "sealer,transferrer,archivist \(try pub("anna")) Anna Archivist\ncountersigner,ledger \(try pub("archive")) City Archive\n"
             .write(toFile: ws.path("trust2.txt"), atomically: true, encoding: .utf8)
         let countersign = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"), "--json"])
         #expect(countersign.status == 0, "\(countersign.stderr)")

@@ -185,6 +185,15 @@ extension Dossier {
                 report.fail(label, result.problem ?? result.outcome, trust: !result.isBroken)
             }
         }
+        // Everyone the signed manifest names as a signer must have a valid signature here.
+        let missingSigners = manifest.signers.filter { signer in
+            !report.signatures.contains { $0.keyID == signer.keyID && $0.role == signer.role && $0.isValid }
+        }
+        if missingSigners.isEmpty {
+            report.pass("signers", "every signer named in the manifest signed")
+        } else {
+            report.fail("signers", "the manifest names \(missingSigners.map { "\($0.role) \($0.name) (\($0.keyID))" }.joined(separator: ", ")) but that signature is missing or invalid: it was removed")
+        }
         let present = Set(report.signatures.filter { $0.isValid && $0.isRoleAllowed }.map(\.role))
         report.missingRoles = requiredRoles.subtracting(present).sorted()
         if report.missingRoles.isEmpty {

@@ -202,6 +202,9 @@ public final class AccessLog: Sendable {
             }
             if let trusted = trust.entry(forKeyID: entry.actorKeyID) {
                 if trusted.publicKey != entry.actorPublicKey { report.problems.append("\(label) names key \(entry.actorKeyID) with a different public key than the trusted one") }
+                if !trusted.roles.contains(entry.actorRole) {
+                    report.untrusted.append("\(label): key \(entry.actorKeyID) (\(trusted.name)) is not trusted in the role \(entry.actorRole)")
+                }
             } else if !report.untrusted.contains(where: { $0.contains(entry.actorKeyID) }) {
                 report.untrusted.append("actor \(entry.actorKeyID) (\"\(entry.actorName)\") is not in the trust store")
             }
@@ -260,6 +263,7 @@ public final class AccessLog: Sendable {
             if let checkpoint {
                 if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
                     if !checkpoint.isSigned(by: key.publicKey) { report.problems.append("the export's checkpoint has an invalid signature") }
+                    if !key.roles.contains(.ledger) { report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger") }
                 } else {
                     report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
                 }
@@ -285,6 +289,7 @@ public final class AccessLog: Sendable {
             }
         }
         verifyChain(rows.map { (index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
+        if rows.isEmpty { report.problems.append("the export holds no entries") }
         if let last = report.entries.last {
             if last.event != .exported || last.details["entries"] != String(report.entries.count - 1) {
                 report.problems.append("the export does not end with its signed exported entry: entries may have been cut from its end")
@@ -300,6 +305,10 @@ public final class AccessLog: Sendable {
         let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
         guard report.problems.isEmpty, let id = report.dossierID else {
             throw DossierError(.accessLog, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
+        }
+        guard report.untrusted.isEmpty else {
+            throw DossierError(.accessLog, "the export is intact but not trusted: \(report.untrusted.prefix(3).joined(separator: "; "))",
+                               hint: "add the actors' keys (with their roles) to the trust file")
         }
         let existing = try history(of: id)
         guard zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {

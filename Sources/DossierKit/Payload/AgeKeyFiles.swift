@@ -69,15 +69,16 @@ extension AgeX25519.GeneratedKey {
     /// given (age-armored scrypt, readable by `age -d`). Never overwrites: an existing file
     /// is an error. The data is fsynced before this returns.
     public func writeIdentityFile(toPath path: String, passphrase: String? = nil) throws(AgeError) {
-        var content = Array(identityFile.utf8)
-        defer { secureWipe(&content) }
+        var plain = Array(identityFile.utf8)
+        defer { secureWipe(&plain) }
+        var encrypted: [UInt8]?
         if let passphrase {
-            content = try Age.encrypt(content, to: [AgeRecipient.passphrase(passphrase)], armored: true)
+            encrypted = try Age.encrypt(plain, to: [AgeRecipient.passphrase(passphrase)], armored: true)
         }
         do {
             let sink = try FileSink(creating: path, mode: 0o600)
             do {
-                try sink.write(content)
+                try sink.write(encrypted ?? plain)
                 try sink.sync()
                 try sink.close()
             } catch {

@@ -108,16 +108,19 @@ public struct SigningKey: Sendable {
     public func write(toPath path: String, passphrase: String? = nil) throws(DossierError) {
         var text = Array(secretFileText.utf8)
         defer { secureWipe(&text) }
-        var content = text
-        if let passphrase {
-            do {
-                content = try Age.encrypt(text, to: [AgeRecipient.passphrase(passphrase)], armored: true)
-            } catch {
-                throw DossierError(.key, "encrypting the key failed: \(error)")
-            }
+        guard let passphrase else {
+            try SecretFile.write(text, to: path)
+            return
         }
-        try SecretFile.write(content, to: path)
+        let encrypted: [UInt8]
+        do {
+            encrypted = try Age.encrypt(text, to: [AgeRecipient.passphrase(passphrase)], armored: true)
+        } catch {
+            throw DossierError(.key, "encrypting the key failed: \(error)")
+        }
+        try SecretFile.write(encrypted, to: path)
     }
+
 
     /// Signs `message` as minisign does (prehashed Ed25519).
     func sign(_ message: [UInt8], trustedComment: String) throws(DossierError) -> MinisignSignature {

@@ -64,7 +64,11 @@ struct TamperTests {
                                           ("META-INF/manifest.json", container.manifestBytes)]
         let signatures = container.signatures.map { ($0.name.entryName, $0.text) }
         #expect(try rebuild("same.dossier", base + signatures).status == .valid, "the rebuilt control must verify")
-        #expect(try rebuild("stripped.dossier", base + [signatures[0]]).status == .untrusted, "a stripped approval leaves a missing role")
+        let stripped = try rebuild("stripped.dossier", base + [signatures[0]])
+        #expect(stripped.status == .invalid, "a stripped approval is a removed signature the manifest names")
+        #expect(stripped.checks.contains { $0.name == "signers" && !$0.passed })
+        let defaultRoles = Dossier.verify(fx.dir.path("stripped.dossier"), trusting: fx.trust)
+        #expect(defaultRoles.status == .invalid, "detected even when only the sealer role is required")
         #expect(try rebuild("none.dossier", base).status == .invalid)
         #expect(try rebuild("dup.dossier", base + signatures + [signatures[0]]).status == .invalid)
         #expect(try rebuild("swapped.dossier", [base[1], base[0], base[2]] + signatures).status == .invalid)

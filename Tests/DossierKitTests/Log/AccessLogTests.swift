@@ -43,6 +43,16 @@ struct AccessLogTests {
         }
     }
 
+    @Test("an actor trusted only in another role is reported as untrusted for that entry")
+    func actorRoles() throws {
+        let s = try Setup()
+        let office = DossierSigner(key: s.office, role: .sealer, name: "Office")
+        try s.log.record(.registered, dossierID: "CC-R", payloadSHA256: String(repeating: "ab", count: 32), actor: office, purpose: "intake")
+        let report = s.log.verify(dossierID: "CC-R", trusting: s.trust)
+        #expect(report.isIntact && !report.isValid)
+        #expect(report.untrusted.contains { $0.contains("not trusted in the role sealer") })
+    }
+
     @Test("a chain of every event type verifies and reads back in order")
     func chain() throws {
         let s = try Setup()
@@ -179,6 +189,8 @@ struct AccessLogTests {
         check(inserted, "belongs to dossier CC-7")
         lines[0] = lines[0].replacingOccurrences(of: "CC-6", with: "CC-X")
         check(lines, "belongs to dossier CC-6")
+        // An export stripped of every entry does not pass.
+        check([lines[0]], "holds no entries")
     }
 
     @Test("an export imports into another office's ledger and its chain continues there")
@@ -195,6 +207,10 @@ struct AccessLogTests {
         var broken = text.split(separator: "\n").map(String.init)
         broken.remove(at: 2)
         #expect(throws: DossierError.self) { try other.importLog(broken.joined(separator: "\n") + "\n", trusting: s.trust) }
+        // Entries by actors the importer does not trust are not imported.
+        let third = try AccessLog(path: s.dir.path("third.sqlite"), createIfMissing: true)
+        #expect(throws: DossierError.self) { try third.importLog(text, trusting: .empty) }
+        #expect(try third.history(of: "CC-8").isEmpty)
     }
 
     @Test("Merkle inclusion proofs verify for every leaf of trees of many sizes and fail when altered")
