@@ -1,3 +1,5 @@
+import Foundation
+
 /// The age STREAM payload: ChaCha20-Poly1305 over 64 KiB chunks, nonce = 11-byte
 /// big-endian chunk counter ‖ last-chunk flag, payload key = HKDF-SHA-256(file key,
 /// salt: 16-byte payload nonce, info: "payload").
@@ -76,20 +78,27 @@ enum AgeStream {
 }
 
 /// Encrypts a plaintext stream into STREAM chunks written to a sink, in constant memory.
+///
+/// Plaintext is gathered into batches of up to 16 chunks (1 MiB); the chunks of a batch are
+/// independent, so they are encrypted on all cores at once and written in order.
 final class AgeStreamEncryptor {
-    private let aead: AEADKey
+    static let batchChunks = 16
+    private let payloadKey: SecureBytes
     private let sink: ByteSink
     private var plaintext: [UInt8]
     private var filled = 0
     private var output: [UInt8]
     private var index: UInt64 = 0
     private var finished = false
+    private let parallel: Bool
 
     init(payloadKey: SecureBytes, sink: ByteSink) throws(AgeError) {
-        aead = try AgeStream.cipher(payloadKey)
+        _ = try AgeStream.cipher(payloadKey)  // validates the key
+        self.payloadKey = payloadKey
         self.sink = sink
-        plaintext = [UInt8](repeating: 0, count: AgeStream.chunkSize)
-        output = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize)
+        plaintext = [UInt8](repeating: 0, count: AgeStream.chunkSize * Self.batchChunks)
+        output = [UInt8](repeating: 0, count: AgeStream.encryptedChunkSize * Self.batchChunks)
+        parallel = ProcessInfo.processInfo.activeProcessorCount > 1
     }
 
     deinit { secureWipe(&plaintext) }
@@ -98,10 +107,10 @@ final class AgeStreamEncryptor {
         precondition(!finished, "write after finish")
         var offset = 0
         while offset < bytes.count {
-            // A full buffer is flushed as a non-last chunk only once more data arrives,
+            // A full batch is flushed (all its chunks regular) only once more data arrives,
             // so the last chunk may be full and is never empty unless the stream is.
-            if filled == AgeStream.chunkSize { try flush(last: false) }
-            let n = Swift.min(AgeStream.chunkSize - filled, bytes.count - offset)
+            if filled == plaintext.count { try flush(last: false) }
+            let n = Swift.min(plaintext.count - filled, bytes.count - offset)
             plaintext.withUnsafeMutableBytes { dst in
                 UnsafeMutableRawBufferPointer(rebasing: dst[filled..<(filled + n)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
@@ -117,24 +126,57 @@ final class AgeStreamEncryptor {
         finished = true
     }
 
+    /// Encrypts the buffered chunks; with `last`, the final one carries the last-chunk flag.
     private func flush(last: Bool) throws(AgeError) {
         let count = filled
-        let index = self.index
-        let aead = self.aead
-        try withBytes(plaintext) { (p) throws(AgeError) in
-            try withMutableBytes(&output) { (o) throws(AgeError) in
-                try AgeStream.encryptChunk(aead, index: index, last: last,
-                                           plaintext: UnsafeRawBufferPointer(rebasing: p[0..<count]),
-                                           into: UnsafeMutableRawBufferPointer(rebasing: o[0..<(count + AgeStream.tagSize)]))
+        let chunks = Swift.max(1, (count + AgeStream.chunkSize - 1) / AgeStream.chunkSize)
+        let firstIndex = index
+        let key = payloadKey
+        let failures = FailureBox()
+        let outputLength = count + chunks * AgeStream.tagSize
+        plaintext.withUnsafeBytes { p in
+            output.withUnsafeMutableBytes { o in
+                nonisolated(unsafe) let input = p
+                nonisolated(unsafe) let out = o
+                let body: @Sendable (Int) -> Void = { i in
+                    let start = i * AgeStream.chunkSize
+                    let length = Swift.min(AgeStream.chunkSize, count - start)
+                    let outStart = i * AgeStream.encryptedChunkSize
+                    do throws(AgeError) {
+                        let aead = try AgeStream.cipher(key)
+                        try AgeStream.encryptChunk(aead, index: firstIndex + UInt64(i), last: last && i == chunks - 1,
+                                                   plaintext: UnsafeRawBufferPointer(rebasing: input[start..<(start + length)]),
+                                                   into: UnsafeMutableRawBufferPointer(rebasing: out[outStart..<(outStart + length + AgeStream.tagSize)]))
+                    } catch {
+                        failures.record(error)
+                    }
+                }
+                if parallel && chunks > 1 {
+                    DispatchQueue.concurrentPerform(iterations: chunks, execute: body)
+                } else {
+                    for i in 0..<chunks { body(i) }
+                }
             }
         }
+        if let error = failures.error { throw error }
         do {
-            try output.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<(count + AgeStream.tagSize)])) }
+            try output.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<outputLength])) }
         } catch {
             throw AgeError.wrapping(error, "writing the payload failed")
         }
-        self.index += 1
+        index += UInt64(chunks)
         filled = 0
+    }
+
+    /// The first error of a parallel batch.
+    private final class FailureBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var error: AgeError?
+        func record(_ error: AgeError) {
+            lock.lock()
+            defer { lock.unlock() }
+            if self.error == nil { self.error = error }
+        }
     }
 }
 
