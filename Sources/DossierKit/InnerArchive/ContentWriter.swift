@@ -114,19 +114,37 @@ final class ContentWriter {
         do {
             try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
         } catch { throw archiveFailure(error, "writing \(path)") }
+        let (total, sha256, head) = try copyData(path, size: size, tooLong: changed(path)) { (raw) throws(DossierError) in
+            while true {
+                let n = Glibc.read(fd, raw.baseAddress, raw.count)
+                if n >= 0 { return n }
+                if errno != EINTR { throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description) }
+            }
+        }
+        var after = stat()
+        guard fstat(fd, &after) == 0, total == size, after.st_size == before.st_size,
+              after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+              after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
+        else { throw changed(path) }
+        do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(path)") }
+        files.append(.init(path: path, size: size, sha256: sha256,
+                           mediaType: MediaType.detect(path: path, head: head), mode: permissions, mtime: mtime))
+    }
+
+    /// Copies one file's data into the tar in pieces from `read` (which fills the buffer
+    /// and returns the count, 0 at the end), hashing it; `tooLong` is thrown when more than
+    /// `size` bytes arrive. Returns the byte count, the SHA-256 and the first bytes.
+    private func copyData(_ path: String, size: Int64, tooLong: DossierError,
+                          read: (UnsafeMutableRawBufferPointer) throws(DossierError) -> Int) throws(DossierError) -> (count: Int64, sha256: String, head: [UInt8]) {
         let hash = DigestContext(.sha256)
         var total: Int64 = 0
         var head: [UInt8] = []
         let tar = self.tar
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description)
-            }
+            let n = try withMutableBytes(&buffer, read)
             if n == 0 { break }
             total += Int64(n)
-            guard total <= size else { throw changed(path) }
+            guard total <= size else { throw tooLong }
             if head.isEmpty { head = Array(buffer[0..<min(n, 16)]) }
             do {
                 try withBytes(buffer) { (raw) throws(ArchiveError) in
@@ -137,14 +155,7 @@ final class ContentWriter {
             } catch { throw archiveFailure(error, "writing \(path)") }
             advance(n)
         }
-        var after = stat()
-        guard fstat(fd, &after) == 0, total == size, after.st_size == before.st_size,
-              after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
-              after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec
-        else { throw changed(path) }
-        do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(path)") }
-        files.append(.init(path: path, size: size, sha256: Hex.encode(hash.finalize()),
-                           mediaType: MediaType.detect(path: path, head: head), mode: permissions, mtime: mtime))
+        return (total, Hex.encode(hash.finalize()), head)
     }
 
     private func changed(_ path: String) -> DossierError {
@@ -209,31 +220,15 @@ final class ContentWriter {
         do {
             try tar.writeHeader(path: Self.contentPrefix + name, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
         } catch { throw archiveFailure(error, "writing \(name)") }
-        let hash = DigestContext(.sha256)
-        var total: Int64 = 0
-        var head: [UInt8] = []
-        let tar = self.tar
-        while true {
-            let n: Int
-            do { n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try reader.readData(into: raw) } } catch {
+        let (total, sha256, head) = try copyData(name, size: size,
+                                                 tooLong: DossierError(.source, "archive entry \(name) holds more data than its recorded size")) { (raw) throws(DossierError) in
+            do { return try reader.readData(into: raw) } catch {
                 throw DossierError(.source, "reading archive entry \(name) failed: \(error)")
             }
-            if n == 0 { break }
-            total += Int64(n)
-            guard total <= size else { throw DossierError(.source, "archive entry \(name) holds more data than its recorded size") }
-            if head.isEmpty { head = Array(buffer[0..<min(n, 16)]) }
-            do {
-                try withBytes(buffer) { (raw) throws(ArchiveError) in
-                    let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                    hash.update(piece)
-                    try tar.writeData(piece)
-                }
-            } catch { throw archiveFailure(error, "writing \(name)") }
-            advance(n)
         }
         guard total == size else { throw DossierError(.source, "archive entry \(name) is shorter than its recorded size") }
         do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(name)") }
-        files.append(.init(path: name, size: size, sha256: Hex.encode(hash.finalize()),
+        files.append(.init(path: name, size: size, sha256: sha256,
                            mediaType: MediaType.detect(path: name, head: head), mode: permissions, mtime: mtime))
     }
 
