@@ -61,8 +61,12 @@ enum ContentReader {
         do {
             plaintext = try AgeDecryptingReader(opened: .init(header: header, fileKey: fileKey, reader: BufferedReader(body)))
         } catch { throw DossierError(.payload, "the payload cannot be decrypted: \(error)") }
+        // Decryption (with the body digest) runs ahead on a second thread; only
+        // authenticated plaintext enters the queue.
+        let prefetched = PrefetchingSource(plaintext)
+        defer { prefetched.cancel() }
         let tar: ArchiveReader
-        do { tar = try ArchiveReader(.stream(plaintext), tarOnly: true) } catch { throw payloadFailure(error) }
+        do { tar = try ArchiveReader(.stream(prefetched), tarOnly: true) } catch { throw payloadFailure(error) }
 
         // 3. Walk the entries.
         var collisions = DossierPath.CollisionDetector()
@@ -150,7 +154,7 @@ enum ContentReader {
         }
         // 4. Read the plaintext to its authenticated end, so the whole body is hashed.
         do {
-            while try buffer.withUnsafeMutableBytes({ try plaintext.read(into: $0) }) > 0 {}
+            while try buffer.withUnsafeMutableBytes({ try prefetched.read(into: $0) }) > 0 {}
         } catch { throw payloadFailure(error) }
         guard body.count == manifest.payloadBodySize, Hex.encode(body.digest.finalize()) == manifest.payloadBodySHA256 else {
             throw DossierError(.payload, "the payload body does not match the signed SHA-256 and size")
