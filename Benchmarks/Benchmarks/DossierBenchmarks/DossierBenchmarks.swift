@@ -44,7 +44,7 @@ final class Keys: @unchecked Sendable {
     }
 }
 
-nonisolated(unsafe) let keys = try! Keys()
+let keys = try! Keys()
 
 func sealOnce(_ profile: String, to output: String, ledger: String) throws -> SealReceipt {
     let log = try AccessLog(path: ledger, createIfMissing: true)
