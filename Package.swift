@@ -61,6 +61,9 @@ let package = Package(
         .executableTarget(name: "seal-folder", dependencies: ["DossierKit"], path: "Examples/SealFolder"),
         .executableTarget(name: "verify-shelf", dependencies: ["DossierKit"], path: "Examples/VerifyShelf"),
         .executableTarget(name: "read-history", dependencies: ["DossierKit"], path: "Examples/ReadHistory"),
+        // The fuzz harness (docs/FUZZING.md): libFuzzer targets with -D DOSSIER_FUZZING, a seed writer and replayer without.
+        .systemLibrary(name: "CDossierFuzz", path: "Fuzz/CDossierFuzz"),
+        .executableTarget(name: "dossier-fuzz", dependencies: ["DossierKit", "CDossierFuzz"], path: "Fuzz/Harness"),
         .testTarget(
             name: "dossierCLITests",
             dependencies: ["dossier"]

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Entry points for the fuzz harness (`Fuzz/`, see docs/FUZZING.md): one function per
+/// parser that reads outside input. Each takes arbitrary bytes, must never crash, hang
+/// or allocate without bound, and checks the round-trip properties a parser promises.
+/// `package` access: visible to the harness in this package, not part of the public API.
+package enum FuzzEntryPoints {
+    /// A failed property: the harness turns it into a crash so that libFuzzer keeps the input.
+    package struct PropertyViolation: Error, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// Fixed, public test keys so that seeds can reach past the key checks. Never use them for data.
+    package enum Keys {
+        /// The age identity the seeds are encrypted to (raw key 0x01 × 32).
+        package static let identity: AgeIdentity = {
+            var raw = [UInt8](repeating: 1, count: 32)
+            let x = try! AgeX25519.Identity(privateKey: X25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &raw)))
+            return AgeIdentity(type: x, description: "fuzz identity")
+        }()
+        /// A passphrase identity that accepts the seeds' scrypt stanzas (work factor capped low for speed).
+        package static let passphrase = try! AgeIdentity.passphrase("fuzz", maxWorkFactor: 10)
+        /// The signing key that signed the seed dossiers, log exports and checkpoints (raw seed 0x02 × 32).
+        package static let signer: SigningKey = {
+            var raw = [UInt8](repeating: 2, count: 32)
+            return try! SigningKey(privateKey: Ed25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &raw)),
+                                   keyID: [1, 2, 3, 4, 5, 6, 7, 8], name: "Fuzz Signer")
+        }()
+        /// A second signer (raw seed 0x03 × 32), for approvals.
+        package static let approver: SigningKey = {
+            var raw = [UInt8](repeating: 3, count: 32)
+            return try! SigningKey(privateKey: Ed25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &raw)),
+                                   keyID: [2, 3, 4, 5, 6, 7, 8, 9], name: "Fuzz Approver")
+        }()
+        package static var trust: TrustStore {
+            TrustStore([.init(name: "Fuzz Signer", roles: [.sealer, .countersigner, .transferrer, .ledger], publicKey: signer.publicKey),
+                        .init(name: "Fuzz Approver", roles: [.approver], publicKey: approver.publicKey)])
+        }
+    }
+
+    /// The names of the targets (scripts/fuzz, corpus folders, regression inputs).
+    package static let targets = ["age-header", "age-file", "key-files", "container", "manifest", "signature",
+                                  "trust-file", "log-export", "checkpoint", "inner-archive"]
+
+    /// Runs one input through one target. `isKnownDossier` tells the container target which
+    /// inputs are seed dossiers (the only containers allowed to verify as valid); the
+    /// container target writes the input to `scratchPath` first.
+    package static func run(_ target: String, _ data: [UInt8], scratchPath: String,
+                            isKnownDossier: ([UInt8]) -> Bool) throws(PropertyViolation) {
+        switch target {
+        case "age-header": try ageHeader(data)
+        case "age-file": ageFile(data)
+        case "key-files": keyFiles(data)
+        case "container":
+            unlink(scratchPath)
+            guard (try? FileSink(creating: scratchPath, mode: 0o600)).map({ sink in (try? sink.write(data)) != nil && (try? sink.close()) != nil }) == true else {
+                throw PropertyViolation(description: "cannot write \(scratchPath)")
+            }
+            if container(atPath: scratchPath) == .valid, !isKnownDossier(data) {
+                throw PropertyViolation(description: "a container the seed generator did not write verified as valid (forgery)")
+            }
+        case "manifest": try manifest(data)
+        case "signature": signature(data)
+        case "trust-file": trustFile(data)
+        case "log-export": logExport(data)
+        case "checkpoint": checkpoint(data)
+        case "inner-archive": innerArchive(data)
+        default: throw PropertyViolation(description: "unknown fuzz target \(target)")
+        }
+    }
+
+    /// The age header: parse, and re-encoding what parsed gives the same bytes.
+    package static func ageHeader(_ data: [UInt8]) throws(PropertyViolation) {
+        guard let header = try? AgeHeader.parse(from: BufferedReader(MemorySource(data))) else { return }
+        guard data.starts(with: header.encoded) else {
+            throw PropertyViolation(description: "a parsed age header does not re-encode to its own bytes")
+        }
+        guard let again = try? AgeHeader.parse(from: BufferedReader(MemorySource(header.encoded))), again.encoded == header.encoded else {
+            throw PropertyViolation(description: "a re-encoded age header does not parse to itself")
+        }
+    }
+
+    /// A whole age file, binary or armored, with the fixed identities.
+    package static func ageFile(_ data: [UInt8]) {
+        _ = try? Age.decrypt(data, with: [Keys.identity, Keys.passphrase])
+    }
+
+    /// Identity files, recipients and signing-key files.
+    package static func keyFiles(_ data: [UInt8]) {
+        let text = String(decoding: data, as: UTF8.self)
+        _ = try? AgeIdentity.parseIdentityFile(text)
+        _ = try? AgeRecipient(text)
+        _ = try? AgeIdentity(text)
+        _ = try? SigningKey(secretFileText: text)
+        _ = try? SignerPublicKey(text)
+    }
+
+    /// A sealed container at `path` (the harness writes the input there): verify, and deep
+    /// verify with the fixed identity. A report saying "valid" for bytes the seed generator
+    /// did not write would be a forgery, which the harness checks separately.
+    package static func container(atPath path: String) -> VerificationReport.Status {
+        let report = Dossier.verify(path, trusting: Keys.trust, requiringRoles: [.sealer], identities: [Keys.identity])
+        return report.status
+    }
+
+    /// The public and private manifests and the canonical JSON they are written in.
+    package static func manifest(_ data: [UInt8]) throws(PropertyViolation) {
+        if let value = try? JSONValue.parse(data) {
+            let canonical = value.canonicalBytes()
+            guard let again = try? JSONValue.parse(canonical), again.canonicalBytes() == canonical else {
+                throw PropertyViolation(description: "canonical JSON does not round-trip")
+            }
+        }
+        if let manifest = try? DossierManifest(canonical: data), manifest.canonicalBytes() != data {
+            throw PropertyViolation(description: "an accepted public manifest is not its own canonical form")
+        }
+        _ = try? PrivateManifest(canonical: data)
+        _ = try? DossierProfile(json: data)
+    }
+
+    /// Minisign signature files and public keys, verified against the fixed key.
+    package static func signature(_ data: [UInt8]) {
+        let text = String(decoding: data, as: UTF8.self)
+        if let signature = try? MinisignSignature(parsing: text) {
+            _ = try? signature.verify(Array("fuzz".utf8), publicKey: Keys.signer.publicKey.minisign, allowLegacy: true)
+        }
+        _ = try? MinisignPublicKey(fileText: text)
+        _ = SignatureStatement(trustedComment: text)
+    }
+
+    /// Trust files.
+    package static func trustFile(_ data: [UInt8]) {
+        _ = try? TrustStore(parsing: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Access-log exports (JSON Lines), verified against the fixed trust.
+    package static func logExport(_ data: [UInt8]) {
+        _ = AccessLog.verifyExport(String(decoding: data, as: UTF8.self), trusting: Keys.trust)
+    }
+
+    /// Signed checkpoints (C2SP signed notes).
+    package static func checkpoint(_ data: [UInt8]) {
+        if let checkpoint = try? Checkpoint(parsing: String(decoding: data, as: UTF8.self)) {
+            _ = checkpoint.isSigned(by: Keys.signer.publicKey)
+        }
+    }
+
+    /// The inner tar of a payload (after decryption): the same strict walk as opening.
+    package static func innerArchive(_ data: [UInt8]) {
+        guard let reader = try? ArchiveReader(.stream(MemorySource(data)), tarOnly: true) else { return }
+        var collisions = DossierPath.CollisionDetector()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var total = 0
+        while let entry = try? reader.nextEntry() {
+            if let path = try? DossierPath.validate(entry.pathBytes) { try? collisions.insert(path) }
+            while let n = try? withMutableBytes(&buffer, { (raw) throws(ArchiveError) in try reader.readData(into: raw) }), n > 0 {
+                total += n
+                if total > 64 << 20 { return }  // the signed size bounds this when opening
+            }
+        }
+    }
+
+    /// The parts of a sealed dossier other targets read (for seeds): public manifest,
+    /// private manifest, decrypted inner archive, signature files.
+    package static func containerParts(atPath path: String, identity: AgeIdentity)
+        throws -> (manifest: [UInt8], privateManifest: [UInt8], innerArchive: [UInt8], signatures: [[UInt8]]) {
+        let container = try ContainerReader(path: path)
+        let payload = try container.file.read(at: container.payload.dataOffset, count: Int(container.payload.size))
+        let inner = try Age.decrypt(payload, with: [identity])
+        let reader = try ArchiveReader(.stream(MemorySource(inner)), tarOnly: true)
+        var privateManifest: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while let entry = try reader.nextEntry() {
+            var data: [UInt8] = []
+            while true {
+                let n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try reader.readData(into: raw) }
+                if n == 0 { break }
+                data += buffer[0..<n]
+            }
+            if entry.pathBytes == Array(ContentWriter.manifestEntry.utf8) { privateManifest = data }
+        }
+        return (container.manifestBytes, privateManifest, inner, container.signatures.map(\.text))
+    }
+}
