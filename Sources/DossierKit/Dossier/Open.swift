@@ -13,6 +13,11 @@ public struct OpenOptions: Sendable {
     public var only: String?
     /// Progress over the content bytes decrypted (total: the signed content size).
     public var progress: ProgressHandler?
+    /// Space left free on the destination's file system after the content's signed size
+    /// (opening is refused up front when it would not fit).
+    public static let freeSpaceReserve: Int64 = 64 << 20
+    /// Tests only: pretend the destination has this many bytes free.
+    var availableBytesForTesting: Int64?
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -83,6 +88,14 @@ extension Dossier {
                                hint: "add the signer's key to the trust file, or allow untrusted signers explicitly")
         default:
             break
+        }
+
+        // Room for the content (with its signed size) before anything is logged or written.
+        let needed = options.only == nil ? manifest.contentBytes : 0
+        if let available = options.availableBytesForTesting ?? FileSystem.availableBytes(at: FileSystem.parent(of: destination)),
+           needed > available - min(available, OpenOptions.freeSpaceReserve) {
+            throw DossierError(.output, "opening needs \(needed) bytes but only \(available) are free at \(FileSystem.parent(of: destination))",
+                               hint: "free space or open into another folder")
         }
 
         // 2. On record before any plaintext exists (fail closed).

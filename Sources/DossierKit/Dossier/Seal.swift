@@ -213,6 +213,12 @@ extension Dossier {
         }
 
         // The public manifest and the signatures over its exact bytes.
+        if let violation = DossierManifest.Limits.violation(
+            files: Int64(privateManifest.files.count), directories: Int64(privateManifest.directories.count),
+            contentBytes: privateManifest.totalBytes, bodySize: payloadSink.bodySize) {
+            throw DossierError(.source, "the content cannot be sealed: it \(violation)",
+                               hint: "content this repetitive would be refused when opening; store it compressed (e.g. as a .zst file) or split it")
+        }
         let manifest = DossierManifest(
             dossierID: id, sealedAt: time, publicMetadata: options.publicMetadata,
             payloadHeaderSHA256: Hex.encode(payloadSink.headerSHA256), payloadBodySHA256: bodyDigest,

@@ -88,7 +88,16 @@ final class ContentWriter {
         }
     }
 
+    /// Refuses one more entry beyond the format's limit (before any of it is written).
+    private func countEntry() throws(DossierError) {
+        guard files.count + directories.count < DossierManifest.Limits.maxEntries else {
+            throw DossierError(.source, "the source has more than \(DossierManifest.Limits.maxEntries) files and folders, the limit of format v1",
+                               hint: "split the case into several dossiers")
+        }
+    }
+
     private func addDirectory(_ path: String, mode: UInt32, mtime: Int64) throws(DossierError) {
+        try countEntry()
         let permissions = Self.permissions(mode, directory: true)
         do {
             try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
@@ -100,6 +109,7 @@ final class ContentWriter {
 
     /// Streams one file into the tar, detecting a file that changes while it is read.
     private func addFile(_ path: String, at absolute: String, expected: stat) throws(DossierError) {
+        try countEntry()
         let fd = open(absolute, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open", path: absolute, code: errno).description) }
         defer { close(fd) }
@@ -196,6 +206,7 @@ final class ContentWriter {
                 guard let size = entry.size, size >= 0 else {
                     throw DossierError(.source, "archive entry \(name) has no recorded size")
                 }
+                try countEntry()
                 try addArchiveFile(name, size: size, mode: entry.mode, mtime: entry.mtime, reader: reader)
             case .symlink, .hardlink:
                 throw DossierError(.source, "archive entry \(name) is a link; a dossier holds only regular files and folders")

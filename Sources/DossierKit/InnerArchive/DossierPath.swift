@@ -1,9 +1,16 @@
-/// The rules every path inside a dossier obeys, at sealing and again at opening.
+import Foundation
+
+/// The rules every path inside a dossier obeys, at sealing and again at opening
+/// (docs/FORMAT.md §2.2), so that a dossier opens the same on Linux, macOS and Windows.
 ///
-/// A path is relative, UTF-8, "/"-separated, without empty, "." or ".." components,
-/// without control characters or backslashes, at most 64 levels deep, 255 bytes per
-/// component and 4,096 bytes in all. Two paths in one dossier may not be equal after
-/// Unicode canonical equivalence and case folding (they would collide on macOS and Windows).
+/// A path is relative, UTF-8, "/"-separated, without empty, "." or ".." components (also
+/// not after Unicode compatibility mapping, e.g. fullwidth "．．", nor percent-encoded),
+/// without control characters, backslashes or the characters Windows reserves
+/// (`< > : " | ? *`), without Windows device names (CON, PRN, AUX, NUL, COM1–9, LPT1–9,
+/// with or without an extension) and without components ending in a dot or a space;
+/// at most 64 levels deep, 255 bytes per component and 4,096 bytes in all. Two paths in
+/// one dossier may not be equal after Unicode canonical equivalence and case folding
+/// (they would collide on macOS and Windows).
 enum DossierPath {
     static let maxDepth = 64
     static let maxComponentBytes = 255
@@ -33,8 +40,43 @@ enum DossierPath {
             guard !component.elementsEqual([0x2e]), !component.elementsEqual([0x2e, 0x2e]) else {
                 throw Violation("path \(shown) contains a '.' or '..' component")
             }
+            try checkPortable(String(decoding: component, as: UTF8.self), shown)
         }
         return string
+    }
+
+    static let windowsReservedCharacters = Set("<>:\"|?*")
+    static let windowsDeviceNames: Set<String> = {
+        var names: Set<String> = ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+        for n in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u{B9}", "\u{B2}", "\u{B3}"] {
+            names.insert("COM" + n)
+            names.insert("LPT" + n)
+        }
+        return names
+    }()
+
+    /// The rules that keep a component safe on every file system a dossier may be opened on.
+    static func checkPortable(_ component: String, _ shown: String) throws(Violation) {
+        if let bad = component.first(where: { windowsReservedCharacters.contains($0) }) {
+            throw Violation("path \(shown) contains \"\(bad)\", which Windows does not allow in names")
+        }
+        if component.hasSuffix(".") || component.hasSuffix(" ") {
+            throw Violation("path \(shown) has a component ending in a dot or a space (Windows drops them)")
+        }
+        let stem = component.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? component
+        if windowsDeviceNames.contains(stem.trimmingCharacters(in: .whitespaces).uppercased()) {
+            throw Violation("path \(shown) uses the Windows device name \(stem)")
+        }
+        // ".." in other encodings: Unicode compatibility forms (fullwidth "．", one- and
+        // two-dot leaders, fullwidth solidi) and percent-encoding, which some tools decode.
+        let compatible = component.precomposedStringWithCompatibilityMapping
+        if compatible == "." || compatible == ".." || compatible.contains("/") || compatible.contains("\\") {
+            throw Violation("path \(shown) has a component that reads as \"\(compatible)\" after Unicode compatibility mapping")
+        }
+        if component.contains("%"), let decoded = component.removingPercentEncoding,
+           decoded == "." || decoded == ".." || decoded.contains("/") || decoded.contains("\\") {
+            throw Violation("path \(shown) has a percent-encoded \"\(decoded)\" component")
+        }
     }
 
     /// Detects paths that collide under Unicode canonical equivalence or case folding.

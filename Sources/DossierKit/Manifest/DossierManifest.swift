@@ -13,6 +13,34 @@ public struct DossierManifest: Sendable, Equatable {
     public static let format = "dossier/1"
     static let maxBytes = 1 << 20
 
+    /// The bounds of format v1 (docs/FORMAT.md §4.3). They are format rules: a manifest
+    /// outside them is invalid, sealing refuses to write one, and opening checks them
+    /// before decrypting, so a decompression bomb or an entry flood is refused up front.
+    package enum Limits {
+        /// Files plus folders in one dossier.
+        package static let maxEntries = 65_536
+        /// The content may be at most this many times the encrypted payload body, plus `expansionSlack`.
+        package static let maxExpansionRatio: Int64 = 1_000
+        package static let expansionSlack: Int64 = 16 << 20
+        /// Content bytes in one dossier (256 GiB).
+        package static let maxContentBytes: Int64 = 256 << 30
+
+        /// The first limit the counts break, or nil.
+        static func violation(files: Int64, directories: Int64, contentBytes: Int64, bodySize: Int64) -> String? {
+            if files > Int64(maxEntries) || directories > Int64(maxEntries) || files + directories > Int64(maxEntries) {
+                return "declares \(files) files and \(directories) folders; format v1 allows at most \(maxEntries) in all"
+            }
+            if contentBytes > maxContentBytes {
+                return "declares \(contentBytes) content bytes; format v1 allows at most \(maxContentBytes)"
+            }
+            let (product, overflow) = bodySize.multipliedReportingOverflow(by: maxExpansionRatio)
+            if !overflow, contentBytes > product + expansionSlack {
+                return "declares \(contentBytes) content bytes from a \(bodySize)-byte payload, an expansion beyond \(maxExpansionRatio):1 (possible decompression bomb)"
+            }
+            return nil
+        }
+    }
+
     /// Which profile the dossier was checked against, and the outcome.
     public struct ProfileRecord: Sendable, Equatable {
         public let id: String
@@ -154,6 +182,9 @@ public struct DossierManifest: Sendable, Equatable {
               let bytesCount = contents["bytes"]?.integerValue, bytesCount >= 0,
               let privateSHA = contents["privateManifestSHA256"]?.stringValue, Hex.isSHA256(privateSHA)
         else { throw fail("has a malformed contents object") }
+        if let violation = Limits.violation(files: files, directories: directories, contentBytes: bytesCount, bodySize: bodySize) {
+            throw fail(violation)
+        }
         guard let signerList = value["signers"]?.arrayValue else { throw fail("has no signers list") }
         var signers: [Signer] = []
         for item in signerList {

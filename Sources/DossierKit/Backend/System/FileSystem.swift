@@ -85,6 +85,15 @@ enum FileSystem {
     }
 
     /// The directory part of a path ("." for a bare name).
+    /// Bytes an unprivileged process may still write on the file system holding `path`
+    /// (nil when it cannot be told).
+    static func availableBytes(at path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let (bytes, overflow) = Int64(info.f_bavail).multipliedReportingOverflow(by: Int64(info.f_frsize))
+        return overflow ? Int64.max : bytes
+    }
+
     static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }

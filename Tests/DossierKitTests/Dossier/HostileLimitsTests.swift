@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// Hostile archives beyond the path rules of HostileInputTests: names Windows reserves,
+/// ".." in other encodings, deep nesting, entry floods, bombs, oversized manifests, and
+/// the same rules when sealing (docs/FORMAT.md §2.2, §4.3).
+@Suite("Dossier: hostile names and limits")
+struct HostileLimitsTests {
+    static let names: [String] = [
+        "CON", "con.txt", "Aux.pdf", "nul.tar.gz", "COM1", "lpt9.log", "COM\u{B9}.txt", "PRN ", "CONOUT$",
+        "a:b.txt", "what?.txt", "star*.txt", "pipe|x", "quote\".txt", "less<than", "more>than",
+        "trailing.", "trailing ", "folder./x.txt",
+        "\u{FF0E}\u{FF0E}/escape.txt", "\u{2025}/escape.txt", "\u{FF0E}", "a\u{FF0F}b.txt", "a\u{FF3C}b.txt",
+        "%2e%2e/escape.txt", "%2E%2E%2Fescape.txt", "%2e", "x/%2e%2e/%2e%2e/escape.txt",
+        String(repeating: "d/", count: 64) + "deep.txt",
+    ]
+
+    @Test("each name a hostile sealer could use is refused when opening", arguments: names)
+    func refusedWhenOpening(_ name: String) throws {
+        let fx = try DossierFixture()
+        let path = try HostileDossier.build(fx, name: "hostile", entries: [.file("content/" + name)])
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("\(name) was opened")
+        } catch {
+            #expect(error.kind == .unsafePath, "\(name): \(error.kind) \(error.reason)")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+    }
+
+    @Test("the same names are refused when sealing, with nothing written", arguments: names.filter { !$0.contains("/") && !$0.hasSuffix(" ") })
+    func refusedWhenSealing(_ name: String) throws {
+        let fx = try DossierFixture()
+        let folder = try fx.folder("source", ["fine.txt": [1]])
+        try Data([2]).write(to: URL(fileURLWithPath: folder + "/" + name))
+        let output = fx.dir.path("out.dossier")
+        do {
+            _ = try fx.seal(folder, to: output)
+            Issue.record("\(name) was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .unsafePath, "\(name): \(error.kind) \(error.reason)")
+            #expect(error.reason.contains(AgeHeader.printable(Array(name.utf8))), "the error names the file: \(error.reason)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains("out") && !$0.contains("sealing") })
+    }
+
+    @Test("overlong UTF-8 and other invalid encodings of '..' are refused")
+    func encodings() {
+        let hostile: [[UInt8]] = [
+            [0xC0, 0xAE, 0xC0, 0xAE, 0x2F, 0x78],              // overlong "..", then "/x"
+            [0xE0, 0x80, 0xAE, 0xE0, 0x80, 0xAE],              // three-byte overlong ".."
+            [0x61, 0xC0, 0xAF, 0x62],                          // overlong "/"
+            [0x2E, 0x2E, 0x00, 0x2F, 0x78],                    // NUL
+            [0xED, 0xA0, 0x80],                                // a UTF-16 surrogate
+        ]
+        for bytes in hostile {
+            #expect(throws: DossierPath.Violation.self, "\(bytes)") { try DossierPath.validate(bytes) }
+        }
+        // Ordinary names from real case folders stay valid.
+        for name in ["调查评估意见书_扫描件_0001.pdf", "Report (final).docx", "2024-01-17 minutes.txt", "auxiliary.txt",
+                     "COM10.txt", "console.txt", ".hidden", "a..b.txt", "100%.txt", "%41.txt"] {
+            #expect(throws: Never.self, "\(name)") { try DossierPath.validate(Array(name.utf8)) }
+        }
+    }
+
+    @Test("100,000 entries: a manifest declaring them is invalid, one hiding them is stopped at the first extra entry")
+    func entryFlood() throws {
+        let fx = try DossierFixture()
+        let many = (0..<100_000).map { HostileDossier.Entry.file("content/f\($0)", []) }
+        // Declared: the signed manifest itself breaks the limit, so nothing is decrypted.
+        let declared = try HostileDossier.build(fx, name: "declared", entries: Array(many.prefix(10)), privateManifest: Array("{}".utf8),
+                                                declaredFiles: 100_000, declaredBytes: 0)
+        let report = Dossier.verify(declared, trusting: fx.trust)
+        #expect(report.status == .invalid)
+        #expect(report.failureSummary.contains("at most 65536"), "\(report.failureSummary)")
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        #expect(throws: DossierError.self) {
+            try Dossier.open(declared, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+        }
+        // Hidden: 100,000 entries behind a manifest that declares 10.
+        let hidden = try HostileDossier.build(fx, name: "hidden", entries: many, declaredFiles: 10, declaredBytes: 0)
+        do {
+            _ = try Dossier.open(hidden, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("the flood was opened")
+        } catch {
+            #expect(error.kind == .content)
+            #expect(error.reason.contains("more files or bytes than the manifest declares"))
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path).subtracting(["hidden.dossier"]) == before)
+    }
+
+    @Test("a zstd bomb beyond 1000:1 is invalid before anything is decrypted")
+    func expansionBomb() throws {
+        let fx = try DossierFixture()
+        let zeros = [UInt8](repeating: 0, count: 64 << 20)
+        let path = try HostileDossier.build(fx, name: "bomb", entries: [.file("content/zeros.bin", zeros)])
+        let report = Dossier.verify(path, trusting: fx.trust)
+        #expect(report.status == .invalid)
+        #expect(report.failureSummary.contains("decompression bomb"), "\(report.failureSummary)")
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("the bomb was opened")
+        } catch {
+            #expect(error.reason.contains("decompression bomb"), "\(error.reason)")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before)
+        #expect(try fx.log.history(of: "bomb").map(\.event) == [.registered], "nothing was logged as opened")
+    }
+
+    @Test("sealing content that expands beyond 1000:1 is refused with a hint, nothing written")
+    func sealingBomb() throws {
+        let fx = try DossierFixture()
+        let folder = try fx.folder("zeros", ["zeros.bin": [UInt8](repeating: 0, count: 64 << 20)])
+        let output = fx.dir.path("zeros.dossier")
+        do {
+            _ = try fx.seal(folder, to: output)
+            Issue.record("sealed")
+        } catch let error as DossierError {
+            #expect(error.reason.contains("1000:1"), "\(error.reason)")
+            #expect(error.hint?.contains("split") == true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains("dossier") })
+    }
+
+    @Test("a total size beyond the free space is refused before the opening is logged")
+    func freeSpace() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("room", ["a.txt": [UInt8](repeating: 7, count: 10_000)]), id: "room")
+        var options = OpenOptions()
+        options.availableBytesForTesting = OpenOptions.freeSpaceReserve + 9_999
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened without room")
+        } catch {
+            #expect(error.kind == .output)
+            #expect(error.reason.contains("needs 10000 bytes"), "\(error.reason)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+        #expect(try fx.log.history(of: "room").map(\.event) == [.sealed])
+        options.availableBytesForTesting = OpenOptions.freeSpaceReserve + 10_000
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust,
+                             recordingTo: fx.recorder, options: options)
+    }
+
+    @Test("an oversized private manifest is refused")
+    func oversizedPrivateManifest() throws {
+        let fx = try DossierFixture()
+        let huge = Array("{\"pad\":\"".utf8) + [UInt8](repeating: 0x61, count: PrivateManifest.maxBytes) + Array("\"}".utf8)
+        let path = try HostileDossier.build(fx, name: "fat", entries: [.file("content/a.txt")], privateManifest: huge)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("opened")
+        } catch {
+            #expect(error.kind == .content)
+            #expect(error.reason.contains("private manifest"), "\(error.reason)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+    }
+
+    @Test("a source with more than 65,536 files and folders is refused when sealing")
+    func sealingFlood() throws {
+        let fx = try DossierFixture()
+        let folder = fx.dir.path("flood")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for i in 0...DossierManifest.Limits.maxEntries {
+            let fd = open(folder + "/f\(i)", O_CREAT | O_WRONLY, 0o644)
+            #expect(fd >= 0)
+            close(fd)
+        }
+        let output = fx.dir.path("flood.dossier")
+        do {
+            _ = try fx.seal(folder, to: output)
+            Issue.record("sealed")
+        } catch let error as DossierError {
+            #expect(error.reason.contains("more than 65536 files and folders"), "\(error.reason)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}
