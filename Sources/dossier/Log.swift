@@ -8,7 +8,8 @@ extension DossierCommand {
             abstract: "Show, verify, export or import a dossier's access log.",
             discussion: """
                 TARGET is a .dossier file (its id and the anchor in its manifest are used) or a \
-                dossier id. Without options the history is printed. --verify checks the chain, \
+                dossier id. Without options the history is printed. --verify checks the chain \
+                (without TARGET: every chain in the ledger), \
                 every signature, the anchor and the ledger's checkpoints (plus any given with \
                 --checkpoint); --export writes JSON Lines that verify offline (with --as, an \
                 exported entry is recorded first and ends the export); --verify-export checks \
@@ -17,6 +18,7 @@ extension DossierCommand {
                 Examples:
                   dossier log case.dossier
                   dossier log case.dossier --verify --trust trust.txt --checkpoint published.txt
+                  dossier log --verify --trust trust.txt
                   dossier log case.dossier --export case.log.jsonl --as keys/anna.sign
                   dossier log --verify-export case.log.jsonl --trust trust.txt
                   dossier log case.dossier --record loaned --as keys/anna.sign --purpose "court hearing" \
@@ -81,7 +83,7 @@ extension DossierCommand {
                 ]))
             } else {
                 let verdict = report.isValid ? "VALID" : report.isIntact ? "INTACT BUT UNTRUSTED" : "INVALID"
-                print("log of \(report.dossierID ?? "?"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
+                print("log of \(report.dossierID ?? "the whole ledger"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
                 for problem in report.problems { print("  PROBLEM   \(problem)") }
                 for note in report.untrusted { print("  untrusted \(note)") }
             }
@@ -109,6 +111,13 @@ extension DossierCommand {
                     let report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
                                                       anchor: target.flatMap { FileManager.default.fileExists(atPath: $0) ? (try? resolve().anchor) ?? nil : nil })
                     print("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
+                    return
+                }
+                if verify, target == nil {
+                    // The whole ledger: every chain, every row, every checkpoint.
+                    var extra: [Checkpoint] = []
+                    for file in checkpointFiles { extra.append(try Checkpoint(parsing: try String(contentsOfFile: file, encoding: .utf8))) }
+                    try show(ledger.verify(dossierID: nil, trusting: store, checkpoints: extra))
                     return
                 }
                 let (id, anchor) = try resolve()

@@ -111,6 +111,7 @@ extension Dossier {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
         }
         guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
+        FileSystem.removeStaleTemporaries(of: output, tag: "amending")
         let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
         do throws(DossierError) {
             let file: FileSink

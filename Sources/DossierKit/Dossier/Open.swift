@@ -105,6 +105,7 @@ extension Dossier {
         try recorder.record(.opened, manifest: manifest, details: details)
 
         // 3. Decrypt into a staging folder; move it into place only when everything checked out.
+        FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
         let staging = FileSystem.temporarySibling(of: destination, tag: "opening")
         do { try FileSystem.makeDirectory(staging, mode: 0o700) } catch {
             throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")

@@ -126,6 +126,7 @@ extension Dossier {
             throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "choose another dossier id")
         }
         let sealedAt = Int64((options.sealedAt ?? Date()).timeIntervalSince1970)
+        FileSystem.removeStaleTemporaries(of: output, tag: "sealing")
         let temporary = FileSystem.temporarySibling(of: output, tag: "sealing")
         do {
             let receipt = try writeSealed(source: source, isFolder: isFolder, id: id, sealedAt: sealedAt, recipients: recipients,

@@ -105,9 +105,31 @@ enum FileSystem {
         return String(path[path.index(after: slash)...])
     }
 
-    /// A unique sibling path for temporary output: ".<name>.<tag>-<random>".
+    /// A unique sibling path for temporary output: ".<name>.<tag>-<pid>-<random>". The pid
+    /// lets a later run remove what a killed process left (`removeStaleTemporaries`).
     static func temporarySibling(of path: String, tag: String) -> String {
-        let random = (try? SecureRandom.bytes(6))?.map { String($0, radix: 16) }.joined() ?? String(getpid())
-        return parent(of: path) + "/." + lastComponent(of: path) + "." + tag + "-" + random
+        let random = (try? SecureRandom.bytes(6))?.map { String($0, radix: 16) }.joined() ?? "0"
+        return parent(of: path) + "/." + lastComponent(of: path) + "." + tag + "-" + String(getpid()) + "-" + random
+    }
+
+    /// Removes temporary siblings of `path` (see `temporarySibling`) whose process no longer
+    /// exists: the half-written file or staging folder of a run that was killed (SIGKILL,
+    /// power loss). Temporaries of live processes are left alone. Returns what was removed.
+    @discardableResult
+    static func removeStaleTemporaries(of path: String, tag: String) -> [String] {
+        let directory = parent(of: path)
+        let prefix = Array(("." + lastComponent(of: path) + "." + tag + "-").utf8)
+        guard let names = try? listDirectory(directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.starts(with: prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: UInt8(ascii: "-")),
+                  let pid = Int32(String(decoding: rest[rest.startIndex..<dash], as: UTF8.self)), pid > 0 else { continue }
+            if kill(pid, 0) == 0 || errno != ESRCH { continue }
+            let stale = directory + "/" + String(decoding: name, as: UTF8.self)
+            removeTree(stale)
+            removed.append(stale)
+        }
+        return removed
     }
 }
