@@ -4,11 +4,32 @@
 
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /// renameat2(RENAME_NOREPLACE): atomic rename that fails with EEXIST instead of replacing.
 static inline int dossier_rename_noreplace(const char *from, const char *to) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u /* RENAME_NOREPLACE */);
+}
+
+/// prctl(PR_SET_DUMPABLE, 0): no core dumps, no ptrace or /proc/PID/mem by the same user.
+static inline int dossier_set_not_dumpable(void) {
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/// Restores a signal's default action (signal() is not imported by Swift on every libc).
+static inline int dossier_default_signal(int sig) {
+    struct sigaction action;
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    return sigaction(sig, &action, 0);
+}
+
+/// prctl(PR_GET_DUMPABLE).
+static inline int dossier_get_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 }
 
 #endif

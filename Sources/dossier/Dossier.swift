@@ -3,7 +3,16 @@ import DossierKit
 import Foundation
 
 /// The `dossier` command: seal, verify and open case dossiers.
+/// The entry point: secrets stay out of core dumps and crash reports before any command runs.
 @main
+struct DossierMain {
+    static func main() async {
+        // DOSSIER_CRASH_REPORTS=1 keeps Swift's crash reports (which may print key bytes) for debugging.
+        ProcessHardening.protectSecrets(keepCrashReports: ProcessInfo.processInfo.environment["DOSSIER_CRASH_REPORTS"] == "1")
+        await DossierCommand.main()
+    }
+}
+
 struct DossierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossier",

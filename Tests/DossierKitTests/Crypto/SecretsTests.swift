@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import DossierKit
 
@@ -42,5 +43,33 @@ struct SecretsTests {
     func throwingInit() {
         struct Boom: Error {}
         #expect(throws: Boom.self) { try SecureBytes(count: 8) { (_) throws(Boom) in throw Boom() } }
+    }
+}
+
+@Suite("Secret hygiene", .serialized)
+struct SecretHygieneTests {
+    @Test("secret buffers are zeroed before their memory is freed")
+    func wipedOnRelease() throws {
+        let seen = Mutex<[[UInt8]]>([])
+        SecureBytes.wipeObserver.withLock { $0 = { buffer in seen.withLock { $0.append(Array(buffer)) } } }
+        defer { SecureBytes.wipeObserver.withLock { $0 = nil } }
+        do {
+            let key = SecureBytes(copying: [UInt8](repeating: 0xA5, count: 4096))
+            #expect(key.count == 4096)
+            // Keys made and used the usual ways (X25519 identity, file key, passphrase).
+            let identity = try AgeX25519.generate()
+            _ = try Age.decrypt(try Age.encrypt(Array("x".utf8), to: [AgeRecipient(identity.recipient)]), with: [identity.identity])
+            _ = try AgeIdentity.passphrase("a passphrase")
+        }
+        let buffers = seen.withLock { $0 }
+        #expect(buffers.contains { $0.count >= 4096 }, "the 4 KiB key was released")
+        #expect(buffers.allSatisfy { $0.allSatisfy { $0 == 0 } }, "a released secret buffer still held data")
+        #expect(buffers.count >= 3)
+    }
+
+    @Test("core dumps can be switched off for a process that holds keys")
+    func coreDumps() {
+        #expect(ProcessHardening.protectSecrets(keepCrashReports: true))
+        #expect(ProcessHardening.coreDumpsDisabled)
     }
 }

@@ -1,5 +1,6 @@
 import CDossierOpenSSL
 import Foundation
+import Synchronization
 
 /// An immutable byte buffer for secrets (keys, file keys, shared secrets, passphrases).
 ///
@@ -47,8 +48,12 @@ package final class SecureBytes: @unchecked Sendable, ContiguousBytes, Equatable
 
     deinit {
         OPENSSL_cleanse(storage.baseAddress, storage.count)
+        if let observer = Self.wipeObserver.withLock({ $0 }) { observer(UnsafeRawBufferPointer(storage)) }
         storage.deallocate()
     }
+
+    /// Tests only: sees every buffer after it was wiped, just before it is freed.
+    package static let wipeObserver = Mutex<(@Sendable (UnsafeRawBufferPointer) -> Void)?>(nil)
 
     /// Number of secret bytes.
     package let count: Int

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Secrets stay secret (docs/SECURITY.md): no key or passphrase in any output, error, log
+/// entry or sealed file; no core dump of a process that holds them.
+@Suite("dossier CLI: secrets")
+struct SecretsCLITests {
+    /// Every place a secret could leak to after a full round of commands.
+    @Test("no secret key or passphrase appears in output, errors, the ledger or the dossier")
+    func nothingLeaks() throws {
+        let ws = try CLIDossierTests.Workspace()
+        var outputs: [CLI.Result] = []
+        func run(_ arguments: [String], _ environment: [String: String] = [:]) throws -> CLI.Result {
+            let result = try ws.run(arguments, environment: environment)
+            outputs.append(result)
+            return result
+        }
+        #expect(try run(["keygen", "--name", "Anna Archivist", ws.path("anna")]).status == 0)
+        let passphrase = "correct horse battery staple 7f3a"
+        #expect(try run(["keygen", "--name", "Otto Officer", "--protect", ws.path("otto")], ["DOSSIER_PASSPHRASE": passphrase]).status == 0)
+        let recipient = try String(contentsOfFile: ws.path("anna.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let pubs = try ["anna", "otto"].map { try String(contentsOfFile: ws.path("\($0).pub"), encoding: .utf8).split(separator: "\n")[1] }
+        try "sealer,reader,archivist \(pubs[0]) Anna Archivist\napprover,reader \(pubs[1]) Otto Officer\n".write(toFile: ws.path("trust.txt"), atomically: true, encoding: .utf8)
+        let dossier = ws.path("case.dossier")
+        #expect(try run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-s", "approver=" + ws.path("otto.sign"), "-o", dossier],
+                        ["DOSSIER_PASSPHRASE": passphrase]).status == 0)
+        #expect(try run(["open", dossier, "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "-o", ws.path("out"),
+                         "--purpose", "review", "--trust", ws.path("trust.txt")]).status == 0)
+        // Failures: a wrong passphrase, a secret key given where a recipient belongs, a wrong identity.
+        let wrong = try run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("otto.sign"), "-o", ws.path("x.dossier"), "--id", "x"],
+                            ["DOSSIER_PASSPHRASE": passphrase + "!"])
+        #expect(wrong.status != 0)
+        let secretLine = try String(contentsOfFile: ws.path("anna.age"), encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") }.map(String.init)
+        let secret = try #require(secretLine)
+        #expect(try run(["seal", ws.path("case"), "-r", secret, "-s", ws.path("anna.sign"), "-o", ws.path("y.dossier"), "--id", "y"]).status != 0)
+        #expect(try run(["open", dossier, "-i", ws.path("otto.sign"), "--as", ws.path("anna.sign"), "-o", ws.path("out2"),
+                         "--purpose", "review", "--trust", ws.path("trust.txt")]).status != 0)
+        #expect(try run(["log", dossier, "--export", ws.path("log.jsonl"), "--as", ws.path("anna.sign")]).status == 0)
+
+        let signingSecret = try String(contentsOfFile: ws.path("anna.sign"), encoding: .utf8).split(separator: "\n").first { !$0.hasPrefix("#") && !$0.isEmpty }.map(String.init)
+        let secrets = [secret, try #require(signingSecret), passphrase]
+        var places: [(String, Data)] = outputs.enumerated().flatMap { [("stdout \($0.offset)", Data($0.element.stdout.utf8)), ("stderr \($0.offset)", Data($0.element.stderr.utf8))] }
+        for file in ["ledger.sqlite", "ledger.sqlite-wal", "case.dossier", "log.jsonl"] where FileManager.default.fileExists(atPath: ws.path(file)) {
+            places.append((file, try Data(contentsOf: URL(fileURLWithPath: ws.path(file)))))
+        }
+        for (place, data) in places {
+            for secret in secrets {
+                #expect(data.range(of: Data(secret.utf8)) == nil, "a secret appears in \(place)")
+                #expect(data.range(of: Data(secret.lowercased().utf8)) == nil, "a secret appears in \(place) (lower case)")
+            }
+        }
+        #expect(wrong.stderr.contains("passphrase"), "the error says what is wrong: \(wrong.stderr)")
+    }
+
+    @Test("the CLI runs with core dumps disabled and crashes without a core or a memory-printing crash report")
+    func noCoreDumps() throws {
+        let ws = try CLIDossierTests.Workspace()
+        // Allow cores in this process (up to the hard limit), so that only the CLI's own hardening can stop one.
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_CORE.rawValue), &saved)
+        var raised = rlimit(rlim_cur: saved.rlim_max, rlim_max: saved.rlim_max)
+        setrlimit(Int32(RLIMIT_CORE.rawValue), &raised)
+        defer { setrlimit(Int32(RLIMIT_CORE.rawValue), &saved) }
+        // keygen --protect waits for a passphrase on the pipe, so the process stays alive.
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["keygen", "--protect", "--passphrase-fd", "0", ws.path("k")]
+        process.currentDirectoryURL = URL(fileURLWithPath: ws.root)
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        var limits = ""
+        for _ in 0..<50 {
+            usleep(100_000)
+            limits = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)) ?? ""
+            if limits.contains("Max core file size") { break }
+        }
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(line)")
+        kill(process.processIdentifier, SIGSEGV)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationStatus == SIGSEGV)
+        let report = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!report.contains("Backtracing") && !report.contains("Registers"), "a crash report that may show memory: \(report.prefix(200))")
+        let cores = try FileManager.default.contentsOfDirectory(atPath: ws.root).filter { $0.hasPrefix("core") }
+        #expect(cores.isEmpty, "core files: \(cores)")
+        try input.fileHandleForWriting.close()
+    }
+}
