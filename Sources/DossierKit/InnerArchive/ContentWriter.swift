@@ -181,6 +181,12 @@ final class ContentWriter {
         do { reader = try ArchiveReader(.file(path), tarOnly: false) } catch {
             throw DossierError(.source, "cannot read \(path) as an archive: \(error)")
         }
+        // A zip / 7z bomb is refused by its declared sizes, before its data is expanded:
+        // the same 1,000:1 bound the sealed dossier must keep (docs/FORMAT.md §7).
+        let archiveSize = (try? FileSystem.lstatus(path)).map { Int64($0.st_size) } ?? 0
+        let (product, overflow) = archiveSize.multipliedReportingOverflow(by: DossierManifest.Limits.maxExpansionRatio)
+        let budget = overflow ? Int64.max : product + DossierManifest.Limits.expansionSlack
+        var expanded: Int64 = 0
         while true {
             let entry: ArchiveEntryInfo?
             do { entry = try reader.nextEntry() } catch { throw DossierError(.source, "reading \(path) failed: \(error)") }
@@ -206,6 +212,11 @@ final class ContentWriter {
                 guard let size = entry.size, size >= 0 else {
                     throw DossierError(.source, "archive entry \(name) has no recorded size")
                 }
+                guard size <= budget - expanded else {
+                    throw DossierError(.source, "\(path) expands beyond \(DossierManifest.Limits.maxExpansionRatio):1 of its \(archiveSize) bytes (possible zip bomb); refused at \(name)",
+                                       hint: "seal the extracted folder instead if the content is genuine")
+                }
+                expanded += size
                 try countEntry()
                 try addArchiveFile(name, size: size, mode: entry.mode, mtime: entry.mtime, reader: reader)
             case .symlink, .hardlink:

@@ -182,3 +182,34 @@ struct HostileLimitsTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
+
+@Suite("Dossier: hostile input archives")
+struct HostileInputArchiveTests {
+    @Test("a 7z bomb handed in for sealing is refused by its declared sizes, nothing written")
+    func sevenZipBomb() throws {
+        let fx = try DossierFixture()
+        let bomb = fx.dir.path("bomb.7z")
+        let sink = try FileSink(creating: bomb)
+        let seven = try ArchiveWriter(format: .sevenZip, sink: sink)
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        for index in 0..<2 {
+            try seven.writeHeader(path: "zeros-\(index).bin", isDirectory: false, size: 100 << 20, permissions: 0o644, mtime: 0)
+            for _ in 0..<100 { try zeros.withUnsafeBytes { try seven.writeData($0) } }
+            try seven.finishEntry()
+        }
+        try seven.close()
+        try sink.close()
+        let size = try FileManager.default.attributesOfItem(atPath: bomb)[.size] as? Int ?? 0
+        #expect(size < 200_000, "the bomb compresses: \(size) bytes")
+        let output = fx.dir.path("bomb.dossier")
+        do {
+            _ = try fx.seal(bomb, id: "bomb", to: output)
+            Issue.record("the bomb was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+            #expect(error.reason.contains("possible zip bomb"), "\(error.reason)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains("sealing") })
+    }
+}
