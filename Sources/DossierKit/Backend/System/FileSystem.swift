@@ -21,6 +21,8 @@ enum FileSystem {
     static func isRegular(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG }
     static func isSymlink(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFLNK }
 
+    private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
     /// Names in a directory as raw bytes, sorted bytewise, without "." and "..".
     static func listDirectory(_ path: String) throws(FileError) -> [[UInt8]] {
         guard let dir = opendir(path) else { throw FileError(operation: "open directory", path: path, code: errno) }
@@ -32,10 +34,10 @@ enum FileSystem {
                 if errno != 0 { throw FileError(operation: "read directory", path: path, code: errno) }
                 break
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                return Array(bytes.prefix { $0 != 0 })
-            }
+            // Read d_name in place: copying the whole `dirent` (entry.pointee) reads past the
+            // end of short records at the end of glibc's buffer (found by AddressSanitizer).
+            let namePointer = UnsafeRawPointer(entry).advanced(by: direntNameOffset).assumingMemoryBound(to: CChar.self)
+            let name = Array(UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer)))
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             names.append(name)
         }
