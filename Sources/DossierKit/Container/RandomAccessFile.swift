@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A file read at explicit offsets (pread), for the container, which is parsed from its end.
-final class RandomAccessFile {
+final class RandomAccessFile: Sendable {
     let path: String
     let size: Int64
     private let fd: Int32
