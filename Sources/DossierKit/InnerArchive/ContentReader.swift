@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Where decrypted content goes: a disk extractor, or nowhere (a deep verification).
 protocol ContentSink: AnyObject {
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError)
@@ -17,25 +19,42 @@ enum ContentReader {
         let bytesChecked: Int64
     }
 
-    /// A byte source that hashes (SHA-256) and CRCs everything read through it.
-    final class HashingSource: ByteSource {
+    /// A byte source that hashes (SHA-256) and CRCs everything read through it. The hashing
+    /// runs on its own serial queue (at most 8 blocks behind), so it overlaps decryption.
+    final class HashingSource: ByteSource, @unchecked Sendable {
+        // `digest` and `crc` are touched only on `queue`; `count` only by the reading thread.
         let source: ByteSource
-        let digest = DigestContext(.sha256)
-        var crc: CRC32
-        var count: Int64 = 0
+        private let digest = DigestContext(.sha256)
+        private var crc: CRC32
+        private(set) var count: Int64 = 0
+        private let queue = DispatchQueue(label: "dossier.body-hash")
+        private let slots = DispatchSemaphore(value: 8)
+
         init(_ source: ByteSource, crc: CRC32) {
             self.source = source
             self.crc = crc
         }
+
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             let n = try source.read(into: buffer)
             if n > 0 {
-                let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                digest.update(piece)
-                crc.update(piece)
+                let piece = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 count += Int64(n)
+                slots.wait()
+                queue.async {
+                    piece.withUnsafeBytes { raw in
+                        self.digest.update(raw)
+                        self.crc.update(raw)
+                    }
+                    self.slots.signal()
+                }
             }
             return n
+        }
+
+        /// Waits for the hashing to catch up: the SHA-256 of what was read and the CRC-32 (seeded in init).
+        func finish() -> (sha256: [UInt8], crc32: UInt32) {
+            queue.sync { (digest.finalize(), crc.value) }
         }
     }
 
@@ -156,10 +175,11 @@ enum ContentReader {
         do {
             while try buffer.withUnsafeMutableBytes({ try prefetched.read(into: $0) }) > 0 {}
         } catch { throw payloadFailure(error) }
-        guard body.count == manifest.payloadBodySize, Hex.encode(body.digest.finalize()) == manifest.payloadBodySHA256 else {
+        let (bodySHA256, entryCRC) = body.finish()
+        guard body.count == manifest.payloadBodySize, Hex.encode(bodySHA256) == manifest.payloadBodySHA256 else {
             throw DossierError(.payload, "the payload body does not match the signed SHA-256 and size")
         }
-        guard body.crc.value == container.payload.crc32 else { throw DossierError(.container, "payload.age does not match its CRC-32") }
+        guard entryCRC == container.payload.crc32 else { throw DossierError(.container, "payload.age does not match its CRC-32") }
 
         // 5. The private manifest: signed digest, then every entry.
         guard let privateBytes else { throw DossierError(.content, "the payload has no private manifest") }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import DossierKit
 
@@ -198,11 +199,12 @@ struct RefusalTests {
         let fx = try DossierFixture()
         let source = try fx.folder("changing", ["big.bin": [UInt8](repeating: 1, count: 48 << 20)])
         let path = source + "/big.bin"
-        final class Flag: @unchecked Sendable { var stop = false }
+        // The stop flag is shared with the writer thread (ThreadSanitizer found a plain Bool here).
+        final class Flag: Sendable { let stop = Atomic<Bool>(false) }
         let flag = Flag()
         let writer = Thread {
             let handle = FileHandle(forWritingAtPath: path)
-            while !flag.stop {
+            while !flag.stop.load(ordering: .acquiring) {
                 handle?.seekToEndOfFile()
                 handle?.write(Data([2]))
                 usleep(200)
@@ -210,7 +212,7 @@ struct RefusalTests {
             try? handle?.close()
         }
         writer.start()
-        defer { flag.stop = true }
+        defer { flag.stop.store(true, ordering: .releasing) }
         do {
             _ = try fx.seal(source)
             Issue.record("a changing file was sealed")
@@ -218,7 +220,7 @@ struct RefusalTests {
             #expect(error.kind == .source)
             #expect(error.reason.contains("changed while it was being sealed"))
         }
-        flag.stop = true
+        flag.stop.store(true, ordering: .releasing)
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing.dossier")))
     }
 
