@@ -36,12 +36,18 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libzstd: compressing the inner tar with bounded memory (worker count, job size).
+        .systemLibrary(
+            name: "CDossierZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         // System calls Glibc does not expose (renameat2).
         .systemLibrary(name: "CDossierSystem"),
         .target(
             name: "DossierKit",
             dependencies: [
-                "CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierSystem",
+                "CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierZstd", "CDossierSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -174,8 +174,13 @@ extension Dossier {
         payloadSink.markHeader(length: age.headerByteCount)
         // Encryption, the payload digest and the zip writing run on a second thread.
         let pipeline = PipelinedSink(age)
+        // zstd on every core, in 1 MiB jobs: bounded memory whatever the dossier's size.
+        let zstd: ZstdSink
         let tar: ArchiveWriter
-        do { tar = try ArchiveWriter(format: .paxTarZstd(level: options.compressionLevel, threads: ProcessInfo.processInfo.activeProcessorCount), sink: pipeline) } catch {
+        do {
+            zstd = try ZstdSink(sink: pipeline, level: options.compressionLevel, workers: ProcessInfo.processInfo.activeProcessorCount)
+            tar = try ArchiveWriter(format: .paxTar, sink: zstd)
+        } catch {
             try? pipeline.close()
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
@@ -188,6 +193,7 @@ extension Dossier {
         do throws(DossierError) {
             if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
             finished = try content.finish(dossierID: id, mtime: sealedAt)
+            do { try zstd.finish() } catch { throw (error as? DossierError) ?? DossierError(.output, "finishing the compression failed: \(error)") }
         } catch {
             tar.abort()
             try? pipeline.close()

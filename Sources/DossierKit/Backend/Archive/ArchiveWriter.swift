@@ -6,6 +6,8 @@ final class ArchiveWriter {
     enum Format {
         /// POSIX pax tar (ustar headers, pax extended headers where needed) through zstd.
         case paxTarZstd(level: Int, threads: Int)
+        /// POSIX pax tar, uncompressed (the seal compresses it with `ZstdSink`).
+        case paxTar
         /// Zip with stored (uncompressed) entries.
         case zipStored
         /// 7-Zip, for archives handed in by case systems (and test fixtures).
@@ -31,6 +33,8 @@ final class ArchiveWriter {
                     // Older libarchive builds lack the option; compression then runs on one thread.
                     _ = archive_write_set_filter_option(archive, "zstd", "threads", String(threads))
                 }
+            case .paxTar:
+                try check(archive_write_set_format_pax_restricted(archive), "selecting the pax format")
             case .zipStored:
                 try check(archive_write_set_format_zip(archive), "selecting the zip format")
                 try check(archive_write_set_format_option(archive, "zip", "compression", "store"), "selecting stored zip entries")
