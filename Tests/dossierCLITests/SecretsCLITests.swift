@@ -72,13 +72,14 @@ struct SecretsCLITests {
         let errors = Pipe()
         process.standardError = errors
         try process.run()
-        var limits = ""
-        for _ in 0..<50 {
+        // Poll: the limits change when main() starts, a moment after the process exists.
+        var line = ""
+        for _ in 0..<100 {
             usleep(100_000)
-            limits = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)) ?? ""
-            if limits.contains("Max core file size") { break }
+            let limits = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)) ?? ""
+            line = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? ""
+            if line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"] { break }
         }
-        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init) ?? ""
         #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(line)")
         kill(process.processIdentifier, SIGSEGV)
         process.waitUntilExit()
