@@ -69,9 +69,12 @@ enum DossierPath {
         }
         // ".." in other encodings: Unicode compatibility forms (fullwidth "．", one- and
         // two-dot leaders, fullwidth solidi) and percent-encoding, which some tools decode.
-        let compatible = component.precomposedStringWithCompatibilityMapping
-        if compatible == "." || compatible == ".." || compatible.contains("/") || compatible.contains("\\") {
-            throw Violation("path \(shown) has a component that reads as \"\(compatible)\" after Unicode compatibility mapping")
+        // (ASCII maps to itself, so only names with other characters need the mapping.)
+        if !component.utf8.allSatisfy({ $0 < 0x80 }) {
+            let compatible = component.precomposedStringWithCompatibilityMapping
+            if compatible == "." || compatible == ".." || compatible.contains("/") || compatible.contains("\\") {
+                throw Violation("path \(shown) has a component that reads as \"\(compatible)\" after Unicode compatibility mapping")
+            }
         }
         if component.contains("%"), let decoded = component.removingPercentEncoding,
            decoded == "." || decoded == ".." || decoded.contains("/") || decoded.contains("\\") {
