@@ -62,7 +62,11 @@ for profile in "${profiles[@]}"; do
     -n "verify: dossier verify" \
       --prepare "true" \
       "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
-  results+=("$profile:$size")
+  # Peak memory (max RSS) of one seal and one open, outside hyperfine.
+  rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; rm -rf "$work/ours-open"
+  seal_rss=$(DOSSIER_LOG="$work/seal-ledger.sqlite" /usr/bin/time -f %M "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/ours-out.dossier" -q --id bench 2>&1 >/dev/null | tail -1)
+  open_rss=$(DOSSIER_LOG="$work/open-ledger.sqlite" /usr/bin/time -f %M "$dossier" open "$work/$profile.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q 2>&1 >/dev/null | tail -1)
+  results+=("$profile:$size:$seal_rss:$open_rss")
 done
 
 python3 - "$work" "${results[@]}" <<'PY'
@@ -70,12 +74,18 @@ import json, sys
 work = sys.argv[1]
 print()
 print(f"{'corpus':<12} {'job':<7} {'peer (median s)':>16} {'dossier (median s)':>19} {'dossier MB/s':>13} {'ratio peer/ours':>16}")
+memory = []
 for item in sys.argv[2:]:
-    profile, size = item.split(":")
+    profile, size, seal_rss, open_rss = item.split(":")
     size = int(size)
+    memory.append((profile, size, int(seal_rss), int(open_rss)))
     data = {r["command"]: r for r in json.load(open(f"{work}/{profile}.json"))["results"]}
     for job in ["seal", "open", "verify"]:
         peer = next(v for k, v in data.items() if k.startswith(job + ":") and "dossier" not in k)
         ours = next(v for k, v in data.items() if k.startswith(job + ": dossier"))
         print(f"{profile:<12} {job:<7} {peer['median']:>16.3f} {ours['median']:>19.3f} {size / ours['median'] / 1e6:>13.0f} {peer['median'] / ours['median']:>16.2f}")
+print()
+print(f"{'corpus':<12} {'content MB':>11} {'seal peak RSS MiB':>18} {'open peak RSS MiB':>18}")
+for profile, size, seal_rss, open_rss in memory:
+    print(f"{profile:<12} {size / 1e6:>11.0f} {seal_rss / 1024:>18.1f} {open_rss / 1024:>18.1f}")
 PY
