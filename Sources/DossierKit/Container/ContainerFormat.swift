@@ -67,9 +67,12 @@ struct SignatureStatement: Equatable {
     }
 
     init?(trustedComment: String) {
-        guard trustedComment.hasPrefix(Self.prefix + " "), let nameRange = trustedComment.range(of: " name=") else { return nil }
-        let fields = trustedComment[trustedComment.index(trustedComment.startIndex, offsetBy: Self.prefix.count + 1)..<nameRange.lowerBound]
-            .split(separator: " ")
+        guard trustedComment.hasPrefix(Self.prefix + " ") else { return nil }
+        // The fields start after "dossier-signature/1 "; " name=" is searched from there, so
+        // that a name= right after the prefix cannot make the range run backwards (fuzz finding).
+        let fieldsStart = trustedComment.index(trustedComment.startIndex, offsetBy: Self.prefix.count + 1)
+        guard let nameRange = trustedComment[fieldsStart...].range(of: " name=") else { return nil }
+        let fields = trustedComment[fieldsStart..<nameRange.lowerBound].split(separator: " ")
         var values: [String: String] = [:]
         for field in fields {
             guard let eq = field.firstIndex(of: "=") else { return nil }

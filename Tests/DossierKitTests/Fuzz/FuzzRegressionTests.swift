@@ -48,3 +48,37 @@ struct FuzzRegressionTests {
         try FuzzEntryPoints.run("container", bytes, scratchPath: dir.path("copy.dossier"), isKnownDossier: { $0 == bytes })
     }
 }
+
+@Suite("Fuzz findings")
+struct FuzzFindingTests {
+    /// Found by the `signature` target: " name=" right after the prefix made the field range
+    /// run backwards (a trap). An attacker's own key can sign such a trusted comment, so one
+    /// signature file could crash every inspector's `dossier verify`.
+    @Test("a trusted comment whose name= follows the prefix at once is refused, not a crash")
+    func nameRightAfterPrefix() throws {
+        #expect(SignatureStatement(trustedComment: "dossier-signature/1 name=F") == nil)
+        #expect(SignatureStatement(trustedComment: "dossier-signature/1  name=F") == nil)
+        #expect(SignatureStatement(trustedComment: "dossier-signature/1 name=") == nil)
+        let valid = SignatureStatement(dossierID: "d", role: .sealer, keyID: "0102030405060708", time: "2026-01-01T00:00:00Z", name: "A name=B")
+        #expect(SignatureStatement(trustedComment: valid.trustedComment) == valid)
+
+        // End to end: a dossier whose signature, made with the attacker's own key, carries it.
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case", ["a.txt": [1]]))
+        let container = try ContainerReader(path: receipt.path)
+        let payload = try container.file.read(at: container.payload.dataOffset, count: Int(container.payload.size))
+        let attacker = try SigningKey.generate(name: "Mallory")
+        let signature = try attacker.sign(container.manifestBytes, trustedComment: "dossier-signature/1 name=Mallory")
+        let path = fx.dir.path("hostile.dossier")
+        let file = try FileSink(creating: path)
+        let writer = try ContainerWriter(sink: file, mtime: Int64(container.payload.mtime))
+        try writer.add("mimetype", Array(ContainerFormat.mimetype.utf8))
+        try writer.add("payload.age", payload)
+        try writer.add("META-INF/manifest.json", container.manifestBytes)
+        try writer.add(ContainerFormat.SignatureName(sequence: 1, role: .sealer, keyID: attacker.publicKey.keyID).entryName, Array(signature.fileText.utf8))
+        try writer.close()
+        try file.close()
+        let report = Dossier.verify(path, trusting: fx.trust)
+        #expect(report.status == .invalid)
+    }
+}
