@@ -79,6 +79,7 @@ enum Seeds {
             try put("manifest", "public-\(name)", parts.manifest)
             try put("manifest", "private-\(name)", parts.privateManifest)
             try put("inner-archive", name, parts.innerArchive)
+            try put("inner-archive", name + "-plain", parts.plainInnerArchive)
             for (index, signature) in parts.signatures.enumerated() { try put("signature", "\(name)-\(index)", signature) }
         }
         try Data(known.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: "\(dir)/known.txt"))

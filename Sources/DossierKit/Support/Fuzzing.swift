@@ -165,13 +165,17 @@ package enum FuzzEntryPoints {
     /// The parts of a sealed dossier other targets read (for seeds): public manifest,
     /// private manifest, decrypted inner archive, signature files.
     package static func containerParts(atPath path: String, identity: AgeIdentity)
-        throws -> (manifest: [UInt8], privateManifest: [UInt8], innerArchive: [UInt8], signatures: [[UInt8]]) {
+        throws -> (manifest: [UInt8], privateManifest: [UInt8], innerArchive: [UInt8], plainInnerArchive: [UInt8], signatures: [[UInt8]]) {
         let container = try ContainerReader(path: path)
         let payload = try container.file.read(at: container.payload.dataOffset, count: Int(container.payload.size))
         let inner = try Age.decrypt(payload, with: [identity])
         let reader = try ArchiveReader(.stream(MemorySource(inner)), tarOnly: true)
         var privateManifest: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // The same entries as an uncompressed tar, so that mutations reach the tar parser
+        // and the path rules instead of stopping in the zstd decoder.
+        let plainSink = MemorySink()
+        let plain = try ArchiveWriter(format: .paxTar, sink: plainSink)
         while let entry = try reader.nextEntry() {
             var data: [UInt8] = []
             while true {
@@ -180,7 +184,12 @@ package enum FuzzEntryPoints {
                 data += buffer[0..<n]
             }
             if entry.pathBytes == Array(ContentWriter.manifestEntry.utf8) { privateManifest = data }
+            try plain.writeHeader(path: String(decoding: entry.pathBytes, as: UTF8.self), isDirectory: entry.kind == .directory,
+                                  size: Int64(data.count), permissions: entry.mode & 0o777, mtime: entry.mtime)
+            if !data.isEmpty { try withBytes(data) { (raw) throws(ArchiveError) in try plain.writeData(raw) } }
+            try plain.finishEntry()
         }
-        return (container.manifestBytes, privateManifest, inner, container.signatures.map(\.text))
+        try plain.close()
+        return (container.manifestBytes, privateManifest, inner, plainSink.bytes, container.signatures.map(\.text))
     }
 }
