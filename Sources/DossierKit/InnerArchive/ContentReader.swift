@@ -1,4 +1,3 @@
-import Dispatch
 
 /// Where decrypted content goes: a disk extractor, or nowhere (a deep verification).
 protocol ContentSink: AnyObject {
@@ -19,16 +18,14 @@ enum ContentReader {
         let bytesChecked: Int64
     }
 
-    /// A byte source that hashes (SHA-256) and CRCs everything read through it. The hashing
-    /// runs on its own serial queue (at most 8 blocks behind), so it overlaps decryption.
-    final class HashingSource: ByteSource, @unchecked Sendable {
-        // `digest` and `crc` are touched only on `queue`; `count` only by the reading thread.
+    /// A byte source that hashes (SHA-256) and CRCs everything read through it. (Hashing on a
+    /// third queue was measured: no gain on 2 cores, where decryption already runs beside
+    /// the extraction.)
+    final class HashingSource: ByteSource {
         let source: ByteSource
         private let digest = DigestContext(.sha256)
         private var crc: CRC32
         private(set) var count: Int64 = 0
-        private let queue = DispatchQueue(label: "dossier.body-hash")
-        private let slots = DispatchSemaphore(value: 8)
 
         init(_ source: ByteSource, crc: CRC32) {
             self.source = source
@@ -38,23 +35,17 @@ enum ContentReader {
         func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
             let n = try source.read(into: buffer)
             if n > 0 {
-                let piece = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                digest.update(piece)
+                crc.update(piece)
                 count += Int64(n)
-                slots.wait()
-                queue.async {
-                    piece.withUnsafeBytes { raw in
-                        self.digest.update(raw)
-                        self.crc.update(raw)
-                    }
-                    self.slots.signal()
-                }
             }
             return n
         }
 
-        /// Waits for the hashing to catch up: the SHA-256 of what was read and the CRC-32 (seeded in init).
+        /// The SHA-256 of what was read and the CRC-32 (seeded in init).
         func finish() -> (sha256: [UInt8], crc32: UInt32) {
-            queue.sync { (digest.finalize(), crc.value) }
+            (digest.finalize(), crc.value)
         }
     }
 

@@ -23,7 +23,7 @@ enum DossierPath {
 
     /// Validates `bytes` as a dossier path and returns it as a string.
     static func validate(_ bytes: [UInt8]) throws(Violation) -> String {
-        let shown = AgeHeader.printable(bytes)
+        var shown: String { AgeHeader.printable(bytes) }  // only when refusing
         guard !bytes.isEmpty else { throw Violation("empty path") }
         guard bytes.count <= maxPathBytes else { throw Violation("path \(shown) is longer than \(maxPathBytes) bytes") }
         guard let string = String(validating: bytes, as: UTF8.self) else { throw Violation("path \(shown) is not valid UTF-8") }
@@ -40,12 +40,20 @@ enum DossierPath {
             guard !component.elementsEqual([0x2e]), !component.elementsEqual([0x2e, 0x2e]) else {
                 throw Violation("path \(shown) contains a '.' or '..' component")
             }
-            try checkPortable(String(decoding: component, as: UTF8.self), shown)
+            try checkPortable(component, shown)
         }
         return string
     }
 
     static let windowsReservedCharacters = Set("<>:\"|?*")
+    /// Characters that NFKC or Windows' best-fit mapping turn into "/" or "\\" inside a name:
+    /// fullwidth and small (reverse) solidus, division slash, set minus, fraction slash, the
+    /// big solidi, and the ℀ ℁ ℅ ℆ ligatures. (Dot-like characters only matter when the whole
+    /// component becomes "." or "..", which the two-scalar check catches.)
+    static let separatorLike: Set<Unicode.Scalar> = [
+        "\u{FF0F}", "\u{FF3C}", "\u{FE68}", "\u{2215}", "\u{2216}", "\u{2044}",
+        "\u{29F5}", "\u{29F8}", "\u{29F9}", "\u{2100}", "\u{2101}", "\u{2105}", "\u{2106}",
+    ]
     static let windowsDeviceNames: Set<String> = {
         var names: Set<String> = ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
         for n in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u{B9}", "\u{B2}", "\u{B3}"] {
@@ -56,27 +64,46 @@ enum DossierPath {
     }()
 
     /// The rules that keep a component safe on every file system a dossier may be opened on.
-    static func checkPortable(_ component: String, _ shown: String) throws(Violation) {
-        if let bad = component.first(where: { windowsReservedCharacters.contains($0) }) {
-            throw Violation("path \(shown) contains \"\(bad)\", which Windows does not allow in names")
+    /// Byte-level first (this runs for every component of every file when sealing and opening).
+    static func checkPortable(_ bytes: ArraySlice<UInt8>, _ shownPath: @autoclosure () -> String) throws(Violation) {
+        var shown: String { shownPath() }
+        // < > : " | ? *
+        if let bad = bytes.first(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x3A || $0 == 0x22 || $0 == 0x7C || $0 == 0x3F || $0 == 0x2A }) {
+            throw Violation("path \(shown) contains \"\(Character(Unicode.Scalar(bad)))\", which Windows does not allow in names")
         }
-        if component.hasSuffix(".") || component.hasSuffix(" ") {
+        if bytes.last == 0x2E || bytes.last == 0x20 {
             throw Violation("path \(shown) has a component ending in a dot or a space (Windows drops them)")
         }
-        let stem = component.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? component
-        if windowsDeviceNames.contains(stem.trimmingCharacters(in: .whitespaces).uppercased()) {
-            throw Violation("path \(shown) uses the Windows device name \(stem)")
-        }
-        // ".." in other encodings: Unicode compatibility forms (fullwidth "．", one- and
-        // two-dot leaders, fullwidth solidi) and percent-encoding, which some tools decode.
-        // (ASCII maps to itself, so only names with other characters need the mapping.)
-        if !component.utf8.allSatisfy({ $0 < 0x80 }) {
-            let compatible = component.precomposedStringWithCompatibilityMapping
-            if compatible == "." || compatible == ".." || compatible.contains("/") || compatible.contains("\\") {
-                throw Violation("path \(shown) has a component that reads as \"\(compatible)\" after Unicode compatibility mapping")
+        // Device names: the part before the first dot, without trailing spaces, is at most
+        // 7 characters ("CONOUT$"; "COM¹" is 5 bytes), so longer stems need no look.
+        var stem = bytes.prefix { $0 != 0x2E }
+        while stem.last == 0x20 { stem = stem.dropLast() }
+        if stem.count <= 7 {
+            let upper = String(decoding: stem, as: UTF8.self).uppercased()
+            if windowsDeviceNames.contains(upper) {
+                throw Violation("path \(shown) uses the Windows device name \(String(decoding: stem, as: UTF8.self))")
             }
         }
-        if component.contains("%"), let decoded = component.removingPercentEncoding,
+        let isASCII = bytes.allSatisfy { $0 < 0x80 }
+        let hasPercent = bytes.contains(0x25)
+        guard !isASCII || hasPercent else { return }
+        let component = String(decoding: bytes, as: UTF8.self)
+        // ".." and separators in other encodings: compatibility forms that NFKC (or Windows'
+        // "best fit" code-page mapping) turns into "/", "\\" or "..". ASCII maps to itself,
+        // so only names with other characters are looked at, and cheaply: a component can
+        // only map to "." or ".." if it has at most two scalars.
+        if !isASCII {
+            if let bad = component.unicodeScalars.first(where: { separatorLike.contains($0) }) {
+                throw Violation("path \(shown) contains U+\(String(bad.value, radix: 16, uppercase: true)), which some systems turn into a path separator or dot")
+            }
+            if component.unicodeScalars.count <= 2 {
+                let compatible = component.precomposedStringWithCompatibilityMapping
+                if compatible == "." || compatible == ".." {
+                    throw Violation("path \(shown) has a component that reads as \"\(compatible)\" after Unicode compatibility mapping")
+                }
+            }
+        }
+        if hasPercent, let decoded = component.removingPercentEncoding,
            decoded == "." || decoded == ".." || decoded.contains("/") || decoded.contains("\\") {
             throw Violation("path \(shown) has a percent-encoded \"\(decoded)\" component")
         }

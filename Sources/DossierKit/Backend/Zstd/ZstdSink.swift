@@ -11,6 +11,10 @@ final class ZstdSink: ByteSink {
     private let cctx: OpaquePointer
     private let sink: ByteSink
     private var output: [UInt8]
+    /// Small writes (tar headers, small files) are gathered here first: one compression call
+    /// per 256 KiB instead of one per write (each call in multi-threaded mode takes locks).
+    private var pending: [UInt8] = []
+    private let pendingLimit = 256 << 10
     private var finished = false
 
     struct ZstdError: Error, CustomStringConvertible {
@@ -60,6 +64,27 @@ final class ZstdSink: ByteSink {
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(!finished, "write after finish")
         guard !bytes.isEmpty else { return }
+        if pending.count + bytes.count <= pendingLimit {
+            if pending.isEmpty { pending.reserveCapacity(pendingLimit) }
+            pending.append(contentsOf: bytes)
+            if pending.count == pendingLimit { try flushPending() }
+            return
+        }
+        try flushPending()
+        if bytes.count < pendingLimit {
+            pending.append(contentsOf: bytes)
+        } else {
+            try compress(bytes)
+        }
+    }
+
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try compress($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func compress(_ bytes: UnsafeRawBufferPointer) throws {
         var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
         while input.pos < input.size { _ = try step(&input, ZSTD_e_continue) }
     }
@@ -67,6 +92,7 @@ final class ZstdSink: ByteSink {
     /// Ends the frame: everything buffered is compressed and passed on.
     func finish() throws {
         guard !finished else { return }
+        try flushPending()
         finished = true
         var input = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
         while try step(&input, ZSTD_e_end) != 0 {}
