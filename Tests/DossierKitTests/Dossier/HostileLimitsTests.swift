@@ -11,7 +11,7 @@ struct HostileLimitsTests {
         "CON", "con.txt", "Aux.pdf", "nul.tar.gz", "COM1", "lpt9.log", "COM\u{B9}.txt", "PRN ", "CONOUT$",
         "a:b.txt", "what?.txt", "star*.txt", "pipe|x", "quote\".txt", "less<than", "more>than",
         "trailing.", "trailing ", "folder./x.txt",
-        "\u{FF0E}\u{FF0E}/escape.txt", "\u{2025}/escape.txt", "\u{FF0E}", "a\u{FF0F}b.txt", "a\u{FF3C}b.txt",
+        "\u{FF0E}\u{FF0E}/escape.txt", "\u{2025}/escape.txt", "\u{FF0E}", "a\u{FF0F}b.txt", "a\u{FF3C}b.txt", "a\u{2215}b.txt", "c\u{2105}o.txt",
         "%2e%2e/escape.txt", "%2E%2E%2Fescape.txt", "%2e", "x/%2e%2e/%2e%2e/escape.txt",
         String(repeating: "d/", count: 64) + "deep.txt",
     ]
@@ -60,7 +60,7 @@ struct HostileLimitsTests {
         }
         // Ordinary names from real case folders stay valid.
         for name in ["调查评估意见书_扫描件_0001.pdf", "Report (final).docx", "2024-01-17 minutes.txt", "auxiliary.txt",
-                     "COM10.txt", "console.txt", ".hidden", "a..b.txt", "100%.txt", "%41.txt"] {
+                     "COM10.txt", "console.txt", "Notes\u{2026} final.txt", "a\u{FF0E}b.txt", ".hidden", "a..b.txt", "100%.txt", "%41.txt"] {
             #expect(throws: Never.self, "\(name)") { try DossierPath.validate(Array(name.utf8)) }
         }
     }
