@@ -173,13 +173,13 @@ _dossier() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    keygen|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
+    keygen|check|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
         # Offer subcommand argument completions
         "_dossier_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'keygen seal verify open inspect log checkpoint countersign rewrap version help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'keygen check seal verify open inspect log checkpoint countersign rewrap version help' -- "${cur}"))
         ;;
     esac
 }
@@ -202,11 +202,29 @@ _dossier_keygen() {
     esac
 }
 
+_dossier_check() {
+    repeating_flags=()
+    non_repeating_flags=(--all --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --profiles)
+    __dossier_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--profiles')
+        return
+        ;;
+    esac
+}
+
 _dossier_seal() {
     repeating_flags=()
     non_repeating_flags=(--force --json --quiet -q --version -h --help)
     repeating_options=(-r --recipient -R --recipients-file -s --sign --signer --public)
-    non_repeating_options=(--id --level --output -o --passphrase-fd --log --as --purpose)
+    non_repeating_options=(--id --level --output -o --passphrase-fd --log --as --profile --profiles --override-profile --purpose)
     __dossier_offer_flags_options 1
 
     # Offer option value completions
@@ -242,6 +260,15 @@ _dossier_seal() {
         return
         ;;
     '--as')
+        return
+        ;;
+    '--profile')
+        return
+        ;;
+    '--profiles')
+        return
+        ;;
+    '--override-profile')
         return
         ;;
     '--purpose')

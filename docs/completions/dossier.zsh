@@ -51,6 +51,7 @@ _dossier() {
     command)
         local -ar subcommands=(
             'keygen:Create an encryption identity and a signing key.'
+            'check:Check a case folder against its profile (the standard template) before sealing.'
             'seal:Seal a case folder (or a zip / tar / 7z archive) into a signed, encrypted .dossier file.'
             'verify:Verify dossiers with public keys only (an inspector'\''s command).'
             'open:Open a dossier with an identity into a new folder.'
@@ -66,7 +67,7 @@ _dossier() {
         ;;
     arg)
         case "${words[1]}" in
-        keygen|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
+        keygen|check|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
             "_dossier_${words[1]}" && ret=0
             ;;
         esac
@@ -92,6 +93,22 @@ _dossier_keygen() {
     return "${ret}"
 }
 
+_dossier_check() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':folder:'
+        '--profile[The profile\: a JSON file, or a name in the profiles folder.]:profile:'
+        '--profiles[A folder of named profiles (NAME.json). Default\: $DOSSIER_PROFILES.]:folder:'
+        '--all[Print every rule, not only the failed ones.]'
+        '--json[Print the report as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _dossier_seal() {
     local -i ret=1
     local -ar arg_specs=(
@@ -108,6 +125,9 @@ _dossier_seal() {
         '--passphrase-fd[Read passphrases from this file descriptor, one per line (batch work). Otherwise DOSSIER_PASSPHRASE, otherwise the terminal without echo.]:fd:'
         '--log[The access log (SQLite ledger). Default\: $DOSSIER_LOG, else ~/.local/share/dossier/access-log.sqlite.]:file:'
         '--as[Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default\: $DOSSIER_ACTOR.]:role=keyfile:'
+        '--profile[The profile\: a JSON file, or a name in the profiles folder.]:profile:'
+        '--profiles[A folder of named profiles (NAME.json). Default\: $DOSSIER_PROFILES.]:folder:'
+        '--override-profile[Seal although the folder fails its profile; the reason goes into the manifest and the access log.]:reason:'
         '--purpose[Why the dossier is sealed (recorded in the access log).]:purpose:'
         '--json[Print the result as JSON.]'
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]'
