@@ -55,8 +55,12 @@ package enum FuzzEntryPoints {
         case "key-files": keyFiles(data)
         case "container":
             unlink(scratchPath)
-            guard (try? FileSink(creating: scratchPath, mode: 0o600)).map({ sink in (try? sink.write(data)) != nil && (try? sink.close()) != nil }) == true else {
-                throw PropertyViolation(description: "cannot write \(scratchPath)")
+            do {
+                let sink = try FileSink(creating: scratchPath, mode: 0o600)
+                try sink.write(data)
+                try sink.close()
+            } catch {
+                throw PropertyViolation(description: "cannot write \(scratchPath): \(error)")
             }
             if container(atPath: scratchPath) == .valid, !isKnownDossier(data) {
                 throw PropertyViolation(description: "a container the seed generator did not write verified as valid (forgery)")

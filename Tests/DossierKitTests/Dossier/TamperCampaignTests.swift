@@ -162,7 +162,9 @@ struct TamperCampaignTests {
             try writer.close()
             return sink.bytes
         }
-        #expect(try rebuild(entries) != [], "the rebuilt control")
+        // The control: the same entries rebuilt verify, so a structural mutation's failure is its own.
+        try Data(try rebuild(entries)).write(to: URL(fileURLWithPath: mutated))
+        #expect(Dossier.verify(mutated, trusting: trust, requiringRoles: [.sealer, .approver]).status == .valid, "the rebuilt control must verify")
         var structural: [(String, [(String, [UInt8])])] = []
         for i in entries.indices {
             var dropped = entries; dropped.remove(at: i)
