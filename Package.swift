@@ -60,7 +60,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DossierKitTests",
-            dependencies: ["DossierKit", "CDossierZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["DossierKit", "CDossierZlib", "CDossierZstd", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Vectors")]
         ),
         // Small programs that use only the public API (run by scripts/test).

@@ -161,6 +161,7 @@ extension Dossier {
         do { file = try FileSink(creating: temporary, mode: 0o644) } catch {
             throw DossierError(.output, "cannot create the output next to \(output): \(error)")
         }
+        file.startWritebackEarly()
         let container = try ContainerWriter(sink: file, mtime: sealedAt)
         try container.add(ContainerFormat.mimetypeEntry, Array(ContainerFormat.mimetype.utf8))
 
@@ -185,6 +186,7 @@ extension Dossier {
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
         let content = ContentWriter(tar: tar)
+        content.dataObserver = zstd
         if let progress = options.progress {
             content.progress = progress
             content.expectedBytes = isFolder ? ContentWriter.folderSize(source) : Int64((try? FileSystem.lstatus(source).st_size) ?? 0)
@@ -243,14 +245,19 @@ extension Dossier {
             try container.add(name.entryName, Array(signature.fileText.utf8))
         }
         try container.close()
+
+        // Re-read what was written and verify it before reporting success. The fsync runs
+        // at the same time on its own thread (it waits for the device, the verification for
+        // the CPU; reading back sees the same bytes before and after it); both must succeed
+        // before the file is renamed into place.
+        let trust = TrustStore(signers.map { .init(name: $0.name, roles: [$0.role], publicKey: $0.key.publicKey) })
+        nonisolated(unsafe) let written = file
+        let syncing = BackgroundTask(name: "dossier.fsync") { try written.sync() }
+        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)))
         do {
-            try file.sync()
+            try syncing.wait()
             try file.close()
         } catch { throw DossierError(.output, "writing \(temporary) failed: \(error)") }
-
-        // Re-read what was written and verify it before reporting success.
-        let trust = TrustStore(signers.map { .init(name: $0.name, roles: [$0.role], publicKey: $0.key.publicKey) })
-        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)))
         guard report.isValid else {
             throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
         }

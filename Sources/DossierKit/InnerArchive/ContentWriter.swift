@@ -17,6 +17,9 @@ final class ContentWriter {
     private var writtenDirectories = Set<String>()
     private var buffer = [UInt8](repeating: 0, count: ContentWriter.pieceSize)
 
+    /// Told where each file's data begins and ends (the compressor, which stores data
+    /// that does not compress).
+    var dataObserver: FileDataObserver?
     var progress: ProgressHandler?
     var expectedBytes: Int64 = 0
     private var doneBytes: Int64 = 0
@@ -155,7 +158,12 @@ final class ContentWriter {
             if n == 0 { break }
             total += Int64(n)
             guard total <= size else { throw tooLong }
-            if head.isEmpty { head = Array(buffer[0..<min(n, 16)]) }
+            if head.isEmpty {
+                head = Array(buffer[0..<min(n, 16)])
+                try notify(path) { (observer) throws in
+                    try withBytes(buffer) { (raw) throws in try observer.fileDataBegins(size: size, sample: UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+                }
+            }
             do {
                 try withBytes(buffer) { (raw) throws(ArchiveError) in
                     let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
@@ -165,7 +173,15 @@ final class ContentWriter {
             } catch { throw archiveFailure(error, "writing \(path)") }
             advance(n)
         }
+        try notify(path) { (observer) throws in try observer.fileDataEnds() }
         return (total, Hex.encode(hash.finalize()), head)
+    }
+
+    private func notify(_ path: String, _ call: (FileDataObserver) throws -> Void) throws(DossierError) {
+        guard let dataObserver else { return }
+        do { try call(dataObserver) } catch {
+            throw (error as? DossierError) ?? DossierError(.output, "writing \(path): \(error)")
+        }
     }
 
     private func changed(_ path: String) -> DossierError {

@@ -12,7 +12,12 @@ struct InteropAndInputTests {
     @Test("unzip, then age -d and tar --zstd recover the content; minisign -V accepts every signature")
     func standardTools() throws {
         let fx = try DossierFixture()
-        let files: [String: [UInt8]] = ["01_调查评估/意见书.txt": Array("意见书".utf8), "02/scan.pdf": Array(repeating: 0x25, count: 200_000)]
+        // The photo does not compress: it is stored as raw blocks in a frame of its own,
+        // which standard tools must read like any zstd stream.
+        var photo = [UInt8]()
+        for i in 0..<(1_100_000 / 32) { photo += SHA256.hash(withUnsafeBytes(of: i) { Array($0) }) }
+        let files: [String: [UInt8]] = ["01_调查评估/意见书.txt": Array("意见书".utf8), "02/scan.pdf": Array(repeating: 0x25, count: 200_000),
+                                        "02/photo.jpg": photo]
         let receipt = try fx.seal(try fx.folder("interop", files))
         let unzipped = fx.dir.path("unzipped")
         let unzip = try Subprocess.run(try tool("unzip"), ["-q", receipt.path, "-d", unzipped])

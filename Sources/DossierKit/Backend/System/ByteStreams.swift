@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -131,6 +132,9 @@ public final class FileSink: ByteSink {
     private let ownsDescriptor: Bool
     private let path: String?
     private var closed = false
+    /// With early write-back, a helper thread flushes what has been written so far every
+    /// `step` bytes (see `startWritebackEarly`).
+    private var writeback: EarlyWriteback?
 
     /// Creates `path` (which must not exist) with `mode`, for writing.
     public init(creating path: String, mode: mode_t = 0o644) throws {
@@ -148,7 +152,10 @@ public final class FileSink: ByteSink {
         self.path = nil
     }
 
-    deinit { if ownsDescriptor && !closed { Glibc.close(fd) } }
+    deinit {
+        try? writeback?.stop()
+        if ownsDescriptor && !closed { Glibc.close(fd) }
+    }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
@@ -160,10 +167,28 @@ public final class FileSink: ByteSink {
             }
             offset += n
         }
+        writeback?.wrote(bytes.count)
     }
+
+    /// Flushes the data written so far to stable storage on a helper thread every `step`
+    /// bytes while the file is being written, so that the final `sync()` waits for the last
+    /// few MiB instead of the whole file. On this kind of VM the device cache flush at
+    /// fsync costs ~1.3 ms per MiB written since the previous one (0.28–0.38 s for a 220 MiB
+    /// file; 0.02–0.05 s after flushes every 16–32 MiB). The final `sync()` still runs
+    /// and reports any error a helper flush saw. Call before the first write.
+    func startWritebackEarly(every step: Int = 16 << 20) {
+        precondition(writeback == nil, "early write-back is already on")
+        writeback = EarlyWriteback(fd: fd, path: path, step: step)
+    }
+
+    /// How many flushes the early write-back helper has finished (for tests).
+    var earlyFlushes: Int { writeback?.flushes ?? 0 }
 
     /// Flushes the file's data to stable storage (fsync).
     public func sync() throws {
+        // A helper's failed flush may have consumed the error fsync would report (Linux
+        // reports a write-back error once per file description), so its error counts too.
+        try writeback?.stop()
         guard fsync(fd) == 0 else { throw FileError(operation: "fsync", path: path, code: errno) }
     }
 
@@ -171,7 +196,77 @@ public final class FileSink: ByteSink {
     public func close() throws {
         guard ownsDescriptor, !closed else { return }
         closed = true
+        try? writeback?.stop()
         guard Glibc.close(fd) == 0 else { throw FileError(operation: "close", path: path, code: errno) }
+    }
+}
+
+/// The helper thread of `FileSink.startWritebackEarly`: one `fdatasync` at a time, started
+/// when another `step` bytes have been written; the first error is kept for `stop()`.
+private final class EarlyWriteback: @unchecked Sendable {
+    private let fd: Int32
+    private let path: String?
+    private let step: Int
+    private let condition = NSCondition()
+    private var unflushed = 0
+    private var requested = false
+    private var stopping = false
+    private var running = true
+    private var failure: FileError?
+    private var finishedFlushes = 0
+
+    var flushes: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return finishedFlushes
+    }
+
+    init(fd: Int32, path: String?, step: Int) {
+        self.fd = fd
+        self.path = path
+        self.step = step
+        let thread = Thread { [self] in work() }
+        thread.name = "dossier.writeback"
+        thread.start()
+    }
+
+    /// Called by the writer after each write.
+    func wrote(_ count: Int) {
+        unflushed += count
+        guard unflushed >= step else { return }
+        unflushed = 0
+        condition.lock()
+        requested = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits for a flush in progress, ends the thread and throws the first flush error.
+    func stop() throws(FileError) {
+        condition.lock()
+        defer { condition.unlock() }
+        stopping = true
+        condition.broadcast()
+        while running { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            while !requested && !stopping { condition.wait() }
+            if stopping { break }
+            requested = false
+            condition.unlock()
+            let result = fdatasync(fd)
+            let code = errno
+            condition.lock()
+            finishedFlushes += 1
+            if result != 0 && failure == nil { failure = FileError(operation: "fdatasync", path: path, code: code) }
+        }
+        running = false
+        condition.broadcast()
+        condition.unlock()
     }
 }
 

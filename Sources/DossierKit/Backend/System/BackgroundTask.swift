@@ -1,0 +1,27 @@
+import Foundation
+
+/// Runs one blocking job (an fsync, which waits for the device) on its own thread while
+/// the caller goes on with work for the CPU. `wait()` must be called once: it returns when
+/// the job has finished and rethrows its error.
+///
+/// A dedicated thread, not a dispatch queue: a job blocked in the kernel must not take one
+/// of the threads `DispatchQueue.concurrentPerform` would use on the other cores.
+final class BackgroundTask: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+
+    init(name: String = "dossier.background", _ job: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            do { try job() } catch { failure = error }
+            finished.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Waits for the job and rethrows its error.
+    func wait() throws {
+        finished.wait()
+        if let failure { throw failure }
+    }
+}

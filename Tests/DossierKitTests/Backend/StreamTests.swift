@@ -1,0 +1,155 @@
+import CDossierZstd
+import Foundation
+import Testing
+@testable import DossierKit
+
+@Suite("Streams: zstd with stored runs, early write-back")
+struct StreamTests {
+    /// Deterministic bytes that do not compress.
+    static func noise(_ count: Int, seed: Int = 0) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count + 32)
+        var i = 0
+        while bytes.count < count {
+            bytes += SHA256.hash(withUnsafeBytes(of: (seed, i)) { Array($0) })
+            i += 1
+        }
+        return Array(bytes[0..<count])
+    }
+
+    static func text(_ count: Int) -> [UInt8] {
+        let line = Array("Bericht 17: Die Akte wurde am 3. März vollständig übergeben und geprüft.\n".utf8)
+        return (0..<count).map { line[$0 % line.count] }
+    }
+
+    /// Decodes a zstd stream with libzstd; returns the content and the number of frames.
+    static func decode(_ stream: [UInt8]) throws -> (content: [UInt8], frames: Int) {
+        var frames = 0
+        var offset = 0
+        while offset < stream.count {
+            let size = stream.withUnsafeBytes { ZSTD_findFrameCompressedSize($0.baseAddress! + offset, stream.count - offset) }
+            try #require(ZSTD_isError(size) == 0, "frame \(frames) at \(offset): \(String(cString: ZSTD_getErrorName(size)))")
+            offset += size
+            frames += 1
+        }
+        let dctx = try #require(ZSTD_createDCtx())
+        defer { ZSTD_freeDCtx(dctx) }
+        var content = [UInt8]()
+        var output = [UInt8](repeating: 0, count: 1 << 17)
+        try stream.withUnsafeBytes { raw in
+            var input = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
+            while input.pos < input.size {
+                let produced = try output.withUnsafeMutableBytes { out in
+                    var buffer = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+                    let result = ZSTD_decompressStream(dctx, &buffer, &input)
+                    try #require(ZSTD_isError(result) == 0, "\(String(cString: ZSTD_getErrorName(result)))")
+                    return buffer.pos
+                }
+                content += output[0..<produced]
+            }
+        }
+        return (content, frames)
+    }
+
+    /// Writes `files` (header, data) through a ZstdSink, telling it where file data begins.
+    static func compress(_ parts: [(header: [UInt8], data: [UInt8])], trailer: [UInt8], finishWhileStoring: Bool = false) throws -> (stream: [UInt8], sink: ZstdSink) {
+        let memory = MemorySink()
+        let zstd = try ZstdSink(sink: memory, level: 3, workers: 2)
+        for (index, part) in parts.enumerated() {
+            try zstd.write(part.header)
+            var offset = 0
+            while offset < part.data.count {
+                let piece = Array(part.data[offset..<min(part.data.count, offset + ContentWriter.pieceSize)])
+                if offset == 0 { try piece.withUnsafeBytes { try zstd.fileDataBegins(size: Int64(part.data.count), sample: $0) } }
+                try zstd.write(piece)
+                offset += piece.count
+            }
+            if !(finishWhileStoring && index == parts.count - 1) { try zstd.fileDataEnds() }
+        }
+        if !finishWhileStoring { try zstd.write(trailer) }
+        try zstd.finish()
+        return (memory.bytes, zstd)
+    }
+
+    @Test("incompressible file data is stored in a raw frame of its own; the stream decodes exactly (libzstd and zstd -d)")
+    func storedRun() throws {
+        let parts: [(header: [UInt8], data: [UInt8])] = [(Self.text(1_000), Self.noise(1_000_005)), (Self.text(700), Self.text(30_000)), (Self.text(512), Self.noise(600_000, seed: 1))]
+        let trailer = Self.text(5_000)
+        let (stream, sink) = try Self.compress(parts, trailer: trailer)
+        let expected = parts.flatMap { $0.header + $0.data } + trailer
+        let decoded = try Self.decode(stream)
+        #expect(decoded.content == expected)
+        #expect(sink.storedFrames == 2)
+        #expect(sink.storedBytes == 1_600_005)
+        // compressed, stored, compressed (text between them), stored, compressed trailer
+        #expect(decoded.frames == 5)
+        // Stored costs 3 bytes per 128 KiB block plus 6 per frame, nothing more.
+        #expect(stream.count < 1_600_005 + 8 * 3 + 2 * 6 + 20_000)
+
+        let directory = try TemporaryDirectory()
+        let path = directory.path("stream.zst")
+        try Data(stream).write(to: URL(fileURLWithPath: path))
+        let zstd = try #require(Subprocess.which("zstd"), "zstd is not installed: run scripts/setup")
+        let cli = try Subprocess.run(zstd, ["-d", "-c", "-q", path])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(Array(cli.stdout) == expected)
+    }
+
+    @Test("compressible or small file data stays compressed")
+    func compressedRuns() throws {
+        let parts: [(header: [UInt8], data: [UInt8])] = [(Self.text(100), Self.text(2_000_000)), (Self.text(100), Self.noise(400_000))]
+        let (stream, sink) = try Self.compress(parts, trailer: [])
+        #expect(sink.storedFrames == 0)
+        #expect(try Self.decode(stream).content == parts.flatMap { $0.header + $0.data })
+        #expect(try Self.decode(stream).frames == 1)
+    }
+
+    @Test("a stored run of whole blocks ends with a full last block; finishing while storing ends the frame")
+    func storedEdges() throws {
+        for finishWhileStoring in [false, true] {
+            let parts: [(header: [UInt8], data: [UInt8])] = [(Self.text(10), Self.noise(8 * ZstdSink.rawBlockSize))]
+            let (stream, sink) = try Self.compress(parts, trailer: Self.text(10), finishWhileStoring: finishWhileStoring)
+            #expect(sink.storedFrames == 1)
+            let decoded = try Self.decode(stream)
+            #expect(decoded.content == parts.flatMap { $0.header + $0.data } + (finishWhileStoring ? [] : Self.text(10)))
+            // The stream then ends with the stored frame's last block: a full raw block whose
+            // header is (131072 << 3) | last = 0x100001, little-endian.
+            if finishWhileStoring {
+                let header = stream.count - ZstdSink.rawBlockSize - 3
+                #expect(Array(stream[header..<(header + 3)]) == [0x01, 0x00, 0x10])
+            }
+        }
+    }
+
+    @Test("an empty stream is one valid empty frame")
+    func emptyStream() throws {
+        let memory = MemorySink()
+        let zstd = try ZstdSink(sink: memory, level: 3, workers: 2)
+        try zstd.finish()
+        let decoded = try Self.decode(memory.bytes)
+        #expect(decoded.content.isEmpty)
+        #expect(decoded.frames == 1)
+    }
+
+    @Test("early write-back flushes while writing; the file is complete after sync")
+    func earlyWriteback() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("out.bin")
+        let sink = try FileSink(creating: path)
+        sink.startWritebackEarly(every: 256 << 10)
+        let data = Self.noise(4 << 20)
+        for start in stride(from: 0, to: data.count, by: 100_000) {
+            try sink.write(Array(data[start..<min(data.count, start + 100_000)]))
+        }
+        // The helper flushes asynchronously: wait (up to 30 s) until it has flushed once.
+        let deadline = Date().addingTimeInterval(30)
+        while sink.earlyFlushes == 0 && Date() < deadline {
+            try sink.write([])
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(sink.earlyFlushes > 0)
+        try sink.sync()
+        try sink.close()
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == data)
+    }
+}
