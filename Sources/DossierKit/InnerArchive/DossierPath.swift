@@ -110,17 +110,50 @@ enum DossierPath {
     }
 
     /// Detects paths that collide under Unicode canonical equivalence or case folding.
+    /// Finds paths that would land on the same file on a case-insensitive or normalising
+    /// file system (macOS, Windows): equal when case and Unicode normalisation are ignored.
+    ///
+    /// Two such paths differ first in some component whose parents are byte-identical, so
+    /// comparing each name with its siblings finds every collision, provided every parent is
+    /// known: parents never inserted are added implicitly (a hostile tar may omit them).
+    /// Folding only the last component, not the whole path, keeps sealing 20,000 files with
+    /// Chinese folder names fast (Swift's `lowercased()` and normalising hash are per scalar).
     struct CollisionDetector {
-        // Swift String equality and hashing already follow canonical equivalence.
-        private var seen: [String: String] = [:]
+        private struct Key: Hashable {
+            let parent: [UInt8]
+            /// Lower-cased name; String equality and hashing follow canonical equivalence.
+            let folded: String
+        }
+        private var seen: [Key: (path: String, name: String, implicit: Bool)] = [:]
+        /// Raw bytes of every path inserted, explicitly or as a parent.
+        private var known = Set<[UInt8]>()
 
         mutating func insert(_ path: String) throws(Violation) {
-            let key = path.lowercased()
-            if let other = seen[key] {
-                if other == path { throw Violation("duplicate path \"\(path)\"") }
-                throw Violation("paths \"\(other)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+            try insert(Array(path.utf8), path: path, implicit: false)
+        }
+
+        private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {
+            let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
+            let parent = slash.map { Array(bytes[..<$0]) } ?? []
+            if !parent.isEmpty && !known.contains(parent) {
+                try insert(parent, path: String(decoding: parent, as: UTF8.self), implicit: true)
             }
-            seen[key] = path
+            let name = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
+            let key = Key(parent: parent, folded: name.lowercased())
+            if let other = seen[key] {
+                if other.name.utf8.elementsEqual(name.utf8) {
+                    // The same name again: a parent seen before (implicitly or not) is fine.
+                    if implicit || other.implicit {
+                        if !implicit { seen[key] = (path, name, false) }
+                        known.insert(bytes)
+                        return
+                    }
+                    throw Violation("duplicate path \"\(path)\"")
+                }
+                throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+            }
+            seen[key] = (path, name, implicit)
+            known.insert(bytes)
         }
     }
 }
@@ -141,16 +174,25 @@ enum MediaType {
         "eml": "message/rfc822", "ofd": "application/ofd",
     ]
 
+    private static let signatures: [(magic: [UInt8], type: String)] = [
+        (Array("%PDF-".utf8), "application/pdf"), ([0xff, 0xd8, 0xff], "image/jpeg"),
+        ([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "image/png"),
+        ([0x49, 0x49, 0x2a, 0x00], "image/tiff"), ([0x4d, 0x4d, 0x00, 0x2a], "image/tiff"),
+    ]
+
     /// The media type of `path` whose content starts with `head`.
     static func detect(path: String, head: [UInt8]) -> String {
-        if head.starts(with: Array("%PDF-".utf8)) { return "application/pdf" }
-        if head.starts(with: [0xff, 0xd8, 0xff]) { return "image/jpeg" }
-        if head.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) { return "image/png" }
-        if head.starts(with: [0x49, 0x49, 0x2a, 0x00]) || head.starts(with: [0x4d, 0x4d, 0x00, 0x2a]) { return "image/tiff" }
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if let dot = name.lastIndex(of: "."), let type = byExtension[name[name.index(after: dot)...].lowercased()] {
-            return type
+        for (magic, type) in signatures where head.starts(with: magic) { return type }
+        // The extension after the last dot of the last component, ASCII letters and digits
+        // only (every known extension is), compared without case.
+        let utf8 = path.utf8
+        let nameStart = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
+        guard let dot = utf8[nameStart...].lastIndex(of: UInt8(ascii: ".")) else { return "application/octet-stream" }
+        var ext = [UInt8]()
+        for byte in utf8[utf8.index(after: dot)...] {
+            guard ext.count < 8, byte < 0x80 else { return "application/octet-stream" }
+            ext.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
         }
-        return "application/octet-stream"
+        return byExtension[String(decoding: ext, as: UTF8.self)] ?? "application/octet-stream"
     }
 }
