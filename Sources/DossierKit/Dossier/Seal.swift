@@ -167,12 +167,18 @@ extension Dossier {
 
         // The payload: pax tar → zstd → age → container entry (streamed, size unknown).
         try container.begin(ContainerFormat.payloadEntry, size: nil)
+        let entryStart = file.bytesWritten
         let payloadSink = PayloadDigestSink(forwardingTo: container.entrySink)
         let age: AgeEncryptingWriter
         do { age = try AgeEncryptingWriter(to: payloadSink, recipients: recipients) } catch {
             throw DossierError(.invalidArgument, "cannot encrypt to the recipients: \(error)")
         }
         payloadSink.markHeader(length: age.headerByteCount)
+        // The verification's read of the payload starts now, behind the writer (if the
+        // file cannot be opened a second time, verification reads it at the end instead).
+        let readBack = try? ReadBackHasher(path: temporary, crcStart: entryStart, shaStart: entryStart + Int64(age.headerByteCount))
+        defer { readBack?.cancel() }
+        file.readBack = readBack
         // Encryption, the payload digest and the zip writing run on a second thread.
         let pipeline = PipelinedSink(age)
         // zstd on every core, in 1 MiB jobs: bounded memory whatever the dossier's size.
@@ -206,6 +212,8 @@ extension Dossier {
             throw (error as? DossierError) ?? DossierError(.output, "writing the payload failed: \(error)")
         }
         do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }
+        readBack?.setEnd(file.bytesWritten)
+        file.readBack = nil
         try container.end()
 
         // The genesis log entry, anchored in the manifest, stored once the file verified.
@@ -253,7 +261,7 @@ extension Dossier {
         let trust = TrustStore(signers.map { .init(name: $0.name, roles: [$0.role], publicKey: $0.key.publicKey) })
         nonisolated(unsafe) let written = file
         let syncing = BackgroundTask(name: "dossier.fsync") { try written.sync() }
-        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)))
+        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)), identities: [], readBack: readBack)
         do {
             try syncing.wait()
             try file.close()

@@ -80,6 +80,9 @@ public struct VerificationReport: Sendable {
     public internal(set) var content: ContentCheck?
     /// The recipient stanza types of the age header ("X25519", "scrypt", …): who can decrypt, by kind.
     public internal(set) var recipientTypes: [String] = []
+    /// The payload digests were those of the seal's read-back of the file it was writing
+    /// (same ranges, read from the file), not of a second read at the end.
+    var payloadReadBack = false
     /// Size of the container file in bytes.
     public internal(set) var containerBytes: Int64 = 0
 

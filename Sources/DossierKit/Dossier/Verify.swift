@@ -82,12 +82,19 @@ extension Dossier {
         requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
         identities: [AgeIdentity] = []
     ) -> VerificationReport {
+        verify(path, trusting: trust, requiringRoles: requiredRoles, identities: identities, readBack: nil)
+    }
+
+    /// `verify`, taking the payload digests from `readBack` (the seal's read-back of the
+    /// file it wrote) when they cover exactly the ranges found in the file.
+    static func verify(_ path: String, trusting trust: TrustStore, requiringRoles requiredRoles: Set<DossierRole>,
+                       identities: [AgeIdentity], readBack: ReadBackHasher?) -> VerificationReport {
         var report = VerificationReport(path: path)
         report.requiredRoles = requiredRoles.sorted()
         guard let (container, manifest) = checkStructure(path, into: &report) else { return report }
         checkSignatures(container, manifest, trust: trust, requiredRoles: requiredRoles, into: &report)
         let headerChain = checkTransfers(container, manifest, trust: trust, into: &report)
-        guard let payload = checkPayload(container, manifest, acceptedHeaders: headerChain, into: &report) else { return report }
+        guard let payload = checkPayload(container, manifest, acceptedHeaders: headerChain, readBack: readBack, into: &report) else { return report }
         if !identities.isEmpty {
             checkContent(container, manifest, payload: payload, identities: identities, into: &report)
         }
@@ -248,7 +255,7 @@ extension Dossier {
     /// Parses the age header strictly, checks it against the header chain, and hashes the
     /// body (with the entry CRC). Returns nil after recording a failure.
     static func checkPayload(_ container: ContainerReader, _ manifest: DossierManifest, acceptedHeaders: [String],
-                             hashBody: Bool = true, into report: inout VerificationReport) -> PayloadFacts? {
+                             hashBody: Bool = true, readBack: ReadBackHasher? = nil, into report: inout VerificationReport) -> PayloadFacts? {
         let header: AgeHeader
         do {
             header = try AgeHeader.parse(from: BufferedReader(container.payloadSource()))
@@ -272,8 +279,14 @@ extension Dossier {
         let file = container.file, entryStart = container.payload.dataOffset
         // The SHA-256 of the body and the CRC-32 of the whole entry, each on its own core and
         // reading the (cached) file itself: the pass costs the slower of the two, not the sum.
+        // At sealing, the read-back already read these exact ranges from the file.
         let outcome = Mutex<(digest: [UInt8]?, crc: UInt32?, error: FileError?)>((nil, nil, nil))
-        DispatchQueue.concurrentPerform(iterations: 2) { task in
+        if let readBack, let digests = try? readBack.digests(),
+           digests.crcStart == entryStart, digests.shaStart == bodyStart, digests.end == end {
+            outcome.withLock { $0 = (digests.sha256, digests.crc32, nil) }
+            report.payloadReadBack = true
+        } else {
+            DispatchQueue.concurrentPerform(iterations: 2) { task in
             do throws(FileError) {
                 if task == 0 {
                     let digest = DigestContext(.sha256)
@@ -288,6 +301,7 @@ extension Dossier {
                 }
             } catch {
                 outcome.withLock { $0.error = error }
+            }
             }
         }
         let (digestValue, crcValue, readError) = outcome.withLock { $0 }

@@ -153,3 +153,64 @@ struct StreamTests {
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == data)
     }
 }
+
+@Suite("Seal read-back: digests of the bytes in the file, over the ranges verification finds")
+struct ReadBackTests {
+    @Test("the read-back hashes what the file holds, not what was handed to write")
+    func readsTheFile() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("out.bin")
+        let sink = try FileSink(creating: path)
+        let data = StreamTests.noise(3 << 20)
+        try sink.write(Array(data[0..<100]))
+        let hasher = try ReadBackHasher(path: path, crcStart: 10, shaStart: 50)
+        // Another writer changes a byte of the file before the sink reports it written.
+        try sink.write(Array(data[100...]))
+        let other = try #require(FileHandle(forUpdatingAtPath: path))
+        try other.seek(toOffset: 2_000_000)
+        try other.write(contentsOf: [data[2_000_000] ^ 0xFF])
+        try other.close()
+        sink.readBack = hasher
+        hasher.setEnd(Int64(data.count))
+        let digests = try hasher.digests()
+        var onDisk = data
+        onDisk[2_000_000] ^= 0xFF
+        #expect(digests.sha256 == SHA256.hash(Array(onDisk[50...])))
+        #expect(digests.crc32 == CRC32.checksum(Array(onDisk[10...])))
+        #expect(digests.sha256 != SHA256.hash(Array(data[50...])))
+        #expect((digests.crcStart, digests.shaStart, digests.end) == (10, 50, Int64(data.count)))
+        try sink.close()
+    }
+
+    @Test("verification reads the file itself when the read-back covers other ranges; a tampered file still fails")
+    func otherRanges() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("ranges", ["a.txt": Array("Akte".utf8), "scan.bin": StreamTests.noise(700_000)]))
+        let container = try ContainerReader(path: receipt.path)
+        let start = container.payload.dataOffset
+        let end = start + container.payload.size
+        // A read-back that starts one byte late: not used.
+        let late = try ReadBackHasher(path: receipt.path, crcStart: start + 1, shaStart: start + 200)
+        late.written(upTo: end)
+        late.setEnd(end)
+        let report = Dossier.verify(receipt.path, trusting: fx.trust, requiringRoles: [.sealer], identities: [], readBack: late)
+        #expect(report.status == .valid, "\(report.failureSummary)")
+        #expect(!report.payloadReadBack)
+        // A read-back that was cancelled before the end: not used either.
+        let cancelled = try ReadBackHasher(path: receipt.path, crcStart: start, shaStart: start + 200)
+        cancelled.cancel()
+        #expect(!Dossier.verify(receipt.path, trusting: fx.trust, requiringRoles: [.sealer], identities: [], readBack: cancelled).payloadReadBack)
+
+        // Flip a payload byte: a read-back taken of the tampered file reports what it read.
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: receipt.path)))
+        bytes[Int(end) - 10] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: receipt.path))
+        let header = try AgeHeader.parse(from: BufferedReader(container.payloadSource()))
+        let tampered = try ReadBackHasher(path: receipt.path, crcStart: start, shaStart: start + Int64(header.encoded.count))
+        tampered.written(upTo: end)
+        tampered.setEnd(end)
+        let failed = Dossier.verify(receipt.path, trusting: fx.trust, requiringRoles: [.sealer], identities: [], readBack: tampered)
+        #expect(failed.payloadReadBack)
+        #expect(failed.status == .invalid)
+    }
+}

@@ -135,6 +135,12 @@ public final class FileSink: ByteSink {
     /// With early write-back, a helper thread flushes what has been written so far every
     /// `step` bytes (see `startWritebackEarly`).
     private var writeback: EarlyWriteback?
+    /// Bytes written through this sink.
+    private(set) var bytesWritten: Int64 = 0
+    /// Told the written length after every write (the seal's read-back verification).
+    var readBack: ReadBackHasher? {
+        didSet { readBack?.written(upTo: bytesWritten) }
+    }
 
     /// Creates `path` (which must not exist) with `mode`, for writing.
     public init(creating path: String, mode: mode_t = 0o644) throws {
@@ -167,7 +173,9 @@ public final class FileSink: ByteSink {
             }
             offset += n
         }
+        bytesWritten += Int64(bytes.count)
         writeback?.wrote(bytes.count)
+        readBack?.written(upTo: bytesWritten)
     }
 
     /// Flushes the data written so far to stable storage on a helper thread every `step`
