@@ -138,17 +138,19 @@ enum ContentReader {
                 let keep = try sink.beginFile(path, size: size, permissions: entry.mode & 0o777, mtime: entry.mtime)
                 let hash = DigestContext(.sha256)
                 var read: Int64 = 0
+                // The data is hashed and written where libarchive decompressed it (no copy).
                 while true {
-                    let n: Int
-                    do { n = try withMutableBytes(&buffer) { (raw) throws(ArchiveError) in try tar.readData(into: raw) } } catch { throw payloadFailure(error) }
-                    if n == 0 { break }
+                    let block: (offset: Int64, bytes: UnsafeRawBufferPointer)?
+                    do { block = try tar.readDataBlock() } catch { throw payloadFailure(error) }
+                    guard let (offset, piece) = block else { break }
+                    // A sealer writes no sparse entries: a hole would be data nobody hashed.
+                    guard offset == read else { throw DossierError(.content, "\(path) is a sparse entry; dossiers hold plain files") }
+                    let n = piece.count
+                    if n == 0 { continue }
                     read += Int64(n)
                     guard read <= size else { throw DossierError(.content, "\(path) holds more data than its size") }
-                    try withBytes(buffer) { (raw) throws(DossierError) in
-                        let piece = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                        hash.update(piece)
-                        if keep { try sink.fileData(piece) }
-                    }
+                    hash.update(piece)
+                    if keep { try sink.fileData(piece) }
                     progressDone += Int64(n)
                     progress?(progressDone, manifest.contentBytes)
                 }

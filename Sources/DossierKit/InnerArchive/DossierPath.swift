@@ -119,14 +119,19 @@ enum DossierPath {
     /// Folding only the last component, not the whole path, keeps sealing 20,000 files with
     /// Chinese folder names fast (Swift's `lowercased()` and normalising hash are per scalar).
     struct CollisionDetector {
+        /// Raw bytes, hashed in one call (an `[UInt8]` hashes byte by byte).
+        private struct Bytes: Hashable {
+            let bytes: [UInt8]
+            func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+        }
         private struct Key: Hashable {
-            let parent: [UInt8]
+            let parent: Bytes
             /// Lower-cased name; String equality and hashing follow canonical equivalence.
             let folded: String
         }
         private var seen: [Key: (path: String, name: String, implicit: Bool)] = [:]
         /// Raw bytes of every path inserted, explicitly or as a parent.
-        private var known = Set<[UInt8]>()
+        private var known = Set<Bytes>()
 
         mutating func insert(_ path: String) throws(Violation) {
             try insert(Array(path.utf8), path: path, implicit: false)
@@ -135,17 +140,17 @@ enum DossierPath {
         private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {
             let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
             let parent = slash.map { Array(bytes[..<$0]) } ?? []
-            if !parent.isEmpty && !known.contains(parent) {
+            if !parent.isEmpty && !known.contains(Bytes(bytes: parent)) {
                 try insert(parent, path: String(decoding: parent, as: UTF8.self), implicit: true)
             }
             let name = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
-            let key = Key(parent: parent, folded: name.lowercased())
+            let key = Key(parent: Bytes(bytes: parent), folded: name.lowercased())
             if let other = seen[key] {
                 if other.name.utf8.elementsEqual(name.utf8) {
                     // The same name again: a parent seen before (implicitly or not) is fine.
                     if implicit || other.implicit {
                         if !implicit { seen[key] = (path, name, false) }
-                        known.insert(bytes)
+                        known.insert(Bytes(bytes: bytes))
                         return
                     }
                     throw Violation("duplicate path \"\(path)\"")
@@ -153,7 +158,7 @@ enum DossierPath {
                 throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
             }
             seen[key] = (path, name, implicit)
-            known.insert(bytes)
+            known.insert(Bytes(bytes: bytes))
         }
     }
 }

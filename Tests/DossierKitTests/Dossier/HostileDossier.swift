@@ -24,7 +24,8 @@ enum HostileDossier {
     /// Writes the dossier and returns its path. `privateManifest` nil means: a manifest
     /// listing the regular files as they are (so only the path rules can object).
     static func build(_ fx: DossierFixture, name: String, entries: [Entry], privateManifest: [UInt8]? = nil,
-                      declaredFiles: Int64? = nil, declaredBytes: Int64? = nil, declaredDirectories: Int64? = nil) throws -> String {
+                      declaredFiles: Int64? = nil, declaredBytes: Int64? = nil, declaredDirectories: Int64? = nil,
+                      innerArchive: [UInt8]? = nil) throws -> String {
         let sealedAt: Int64 = 1_767_225_600
         let tarSink = MemorySink()
         let tar = try ArchiveWriter(format: .paxTarZstd(level: 1, threads: 1), sink: tarSink)
@@ -45,7 +46,8 @@ enum HostileDossier {
         try tar.finishEntry()
         try tar.close()
 
-        let payload = try Age.encrypt(tarSink.bytes, to: [AgeRecipient(fx.recipient.recipient)])
+        // `innerArchive` replaces the generated tar.zst (e.g. one made by GNU tar).
+        let payload = try Age.encrypt(innerArchive ?? tarSink.bytes, to: [AgeRecipient(fx.recipient.recipient)])
         let headerLength = try AgeHeader.parse(from: BufferedReader(MemorySource(payload))).encoded.count
         let time = Timestamp.format(sealedAt)
         let manifest = DossierManifest(

@@ -67,6 +67,36 @@ struct HostileInputTests {
         #expect(Self.snapshot(fx.dir.url.path) == before)
     }
 
+    @Test("a sparse entry (GNU tar --sparse, pax 1.0) is refused: its holes are data nobody hashed")
+    func sparseEntry() throws {
+        let fx = try DossierFixture()
+        let work = fx.dir.path("sparse-src")
+        try FileManager.default.createDirectory(atPath: work + "/content", withIntermediateDirectories: true)
+        let script = """
+            set -e; cd '\(work)'
+            truncate -s 4M content/sparse.bin
+            printf 'Akte' | dd of=content/sparse.bin bs=1 seek=2097152 conv=notrunc status=none
+            printf '{}' > manifest.json
+            tar --sparse --format=pax -cf - content/sparse.bin manifest.json | zstd -q -c
+            """
+        let made = try Subprocess.run("/bin/sh", ["-c", script])
+        try #require(made.status == 0, "tar/zstd: \(made.stderr)")
+        // GNU tar stored it as sparse (a pax GNU.sparse record), else this test proves nothing.
+        let listing = try Subprocess.run("/bin/sh", ["-c", "cd '\(work)' && tar --sparse --format=pax -cf - content/sparse.bin | grep -c GNU.sparse"])
+        try #require(listing.status == 0, "GNU tar did not write a sparse entry")
+        let path = try HostileDossier.build(fx, name: "sparse", entries: [], declaredFiles: 1, declaredBytes: 4 << 20,
+                                            innerArchive: Array(made.stdout))
+        let before = Self.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("the sparse entry was opened")
+        } catch {
+            #expect(error.kind == .content)
+            #expect(error.reason.contains("sparse"), "\(error)")
+        }
+        #expect(Self.snapshot(fx.dir.url.path) == before)
+    }
+
     @Test("content that disagrees with the private manifest is refused: missing, extra, changed")
     func manifestMismatch() throws {
         let fx = try DossierFixture()

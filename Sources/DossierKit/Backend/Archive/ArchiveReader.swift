@@ -68,6 +68,12 @@ final class ArchiveReader {
     private func supply(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
         guard let source else { return 0 }
         do {
+            // A block source lends its bytes (valid until the next callback): no copy.
+            if let blocks = source as? BlockSource {
+                let block = try blocks.nextBlock()
+                out?.pointee = block.baseAddress
+                return block.count
+            }
             let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
             buffer.withUnsafeBytes { out?.pointee = $0.baseAddress }
             return n
@@ -120,6 +126,18 @@ final class ArchiveReader {
             mode: UInt32(archive_entry_mode(entry)) & 0o7777,
             mtime: Int64(archive_entry_mtime(entry)),
             linkTarget: linkTarget)
+    }
+
+    /// The next piece of the current entry's data where libarchive holds it (valid until
+    /// the next read), with its offset in the entry; nil at the end of the entry. No copy.
+    func readDataBlock() throws(ArchiveError) -> (offset: Int64, bytes: UnsafeRawBufferPointer)? {
+        var buffer: UnsafeRawPointer?
+        var size = 0
+        var offset: la_int64_t = 0
+        let status = archive_read_data_block(archive, &buffer, &size, &offset)
+        if status == ARCHIVE_EOF { return nil }
+        try check(status, "reading entry data")
+        return (Int64(offset), UnsafeRawBufferPointer(start: size > 0 ? buffer : nil, count: size))
     }
 
     /// Reads data of the current entry; returns 0 at its end.

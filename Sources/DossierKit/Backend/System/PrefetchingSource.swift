@@ -1,17 +1,29 @@
 import Foundation
 
+/// A source whose reader can borrow its bytes in place instead of copying them out.
+protocol BlockSource: ByteSource {
+    /// The next bytes of the stream, valid until the next call to `nextBlock` or `read`;
+    /// empty only at the end of the stream.
+    func nextBlock() throws -> UnsafeRawBufferPointer
+}
+
 /// Reads a source ahead on a worker thread into a bounded queue of blocks, so that the
 /// stages behind it (reading, hashing, decryption) and the stages after it (decompression,
 /// tar parsing, per-file hashing, writing) run on different cores. At most `maxQueued`
-/// blocks wait (constant memory). The source's error is thrown where the reader reaches it.
-/// Call `cancel()` when the reader stops early; it waits for the worker to finish.
-final class PrefetchingSource: ByteSource, @unchecked Sendable {
+/// blocks wait (constant memory); blocks are filled in place and recycled, and a reader
+/// that borrows them (`nextBlock`, used by `ArchiveReader`) copies nothing. The source's
+/// error is thrown where the reader reaches it. Call `cancel()` when the reader stops
+/// early; it waits for the worker to finish.
+final class PrefetchingSource: BlockSource, @unchecked Sendable {
     private let source: ByteSource
     private let blockSize: Int
     private let maxQueued: Int
     private let condition = NSCondition()
-    private var queue: [[UInt8]] = []
+    private var queue: [(block: [UInt8], count: Int)] = []
+    /// Consumed blocks, for the worker to fill again.
+    private var spare: [[UInt8]] = []
     private var current: [UInt8] = []
+    private var currentCount = 0
     private var offset = 0
     private var ended = false
     private var failure: (any Error)?
@@ -28,8 +40,11 @@ final class PrefetchingSource: ByteSource, @unchecked Sendable {
     }
 
     private func work() {
-        var buffer = [UInt8](repeating: 0, count: blockSize)
         while true {
+            condition.lock()
+            var buffer = spare.popLast() ?? []
+            condition.unlock()
+            if buffer.count != blockSize { buffer = [UInt8](repeating: 0, count: blockSize) }
             let n: Int
             do {
                 n = try buffer.withUnsafeMutableBytes { raw in
@@ -58,32 +73,45 @@ final class PrefetchingSource: ByteSource, @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            queue.append(Array(buffer[0..<n]))
+            queue.append((buffer, n))
             condition.broadcast()
             condition.unlock()
         }
     }
 
+    /// Makes the next queued block current (recycling the consumed one); false at the end.
+    private func advance() throws -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if !current.isEmpty { spare.append(current) }
+        current = []
+        currentCount = 0
+        offset = 0
+        while queue.isEmpty && !workerDone { condition.wait() }
+        if queue.isEmpty {
+            if let failure { throw failure }
+            return false
+        }
+        (current, currentCount) = queue.removeFirst()
+        condition.broadcast()
+        return true
+    }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
-        if offset == current.count {
-            condition.lock()
-            while queue.isEmpty && !workerDone { condition.wait() }
-            if queue.isEmpty {
-                let failure = self.failure
-                condition.unlock()
-                if let failure { throw failure }
-                return 0
-            }
-            current = queue.removeFirst()
-            offset = 0
-            condition.broadcast()
-            condition.unlock()
-        }
-        let n = min(buffer.count, current.count - offset)
+        if offset == currentCount, try !advance() { return 0 }
+        let n = min(buffer.count, currentCount - offset)
         current.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
         offset += n
         return n
+    }
+
+    func nextBlock() throws -> UnsafeRawBufferPointer {
+        if offset == currentCount, try !advance() { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        // `current` is not mutated until the next call, so its storage stays where it is.
+        let block = current.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset..<currentCount]) }
+        offset = currentCount
+        return block
     }
 
     /// Stops the worker (if it is still reading) and waits for it.
@@ -93,6 +121,7 @@ final class PrefetchingSource: ByteSource, @unchecked Sendable {
         condition.broadcast()
         while !workerDone { condition.wait() }
         queue.removeAll()
+        spare.removeAll()
         condition.unlock()
     }
 }
