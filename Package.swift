@@ -30,7 +30,13 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
-        // zlib: CRC-32 of container entries (and inflating compressed test vectors).
+        // libdeflate: CRC-32 of container entries (PCLMUL-accelerated).
+        .systemLibrary(
+            name: "CDossierDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]
+        ),
+        // zlib: inflating compressed test vectors, and the reference CRC-32 in the tests.
         .systemLibrary(
             name: "CDossierZlib",
             pkgConfig: "zlib",
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "DossierKit",
             dependencies: [
-                "CDossierOpenSSL", "CDossierArchive", "CDossierZlib", "CDossierZstd", "CDossierSystem",
+                "CDossierOpenSSL", "CDossierArchive", "CDossierDeflate", "CDossierZstd", "CDossierSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

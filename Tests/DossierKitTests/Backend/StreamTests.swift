@@ -1,3 +1,4 @@
+import CDossierZlib
 import CDossierZstd
 import Foundation
 import Testing
@@ -212,5 +213,38 @@ struct ReadBackTests {
         let failed = Dossier.verify(receipt.path, trusting: fx.trust, requiringRoles: [.sealer], identities: [], readBack: tampered)
         #expect(failed.payloadReadBack)
         #expect(failed.status == .invalid)
+    }
+}
+
+@Suite("CRC-32 (libdeflate) is zlib's CRC-32")
+struct CRC32Tests {
+    @Test("known values, and zlib's result for every length and alignment up to 300 bytes and for large pieces fed in odd steps")
+    func matchesZlib() {
+        #expect(CRC32.checksum([]) == 0)
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)  // the CRC-32 check value
+        #expect(CRC32.checksum(Array("The quick brown fox jumps over the lazy dog".utf8)) == 0x414F_A339)
+        let data = StreamTests.noise(3 << 20, seed: 7)
+        data.withUnsafeBytes { raw in
+            func zlib(_ piece: UnsafeRawBufferPointer, _ seed: UInt32 = 0) -> UInt32 {
+                UInt32(crc32(uLong(seed), piece.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(piece.count)))
+            }
+            for start in 0..<8 {
+                for length in 0...300 {
+                    let piece = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    var crc = CRC32()
+                    crc.update(piece)
+                    #expect(crc.value == zlib(piece), "start \(start), length \(length)")
+                }
+            }
+            var crc = CRC32()
+            var offset = 0, step = 1
+            while offset < raw.count {
+                let end = min(raw.count, offset + step)
+                crc.update(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
+                offset = end
+                step = step * 3 + 1
+            }
+            #expect(crc.value == zlib(raw))
+        }
     }
 }
