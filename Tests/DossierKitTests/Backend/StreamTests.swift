@@ -132,6 +132,21 @@ struct StreamTests {
         #expect(decoded.frames == 1)
     }
 
+    @Test("closing a sink over a descriptor it does not own still ends its write-back thread")
+    func writebackEndsOnClose() throws {
+        let directory = try TemporaryDirectory()
+        let fd = open(directory.path("borrowed.bin"), O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        try #require(fd >= 0)
+        defer { Glibc.close(fd) }
+        let sink = FileSink(fileDescriptor: fd)
+        sink.startWritebackEarly(every: 4096)
+        try sink.write(StreamTests.noise(64 << 10))
+        #expect(sink.earlyWritebackRunning)
+        try sink.close()
+        // Otherwise the helper could fdatasync whatever file later reuses the descriptor.
+        #expect(!sink.earlyWritebackRunning)
+    }
+
     @Test("early write-back flushes while writing; the file is complete after sync")
     func earlyWriteback() throws {
         let directory = try TemporaryDirectory()

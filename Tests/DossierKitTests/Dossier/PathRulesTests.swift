@@ -21,6 +21,8 @@ struct PathRulesTests {
         // NFC é (U+00E9) and NFD e + U+0301, as folder and as file name.
         #expect(collision(["caf\u{E9}/a", "cafe\u{301}/b"]) != nil)
         #expect(collision(["x/caf\u{E9}.txt", "x/CAFE\u{301}.TXT"])?.contains("collide") == true)
+        // A folder (NFC) and a file below the same folder name in NFD: the implied folder collides.
+        #expect(collision(["caf\u{E9}", "cafe\u{301}/x"])?.contains("collide") == true)
         // A folder implied by a file, and a file of the same name in another case.
         #expect(collision(["Akte/x", "akte"])?.contains("collide") == true)
         #expect(collision(["x", "x"])?.contains("duplicate") == true)

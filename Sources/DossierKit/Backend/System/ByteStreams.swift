@@ -191,6 +191,8 @@ public final class FileSink: ByteSink {
 
     /// How many flushes the early write-back helper has finished (for tests).
     var earlyFlushes: Int { writeback?.flushes ?? 0 }
+    /// Whether the early write-back helper thread is still running (for tests).
+    var earlyWritebackRunning: Bool { writeback?.isRunning ?? false }
 
     /// Flushes the file's data to stable storage (fsync).
     public func sync() throws {
@@ -202,9 +204,11 @@ public final class FileSink: ByteSink {
 
     /// Closes the descriptor (only one this sink opened).
     public func close() throws {
+        // The helper ends even for a descriptor the caller owns: it must not flush
+        // whatever file reuses the number after the caller closes it.
+        try? writeback?.stop()
         guard ownsDescriptor, !closed else { return }
         closed = true
-        try? writeback?.stop()
         guard Glibc.close(fd) == 0 else { throw FileError(operation: "close", path: path, code: errno) }
     }
 }
@@ -227,6 +231,12 @@ private final class EarlyWriteback: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return finishedFlushes
+    }
+
+    var isRunning: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running
     }
 
     init(fd: Int32, path: String?, step: Int) {
