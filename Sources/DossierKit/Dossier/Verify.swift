@@ -277,34 +277,15 @@ extension Dossier {
         let bodyStart = container.payload.dataOffset + Int64(headerBytes.count)
         let end = container.payload.dataOffset + container.payload.size
         let file = container.file, entryStart = container.payload.dataOffset
-        // The SHA-256 of the body and the CRC-32 of the whole entry, each on its own core and
-        // reading the (cached) file itself: the pass costs the slower of the two, not the sum.
         // At sealing, the read-back already read these exact ranges from the file.
-        let outcome = Mutex<(digest: [UInt8]?, crc: UInt32?, error: FileError?)>((nil, nil, nil))
+        let digestValue: [UInt8]?, crcValue: UInt32?, readError: FileError?
         if let readBack, let digests = try? readBack.digests(),
            digests.crcStart == entryStart, digests.shaStart == bodyStart, digests.end == end {
-            outcome.withLock { $0 = (digests.sha256, digests.crc32, nil) }
+            (digestValue, crcValue, readError) = (digests.sha256, digests.crc32, nil)
             report.payloadReadBack = true
         } else {
-            DispatchQueue.concurrentPerform(iterations: 2) { task in
-            do throws(FileError) {
-                if task == 0 {
-                    let digest = DigestContext(.sha256)
-                    try Self.scan(file, from: bodyStart, to: end) { digest.update($0) }
-                    let value = digest.finalize()
-                    outcome.withLock { $0.digest = value }
-                } else {
-                    var crc = CRC32()
-                    try Self.scan(file, from: entryStart, to: end) { crc.update($0) }
-                    let value = crc.value
-                    outcome.withLock { $0.crc = value }
-                }
-            } catch {
-                outcome.withLock { $0.error = error }
-            }
-            }
+            (digestValue, crcValue, readError) = scanPayload(file, entryStart: entryStart, bodyStart: bodyStart, end: end)
         }
-        let (digestValue, crcValue, readError) = outcome.withLock { $0 }
         if let readError {
             report.fail("payload body", "reading the payload failed: \(readError)")
             return nil
@@ -322,6 +303,32 @@ extension Dossier {
             return nil
         }
         return PayloadFacts(header: header, headerLength: headerBytes.count)
+    }
+
+    /// The SHA-256 of the body [bodyStart, end) and the CRC-32 of the whole entry
+    /// [entryStart, end), each on its own core and reading the (cached) file itself: the
+    /// pass costs the slower of the two, not the sum.
+    static func scanPayload(_ file: RandomAccessFile, entryStart: Int64, bodyStart: Int64, end: Int64)
+        -> (digest: [UInt8]?, crc: UInt32?, error: FileError?) {
+        let outcome = Mutex<(digest: [UInt8]?, crc: UInt32?, error: FileError?)>((nil, nil, nil))
+        DispatchQueue.concurrentPerform(iterations: 2) { task in
+            do throws(FileError) {
+                if task == 0 {
+                    let digest = DigestContext(.sha256)
+                    try Self.scan(file, from: bodyStart, to: end) { digest.update($0) }
+                    let value = digest.finalize()
+                    outcome.withLock { $0.digest = value }
+                } else {
+                    var crc = CRC32()
+                    try Self.scan(file, from: entryStart, to: end) { crc.update($0) }
+                    let value = crc.value
+                    outcome.withLock { $0.crc = value }
+                }
+            } catch {
+                outcome.withLock { $0.error = error }
+            }
+        }
+        return outcome.withLock { $0 }
     }
 
     /// Feeds the bytes of `file` in [start, end) to `body`, 256 KiB at a time (stays in L2).
