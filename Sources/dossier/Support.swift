@@ -61,8 +61,26 @@ func fail(_ error: any Error) -> ExitCode {
         return ExitCode(error.kind == .noMatch ? Exit.noIdentity : Exit.failure)
     }
     if let error = error as? ExitCode { return error }
+    if let error = error as? CocoaError {
+        Console.error(describe(error))
+        return ExitCode(Exit.failure)
+    }
     Console.error(lowercasedFirst("\(error)"))
     return ExitCode(Exit.failure)
+}
+
+/// A Foundation file error as "PATH: reason" (the system's words, e.g. "no such file or directory"),
+/// not the NSError dump that `description` gives on Linux.
+func describe(_ error: CocoaError) -> String {
+    let path = error.filePath ?? error.url?.path
+    let reason: String
+    if let underlying = error.userInfo[NSUnderlyingErrorKey] as? any Error,
+       case let posix = underlying as NSError, posix.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(posix.code))).lowercased()
+    } else {
+        reason = lowercasedFirst(error.localizedDescription)
+    }
+    return path.map { "\($0): \(reason)" } ?? reason
 }
 
 func lowercasedFirst(_ text: String) -> String {
@@ -204,8 +222,14 @@ struct LogOptions: ParsableArguments {
     }
 
     func open(create: Bool) throws -> AccessLog {
-        if create {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // A bare file name ("ledger.sqlite") lives in the current folder: nothing to create.
+        let folder = (path as NSString).deletingLastPathComponent
+        if create, !folder.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch let error as CocoaError {
+                throw DossierError(.io, "cannot create the folder of the access log \(path): \(describe(error))")
+            }
         }
         return try AccessLog(path: path, createIfMissing: create)
     }

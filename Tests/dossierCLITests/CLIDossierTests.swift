@@ -15,8 +15,8 @@ struct CLIDossierTests {
         deinit { try? FileManager.default.removeItem(atPath: root) }
         func path(_ name: String) -> String { root + "/" + name }
         /// Runs dossier with this workspace's access log.
-        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLI.Result {
-            try CLI.run(arguments, environment: ["DOSSIER_LOG": path("ledger.sqlite")].merging(environment) { $1 })
+        func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> CLI.Result {
+            try CLI.run(arguments, environment: ["DOSSIER_LOG": path("ledger.sqlite")].merging(environment) { $1 }, directory: directory)
         }
     }
 
@@ -119,6 +119,39 @@ struct CLIDossierTests {
         #expect(try ws.run(["verify"]).status == 64)
         // Opening without saying who acts is a usage error: every opening is signed in the log.
         #expect(try ws.run(["open", ws.path("x.dossier"), "-i", ws.path("k.age"), "-o", ws.path("o"), "--purpose", "p"]).status == 64)
+    }
+
+    @Test("relative paths work, including an access log named without a folder")
+    func relativePaths() throws {
+        let ws = try Workspace()
+        let (recipient, _) = try keys(ws)
+        for (log, dossier) in [("ledger-here.sqlite", "here.dossier"), ("./dot.sqlite", "./dot.dossier"), ("logs/sub.sqlite", "sub.dossier")] {
+            let seal = try ws.run(["seal", "case", "-r", recipient, "-s", "anna.sign", "-o", dossier, "--log", log], directory: ws.root)
+            #expect(seal.status == 0, "\(log): \(seal.stderr)")
+            #expect(FileManager.default.fileExists(atPath: ws.path(log)), "\(log)")
+            let open = try ws.run(["open", dossier, "-i", "anna.age", "-o", "opened-" + (dossier as NSString).lastPathComponent,
+                                   "--trust", "trust.txt", "--purpose", "p", "--as", "anna.sign", "--log", log], directory: ws.root)
+            #expect(open.status == 0, "\(log): \(open.stderr)")
+        }
+    }
+
+    @Test("file errors from the system read as a path and a reason, not as a Foundation error dump")
+    func fileErrorsAreReadable() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        let missing = try ws.run(["log", "--verify-export", ws.path("no-such.jsonl"), "--trust", trust])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no-such.jsonl"), "\(missing.stderr)")
+        #expect(missing.stderr.lowercased().contains("no such file"), "\(missing.stderr)")
+        #expect(!missing.stderr.contains("Domain="), "\(missing.stderr)")
+        // The log's folder cannot be made: a file stands where it would be.
+        try Data().write(to: URL(fileURLWithPath: ws.path("blocker")))
+        let blocked = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("b.dossier"),
+                                  "--log", ws.path("blocker/ledger.sqlite")])
+        #expect(blocked.status == 1)
+        #expect(blocked.stderr.contains("blocker"), "\(blocked.stderr)")
+        #expect(!blocked.stderr.contains("Domain="), "\(blocked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("b.dossier")))
     }
 
     @Test("the access log records seal and open, verifies, exports and detects a cut export")
