@@ -56,39 +56,99 @@ final class ContentWriter {
     // MARK: - Folder
 
     /// Adds everything below `root` (a directory), in bytewise name order.
+    ///
+    /// The walk works on descriptors: each folder is opened once and what it holds is
+    /// opened relative to it (`openat`, never following a link), so a file is looked up
+    /// once, and what is sealed is exactly what was opened and checked with fstat.
     func addFolder(_ root: String) throws(DossierError) {
-        try addChildren(of: root, relative: nil)
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open directory", path: root, code: errno).description) }
+        defer { close(fd) }
+        try addChildren(of: fd, at: root, parent: nil)
     }
 
-    private func addChildren(of directory: String, relative: [UInt8]?) throws(DossierError) {
-        let names: [[UInt8]]
-        do { names = try FileSystem.listDirectory(directory) } catch {
+    /// What a directory entry turned out to be, opened where it is a file or a folder.
+    private enum Node {
+        case folder(Int32, stat)
+        case file(Int32, stat)
+        case symlink
+        case special
+    }
+
+    private func addChildren(of directory: Int32, at absolute: String, parent: DossierPath.Parent?) throws(DossierError) {
+        let entries: [FileSystem.DirectoryEntry]
+        do { entries = try FileSystem.listDirectory(fd: directory, path: absolute) } catch {
             throw DossierError(.source, "\(error)")
         }
-        for name in names {
-            let relBytes = (relative.map { $0 + [UInt8(ascii: "/")] } ?? []) + name
+        for entry in entries {
             let path: String
             do {
-                path = try DossierPath.validate(relBytes)
-                try collisions.insert(path)
+                if let parent {
+                    path = try DossierPath.validate(appending: entry.name, to: parent)
+                    try collisions.insert(entry.name, below: parent, path: path)
+                } else {
+                    path = try DossierPath.validate(entry.name)
+                    try collisions.insert(path)
+                }
             } catch {
                 throw DossierError(.unsafePath, "cannot seal \(error)", hint: "rename the file or folder")
             }
-            let absolute = directory + "/" + String(decoding: name, as: UTF8.self)
-            let info: stat
-            do { info = try FileSystem.lstatus(absolute) } catch { throw DossierError(.source, "\(error)") }
-            if FileSystem.isDirectory(info) {
+            let entryPath = absolute + "/" + String(decoding: entry.name, as: UTF8.self)
+            switch try openEntry(entry, in: directory, at: entryPath, path: path) {
+            case .folder(let fd, let info):
+                defer { close(fd) }
                 try addDirectory(path, mode: UInt32(info.st_mode), mtime: Int64(info.st_mtim.tv_sec))
-                try addChildren(of: absolute, relative: relBytes)
-            } else if FileSystem.isRegular(info) {
-                try addFile(path, at: absolute, expected: info)
-            } else if FileSystem.isSymlink(info) {
+                let bytes = parent.map { $0.bytes + [UInt8(ascii: "/")] + entry.name } ?? entry.name
+                try addChildren(of: fd, at: entryPath, parent: .init(bytes: bytes, path: path, depth: (parent?.depth ?? 0) + 1))
+            case .file(let fd, let info):
+                defer { close(fd) }
+                try addFile(path, fd: fd, at: entryPath, before: info)
+            case .symlink:
                 throw DossierError(.source, "\(path) is a symbolic link; a dossier holds only regular files and folders",
                                    hint: "replace the link with a copy of the file it points to")
-            } else {
+            case .special:
                 throw DossierError(.source, "\(path) is a special file (device, socket or pipe); a dossier holds only regular files and folders")
             }
         }
+    }
+
+    /// Opens a folder or regular file `entry` of `directory` without following links (and
+    /// without blocking, should a pipe appear). The type readdir reported is only a hint:
+    /// fstat of what was opened decides, and anything else is looked at with fstatat.
+    private func openEntry(_ entry: FileSystem.DirectoryEntry, in directory: Int32, at absolute: String, path: String) throws(DossierError) -> Node {
+        var type = Int32(entry.type)
+        for _ in 0..<3 {
+            if type == Int32(DT_REG) || type == Int32(DT_DIR) {
+                let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (type == Int32(DT_DIR) ? O_DIRECTORY : O_NONBLOCK)
+                let fd = FileSystem.openAt(directory, entry.name, flags: flags)
+                guard fd >= 0 else {
+                    // Replaced by a link or something else since it was listed: look again.
+                    if errno == ELOOP || errno == ENOTDIR || errno == ENXIO { type = Int32(DT_UNKNOWN); continue }
+                    throw DossierError(.source, FileError(operation: "open", path: absolute, code: errno).description)
+                }
+                var info = stat()
+                guard fstat(fd, &info) == 0 else {
+                    let code = errno
+                    close(fd)
+                    throw DossierError(.source, FileError(operation: "stat", path: absolute, code: code).description)
+                }
+                if type == Int32(DT_REG) && FileSystem.isRegular(info) { return .file(fd, info) }
+                if type == Int32(DT_DIR) && FileSystem.isDirectory(info) { return .folder(fd, info) }
+                close(fd)
+                type = Int32(DT_UNKNOWN)
+                continue
+            }
+            let info: stat
+            do { info = try FileSystem.lstatusAt(directory, entry.name, path: absolute) } catch { throw DossierError(.source, "\(error)") }
+            if FileSystem.isRegular(info) {
+                type = Int32(DT_REG)
+            } else if FileSystem.isDirectory(info) {
+                type = Int32(DT_DIR)
+            } else {
+                return FileSystem.isSymlink(info) ? .symlink : .special
+            }
+        }
+        throw changed(path)
     }
 
     /// Refuses one more entry beyond the format's limit (before any of it is written).
@@ -110,27 +170,28 @@ final class ContentWriter {
         writtenDirectories.insert(path)
     }
 
-    /// Streams one file into the tar, detecting a file that changes while it is read.
-    private func addFile(_ path: String, at absolute: String, expected: stat) throws(DossierError) {
+    /// Streams the open file `fd` (whose fstat is `before`) into the tar, detecting a file
+    /// that changes while it is read.
+    private func addFile(_ path: String, fd: Int32, at absolute: String, before: stat) throws(DossierError) {
         try countEntry()
-        let fd = open(absolute, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open", path: absolute, code: errno).description) }
-        defer { close(fd) }
-        var before = stat()
-        guard fstat(fd, &before) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
-        guard before.st_ino == expected.st_ino, before.st_dev == expected.st_dev, before.st_size == expected.st_size else {
-            throw changed(path)
-        }
         let size = Int64(before.st_size)
         let permissions = Self.permissions(UInt32(before.st_mode), directory: false)
         let mtime = Int64(before.st_mtim.tv_sec)
         do {
             try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
         } catch { throw archiveFailure(error, "writing \(path)") }
+        // Reading stops at the size fstat gave: no extra read(2) just to see the end. A file
+        // that grows meanwhile shows in the second fstat (size, mtime, ctime), as one that
+        // shrinks shows in the count; a read that gets more than `size` is refused by copyData.
+        var unread = size
         let (total, sha256, head) = try copyData(path, size: size, tooLong: changed(path)) { (raw) throws(DossierError) in
+            guard unread > 0 else { return 0 }
             while true {
                 let n = Glibc.read(fd, raw.baseAddress, raw.count)
-                if n >= 0 { return n }
+                if n >= 0 {
+                    unread -= Int64(n)
+                    return n
+                }
                 if errno != EINTR { throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description) }
             }
         }

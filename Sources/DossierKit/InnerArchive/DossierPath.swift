@@ -45,6 +45,33 @@ enum DossierPath {
         return string
     }
 
+    /// A path already validated, as the parent of the next one (see `validate(appending:to:)`).
+    struct Parent {
+        let bytes: [UInt8]
+        let path: String
+        let depth: Int
+    }
+
+    /// `validate(parent.bytes + "/" + name)` for a parent that passed `validate`: checks
+    /// only what the new last component adds (a folder walk would otherwise check every
+    /// parent again for each of its files). Same rules, same order, same messages.
+    static func validate(appending name: [UInt8], to parent: Parent) throws(Violation) -> String {
+        var shown: String { AgeHeader.printable(parent.bytes + [UInt8(ascii: "/")] + name) }  // only when refusing
+        guard !name.contains(UInt8(ascii: "/")) else { return try validate(parent.bytes + [UInt8(ascii: "/")] + name) }
+        guard parent.bytes.count + 1 + name.count <= maxPathBytes else { throw Violation("path \(shown) is longer than \(maxPathBytes) bytes") }
+        guard let string = String(validating: name, as: UTF8.self) else { throw Violation("path \(shown) is not valid UTF-8") }
+        if let bad = name.first(where: { $0 < 0x20 || $0 == 0x7f }) {
+            throw Violation("path \(shown) contains the control character 0x\(String(bad, radix: 16))")
+        }
+        guard !name.contains(UInt8(ascii: "\\")) else { throw Violation("path \(shown) contains a backslash") }
+        guard parent.depth + 1 <= maxDepth else { throw Violation("path \(shown) is deeper than \(maxDepth) levels") }
+        guard !name.isEmpty else { throw Violation("path \(shown) has an empty component") }
+        guard name.count <= maxComponentBytes else { throw Violation("path \(shown) has a component longer than \(maxComponentBytes) bytes") }
+        guard name != [0x2e], name != [0x2e, 0x2e] else { throw Violation("path \(shown) contains a '.' or '..' component") }
+        try checkPortable(name[...], shown)
+        return parent.path + "/" + string
+    }
+
     static let windowsReservedCharacters = Set("<>:\"|?*")
     /// Characters that NFKC or Windows' best-fit mapping turn into "/" or "\\" inside a name:
     /// fullwidth and small (reverse) solidus, division slash, set minus, fraction slash, the
@@ -137,6 +164,32 @@ enum DossierPath {
             try insert(Array(path.utf8), path: path, implicit: false)
         }
 
+        /// Inserts `name` below `parent`, a path inserted before (a folder walk, where every
+        /// folder comes before what it holds). Same verdict as `insert(path)`, less work.
+        mutating func insert(_ name: [UInt8], below parent: Parent, path: String) throws(Violation) {
+            let nameString = String(decoding: name, as: UTF8.self)
+            let key = Key(parent: Bytes(bytes: parent.bytes), folded: Self.folded(name, nameString))
+            if let other = seen[key] {
+                if other.name.utf8.elementsEqual(name) {
+                    if other.implicit {
+                        seen[key] = (path, nameString, false)
+                        return
+                    }
+                    throw Violation("duplicate path \"\(path)\"")
+                }
+                throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+            }
+            // Not added to `known`: a later `insert(path)` below it finds its key in `seen`
+            // when it adds the parent implicitly, which ends the same way.
+            seen[key] = (path, nameString, false)
+        }
+
+        /// `name.lowercased()`, without Swift's per-scalar work for ASCII names.
+        private static func folded(_ bytes: [UInt8], _ name: String) -> String {
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return name.lowercased() }
+            return String(decoding: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+
         private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {
             let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
             let parent = slash.map { Array(bytes[..<$0]) } ?? []
@@ -144,7 +197,7 @@ enum DossierPath {
                 try insert(parent, path: String(decoding: parent, as: UTF8.self), implicit: true)
             }
             let name = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
-            let key = Key(parent: Bytes(bytes: parent), folded: name.lowercased())
+            let key = Key(parent: Bytes(bytes: parent), folded: Self.folded(Array(name.utf8), name))
             if let other = seen[key] {
                 if other.name.utf8.elementsEqual(name.utf8) {
                     // The same name again: a parent seen before (implicitly or not) is fine.

@@ -157,6 +157,21 @@ struct RefusalTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".dossier") }.isEmpty)
     }
 
+    @Test("a named pipe in the folder stops the seal without waiting for a writer")
+    func pipeInSource() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("withpipe", ["a.txt": [1], "z/b.txt": [2]])
+        #expect(mkfifo(source + "/z/pipe", 0o600) == 0)
+        do {
+            _ = try fx.seal(source)
+            Issue.record("sealed a folder with a pipe")
+        } catch let error as DossierError {
+            #expect(error.kind == .source)
+            #expect(error.reason.contains("z/pipe") && error.reason.contains("special file"), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".dossier") }.isEmpty)
+    }
+
     @Test("a refusal after megabytes of compressed output returns promptly and leaves no temporary file")
     func refusalAfterLargeOutput() throws {
         let fx = try DossierFixture()

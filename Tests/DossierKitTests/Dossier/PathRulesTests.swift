@@ -29,6 +29,67 @@ struct PathRulesTests {
         #expect(collision(["a/x", "a/x"])?.contains("duplicate") == true)
     }
 
+    /// The verdict of `validate`, as the path or the violation's message.
+    func verdict(_ body: () throws(DossierPath.Violation) -> String) -> String {
+        do { return "ok " + (try body()) } catch { return "refused " + error.description }
+    }
+
+    @Test("the folder walk's per-component check gives the whole-path verdict, message included")
+    func appendingAgreesWithWholePath() throws {
+        let deep = Array(repeating: "d", count: DossierPath.maxDepth - 1).joined(separator: "/")
+        let parents = ["a", "01_调查评估/sub", "x y", deep, String(repeating: "p", count: 200) + "/" + String(repeating: "q", count: 200)]
+        var names: [[UInt8]] = [
+            "ok.txt", "意见书.pdf", ".hidden", "..", ".", "a\\b", "CON", "con.txt", "COM\u{B9}", "x.", "x ", "tab\t", "del\u{7f}",
+            "what?", "a:b", "\u{FF0E}\u{FF0E}", "a\u{2215}b", "%2e%2e", "%2F", "50%", String(repeating: "n", count: 255),
+            String(repeating: "n", count: 256), String(repeating: "长", count: 85), String(repeating: "长", count: 86), "a/b", "a//b",
+        ].map { Array($0.utf8) }
+        names += [[0xff, 0x41], [0xc0, 0xae], [0xe2, 0x82], [0x41, 0x00, 0x42]]
+        // A name that crosses the 4,096-byte limit only with a long parent.
+        let longParent = (0..<17).map { _ in String(repeating: "l", count: 240) }.joined(separator: "/")
+        var checked = 0
+        for parentPath in parents + [longParent] {
+            let parentBytes = Array(parentPath.utf8)
+            let parent = try DossierPath.Parent(bytes: parentBytes, path: DossierPath.validate(parentBytes),
+                                                depth: parentPath.split(separator: "/").count)
+            for name in names {
+                let whole = verdict { () throws(DossierPath.Violation) in try DossierPath.validate(parentBytes + [0x2f] + name) }
+                let appended = verdict { () throws(DossierPath.Violation) in try DossierPath.validate(appending: name, to: parent) }
+                #expect(whole == appended, "\(parentPath.prefix(40)) + \(name)")
+                checked += whole.hasPrefix("refused") ? 1 : 0
+            }
+        }
+        #expect(checked > 60)  // most of these names break a rule
+    }
+
+    @Test("the folder walk's collision check gives the whole-path verdict")
+    func collisionFastPathAgrees() throws {
+        // Each case: folders and files in walk order (a folder before what it holds).
+        let cases: [[String]] = [
+            ["Akte", "Akte/x", "Akte/X"], ["a", "a/caf\u{E9}", "a/cafe\u{301}"], ["a", "a/x", "a/x"], ["a", "a/b", "a/b/c", "a/B"],
+            ["a", "a/x", "a/y", "b", "b/x"], ["调查", "调查/意见书.txt", "调查/意见书.TXT"], ["s", "s/straße", "s/strasse"],
+        ]
+        for paths in cases {
+            var whole = DossierPath.CollisionDetector(), walk = DossierPath.CollisionDetector()
+            var wholeVerdict = "ok", walkVerdict = "ok"
+            for path in paths {
+                do { try whole.insert(path) } catch { wholeVerdict = error.description; break }
+            }
+            for path in paths {
+                let bytes = Array(path.utf8)
+                do {
+                    if let slash = bytes.lastIndex(of: 0x2f) {
+                        let parentBytes = Array(bytes[..<slash])
+                        let parent = DossierPath.Parent(bytes: parentBytes, path: String(decoding: parentBytes, as: UTF8.self), depth: 1)
+                        try walk.insert(Array(bytes[(slash + 1)...]), below: parent, path: path)
+                    } else {
+                        try walk.insert(path)
+                    }
+                } catch { walkVerdict = error.description; break }
+            }
+            #expect(wholeVerdict == walkVerdict, "\(paths)")
+        }
+    }
+
     @Test("distinct names and parents named after their children are fine")
     func noCollisions() {
         #expect(collision(["a", "a/x", "a/y", "b", "b/x"]) == nil)

@@ -23,25 +23,71 @@ enum FileSystem {
 
     private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
 
+    private static let direntTypeOffset = MemoryLayout<dirent>.offset(of: \dirent.d_type)!
+
+    /// One directory entry: the name's raw bytes and the type readdir(3) reported
+    /// (`DT_REG`, `DT_DIR`, …; `DT_UNKNOWN` where the file system does not say).
+    struct DirectoryEntry {
+        let name: [UInt8]
+        let type: UInt8
+    }
+
     /// Names in a directory as raw bytes, sorted bytewise, without "." and "..".
     static func listDirectory(_ path: String) throws(FileError) -> [[UInt8]] {
         guard let dir = opendir(path) else { throw FileError(operation: "open directory", path: path, code: errno) }
         defer { closedir(dir) }
-        var names: [[UInt8]] = []
+        return try readEntries(dir, path: path).map(\.name)
+    }
+
+    /// The entries of the open directory `fd` (which stays open, and is read from its
+    /// start), sorted bytewise by name, without "." and "..". `path` names it in errors.
+    static func listDirectory(fd: Int32, path: @autoclosure () -> String) throws(FileError) -> [DirectoryEntry] {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw FileError(operation: "open directory", path: path(), code: errno) }
+        guard let dir = fdopendir(copy) else {
+            let code = errno
+            close(copy)
+            throw FileError(operation: "open directory", path: path(), code: code)
+        }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        return try readEntries(dir, path: path())
+    }
+
+    private static func readEntries(_ dir: OpaquePointer, path: @autoclosure () -> String) throws(FileError) -> [DirectoryEntry] {
+        var entries: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
-                if errno != 0 { throw FileError(operation: "read directory", path: path, code: errno) }
+                if errno != 0 { throw FileError(operation: "read directory", path: path(), code: errno) }
                 break
             }
             // Read d_name in place: copying the whole `dirent` (entry.pointee) reads past the
             // end of short records at the end of glibc's buffer (found by AddressSanitizer).
-            let namePointer = UnsafeRawPointer(entry).advanced(by: direntNameOffset).assumingMemoryBound(to: CChar.self)
+            let raw = UnsafeRawPointer(entry)
+            let namePointer = raw.advanced(by: direntNameOffset).assumingMemoryBound(to: CChar.self)
             let name = Array(UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer)))
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
-            names.append(name)
+            entries.append(DirectoryEntry(name: name, type: raw.load(fromByteOffset: direntTypeOffset, as: UInt8.self)))
         }
-        return names.sorted { $0.lexicographicallyPrecedes($1) }
+        entries.sort { $0.name.lexicographicallyPrecedes($1.name) }
+        return entries
+    }
+
+    /// openat(2) of `name` (raw bytes, one component) in the directory `directory`;
+    /// returns the descriptor, or -1 with errno set.
+    static func openAt(_ directory: Int32, _ name: [UInt8], flags: Int32) -> Int32 {
+        (name + [0]).withUnsafeBytes { openat(directory, $0.baseAddress!.assumingMemoryBound(to: CChar.self), flags) }
+    }
+
+    /// fstatat(2) of `name` in the directory `directory`, not following a final symlink.
+    static func lstatusAt(_ directory: Int32, _ name: [UInt8], path: @autoclosure () -> String) throws(FileError) -> stat {
+        var info = stat()
+        let result = (name + [0]).withUnsafeBytes {
+            fstatat(directory, $0.baseAddress!.assumingMemoryBound(to: CChar.self), &info, AT_SYMLINK_NOFOLLOW)
+        }
+        guard result == 0 else { throw FileError(operation: "stat", path: path(), code: errno) }
+        return info
     }
 
     static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(FileError) {
