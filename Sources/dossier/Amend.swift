@@ -7,10 +7,12 @@ extension DossierCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a signature (e.g. the receiving archive's) to a sealed dossier.",
             discussion: """
-                The manifest, payload and earlier signatures keep their bytes; the container is \
-                rewritten under a temporary name, verified and atomically replaced.
+                The dossier must verify and its signers be trusted (--trust, --require-role; \
+                --allow-untrusted to countersign anyway). The manifest, payload and earlier \
+                signatures keep their bytes; the container is rewritten under a temporary name, \
+                verified and atomically replaced.
 
-                Example: dossier countersign case.dossier --signer countersigner=keys/archive.sign
+                Example: dossier countersign case.dossier --signer countersigner=keys/archive.sign --trust trust.txt
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
@@ -20,6 +22,10 @@ extension DossierCommand {
         var signer: String
 
         @OptionGroup var trust: TrustOptions
+
+        @Flag(name: .customLong("allow-untrusted"), help: "Go ahead even if the signers are not trusted (integrity is still required).")
+        var allowUntrusted = false
+
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var log: LogOptions
 
@@ -34,7 +40,8 @@ extension DossierCommand {
                 let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .countersigner, passphrase: passphrase, fallback: signer),
                                               purpose: "countersigned")
-                let report = try Dossier.countersign(file, as: signer, trusting: try trust.store(), recordingTo: recorder)
+                let report = try Dossier.countersign(file, as: signer, trusting: try trust.store(), requiringRoles: try trust.roles(),
+                                                     allowUntrusted: allowUntrusted, recordingTo: recorder)
                 if json { Console.json(Reports.report(report)) } else if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
             } catch {
                 throw fail(error)
@@ -47,10 +54,12 @@ extension DossierCommand {
             commandName: "rewrap",
             abstract: "Transfer a dossier: re-encrypt its key for new recipients, keeping all signatures valid.",
             discussion: """
-                Only the age header changes; the payload body and manifest keep their bytes. The \
-                transfer is recorded in a transfer record signed by you (role transferrer).
+                The dossier must verify and its signers be trusted (--trust, --require-role; \
+                --allow-untrusted to transfer anyway). Only the age header changes; the payload \
+                body and manifest keep their bytes. The transfer is recorded in a transfer record \
+                signed by you (role transferrer).
 
-                Example: dossier rewrap case.dossier -i keys/anna.age -r age1… --signer transferrer=keys/anna.sign --reason "moved to the provincial archive"
+                Example: dossier rewrap case.dossier -i keys/anna.age -r age1… --signer transferrer=keys/anna.sign --reason "moved to the provincial archive" --trust trust.txt
                 """,
             aliases: ["transfer"])
 
@@ -73,6 +82,10 @@ extension DossierCommand {
         var reason: String
 
         @OptionGroup var trust: TrustOptions
+
+        @Flag(name: .customLong("allow-untrusted"), help: "Go ahead even if the signers are not trusted (integrity is still required).")
+        var allowUntrusted = false
+
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var log: LogOptions
 
@@ -94,7 +107,8 @@ extension DossierCommand {
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .transferrer, passphrase: passphrase, fallback: signer),
                                               purpose: reason)
                 let report = try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
-                                                by: signer, reason: reason, trusting: try trust.store(), recordingTo: recorder)
+                                                by: signer, reason: reason, trusting: try trust.store(), requiringRoles: try trust.roles(),
+                                                allowUntrusted: allowUntrusted, recordingTo: recorder)
                 if json { Console.json(Reports.report(report)) } else if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
             } catch {
                 throw fail(error)

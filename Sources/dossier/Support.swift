@@ -158,6 +158,9 @@ struct TrustOptions: ParsableArguments {
         return try TrustStore.load(path: path)
     }
 
+    /// Unknown roles are usage errors (exit 64), found before anything runs.
+    func validate() throws { _ = try roles() }
+
     func roles() throws -> Set<DossierRole> {
         if requireRoles.isEmpty { return [.sealer] }
         var roles = Set<DossierRole>()

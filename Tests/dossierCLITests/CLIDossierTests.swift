@@ -194,12 +194,26 @@ struct CLIDossierTests {
         }
         try "sealer,transferrer,archivist \(try pub("anna")) Anna Archivist\ncountersigner,ledger \(try pub("archive")) City Archive\n"
             .write(toFile: ws.path("trust2.txt"), atomically: true, encoding: .utf8)
-        let countersign = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"), "--json"])
+        // Countersigning and transferring need trusted signers, like opening.
+        let untrusted = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign")])
+        #expect(untrusted.status == 3, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("--allow-untrusted"), "\(untrusted.stderr)")
+        let noApprover = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"),
+                                     "--trust", ws.path("trust2.txt"), "--require-role", "approver"])
+        #expect(noApprover.status == 3, "\(noApprover.stderr)")
+        #expect(try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"),
+                            "--trust", ws.path("trust2.txt"), "--require-role", "Not A Role"]).status == 64)
+        let archiveRecipient0 = try String(contentsOfFile: ws.path("archive.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let untrustedMove = try ws.run(["rewrap", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-r", archiveRecipient0,
+                                        "--signer", "transferrer=" + ws.path("anna.sign"), "--reason", "x"])
+        #expect(untrustedMove.status == 3, "\(untrustedMove.stderr)")
+        let countersign = try ws.run(["countersign", ws.path("case.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"), "--json",
+                                      "--trust", ws.path("trust2.txt")])
         #expect(countersign.status == 0, "\(countersign.stderr)")
         #expect(try JSONSerialization.jsonObject(with: Data(countersign.stdout.utf8)) is [String: Any])
         let archiveRecipient = try String(contentsOfFile: ws.path("archive.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let rewrap = try ws.run(["rewrap", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-r", archiveRecipient,
-                                 "--signer", "transferrer=" + ws.path("anna.sign"), "--reason", "moved to the city archive"])
+                                 "--signer", "transferrer=" + ws.path("anna.sign"), "--reason", "moved to the city archive", "--trust", ws.path("trust2.txt")])
         #expect(rewrap.status == 0, "\(rewrap.stderr)")
         let verify = try ws.run(["verify", ws.path("case.dossier"), "--trust", ws.path("trust2.txt"),
                                  "--require-role", "sealer", "--require-role", "countersigner"])

@@ -8,11 +8,17 @@ extension Dossier {
     /// archive's) to a sealed dossier. The manifest, payload and earlier signatures keep
     /// their bytes; the container is rewritten under a temporary name, verified, and then
     /// atomically replaces `path` (or is written to `output`).
+    ///
+    /// A countersignature says "received and accepted": the dossier must verify, and its
+    /// `requiredRoles` must carry valid signatures by keys `trust` holds for them, unless
+    /// `allowUntrusted` (integrity is required either way).
     @discardableResult
     public static func countersign(
         _ path: String,
         as signer: DossierSigner,
         trusting trust: TrustStore = .empty,
+        requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
+        allowUntrusted: Bool = false,
         writingTo output: String? = nil,
         recordingTo recorder: AccessRecorder? = nil
     ) throws(DossierError) -> VerificationReport {
@@ -20,7 +26,7 @@ extension Dossier {
         guard let (container, manifest) = checkStructure(path, into: &report) else {
             throw DossierError(.container, "cannot countersign: \(report.failureSummary)")
         }
-        checkSignatures(container, manifest, trust: trust, requiredRoles: [], into: &report)
+        checkSignatures(container, manifest, trust: trust, requiredRoles: requiredRoles, into: &report)
         let chain = checkTransfers(container, manifest, trust: trust, into: &report)
         _ = checkPayload(container, manifest, acceptedHeaders: chain, into: &report)
         guard report.status != .invalid else {
@@ -29,6 +35,7 @@ extension Dossier {
         guard !container.signatures.contains(where: { $0.name.keyID == signer.key.publicKey.keyID && $0.name.role == signer.role }) else {
             throw DossierError(.invalidArgument, "key \(signer.key.publicKey.keyID) has already signed this dossier as \(signer.role)")
         }
+        try refuseUntrusted(report, allowUntrusted: allowUntrusted, doing: "countersign")
         let time = Timestamp.format(Int64(Date().timeIntervalSince1970))
         let statement = SignatureStatement(dossierID: manifest.dossierID, role: signer.role, keyID: signer.key.publicKey.keyID, time: time, name: signer.name)
         let signature = try signer.key.sign(container.manifestBytes, trustedComment: statement.trustedComment)
@@ -39,10 +46,18 @@ extension Dossier {
         }
     }
 
+    private static func refuseUntrusted(_ report: VerificationReport, allowUntrusted: Bool, doing what: String) throws(DossierError) {
+        guard report.status == .untrusted, !allowUntrusted else { return }
+        throw DossierError(.untrusted, "refusing to \(what) a dossier whose signers are not trusted: \(report.failureSummary)",
+                           hint: "add the signers' keys to the trust file (--trust), or pass --allow-untrusted to \(what) it anyway")
+    }
+
     /// Re-wraps a dossier for new recipients (a transfer to another archive) without
     /// invalidating its signatures: only the age header changes; the payload body and the
     /// manifest keep their bytes. The transfer is recorded in a signed transfer record
     /// (`META-INF/transfers/NN.json`) that chains the old header digest to the new one.
+    /// Like `countersign`, it refuses a dossier whose `requiredRoles` are not signed by
+    /// trusted keys unless `allowUntrusted`.
     @discardableResult
     public static func rewrap(
         _ path: String,
@@ -51,6 +66,8 @@ extension Dossier {
         by signer: DossierSigner,
         reason: String,
         trusting trust: TrustStore = .empty,
+        requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
+        allowUntrusted: Bool = false,
         writingTo output: String? = nil,
         recordingTo recorder: AccessRecorder? = nil
     ) throws(DossierError) -> VerificationReport {
@@ -65,11 +82,12 @@ extension Dossier {
         guard let (container, manifest) = checkStructure(path, into: &report) else {
             throw DossierError(.container, "cannot transfer: \(report.failureSummary)")
         }
-        checkSignatures(container, manifest, trust: trust, requiredRoles: [], into: &report)
+        checkSignatures(container, manifest, trust: trust, requiredRoles: requiredRoles, into: &report)
         let chain = checkTransfers(container, manifest, trust: trust, into: &report)
         guard let payload = checkPayload(container, manifest, acceptedHeaders: chain, into: &report), report.status != .invalid else {
             throw DossierError(.signature, "refusing to transfer a dossier that does not verify: \(report.failureSummary)")
         }
+        try refuseUntrusted(report, allowUntrusted: allowUntrusted, doing: "transfer")
         guard container.transfers.count < 99 else { throw DossierError(.invalidArgument, "a dossier records at most 99 transfers") }
         let fileKey: SecureBytes
         do { fileKey = try AgeFile.unwrap(payload.header, identities: identities) } catch {

@@ -27,9 +27,40 @@ struct AmendTests {
         #expect(partial.status == .untrusted)
         #expect(partial.missingRoles == [.countersigner])
         // The same key cannot countersign twice in the same role.
-        #expect(throws: DossierError.self) {
-            try Dossier.countersign(receipt.path, as: DossierSigner(key: archive, role: .countersigner, name: "City Archive"))
+        do {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: archive, role: .countersigner, name: "City Archive"), trusting: fx.trust)
+            Issue.record("countersigned twice")
+        } catch {
+            #expect(error.reason.contains("already signed"), "\(error)")
         }
+    }
+
+    @Test("countersigning and transferring refuse untrusted signers unless allowed, and leave the file as it was")
+    func untrustedRefused() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-u", ["x.txt": Array("x".utf8)]))
+        let original = try Data(contentsOf: URL(fileURLWithPath: receipt.path))
+        let archive = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive")
+        let mover = DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Transfer Desk")
+        let next = try AgeRecipient(try AgeX25519.generate().recipient)
+        let attempts: [(String, () throws(DossierError) -> Void)] = [
+            ("countersign, no trust", { () throws(DossierError) in try Dossier.countersign(receipt.path, as: archive) }),
+            ("countersign, missing role", { () throws(DossierError) in
+                try Dossier.countersign(receipt.path, as: archive, trusting: fx.trust, requiringRoles: [.sealer, .countersigner]) }),
+            ("rewrap, no trust", { () throws(DossierError) in
+                try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [next], by: mover, reason: "r") }),
+        ]
+        for (name, attempt) in attempts {
+            do {
+                try attempt()
+                Issue.record("\(name): went ahead")
+            } catch {
+                #expect(error.kind == .untrusted, "\(name): \(error)")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == original, "\(name)")
+        }
+        try Dossier.countersign(receipt.path, as: archive, allowUntrusted: true)
+        #expect(try ContainerReader(path: receipt.path).signatures.count == 3)
     }
 
     @Test("a transfer re-wraps for new recipients, keeps the sealer's signatures valid and is recorded and signed")
