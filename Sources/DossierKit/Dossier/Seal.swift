@@ -82,6 +82,7 @@ extension Dossier {
         writingTo output: String,
         options: SealOptions = SealOptions()
     ) throws(DossierError) -> SealReceipt {
+        let output = FileSystem.withoutTrailingSlashes(output)
         // Arguments.
         guard !recipients.isEmpty else { throw DossierError(.invalidArgument, "no recipients: nobody could open the dossier", hint: "give at least one recipient") }
         guard !signers.isEmpty else { throw DossierError(.invalidArgument, "no signers: a dossier must be signed", hint: "give at least one signing key") }
@@ -117,13 +118,11 @@ extension Dossier {
         }
         let id = options.dossierID ?? FileSystem.lastComponent(of: source.hasSuffix("/") ? String(source.dropLast()) : source)
         guard DossierID.isValid(id) else {
-            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -)", hint: "choose an id explicitly")
+            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -)", hint: "choose an id explicitly (--id)")
         }
-        if FileSystem.exists(output) && !options.replaceExisting {
-            throw DossierError(.output, "\(output) already exists", hint: "choose another name or allow replacing it")
-        }
+        try checkOutput(output, source: source, isFolder: isFolder, id: id, replaceExisting: options.replaceExisting)
         if let log = options.log, try log.log.head(of: id) != nil {
-            throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "choose another dossier id")
+            throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "an id is sealed once; choose another dossier id (--id)")
         }
         let sealedAt = Int64((options.sealedAt ?? Date()).timeIntervalSince1970)
         FileSystem.removeStaleTemporaries(of: output, tag: "sealing")
@@ -135,6 +134,28 @@ extension Dossier {
         } catch {
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// Refuses, before anything is written or logged, an output that cannot work: an
+    /// existing file (unless replacing), a folder, a missing folder, or a place inside the
+    /// folder being sealed (the half-written dossier would be sealed into itself).
+    private static func checkOutput(_ output: String, source: String, isFolder: Bool, id: String, replaceExisting: Bool) throws(DossierError) {
+        if let existing = try? FileSystem.lstatus(output) {
+            if FileSystem.isDirectory(existing) {
+                throw DossierError(.output, "\(output) is a folder; the output is the dossier file", hint: "give a file name, e.g. \(output)/\(id).dossier")
+            }
+            if !replaceExisting {
+                throw DossierError(.output, "\(output) already exists", hint: "choose another name, or allow replacing it (--force)")
+            }
+        }
+        let folder = FileSystem.parent(of: output)
+        guard (try? FileSystem.status(folder)).map(FileSystem.isDirectory) == true else {
+            throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or write the dossier elsewhere")
+        }
+        if isFolder, let sourceReal = FileSystem.realPath(source), let folderReal = FileSystem.realPath(folder),
+           folderReal == sourceReal || folderReal.hasPrefix(sourceReal == "/" ? "/" : sourceReal + "/") {
+            throw DossierError(.output, "the output \(output) is inside the folder being sealed", hint: "write the dossier outside \(source)")
         }
     }
 

@@ -197,6 +197,38 @@ struct RefusalTests {
         #expect(throws: DossierError.self) { try fx.seal(source) }
     }
 
+    @Test("outputs that cannot work are refused before anything is written or logged; the id stays free")
+    func badOutputs() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("outs", ["a.txt": [1], "sub/b.txt": [2]])
+        let before = try DossierFixture.contents(of: source)
+        try FileManager.default.createDirectory(atPath: fx.dir.path("a-folder"), withIntermediateDirectories: true)
+        let cases: [(String, String, Bool)] = [
+            (source + "/outs.dossier", "inside the folder being sealed", false),
+            (source + "/sub/outs.dossier", "inside the folder being sealed", false),
+            (fx.dir.path("a-folder"), "is a folder", true),
+            (fx.dir.path("no-such-folder/outs.dossier"), "does not exist", false),
+        ]
+        for (output, message, replace) in cases {
+            do {
+                _ = try fx.seal(source, id: "outs", to: output, options: SealOptions(replaceExisting: replace))
+                Issue.record("sealed to \(output)")
+            } catch let error as DossierError {
+                #expect(error.kind == .output, "\(output): \(error)")
+                #expect(error.reason.contains(message), "\(output): \(error)")
+            }
+            #expect(try DossierFixture.contents(of: source) == before, "\(output)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.path("a-folder")).isEmpty)
+        // Nothing was logged: the id can still be sealed, also to a path with a trailing
+        // slash, and to a name so long that its temporary sibling needs shortening.
+        let long = String(repeating: "l", count: 240) + ".dossier"
+        let receipt = try fx.seal(source, id: "outs", to: fx.dir.path(long) + "/")
+        #expect(receipt.path == fx.dir.path(long))
+        #expect(Dossier.verify(fx.dir.path(long), trusting: fx.trust).isValid)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") }.isEmpty)
+    }
+
     @Test("an existing output is never overwritten unless asked")
     func existingOutput() throws {
         let fx = try DossierFixture()

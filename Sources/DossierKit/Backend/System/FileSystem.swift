@@ -12,6 +12,27 @@ enum FileSystem {
         return info
     }
 
+    /// stat(2) of a path, following symlinks.
+    static func status(_ path: String) throws(FileError) -> stat {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
+        return info
+    }
+
+    /// The absolute path without symlinks, "." or ".." (realpath(3)); nil if it cannot be resolved.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `path` without trailing slashes ("out/" → "out"; "/" stays "/").
+    static func withoutTrailingSlashes(_ path: String) -> String {
+        var path = Substring(path)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        return String(path)
+    }
+
     static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
@@ -157,7 +178,16 @@ enum FileSystem {
     /// lets a later run remove what a killed process left (`removeStaleTemporaries`).
     static func temporarySibling(of path: String, tag: String) -> String {
         let random = (try? SecureRandom.bytes(6))?.map { String($0, radix: 16) }.joined() ?? "0"
-        return parent(of: path) + "/." + lastComponent(of: path) + "." + tag + "-" + String(getpid()) + "-" + random
+        return parent(of: path) + "/" + temporaryPrefix(of: path, tag: tag) + String(getpid()) + "-" + random
+    }
+
+    /// ".<name>.<tag>-", with <name> shortened (whole characters) so that the whole
+    /// temporary name fits the usual 255-byte limit beside a name that itself fits it.
+    private static func temporaryPrefix(of path: String, tag: String) -> String {
+        var name = Substring(lastComponent(of: path))
+        let room = 255 - (2 + tag.utf8.count + 1) - 10 - 1 - 12  // dots, tag, dash, pid, dash, random
+        while name.utf8.count > room { name = name.dropLast() }
+        return "." + name + "." + tag + "-"
     }
 
     /// Removes temporary siblings of `path` (see `temporarySibling`) whose process no longer
@@ -166,7 +196,7 @@ enum FileSystem {
     @discardableResult
     static func removeStaleTemporaries(of path: String, tag: String) -> [String] {
         let directory = parent(of: path)
-        let prefix = Array(("." + lastComponent(of: path) + "." + tag + "-").utf8)
+        let prefix = Array(temporaryPrefix(of: path, tag: tag).utf8)
         guard let names = try? listDirectory(directory) else { return [] }
         var removed: [String] = []
         for name in names where name.starts(with: prefix) {
