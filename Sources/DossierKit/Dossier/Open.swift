@@ -63,6 +63,7 @@ extension Dossier {
         options: OpenOptions = OpenOptions()
     ) throws(DossierError) -> OpenReceipt {
         guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
+        let destination = FileSystem.withoutTrailingSlashes(destination)
         guard !FileSystem.exists(destination) else {
             throw DossierError(.output, "\(destination) already exists", hint: "open into a new folder")
         }
@@ -98,25 +99,32 @@ extension Dossier {
                                hint: "free space or open into another folder")
         }
 
-        // 2. On record before any plaintext exists (fail closed).
-        var details: [String: String] = [:]
-        if let only = options.only { details["document"] = only }
-        if report.status == .untrusted { details["untrustedAllowed"] = report.failureSummary }
-        try recorder.record(.opened, manifest: manifest, details: details)
-
-        // 3. Decrypt into a staging folder; move it into place only when everything checked out.
+        // Nothing that is sure to fail is logged: the key must fit (the file key is only
+        // unwrapped, nothing is decrypted) and the (empty, private) staging folder must exist.
+        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
+        let folder = FileSystem.parent(of: destination)
+        guard (try? FileSystem.status(folder)).map(FileSystem.isDirectory) == true else {
+            throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
+        }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
         let staging = FileSystem.temporarySibling(of: destination, tag: "opening")
         do { try FileSystem.makeDirectory(staging, mode: 0o700) } catch {
             throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")
         }
         do throws(DossierError) {
+            // 2. On record before any plaintext exists (fail closed).
+            var details: [String: String] = [:]
+            if let only = options.only { details["document"] = only }
+            if report.status == .untrusted { details["untrustedAllowed"] = report.failureSummary }
+            try recorder.record(.opened, manifest: manifest, details: details)
+
+            // 3. Decrypt into the staging folder; move it into place only when everything checked out.
             guard let real = realpath(staging, nil) else { throw DossierError(.output, "cannot resolve \(staging)") }
             let root = String(cString: real)
             free(real)
             let sink = try ExtractingSink(root: root, only: options.only)
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                                identities: identities, into: sink, progress: options.progress)
+                                                fileKey: fileKey, into: sink, progress: options.progress)
             try sink.close()
             if let only = options.only, !sink.wroteOnly {
                 throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")

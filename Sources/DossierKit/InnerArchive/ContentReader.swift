@@ -49,20 +49,32 @@ enum ContentReader {
         }
     }
 
-    static func read(
-        _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
-        identities: [AgeIdentity], into sink: ContentSink, progress: ProgressHandler? = nil
-    ) throws(DossierError) -> Result {
-        // 1. Unwrap the file key from the (already checked) header.
-        let fileKey: SecureBytes
-        do { fileKey = try AgeFile.unwrap(header, identities: identities) } catch {
+    /// The file key of the (already checked) payload header, unwrapped with one of `identities`.
+    static func fileKey(_ header: AgeHeader, identities: [AgeIdentity]) throws(DossierError) -> SecureBytes {
+        do { return try AgeFile.unwrap(header, identities: identities) } catch {
             if error.kind == .noMatch {
                 throw DossierError(.noIdentity, "none of the given identities can decrypt this dossier: \(error.reason)",
                                    hint: "use an identity of one of its recipients")
             }
             throw DossierError(.payload, "the payload header cannot be opened: \(error)")
         }
-        // 2. Decrypt the body, hashing exactly the body bytes on the way.
+    }
+
+    static func read(
+        _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
+        identities: [AgeIdentity], into sink: ContentSink, progress: ProgressHandler? = nil
+    ) throws(DossierError) -> Result {
+        try read(container, manifest, header: header, headerLength: headerLength, fileKey: fileKey(header, identities: identities),
+                 into: sink, progress: progress)
+    }
+
+    /// Decrypts the payload with `fileKey`, checks every file against the private manifest and
+    /// hands the content to `sink`.
+    static func read(
+        _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
+        fileKey: SecureBytes, into sink: ContentSink, progress: ProgressHandler? = nil
+    ) throws(DossierError) -> Result {
+        // Decrypt the body, hashing exactly the body bytes on the way.
         var crc = CRC32()
         header.encoded.withUnsafeBytes { crc.update($0) }
         let body = HashingSource(container.file.source(offset: container.payload.dataOffset + Int64(headerLength),

@@ -276,6 +276,37 @@ struct RefusalTests {
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing.dossier")))
     }
 
+    @Test("openings that cannot succeed are refused before they are logged: wrong key, missing or unwritable folder")
+    func openRefusedBeforeLogging() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("prelog", ["a.txt": [1]]))
+        let logged = { try fx.log.history(of: receipt.manifest.dossierID).count }
+        let sealedOnly = try logged()
+        try FileManager.default.createDirectory(atPath: fx.dir.path("locked"), withIntermediateDirectories: true)
+        let lockedIsReadOnly = chmod(fx.dir.path("locked"), 0o500) == 0 && access(fx.dir.path("locked"), W_OK) != 0  // not as root
+        defer { chmod(fx.dir.path("locked"), 0o700) }
+        var cases: [(String, [AgeIdentity], DossierError.Kind)] = [
+            (fx.dir.path("o-wrong"), [try AgeX25519.generate().identity], .noIdentity),
+            (fx.dir.path("missing/o"), [fx.recipient.identity], .output),
+        ]
+        if lockedIsReadOnly { cases.append((fx.dir.path("locked/o"), [fx.recipient.identity], .output)) }
+        for (destination, identities, kind) in cases {
+            do {
+                _ = try Dossier.open(receipt.path, with: identities, into: destination, trusting: fx.trust, recordingTo: fx.recorder)
+                Issue.record("opened into \(destination)")
+            } catch {
+                #expect(error.kind == kind, "\(destination): \(error)")
+            }
+            #expect(try logged() == sealedOnly, "\(destination) was logged")
+        }
+        // A trailing slash names the same folder.
+        let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o-slash") + "/", trusting: fx.trust,
+                                      recordingTo: fx.recorder)
+        #expect(opened.destination == fx.dir.path("o-slash"))
+        #expect(try DossierFixture.contents(of: fx.dir.path("o-slash")) == ["a.txt": [1]])
+        #expect(try logged() == sealedOnly + 1)
+    }
+
     @Test("untrusted signers are refused at opening unless allowed; a wrong key opens nothing")
     func trustAndKeys() throws {
         let fx = try DossierFixture()
