@@ -15,16 +15,23 @@ extension DossierCommand {
         var json = false
 
         func run() throws {
+            if let reason = unreadableReason(file) {
+                Console.error("\(file): \(reason)")
+                throw ExitCode(Exit.failure)
+            }
             let report = Dossier.verify(file, trusting: .empty, requiringRoles: [])
+            let intact = report.status != .invalid
             guard let m = report.manifest else {
-                Console.error("cannot read \(file): \(report.failureSummary)")
+                Console.error("\(file): integrity FAILED: \(integrityFailures(report))")
                 throw ExitCode(Exit.invalid)
             }
             if json {
                 Console.json(.object(["path": .string(file), "manifest": Reports.manifest(m),
                                       "signatures": .array(report.signatures.map(Reports.signature)),
                                       "recipientTypes": .array(report.recipientTypes.map { .string($0) }),
-                                      "containerBytes": .integer(report.containerBytes), "intact": .bool(report.status != .invalid)]))
+                                      "containerBytes": .integer(report.containerBytes), "intact": .bool(intact),
+                                      "problems": .array(intact ? [] : [.string(integrityFailures(report))])]))
+                if !intact { throw ExitCode(Exit.invalid) }
                 return
             }
             print("dossier      \(m.dossierID)")
@@ -37,7 +44,8 @@ extension DossierCommand {
                 print("signature    \(s.role) \"\(s.signerName)\" \(s.keyID) at \(s.signedAt)\(s.isBroken ? " (INVALID)" : "")")
             }
             for t in report.transfers { print("transfer     #\(t.sequence) \(t.at) by \"\(t.byName)\": \(t.reason)") }
-            print("integrity    \(report.status == .invalid ? "FAILED: \(report.failureSummary)" : "intact (trust not evaluated: use dossier verify --trust)")")
+            print("integrity    \(intact ? "intact (trust not evaluated: use dossier verify --trust)" : "FAILED: \(integrityFailures(report))")")
+            if !intact { throw ExitCode(Exit.invalid) }
         }
     }
 }

@@ -43,6 +43,22 @@ enum Console {
     }
 }
 
+/// Why `path` cannot be read as a dossier file (missing, a folder, no permission), or nil.
+/// Such a file is an error of the caller (exit 1), not a damaged dossier (exit 2).
+func unreadableReason(_ path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return String(cString: strerror(errno)).lowercased() }
+    if info.st_mode & S_IFMT == S_IFDIR { return "is a folder, not a .dossier file" }
+    guard info.st_mode & S_IFMT == S_IFREG else { return "is not a regular file" }
+    guard access(path, R_OK) == 0 else { return String(cString: strerror(errno)).lowercased() }
+    return nil
+}
+
+/// The failed integrity checks of a report, without the trust checks.
+func integrityFailures(_ report: VerificationReport) -> String {
+    report.checks.filter { !$0.passed && !$0.isTrustCheck }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
+}
+
 /// Turns library errors into a message and an exit code.
 func fail(_ error: any Error) -> ExitCode {
     if let error = error as? DossierError {

@@ -51,7 +51,14 @@ extension DossierCommand {
                 throw fail(error)
             }
             var counts: [VerificationReport.Status: Int] = [:]
+            var unreadable = 0
             for file in files {
+                if let reason = unreadableReason(file) {
+                    unreadable += 1
+                    Console.error("\(file): \(reason)")
+                    if json { Console.json(.object(["path": .string(file), "status": .string("error"), "error": .string(reason)])) }
+                    continue
+                }
                 let report = Dossier.verify(file, trusting: store, requiringRoles: roles, identities: keys)
                 counts[report.status, default: 0] += 1
                 if json {
@@ -61,9 +68,11 @@ extension DossierCommand {
                 }
             }
             if !json && (files.count > 1 || quiet) {
-                print("\(files.count) dossier(s): \(counts[.valid] ?? 0) valid, \(counts[.untrusted] ?? 0) untrusted, \(counts[.invalid] ?? 0) invalid")
+                print("\(files.count) dossier(s): \(counts[.valid] ?? 0) valid, \(counts[.untrusted] ?? 0) untrusted, \(counts[.invalid] ?? 0) invalid"
+                      + (unreadable > 0 ? ", \(unreadable) unreadable" : ""))
             }
             if counts[.invalid] ?? 0 > 0 { throw ExitCode(Exit.invalid) }
+            if unreadable > 0 { throw ExitCode(Exit.failure) }
             if counts[.untrusted] ?? 0 > 0 { throw ExitCode(Exit.untrusted) }
         }
     }

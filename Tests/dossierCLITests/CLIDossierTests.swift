@@ -154,6 +154,41 @@ struct CLIDossierTests {
         #expect(!FileManager.default.fileExists(atPath: ws.path("b.dossier")))
     }
 
+    @Test("a missing file is an error (exit 1), not a tampered dossier (exit 2); inspect fails on a damaged dossier")
+    func missingAndDamaged() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        for args in [["verify", ws.path("typo.dossier"), "--trust", trust], ["verify", ws.path("case"), "--trust", trust], ["inspect", ws.path("typo.dossier")]] {
+            let result = try ws.run(args)
+            #expect(result.status == 1, "\(args): \(result.stdout)\(result.stderr)")
+            #expect(!result.stdout.contains("INVALID"), "\(args): \(result.stdout)")
+            #expect(result.stderr.contains(args[1]), "\(args): \(result.stderr)")
+        }
+        // A good and a missing file: the missing one makes it a failure; a damaged one still wins (2).
+        #expect(try ws.run(["verify", ws.path("case.dossier"), ws.path("typo.dossier"), "--trust", trust]).status == 1)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: ws.path("case.dossier")))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: ws.path("damaged.dossier")))
+        #expect(try ws.run(["verify", ws.path("damaged.dossier"), ws.path("typo.dossier"), "--trust", trust]).status == 2)
+        let json = try ws.run(["verify", ws.path("typo.dossier"), "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "error")
+        let inspect = try ws.run(["inspect", ws.path("damaged.dossier")])
+        #expect(inspect.status == 2, "\(inspect.stdout)\(inspect.stderr)")
+        #expect((inspect.stdout + inspect.stderr).contains("integrity FAILED") || inspect.stdout.contains("integrity    FAILED"))
+        #expect(!(inspect.stdout + inspect.stderr).contains("trust store"), "\(inspect.stdout)\(inspect.stderr)")
+        // Damage that leaves the manifest readable: a flipped byte in the payload body.
+        var signed = try Data(contentsOf: URL(fileURLWithPath: ws.path("case.dossier")))
+        let at = try #require(signed.range(of: Data("payload.age".utf8))).upperBound
+        signed[at + 400] ^= 0x01
+        try signed.write(to: URL(fileURLWithPath: ws.path("badsig.dossier")))
+        let badsig = try ws.run(["inspect", ws.path("badsig.dossier")])
+        #expect(badsig.status == 2, "\(badsig.stdout)\(badsig.stderr)")
+        #expect(badsig.stdout.contains("integrity    FAILED"), "\(badsig.stdout)")
+        #expect(!badsig.stdout.contains("trust store"), "\(badsig.stdout)")
+    }
+
     @Test("the access log records seal and open, verifies, exports and detects a cut export")
     func accessLog() throws {
         let ws = try Workspace()
