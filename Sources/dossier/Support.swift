@@ -102,7 +102,8 @@ func describe(_ error: CocoaError) -> String {
 func lowercasedFirst(_ text: String) -> String {
     var text = text
     while text.hasSuffix(".") { text.removeLast() }
-    guard let first = text.first, first.isUppercase, !(text.dropFirst().first?.isUppercase ?? false) else { return text }
+    // "Invalid key" → "invalid key", but "I/O failure", "SQLite …", "URL" stay as they are.
+    guard let first = text.first, first.isUppercase, let second = text.dropFirst().first, !second.isUppercase, second != "/" else { return text }
     return first.lowercased() + text.dropFirst()
 }
 

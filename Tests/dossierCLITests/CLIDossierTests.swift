@@ -44,6 +44,19 @@ struct CLIDossierTests {
         #expect(!result.stdout.contains("DOSSIER-SIGNING-KEY"))
         // Never overwrites.
         #expect(try ws.run(["keygen", ws.path("k")]).status == 1)
+        // A folder that does not exist yet is made, private; a folder as prefix is refused.
+        let nested = try ws.run(["keygen", "--name", "Otto", ws.path("new/keys/otto")])
+        #expect(nested.status == 0, "\(nested.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: ws.path("new/keys"))[.posixPermissions] as? Int == 0o700)
+        #expect(FileManager.default.fileExists(atPath: ws.path("new/keys/otto.sign")))
+        for prefix in [ws.path("new/keys"), ws.path("new/keys") + "/"] {
+            let folder = try ws.run(["keygen", prefix])
+            #expect(folder.status == 64, "\(prefix): \(folder.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path("new/keys")).sorted() == ["otto.age", "otto.pub", "otto.recipient", "otto.sign"])
+        // "I/O" keeps its capitals in messages.
+        let missing = try ws.run(["verify", ws.path("case"), "-i", ws.path("nothing.age")])
+        #expect(!missing.stderr.contains("i/O"), "\(missing.stderr)")
     }
 
     @Test("seal, verify and open succeed; --json parses; exit codes for tampered, untrusted and wrong key")
