@@ -60,9 +60,16 @@ extension DossierCommand {
         @Flag(help: "Print as JSON.")
         var json = false
 
+        /// A target that is a file is a dossier; anything else (a folder named like the id,
+        /// which is the usual case: the id defaults to the folder's name) is an id.
+        func isDossierFile(_ target: String) -> Bool {
+            var isFolder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) && !isFolder.boolValue
+        }
+
         func resolve() throws -> (id: String, anchor: String?) {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
-            if FileManager.default.fileExists(atPath: target) {
+            if isDossierFile(target) {
                 let report = Dossier.verify(target, trusting: .empty, requiringRoles: [])
                 guard let manifest = report.manifest, report.status != .invalid else {
                     throw DossierError(.container, "\(target) does not verify, so its anchor cannot be used: \(report.failureSummary)")
@@ -102,14 +109,14 @@ extension DossierCommand {
                 let store = try trust.store()
                 if let file = verifyExport {
                     let text = try String(contentsOfFile: file, encoding: .utf8)
-                    let anchor = target.flatMap { FileManager.default.fileExists(atPath: $0) ? (try? resolve().anchor) ?? nil : nil }
+                    let anchor = target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil }
                     try show(AccessLog.verifyExport(text, trusting: store, anchor: anchor))
                     return
                 }
                 let ledger = try log.open(create: importFile != nil)
                 if let file = importFile {
                     let report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
-                                                      anchor: target.flatMap { FileManager.default.fileExists(atPath: $0) ? (try? resolve().anchor) ?? nil : nil })
+                                                      anchor: target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil })
                     print("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
                     return
                 }
@@ -133,7 +140,7 @@ extension DossierCommand {
                     }
                     let actor = try log.actor(defaultRole: "archivist", passphrase: passphrase)
                     var digest = try ledger.history(of: id).last?.payloadSHA256
-                    if let target, FileManager.default.fileExists(atPath: target) {
+                    if let target, isDossierFile(target) {
                         digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256 ?? digest
                     }
                     guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }

@@ -211,6 +211,10 @@ struct CLIDossierTests {
                             "--purpose", "appeal review", "--as", ws.path("anna.sign")]).status == 0)
         let history = try ws.run(["log", ws.path("case.dossier")])
         #expect(history.status == 0)
+        // By id, also when a folder of that name (the sealed case folder) is where we stand.
+        let byID = try ws.run(["log", "case"], directory: ws.root)
+        #expect(byID.status == 0, "\(byID.stderr)")
+        #expect(byID.stdout.contains("sealed by Anna Archivist"))
         #expect(history.stdout.contains("sealed by Anna Archivist"))
         #expect(history.stdout.contains("opened by Anna Archivist"))
         #expect(history.stdout.contains("appeal review"))
