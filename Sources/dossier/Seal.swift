@@ -33,7 +33,7 @@ extension DossierCommand {
         @Option(name: .customLong("signer"), help: ArgumentHelp("A signer as ROLE=KEYFILE, e.g. approver=keys/otto.sign (repeatable).", valueName: "role=keyfile"))
         var signers: [String] = []
 
-        @Option(name: .customLong("id"), help: "The dossier id (default: the source folder's name).")
+        @Option(name: .customLong("id"), help: "The dossier id, sealed once (default: the source folder's name, or the archive's name without its extension).")
         var id: String?
 
         @Option(name: .customLong("public"), help: ArgumentHelp("Metadata to publish in the manifest as KEY=VALUE (repeatable; visible without a key).", valueName: "key=value"))

@@ -22,7 +22,7 @@ public struct DossierSigner: Sendable {
 
 /// Choices for sealing.
 public struct SealOptions: Sendable {
-    /// The dossier id; by default the source folder's name (which must then be a valid id).
+    /// The dossier id; by default the source folder's name, or an archive's name without its extension (which must then be a valid id).
     public var dossierID: String?
     /// Metadata to publish in the manifest (visible without a key).
     public var publicMetadata: [String: String]
@@ -110,13 +110,15 @@ extension Dossier {
             profileRecord = .init(id: profile.id, version: profile.version, sha256: profile.sha256, result: check.passed ? "passed" : "overridden",
                                   failedRules: check.failures.count, overrideReason: check.passed ? nil : options.profileOverride)
         }
+        // The source as given may be a link (to the case folder or archive); what is inside
+        // a folder is never followed.
         let info: stat
-        do { info = try FileSystem.lstatus(source) } catch { throw DossierError(.source, "\(error)") }
+        do { info = try FileSystem.status(source) } catch { throw DossierError(.source, "\(error)") }
         let isFolder = FileSystem.isDirectory(info)
         guard isFolder || FileSystem.isRegular(info) else {
-            throw DossierError(.source, "\(source) is neither a folder nor an archive file")
+            throw DossierError(.source, "\(source) is neither a folder nor a zip, tar or 7z archive")
         }
-        let id = options.dossierID ?? FileSystem.lastComponent(of: source.hasSuffix("/") ? String(source.dropLast()) : source)
+        let id = options.dossierID ?? defaultID(source, isFolder: isFolder)
         guard DossierID.isValid(id) else {
             throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -)", hint: options.dossierID == nil ? "choose an id explicitly (--id)" : nil)
         }
@@ -159,8 +161,20 @@ extension Dossier {
         }
     }
 
+    /// The folder's name ("." and ".." resolved), or the archive's name without its extension.
+    static func defaultID(_ source: String, isFolder: Bool) -> String {
+        var name = FileSystem.lastComponent(of: FileSystem.withoutTrailingSlashes(source))
+        if name == "." || name == ".." || name.isEmpty { name = FileSystem.realPath(source).map(FileSystem.lastComponent) ?? name }
+        guard !isFolder else { return name }
+        for ext in [".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tgz", ".tbz2", ".txz", ".tar", ".zip", ".7z"]
+        where name.lowercased().hasSuffix(ext) && name.count > ext.count {
+            return String(name.dropLast(ext.count))
+        }
+        return name
+    }
+
     static func isFolderPath(_ path: String) -> Bool {
-        (try? FileSystem.lstatus(path)).map(FileSystem.isDirectory) ?? false
+        (try? FileSystem.status(path)).map(FileSystem.isDirectory) ?? false
     }
 
     static func checkPublicMetadata(_ metadata: [String: String]) throws(DossierError) {

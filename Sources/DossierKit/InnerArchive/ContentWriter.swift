@@ -255,8 +255,12 @@ final class ContentWriter {
     /// Links, devices and unsafe names are refused; missing parent folders are added.
     func addArchive(_ path: String) throws(DossierError) {
         let reader: ArchiveReader
+        let notAnArchive = { (error: ArchiveError) in
+            DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
+                         hint: "seal the case folder, or the archive the case system exported")
+        }
         do { reader = try ArchiveReader(.file(path), tarOnly: false) } catch {
-            throw DossierError(.source, "cannot read \(path) as an archive: \(error)")
+            throw error.underlying == nil ? notAnArchive(error) : DossierError(.source, "cannot read \(path): \(error)")
         }
         // A zip / 7z bomb is refused by its declared sizes, before its data is expanded:
         // the same 1,000:1 bound the sealed dossier must keep (docs/FORMAT.md §7).
@@ -266,7 +270,10 @@ final class ContentWriter {
         var expanded: Int64 = 0
         while true {
             let entry: ArchiveEntryInfo?
-            do { entry = try reader.nextEntry() } catch { throw DossierError(.source, "reading \(path) failed: \(error)") }
+            do { entry = try reader.nextEntry() } catch {
+                if !reader.formatRecognized { throw notAnArchive(error) }
+                throw DossierError(.source, "reading \(path) failed: \(error)")
+            }
             guard let entry else { break }
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }

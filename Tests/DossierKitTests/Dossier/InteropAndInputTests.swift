@@ -84,6 +84,36 @@ struct InteropAndInputTests {
         }
     }
 
+    @Test("a plain, empty or unknown file is refused as input with a clear message; a link to a folder seals the folder")
+    func notAnArchive() throws {
+        let fx = try DossierFixture()
+        let inputs: [(String, [UInt8])] = [("note.txt", Array("hello\n".utf8)), ("empty.zip", []), ("scan.pdf", Array("%PDF-1.7\n%%EOF\n".utf8)),
+                                           ("mtree-like", Array("#mtree\n. type=dir\n".utf8))]
+        for (name, content) in inputs {
+            try Data(content).write(to: URL(fileURLWithPath: fx.dir.path(name)))
+            do {
+                _ = try fx.seal(fx.dir.path(name), id: "not-an-archive", to: fx.dir.path("n.dossier"))
+                Issue.record("sealed \(name)")
+            } catch let error as DossierError {
+                #expect(error.kind == .source, "\(name): \(error)")
+                #expect(error.reason.contains("neither a folder nor a zip, tar or 7z archive"), "\(name): \(error)")
+            }
+        }
+        // Default ids: an archive's name without its extension, "." resolved to the folder's name.
+        #expect(Dossier.defaultID(fx.dir.path("case-17.tar.gz"), isFolder: false) == "case-17")
+        #expect(Dossier.defaultID(fx.dir.path("Case.ZIP"), isFolder: false) == "Case")
+        #expect(Dossier.defaultID(fx.dir.path("case.v2"), isFolder: true) == "case.v2")
+        let folder = try fx.folder("linked-case", ["a.txt": [1]])
+        try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)
+        #expect(Dossier.defaultID(folder + "/sub/..", isFolder: true) == "linked-case")
+        try FileManager.default.removeItem(atPath: folder + "/sub")
+        #expect(Dossier.defaultID(folder + "/.", isFolder: true) == "linked-case")
+        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link-to-case"), withDestinationPath: folder)
+        let receipt = try fx.seal(fx.dir.path("link-to-case"))
+        #expect(receipt.manifest.dossierID == "link-to-case")
+        #expect(receipt.manifest.fileCount == 1)
+    }
+
     @Test("an archive with a symlink or an unsafe name is refused as input")
     func hostileInputArchive() throws {
         let fx = try DossierFixture()

@@ -43,8 +43,14 @@ final class ArchiveReader {
             archive_read_support_filter_zstd(archive)
             archive_read_support_format_tar(archive)
         } else {
+            // What case systems hand in, as documented: zip, tar (any variant, any common
+            // compression) and 7z. Not "all": libarchive would read a plain text file as
+            // mtree and an empty file as an empty archive.
             archive_read_support_filter_all(archive)
-            archive_read_support_format_all(archive)
+            archive_read_support_format_zip(archive)
+            archive_read_support_format_tar(archive)
+            archive_read_support_format_gnutar(archive)
+            archive_read_support_format_7zip(archive)
         }
         let status: Int32
         switch input {
@@ -64,6 +70,9 @@ final class ArchiveReader {
     }
 
     deinit { archive_read_free(archive) }
+
+    /// False until libarchive has recognised the format (at the first `nextEntry`).
+    var formatRecognized: Bool { archive_format(archive) != 0 }
 
     private func supply(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
         guard let source else { return 0 }
