@@ -128,12 +128,26 @@ extension Dossier {
         if !replacing && FileSystem.exists(output) {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
         }
+        // In place: through a symlink to the file it names, keeping that file's permissions
+        // (and, when we may, its owner).
+        var output = output
+        var original: stat?
+        if replacing {
+            output = FileSystem.realPath(output) ?? output
+            original = try? FileSystem.status(output)
+        }
         guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
         FileSystem.removeStaleTemporaries(of: output, tag: "amending")
         let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
         do throws(DossierError) {
             let file: FileSink
-            do { file = try FileSink(creating: temporary, mode: 0o644) } catch { throw DossierError(.output, "\(error)") }
+            do { file = try FileSink(creating: temporary, mode: original == nil ? 0o644 : 0o600) } catch { throw DossierError(.output, "\(error)") }
+            if let original {
+                guard chmod(temporary, original.st_mode & 0o7777) == 0 else {
+                    throw DossierError(.output, FileError(operation: "chmod", path: temporary, code: errno).description)
+                }
+                if getuid() == 0 { _ = chown(temporary, original.st_uid, original.st_gid) }
+            }
             let writer = try ContainerWriter(sink: file, mtime: sealedAt)
             try writer.add(ContainerFormat.mimetypeEntry, Array(ContainerFormat.mimetype.utf8))
             // The payload: the (new) header, then the body copied byte for byte.

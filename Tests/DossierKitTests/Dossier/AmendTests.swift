@@ -35,6 +35,23 @@ struct AmendTests {
         }
     }
 
+    @Test("amending in place writes through a symlink to its target and keeps the file's permissions")
+    func amendKeepsLinkAndMode() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-l", ["x.txt": Array("x".utf8)]))
+        try FileManager.default.createDirectory(atPath: fx.dir.path("shelf"), withIntermediateDirectories: true)
+        let real = fx.dir.path("shelf/case-l.dossier")
+        try FileManager.default.moveItem(atPath: receipt.path, toPath: real)
+        #expect(chmod(real, 0o640) == 0)
+        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/case-l.dossier")
+        try Dossier.countersign(fx.dir.path("link.dossier"), as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive"),
+                                trusting: fx.trust, allowUntrusted: true)
+        let link = try FileManager.default.attributesOfItem(atPath: fx.dir.path("link.dossier"))
+        #expect(link[.type] as? FileAttributeType == .typeSymbolicLink)
+        #expect(try ContainerReader(path: real).signatures.count == 3)
+        #expect(try FileManager.default.attributesOfItem(atPath: real)[.posixPermissions] as? Int == 0o640)
+    }
+
     @Test("countersigning and transferring refuse untrusted signers unless allowed, and leave the file as it was")
     func untrustedRefused() throws {
         let fx = try DossierFixture()
