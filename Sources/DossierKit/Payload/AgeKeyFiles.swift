@@ -52,7 +52,11 @@ extension AgeIdentity {
             guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
             let secret: String
             do { secret = try passphrase() } catch { throw AgeError(.invalidArgument, "reading the passphrase failed: \(error)") }
-            var plain = try Age.decrypt(bytes, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+            var plain: [UInt8]
+            do { plain = try Age.decrypt(bytes, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)]) } catch {
+                if error.kind == .noMatch { throw AgeError(.invalidKey, "wrong passphrase for \(path)") }
+                throw error
+            }
             defer { secureWipe(&plain) }
             guard let text = String(validating: plain, as: UTF8.self) else { throw AgeError(.invalidKey, "\(path) does not decrypt to text") }
             return try parseIdentityFile(text)

@@ -270,5 +270,16 @@ struct AgeTests {
             #expect(error.reason.contains("chmod 600"))
         }
         #expect(throws: AgeError.self) { try AgeIdentity.loadIdentityFile(atPath: dir.appendingPathComponent("missing").path) }
+        // A protected identity file and the wrong passphrase: said so, not "no match".
+        let protected = dir.appendingPathComponent("protected.txt").path
+        try key.writeIdentityFile(toPath: protected, passphrase: "right horse")
+        #expect(try AgeIdentity.loadIdentityFile(atPath: protected, passphrase: { "right horse" }).count == 1)
+        do {
+            _ = try AgeIdentity.loadIdentityFile(atPath: protected, passphrase: { "wrong horse" })
+            Issue.record("loaded with a wrong passphrase")
+        } catch {
+            #expect(error.kind == .invalidKey, "\(error)")
+            #expect(error.reason.contains("wrong passphrase for \(protected)"), "\(error)")
+        }
     }
 }
