@@ -28,9 +28,13 @@ struct DossierCommand: AsyncParsableCommand {
 
             Example, end to end:
               dossier keygen --name "Anna Archivist" keys/anna
-              dossier seal case-folder -r "$(cat keys/anna.recipient)" -s keys/anna.sign -o case.dossier
+              echo "sealer,reader $(tail -n 1 keys/anna.pub) Anna" > trust.txt
+              dossier seal case-folder -r "$(cat keys/anna.recipient)" \\
+                -s keys/anna.sign -o case.dossier
               dossier verify case.dossier --trust trust.txt
-              dossier open case.dossier -i keys/anna.age -o opened --purpose "appeal review"
+              dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
+                --trust trust.txt -o opened --purpose "appeal review"
+              dossier log case.dossier --verify --trust trust.txt
             """,
         version: DossierKit.version,
         subcommands: [Keygen.self, Check.self, Seal.self, Verify.self, Open.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]

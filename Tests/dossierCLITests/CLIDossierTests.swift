@@ -202,6 +202,31 @@ struct CLIDossierTests {
         #expect(!badsig.stdout.contains("trust store"), "\(badsig.stdout)")
     }
 
+    @Test("the end-to-end example of dossier --help runs as printed in a fresh folder")
+    func helpExampleRuns() throws {
+        let ws = try Workspace()
+        try FileManager.default.moveItem(atPath: ws.path("case"), toPath: ws.path("case-folder"))
+        let help = try CLI.run(["--help"]).stdout
+        let lines = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let start = try #require(lines.firstIndex { $0.hasPrefix("Example, end to end") })
+        let example = lines[(start + 1)...].prefix { $0.hasPrefix("dossier ") || $0.hasPrefix("echo ") || $0.hasPrefix("-") }
+        #expect(example.count >= 7, "\(help)")
+        let script = "set -e\nexport PATH=\"\(CLI.binary.deletingLastPathComponent().path):$PATH\"\n" + example.joined(separator: "\n") + "\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: ws.root)
+        process.environment = ProcessInfo.processInfo.environment.merging(["DOSSIER_LOG": ws.path("ledger.sqlite")]) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(example.joined(separator: "\n"))\n\(stderr)")
+        #expect(FileManager.default.fileExists(atPath: ws.path("opened/01_intake/form.txt")))
+    }
+
     @Test("the access log records seal and open, verifies, exports and detects a cut export")
     func accessLog() throws {
         let ws = try Workspace()

@@ -428,7 +428,7 @@ _dossier_checkpoint() {
 
 _dossier_countersign() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --json --version -h --help)
+    non_repeating_flags=(--allow-untrusted --quiet -q --json --version -h --help)
     repeating_options=(--require-role)
     non_repeating_options=(--signer --trust --passphrase-fd --log --as)
     __dossier_offer_flags_options 1
@@ -458,7 +458,7 @@ _dossier_countersign() {
 
 _dossier_rewrap() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --json --version -h --help)
+    non_repeating_flags=(--allow-untrusted --quiet -q --json --version -h --help)
     repeating_options=(-i --identity -r --recipient -R --recipients-file --require-role)
     non_repeating_options=(--signer --reason --trust --passphrase-fd --log --as)
     __dossier_offer_flags_options 1
