@@ -81,13 +81,15 @@ final class ContentWriter {
             throw DossierError(.source, "\(error)")
         }
         for entry in entries {
+            // Stored in NFC; the file is still opened by its own bytes.
+            let name = DossierPath.nfc(entry.name)
             let path: String
             do {
                 if let parent {
-                    path = try DossierPath.validate(appending: entry.name, to: parent)
-                    try collisions.insert(entry.name, below: parent, path: path)
+                    path = try DossierPath.validate(appending: name, to: parent)
+                    try collisions.insert(name, below: parent, path: path)
                 } else {
-                    path = try DossierPath.validate(entry.name)
+                    path = try DossierPath.validate(name)
                     try collisions.insert(path)
                 }
             } catch {
@@ -98,7 +100,7 @@ final class ContentWriter {
             case .folder(let fd, let info):
                 defer { close(fd) }
                 try addDirectory(path, mode: UInt32(info.st_mode), mtime: Int64(info.st_mtim.tv_sec))
-                let bytes = parent.map { $0.bytes + [UInt8(ascii: "/")] + entry.name } ?? entry.name
+                let bytes = parent.map { $0.bytes + [UInt8(ascii: "/")] + name } ?? name
                 try addChildren(of: fd, at: entryPath, parent: .init(bytes: bytes, path: path, depth: (parent?.depth ?? 0) + 1))
             case .file(let fd, let info):
                 defer { close(fd) }
@@ -281,7 +283,8 @@ final class ContentWriter {
             // The archive's root ("." or "./") is the dossier's root, not an entry.
             if entry.kind == .directory && (nameBytes.isEmpty || nameBytes == [UInt8(ascii: ".")]) { continue }
             let name: String
-            do { name = try DossierPath.validate(nameBytes) } catch {
+            do { name = try DossierPath.validate(nameBytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                .map { DossierPath.nfc(Array($0)) }.joined(separator: [UInt8(ascii: "/")]).map { $0 }) } catch {
                 throw DossierError(.unsafePath, "the archive has an unsafe entry: \(error)")
             }
             switch entry.kind {

@@ -45,6 +45,25 @@ enum DossierPath {
         return string
     }
 
+    /// `name` in Unicode NFC, the form paths are stored in (libarchive writes tar names in
+    /// NFC, so the manifest must too; macOS hands out NFD names). Invalid UTF-8 is returned
+    /// as it is, for `validate` to refuse. Names of scalars that NFC never changes (ASCII,
+    /// Latin-1, CJK ideographs, kana, Hangul syllables: the usual case) skip the work.
+    static func nfc(_ name: [UInt8]) -> [UInt8] {
+        guard let string = String(validating: name, as: UTF8.self) else { return name }
+        if string.unicodeScalars.allSatisfy(isNFCStable) { return name }
+        return Array(string.precomposedStringWithCanonicalMapping.utf8)
+    }
+
+    /// Scalars that are their own NFC and never combine with a neighbour.
+    private static func isNFCStable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x300, 0x3041...0x3096, 0x309B...0x309F, 0x30A0...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7A3,
+             0xFF01...0xFF5E: return true
+        default: return false
+        }
+    }
+
     /// A path already validated, as the parent of the next one (see `validate(appending:to:)`).
     struct Parent {
         let bytes: [UInt8]

@@ -114,6 +114,37 @@ struct InteropAndInputTests {
         #expect(receipt.manifest.fileCount == 1)
     }
 
+    @Test("names are stored in NFC: an NFD name (as macOS writes it) has the same bytes in the tar, the manifest and after opening")
+    func namesStoredNFC() throws {
+        let fx = try DossierFixture()
+        let nfd = "cafe\u{301}", nfc = "caf\u{E9}"
+        let source = try fx.folder("nfd-case", ["x.txt": [1]])
+        // Written by bytes: Foundation may normalise names it is given as String.
+        let bytes = Array((source + "/" + nfd + ".txt").utf8) + [0]
+        let fd = bytes.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+        #expect(fd >= 0)
+        _ = write(fd, "data", 4)
+        close(fd)
+        let receipt = try fx.seal(source)
+        let out = fx.dir.path("nfd-out")
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        let names = try FileSystem.listDirectory(out)
+        #expect(names.contains(Array((nfc + ".txt").utf8)), "\(names)")
+        #expect(!names.contains(Array((nfd + ".txt").utf8)))
+        // The private manifest and the tar agree byte for byte (read with GNU tar).
+        let unzip = try Subprocess.run(try tool("unzip"), ["-o", "-q", receipt.path, "-d", fx.dir.path("nfd-unzipped")])
+        #expect(unzip.status == 0)
+        try fx.recipient.writeIdentityFile(toPath: fx.dir.path("nfd-key.txt"))
+        let list = try Subprocess.run("/bin/sh", ["-c", "age -d -i '\(fx.dir.path("nfd-key.txt"))' '\(fx.dir.path("nfd-unzipped/payload.age"))' | tar -t --zstd"])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(Array(list.stdout).firstRange(of: Array("content/\(nfc).txt\n".utf8)) != nil, "\(Array(list.stdout))")
+        let manifest = try Subprocess.run("/bin/sh", ["-c", "age -d -i '\(fx.dir.path("nfd-key.txt"))' '\(fx.dir.path("nfd-unzipped/payload.age"))' | tar -xO --zstd manifest.json"])
+        #expect(manifest.status == 0)
+        let stored = Array(manifest.stdout)
+        #expect(stored.firstRange(of: Array(("\"" + nfc + ".txt\"").utf8)) != nil)
+        #expect(stored.firstRange(of: Array(("\"" + nfd + ".txt\"").utf8)) == nil)
+    }
+
     @Test("an archive with a symlink or an unsafe name is refused as input")
     func hostileInputArchive() throws {
         let fx = try DossierFixture()
