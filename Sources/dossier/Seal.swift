@@ -69,6 +69,12 @@ extension DossierCommand {
             guard !recipients.isEmpty || !recipientFiles.isEmpty else { throw ValidationError("give at least one recipient (-r age1… or -R file)") }
             guard !sealerKeys.isEmpty || !signers.isEmpty else { throw ValidationError("give at least one signing key (-s keyfile or --signer role=keyfile)") }
             for item in publicMetadata where !item.contains("=") { throw ValidationError("--public takes KEY=VALUE, got \"\(item)\"") }
+            var keys = Set<Substring>()
+            for item in publicMetadata {
+                let key = item.prefix { $0 != "=" }
+                guard keys.insert(key).inserted else { throw ValidationError("--public \(key) is given twice") }
+            }
+            guard (1...19).contains(level) else { throw ValidationError("--level must be 1…19, got \(level)") }
         }
 
         func run() throws {

@@ -54,6 +54,12 @@ struct CLIDossierTests {
             #expect(folder.status == 64, "\(prefix): \(folder.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path("new/keys")).sorted() == ["otto.age", "otto.pub", "otto.recipient", "otto.sign"])
+        // A public key given where the secret one belongs is named as such (not "chmod 600").
+        let kRecipient = try String(contentsOfFile: ws.path("k.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let mixUp = try ws.run(["seal", ws.path("case"), "-r", kRecipient, "-s", ws.path("k.pub"), "-o", ws.path("m.dossier")])
+        #expect(mixUp.stderr.contains("public key") && !mixUp.stderr.contains("chmod"), "\(mixUp.stderr)")
+        let identityMixUp = try ws.run(["verify", ws.path("m.dossier"), "-i", ws.path("k.recipient")])
+        #expect(identityMixUp.stderr.contains("public key") && !identityMixUp.stderr.contains("chmod"), "\(identityMixUp.stderr)")
         // "I/O" keeps its capitals in messages.
         let missing = try ws.run(["verify", ws.path("case"), "-i", ws.path("nothing.age")])
         #expect(!missing.stderr.contains("i/O"), "\(missing.stderr)")
@@ -132,6 +138,14 @@ struct CLIDossierTests {
         #expect(try ws.run(["verify"]).status == 64)
         // Opening without saying who acts is a usage error: every opening is signed in the log.
         #expect(try ws.run(["open", ws.path("x.dossier"), "-i", ws.path("k.age"), "-o", ws.path("o"), "--purpose", "p"]).status == 64)
+        // A key given twice, or a level out of range, is a usage error, not silently resolved.
+        let (recipient, _) = try keys(ws)
+        let twice = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier"),
+                                "--public", "court=A", "--public", "court=B"])
+        #expect(twice.status == 64, "\(twice.stderr)")
+        #expect(twice.stderr.contains("court"))
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier"), "--level", "25"]).status == 64)
+        #expect(!FileManager.default.fileExists(atPath: ws.path("x.dossier")))
     }
 
     @Test("relative paths work, including an access log named without a folder")

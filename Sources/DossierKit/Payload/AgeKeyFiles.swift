@@ -36,10 +36,6 @@ extension AgeIdentity {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw AgeError(.io, FileError(operation: "stat", path: path, code: errno).description) }
         guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { throw AgeError(.invalidKey, "\(path) is not a regular file") }
-        let loose = info.st_mode & 0o077
-        guard loose == 0 else {
-            throw AgeError(.invalidKey, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-        }
         guard info.st_size <= 1 << 20 else { throw AgeError(.invalidKey, "\(path) is too large to be an identity file") }
         var bytes: [UInt8]
         do {
@@ -48,6 +44,12 @@ extension AgeIdentity {
             throw AgeError(.io, "reading \(path) failed: \(error)")
         }
         defer { secureWipe(&bytes) }
+        if let kind = SecretFile.publicKind(of: bytes) {
+            throw AgeError(.invalidKey, "\(path) holds \(kind), not an identity; give the identity file (.age)")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw AgeError(.invalidKey, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
         if let first = bytes.first, AgeArmor.looksArmored(firstByte: first) || bytes.starts(with: Array("age-encryption.org/".utf8)) {
             guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
             let secret: String

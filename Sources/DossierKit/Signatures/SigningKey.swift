@@ -171,16 +171,36 @@ enum SecretFile {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw DossierError(.key, FileError(operation: "stat", path: path, code: errno).description) }
         guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { throw DossierError(.key, "\(path) is not a regular file") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw DossierError(.key, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))",
-                               hint: "run: chmod 600 \(path)")
-        }
         guard info.st_size <= 1 << 20 else { throw DossierError(.key, "\(path) is too large to be a key file") }
+        var bytes: [UInt8]
         do {
-            return try FileSource(fileDescriptor: fd).readAll(limit: 1 << 20)
+            bytes = try FileSource(fileDescriptor: fd).readAll(limit: 1 << 20)
         } catch {
             throw DossierError(.key, "reading \(path) failed: \(error)")
         }
+        if let kind = publicKind(of: bytes) {
+            secureWipe(&bytes)
+            throw DossierError(.key, "\(path) holds \(kind), not a secret key", hint: "give the secret key file (.sign for signing, .age for opening)")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            secureWipe(&bytes)
+            throw DossierError(.key, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                               hint: "run: chmod 600 \(path)")
+        }
+        return bytes
+    }
+
+    /// What public key a file given as a secret one holds ("an age recipient", "a minisign
+    /// public key"), or nil. Public keys are the usual mix-up (keys/anna.pub for keys/anna.sign).
+    static func publicKind(of bytes: [UInt8]) -> String? {
+        let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
+        guard !text.contains("SECRET-KEY"), !text.contains("secret key"), !text.hasPrefix("age-encryption.org/"),
+              !text.hasPrefix("-----BEGIN") else { return nil }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        if let first = lines.first, first.hasPrefix("age1") { return "an age recipient (a public key)" }
+        if text.hasPrefix("untrusted comment:") && text.contains("public key") { return "a minisign public key" }
+        if lines.count == 1, let only = lines.first, only.hasPrefix("RW"), only.count == 56 { return "a minisign public key" }
+        return nil
     }
 
     static func write(_ bytes: [UInt8], to path: String) throws(DossierError) {
