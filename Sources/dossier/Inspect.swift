@@ -39,6 +39,9 @@ extension DossierCommand {
             print("content      \(m.fileCount) files in \(m.directoryCount) folders, \(Reports.bytes(m.contentBytes))")
             print("container    \(Reports.bytes(report.containerBytes)), payload body SHA-256 \(m.payloadBodySHA256)")
             print("recipients   \(report.recipientTypes.count) (\(Dictionary(grouping: report.recipientTypes, by: { $0 }).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")))")
+            if let p = m.profile {
+                print("profile      \(p.id) \(p.version): \(p.result)\(p.overrideReason.map { " (\(p.failedRules) rules failed; reason: \($0))" } ?? "")")
+            }
             for (key, value) in m.publicMetadata.sorted(by: { $0.key < $1.key }) { print("public       \(key): \(value)") }
             for s in report.signatures {
                 print("signature    \(s.role) \"\(s.signerName)\" \(s.keyID) at \(s.signedAt)\(s.isBroken ? " (INVALID)" : "")")

@@ -75,6 +75,12 @@ extension DossierCommand {
                 guard keys.insert(key).inserted else { throw ValidationError("--public \(key) is given twice") }
             }
             guard (1...19).contains(level) else { throw ValidationError("--level must be 1…19, got \(level)") }
+            if let overrideProfile {
+                guard profileOptions.profile != nil else { throw ValidationError("--override-profile needs --profile (the profile it overrides)") }
+                guard !overrideProfile.trimmingCharacters(in: .whitespaces).isEmpty, !overrideProfile.contains(where: \.isNewline) else {
+                    throw ValidationError("--override-profile needs a reason on one line")
+                }
+            }
         }
 
         func run() throws {

@@ -357,5 +357,13 @@ struct CLIDossierTests {
         #expect(overridden.status == 0, "\(overridden.stderr)")
         let verify = try ws.run(["verify", ws.path("x.dossier"), "--trust", trust])
         #expect(verify.stdout.contains("profile   community-corrections 1.0: overridden"))
+        let inspect = try ws.run(["inspect", ws.path("x.dossier")])
+        #expect(inspect.stdout.contains("profile      community-corrections 1.0: overridden"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("release pending court copy"))
+        // An override without a profile, or without a reason, is a usage error.
+        #expect(try ws.run(["seal", ws.path("CC-2024-0120"), "--override-profile", "r", "-r", recipient, "-s", ws.path("anna.sign"),
+                            "-o", ws.path("y.dossier")]).status == 64)
+        #expect(try ws.run(["seal", ws.path("CC-2024-0120"), "--profile", profile, "--override-profile", " ", "-r", recipient,
+                            "-s", ws.path("anna.sign"), "-o", ws.path("y.dossier")]).status == 64)
     }
 }
