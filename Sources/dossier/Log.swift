@@ -104,6 +104,15 @@ extension DossierCommand {
                      "purpose": .string(e.purpose), "details": .object(e.details.mapValues { .string($0) }), "hash": .string(e.hash)])
         }
 
+        func validate() throws {
+            if recordEvent == nil {
+                guard details.isEmpty else { throw ValidationError("--detail goes with --record") }
+                guard purpose == nil else { throw ValidationError("--purpose goes with --record") }
+            } else if let purpose, purpose.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--record needs a purpose (--purpose), not an empty one")
+            }
+        }
+
         func run() throws {
             do {
                 let store = try trust.store()
@@ -113,10 +122,20 @@ extension DossierCommand {
                     try show(AccessLog.verifyExport(text, trusting: store, anchor: anchor))
                     return
                 }
+                let ledgerExisted = FileManager.default.fileExists(atPath: log.path)
                 let ledger = try log.open(create: importFile != nil)
                 if let file = importFile {
-                    let report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
+                    let report: LogReport
+                    do {
+                        report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
                                                       anchor: target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil })
+                    } catch {
+                        // A ledger made just for this import does not stay behind empty.
+                        if !ledgerExisted {
+                            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: log.path + suffix) }
+                        }
+                        throw error
+                    }
                     print("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
                     return
                 }

@@ -260,6 +260,16 @@ struct CLIDossierTests {
         #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--trust", trust]).status == 0)
         #expect(try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("case.jsonl"), "--as", ws.path("anna.sign")]).status == 0)
         #expect(try ws.run(["log", "--verify-export", ws.path("case.jsonl"), "--trust", trust]).status == 0)
+        // Importing: an untrusted export is refused (exit 3) and a ledger made for it does not stay.
+        try Data().write(to: URL(fileURLWithPath: ws.path("nobody.txt")))
+        let untrustedImport = try ws.run(["log", "--import", ws.path("case.jsonl"), "--trust", ws.path("nobody.txt"), "--log", ws.path("other.sqlite")])
+        #expect(untrustedImport.status == 3, "\(untrustedImport.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("other.sqlite")))
+        let trustedImport = try ws.run(["log", "--import", ws.path("case.jsonl"), "--trust", trust, "--log", ws.path("other.sqlite")])
+        #expect(trustedImport.status == 0, "\(trustedImport.stderr)")
+        // Options that only mean something with --record are refused without it.
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--detail", "a=b"]).status == 64)
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--record", "loaned", "--as", ws.path("anna.sign"), "--purpose", ""]).status == 64)
         var lines = try String(contentsOfFile: ws.path("case.jsonl"), encoding: .utf8).split(separator: "\n")
         lines.removeLast()
         try (lines.joined(separator: "\n") + "\n").write(toFile: ws.path("cut.jsonl"), atomically: true, encoding: .utf8)

@@ -304,10 +304,10 @@ public final class AccessLog: Sendable {
     public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil) throws(DossierError) -> LogReport {
         let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
         guard report.problems.isEmpty, let id = report.dossierID else {
-            throw DossierError(.accessLog, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
+            throw DossierError(.signature, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
         }
         guard report.untrusted.isEmpty else {
-            throw DossierError(.accessLog, "the export is intact but not trusted: \(report.untrusted.prefix(3).joined(separator: "; "))",
+            throw DossierError(.untrusted, "the export is intact but not trusted: \(report.untrusted.prefix(3).joined(separator: "; "))",
                                hint: "add the actors' keys (with their roles) to the trust file")
         }
         let existing = try history(of: id)
