@@ -126,7 +126,8 @@ enum Passphrase {
 
     static func read(prompt: String, fd: Int32?) throws -> String {
         if let fd {
-            return try readLine(fd: fd) ?? { throw Failure(description: "no passphrase on file descriptor \(fd)") }()
+            let wanted = prompt.trimmingCharacters(in: CharacterSet(charactersIn: ": "))
+            return try readLine(fd: fd) ?? { throw Failure(description: "no passphrase left on file descriptor \(fd) (wanted: \(wanted))") }()
         }
         if let value = ProcessInfo.processInfo.environment["DOSSIER_PASSPHRASE"] { return value }
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
@@ -153,7 +154,10 @@ enum Passphrase {
         var byte: UInt8 = 0
         while true {
             let n = Glibc.read(fd, &byte, 1)
-            if n < 0 { if errno == EINTR { continue }; throw Failure(description: "reading the passphrase failed") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "file descriptor \(fd): \(String(cString: strerror(errno)).lowercased())")
+            }
             if n == 0 { break }
             if byte == 0x0a { return String(decoding: bytes, as: UTF8.self) }
             bytes.append(byte)

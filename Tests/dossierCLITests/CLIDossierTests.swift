@@ -127,6 +127,14 @@ struct CLIDossierTests {
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("wrong passphrase"))
         #expect(!wrong.stderr.contains("correct horse"))
+        // The protected identity with a wrong passphrase: said so (exit 1), not "no match" (4).
+        let wrongIdentity = try ws.run(["verify", ws.path("p.dossier"), "-i", ws.path("p.age")], environment: ["DOSSIER_PASSPHRASE": "wrong"])
+        #expect(wrongIdentity.status == 1, "\(wrongIdentity.stderr)")
+        #expect(wrongIdentity.stderr.contains("wrong passphrase for"), "\(wrongIdentity.stderr)")
+        // A descriptor that is closed, or has no line left, is named with what was wanted.
+        let closed = try ws.run(["verify", ws.path("p.dossier"), "-i", ws.path("p.age"), "--passphrase-fd", "9"])
+        #expect(closed.stderr.contains("file descriptor 9: bad file descriptor"), "\(closed.stderr)")
+        #expect(!closed.stderr.contains("failed: reading the passphrase failed"))
     }
 
     @Test("usage errors exit 64 with a message")
