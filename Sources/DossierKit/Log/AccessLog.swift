@@ -141,19 +141,29 @@ public final class AccessLog: Sendable {
         let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
         var notes: [Checkpoint] = []
         do { notes = try checkpoints() } catch { report.problems.append("\(error.reason)") }
-        for checkpoint in notes + extra {
+        // The same note stored and handed in again is checked (and counted) once.
+        var seenNotes = Set<String>()
+        for checkpoint in notes + extra where seenNotes.insert(checkpoint.note).inserted {
             Self.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust, into: &report)
         }
         return report
     }
 
+    /// Checks one checkpoint against the ledger's leaves. Only a checkpoint signed by a key
+    /// trusted in the role ledger counts as verified; others are still checked for a cut or
+    /// rewritten log (any intact checkpoint is evidence of what the log held).
     static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) {
+        var trusted = false
         if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
             if !checkpoint.isSigned(by: key.publicKey) {
                 report.problems.append("checkpoint of size \(checkpoint.size) has an invalid signature")
                 return
             }
-            if !key.roles.contains(.ledger) { report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger") }
+            if key.roles.contains(.ledger) {
+                trusted = true
+            } else {
+                report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger")
+            }
         } else {
             report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
         }
@@ -163,7 +173,7 @@ public final class AccessLog: Sendable {
         }
         if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
             report.problems.append("entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered")
-        } else {
+        } else if trusted {
             report.checkpointsVerified += 1
         }
     }
@@ -258,12 +268,15 @@ public final class AccessLog: Sendable {
         }
         report = LogReport(dossierID: id)
         var checkpoint: Checkpoint?
+        var checkpointTrusted = false
         if let note = header["checkpoint"]?.stringValue {
             do { checkpoint = try Checkpoint(parsing: note) } catch { report.problems.append(error.reason) }
             if let checkpoint {
                 if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
-                    if !checkpoint.isSigned(by: key.publicKey) { report.problems.append("the export's checkpoint has an invalid signature") }
+                    let signed = checkpoint.isSigned(by: key.publicKey)
+                    if !signed { report.problems.append("the export's checkpoint has an invalid signature") }
                     if !key.roles.contains(.ledger) { report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger") }
+                    checkpointTrusted = signed && key.roles.contains(.ledger)
                 } else {
                     report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
                 }
@@ -282,7 +295,7 @@ public final class AccessLog: Sendable {
                 let leaf = MerkleTree.leafHash(SHA256.hash(Array(statement.utf8)))
                 if let root = hexBytes(checkpoint.root),
                    MerkleTree.verifyInclusion(leafHash: leaf, index: Int(index), treeSize: checkpoint.size, proof: proof, root: root) {
-                    report.checkpointsVerified = 1
+                    if checkpointTrusted { report.checkpointsVerified = 1 }
                 } else {
                     report.problems.append("export line \(number + 2) is not included in the export's checkpoint (edited, or the proof is wrong)")
                 }

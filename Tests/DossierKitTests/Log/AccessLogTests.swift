@@ -131,6 +131,15 @@ struct AccessLogTests {
         let checkpoint = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
         #expect(checkpoint.size == 6)
         #expect(s.log.verify(trusting: s.trust).checkpointsVerified == 1)
+        // The stored checkpoint handed in again counts once; one by a key not trusted as ledger
+        // is reported and not counted as verified.
+        #expect(s.log.verify(trusting: s.trust, checkpoints: [try Checkpoint(parsing: checkpoint.note)]).checkpointsVerified == 1)
+        let stranger = try Checkpoint.sign(origin: "bureau.example", size: checkpoint.size,
+                                           root: stride(from: 0, to: checkpoint.root.count, by: 2).map {
+                                               UInt8(String(Array(checkpoint.root)[$0..<$0 + 2]), radix: 16)! }, key: try SigningKey.generate())
+        let withStranger = s.log.verify(trusting: s.trust, checkpoints: [stranger])
+        #expect(withStranger.checkpointsVerified == 1)
+        #expect(withStranger.untrusted.contains { $0.contains("not in the trust store") })
         try s.history("CC-5", count: 2)
         #expect(s.log.verify(trusting: s.trust).isValid)
         // Cut the last two entries of CC-4 (and everything after): the checkpoint catches it,
