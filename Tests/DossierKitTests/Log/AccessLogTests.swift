@@ -171,6 +171,9 @@ struct AccessLogTests {
         let good = AccessLog.verifyExport(proven, trusting: s.trust)
         #expect(good.isValid, "\(good.problems) \(good.untrusted)")
         #expect(good.checkpointsVerified == 1)
+        let withoutLedgerKey = AccessLog.verifyExport(proven, trusting: TrustStore(s.trust.entries.filter { !$0.roles.contains(.ledger) }))
+        #expect(withoutLedgerKey.checkpointsVerified == 0)
+        #expect(withoutLedgerKey.untrusted.contains { $0.contains("checkpoint signer") })
         #expect(good.entries.last?.event == .exported)
         #expect(AccessLog.verifyExport(text, trusting: s.trust).isIntact)
 
