@@ -34,6 +34,15 @@ ours_recipient=$(cat keys/ours.recipient)
 peer_recipient=$(age-keygen -y keys/peer.age)
 echo "sealer $(tail -n 1 keys/ours.pub) Bench" > trust.txt
 
+# Opened folders are moved aside between runs, not deleted: right after 20,000 files are
+# deleted, ext4 skips their inodes as "recently deleted" (for 60–360 s) and creating files
+# gets slower by an order of magnitude for every tool (seen: tar -x of small-files 0.5 →
+# 9 s). Real openings go into a fresh folder; the aside copies are deleted at the end.
+mkdir -p "$work/aside"
+retire() { echo "if [ -e '$work/$1' ]; then mv '$work/$1' \"\$(mktemp -d '$work/aside/XXXXXX')/\"; fi"; }
+trap 'rm -rf "$work/aside"' EXIT
+for old in peer-open ours-open; do [ ! -e "$work/$old" ] || mv "$work/$old" "$(mktemp -d "$work/aside/XXXXXX")/"; done
+
 results=()
 for profile in "${profiles[@]}"; do
   corpus="$work/corpus-$profile"
@@ -53,10 +62,10 @@ for profile in "${profiles[@]}"; do
       --prepare "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*" \
       "DOSSIER_LOG='$work/seal-ledger.sqlite' '$dossier' seal '$corpus' -r '$ours_recipient' -s keys/ours.sign -o '$work/ours-out.dossier' -q --id bench" \
     -n "open: age -d|zstd -d|tar -x" \
-      --prepare "rm -rf '$work/peer-open' && mkdir -p '$work/peer-open'" \
+      --prepare "$(retire peer-open) && mkdir -p '$work/peer-open'" \
       "age -d -i keys/peer.age '$work/$profile.age' | zstd -d -q | tar -xf - -C '$work/peer-open'" \
     -n "open: dossier open" \
-      --prepare "rm -rf '$work/ours-open'" \
+      --prepare "$(retire ours-open)" \
       "DOSSIER_LOG='$work/open-ledger.sqlite' '$dossier' open '$work/$profile.dossier' -i keys/ours.age --as keys/ours.sign -o '$work/ours-open' --purpose bench --trust trust.txt -q" \
     -n "verify: minisign -V" \
       --prepare "true" \
@@ -65,7 +74,7 @@ for profile in "${profiles[@]}"; do
       --prepare "true" \
       "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
   # Peak memory (max RSS) of one seal and one open, outside hyperfine.
-  rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; rm -rf "$work/ours-open"
+  rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; eval "$(retire ours-open)"
   seal_rss=$(DOSSIER_LOG="$work/seal-ledger.sqlite" /usr/bin/time -f %M "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/ours-out.dossier" -q --id bench 2>&1 >/dev/null | tail -1)
   open_rss=$(DOSSIER_LOG="$work/open-ledger.sqlite" /usr/bin/time -f %M "$dossier" open "$work/$profile.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q 2>&1 >/dev/null | tail -1)
   results+=("$profile:$size:$seal_rss:$open_rss")

@@ -18,6 +18,8 @@ final class ArchiveWriter {
     private let sink: ByteSink
     private var sinkError: (any Error)?
     private var closed = false
+    /// One entry object, cleared and reused for every header (libarchive copies what it needs).
+    private var reusable: OpaquePointer?
 
     init(format: Format, sink: ByteSink) throws(ArchiveError) {
         guard let archive = archive_write_new() else { throw ArchiveError("archive_write_new failed") }
@@ -56,6 +58,7 @@ final class ArchiveWriter {
         // An archive that was not closed is abandoned: nothing more may reach the sink.
         if !closed { archive_write_fail(archive) }
         archive_write_free(archive)
+        if let reusable { archive_entry_free(reusable) }
     }
 
     /// Abandons the archive after an error: no trailer, no flushing of buffered output.
@@ -89,8 +92,8 @@ final class ArchiveWriter {
     /// Adds an entry header. Directories have size 0; a file's `size` may be nil only in a
     /// zip, which then streams the entry (data descriptor with zip64 sizes).
     func writeHeader(path: String, isDirectory: Bool, size: Int64?, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
-        guard let entry = archive_entry_new2(archive) else { throw ArchiveError("archive_entry_new failed") }
-        defer { archive_entry_free(entry) }
+        if reusable == nil { reusable = archive_entry_new2(archive) }
+        guard let entry = archive_entry_clear(reusable) else { throw ArchiveError("archive_entry_new failed") }
         try LibArchive.withUTF8Locale { () throws(ArchiveError) in
             archive_entry_set_pathname_utf8(entry, path)
             archive_entry_set_filetype(entry, isDirectory ? dossier_ae_ifdir() : dossier_ae_ifreg())
