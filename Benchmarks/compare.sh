@@ -39,7 +39,9 @@ echo "sealer $(tail -n 1 keys/ours.pub) Bench" > trust.txt
 # gets slower by an order of magnitude for every tool (seen: tar -x of small-files 0.5 →
 # 9 s). Real openings go into a fresh folder; the aside copies are deleted at the end.
 mkdir -p "$work/aside"
-retire() { echo "if [ -e '$work/$1' ]; then mv '$work/$1' \"\$(mktemp -d '$work/aside/XXXXXX')/\"; fi"; }
+# Every run also starts with no dirty data in the page cache (sync in --prepare, untimed):
+# otherwise whichever tool runs later is throttled by the write-back of the earlier runs.
+retire() { echo "if [ -e '$work/$1' ]; then mv '$work/$1' \"\$(mktemp -d '$work/aside/XXXXXX')/\"; fi; sync"; }
 trap 'rm -rf "$work/aside"' EXIT
 for old in peer-open ours-open; do [ ! -e "$work/$old" ] || mv "$work/$old" "$(mktemp -d "$work/aside/XXXXXX")/"; done
 
@@ -56,10 +58,10 @@ for profile in "${profiles[@]}"; do
 
   hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/$profile.json" \
     -n "seal: tar|zstd -3 -T0|age + minisign -S" \
-      --prepare "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'" \
+      --prepare "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'; sync" \
       "tar -cf - -C '$corpus' . | zstd -3 -T0 -q | age -r '$peer_recipient' > '$work/peer-out.age' && minisign -S -s keys/peer.key -m '$work/peer-out.age' -x '$work/peer-out.age.minisig' >/dev/null" \
     -n "seal: dossier seal" \
-      --prepare "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*" \
+      --prepare "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*; sync" \
       "DOSSIER_LOG='$work/seal-ledger.sqlite' '$dossier' seal '$corpus' -r '$ours_recipient' -s keys/ours.sign -o '$work/ours-out.dossier' -q --id bench" \
     -n "open: age -d|zstd -d|tar -x" \
       --prepare "$(retire peer-open) && mkdir -p '$work/peer-open'" \

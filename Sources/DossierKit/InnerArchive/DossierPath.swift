@@ -172,8 +172,10 @@ enum DossierPath {
         }
         private struct Key: Hashable {
             let parent: Bytes
-            /// Lower-cased name; String equality and hashing follow canonical equivalence.
-            let folded: String
+            /// The name lower-cased and in NFC, as bytes: two names are equal here exactly
+            /// when their lower-cased forms are canonically equivalent (hashing bytes avoids
+            /// Swift's normalising String hash).
+            let folded: Bytes
         }
         private var seen: [Key: (path: String, name: String, implicit: Bool)] = [:]
         /// Raw bytes of every path inserted, explicitly or as a parent.
@@ -203,10 +205,10 @@ enum DossierPath {
             seen[key] = (path, nameString, false)
         }
 
-        /// `name.lowercased()`, without Swift's per-scalar work for ASCII names.
-        private static func folded(_ bytes: [UInt8], _ name: String) -> String {
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return name.lowercased() }
-            return String(decoding: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        /// `name.lowercased()` in NFC, as bytes (ASCII names without Swift's per-scalar work).
+        private static func folded(_ bytes: [UInt8], _ name: String) -> Bytes {
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return Bytes(bytes: DossierPath.nfc(Array(name.lowercased().utf8))) }
+            return Bytes(bytes: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 })
         }
 
         private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {

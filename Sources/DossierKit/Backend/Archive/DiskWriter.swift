@@ -7,6 +7,8 @@ import CDossierArchive
 final class DiskWriter {
     private let archive: OpaquePointer
     private var closed = false
+    /// One entry object, cleared and reused for every header.
+    private var reusable: OpaquePointer?
 
     init() throws(ArchiveError) {
         guard let archive = archive_write_disk_new() else { throw ArchiveError("archive_write_disk_new failed") }
@@ -18,7 +20,10 @@ final class DiskWriter {
         }
     }
 
-    deinit { archive_write_free(archive) }
+    deinit {
+        archive_write_free(archive)
+        if let reusable { archive_entry_free(reusable) }
+    }
 
     private func check(_ status: Int32, _ what: String) throws(ArchiveError) {
         // ARCHIVE_WARN is how libarchive reports refusals ("Path contains '..'"): a failure here.
@@ -28,8 +33,8 @@ final class DiskWriter {
     }
 
     func begin(absolutePath: String, isDirectory: Bool, size: Int64, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
-        guard let entry = archive_entry_new() else { throw ArchiveError("archive_entry_new failed") }
-        defer { archive_entry_free(entry) }
+        if reusable == nil { reusable = archive_entry_new() }
+        guard let entry = archive_entry_clear(reusable) else { throw ArchiveError("archive_entry_new failed") }
         try LibArchive.withUTF8Locale { () throws(ArchiveError) in
             archive_entry_set_pathname_utf8(entry, absolutePath)
             archive_entry_set_filetype(entry, isDirectory ? dossier_ae_ifdir() : dossier_ae_ifreg())
