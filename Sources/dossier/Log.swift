@@ -123,7 +123,8 @@ extension DossierCommand {
                     return
                 }
                 let ledgerExisted = FileManager.default.fileExists(atPath: log.path)
-                let ledger = try log.open(create: importFile != nil)
+                let writes = importFile != nil || recordEvent != nil || export != nil
+                let ledger = writes ? try log.open(create: importFile != nil) : try log.openForReading()
                 if let file = importFile {
                     let report: LogReport
                     do {

@@ -245,6 +245,12 @@ struct LogOptions: ParsableArguments {
         return home + "/.local/share/dossier/access-log.sqlite"
     }
 
+    /// A ledger only read (showing, verifying) is opened read-only: an inspector's copy on a
+    /// read-only medium, or one they may not write, works.
+    func openForReading() throws -> AccessLog {
+        try AccessLog(path: path, readOnly: true)
+    }
+
     func open(create: Bool) throws -> AccessLog {
         // A bare file name ("ledger.sqlite") lives in the current folder: nothing to create.
         let folder = (path as NSString).deletingLastPathComponent

@@ -258,6 +258,17 @@ struct CLIDossierTests {
                             "--purpose", "appeal review", "--as", ws.path("anna.sign")]).status == 0)
         let history = try ws.run(["log", ws.path("case.dossier")])
         #expect(history.status == 0)
+        // Showing and verifying only read the ledger: a copy of it stays byte for byte.
+        try FileManager.default.copyItem(atPath: ws.path("ledger.sqlite"), toPath: ws.path("copy.sqlite"))
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: ws.path("ledger.sqlite") + suffix) {
+            try FileManager.default.copyItem(atPath: ws.path("ledger.sqlite") + suffix, toPath: ws.path("copy.sqlite") + suffix)
+        }
+        let copyBefore = try Data(contentsOf: URL(fileURLWithPath: ws.path("copy.sqlite")))
+        let fromCopy = try ws.run(["log", ws.path("case.dossier"), "--log", ws.path("copy.sqlite")])
+        #expect(fromCopy.status == 0, "\(fromCopy.stderr)")
+        #expect(fromCopy.stdout.contains("opened by Anna Archivist"))
+        #expect(try ws.run(["log", "--verify", "--trust", trust, "--log", ws.path("copy.sqlite")]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ws.path("copy.sqlite"))) == copyBefore)
         // By id, also when a folder of that name (the sealed case folder) is where we stand.
         let byID = try ws.run(["log", "case"], directory: ws.root)
         #expect(byID.status == 0, "\(byID.stderr)")

@@ -9,12 +9,34 @@ public final class AccessLog: Sendable {
     let store: any LedgerStore
     /// The ledger file.
     public let path: String
+    /// Opened with `readOnly`: every write is refused before it reaches SQLite.
+    public let isReadOnly: Bool
 
     /// Opens the SQLite ledger at `path`. With `createIfMissing: false` a missing ledger
     /// is an error (opening a dossier must not start a fresh, empty history by accident).
     public init(path: String, createIfMissing: Bool = false) throws(DossierError) {
         self.path = path
+        isReadOnly = false
         store = try SQLiteLedger(path: path, create: createIfMissing)
+    }
+
+    private func requireWritable() throws(DossierError) {
+        guard !isReadOnly else {
+            throw DossierError(.accessLog, "the access log \(path) is open read-only", hint: "open it for writing to record entries")
+        }
+    }
+
+    /// Opens the ledger at `path` for reading only (`readOnly` must be true): the history
+    /// can be shown and verified, nothing is written (also not SQLite's own files where it
+    /// cannot: a read-only copy or medium is read as it is), and recording throws.
+    public convenience init(path: String, readOnly: Bool) throws(DossierError) {
+        try self.init(path: path, readOnly: readOnly, immutableForTesting: false)
+    }
+
+    init(path: String, readOnly: Bool, immutableForTesting: Bool) throws(DossierError) {
+        self.path = path
+        isReadOnly = readOnly
+        store = readOnly ? try SQLiteLedger(readOnlyPath: path, immutable: immutableForTesting) : try SQLiteLedger(path: path, create: false)
     }
 
     // MARK: - Writing
@@ -27,6 +49,7 @@ public final class AccessLog: Sendable {
         guard purpose.utf8.count <= 4096, !purpose.contains(where: { $0.isNewline }) else {
             throw DossierError(.invalidArgument, "the purpose must be one line of at most 4096 bytes")
         }
+        try requireWritable()
         let time = Timestamp.format(Int64(date.timeIntervalSince1970))
         do {
             return try store.append(dossierID: dossierID) { head in
@@ -53,6 +76,7 @@ public final class AccessLog: Sendable {
 
     /// Stores a genesis entry prepared before sealing (its hash is in the manifest).
     func appendGenesis(_ entry: LogEntry) throws(DossierError) {
+        try requireWritable()
         do {
             _ = try store.append(dossierID: entry.dossierID) { head in
                 guard head == nil else {
@@ -86,6 +110,7 @@ public final class AccessLog: Sendable {
     /// Signs a checkpoint of the whole ledger as it is now and stores it.
     @discardableResult
     public func checkpoint(origin: String, signedBy key: SigningKey) throws(DossierError) -> Checkpoint {
+        try requireWritable()
         let records: [LedgerRecord]
         do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         let leaves = records.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
@@ -315,6 +340,7 @@ public final class AccessLog: Sendable {
     /// ledger does not have yet are stored after the dossier's existing ones. The two
     /// histories must agree where they overlap.
     public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil) throws(DossierError) -> LogReport {
+        try requireWritable()
         let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
         guard report.problems.isEmpty, let id = report.dossierID else {
             throw DossierError(.signature, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")

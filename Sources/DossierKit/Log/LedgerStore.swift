@@ -50,8 +50,34 @@ protocol LedgerStore: AnyObject, Sendable {
 /// disk before it returns), immediate transactions and a busy timeout so that several
 /// processes can append at once.
 final class SQLiteLedger: LedgerStore, @unchecked Sendable {
-    private let pool: DatabasePool
+    private let pool: any DatabaseWriter
     let path: String
+
+    /// Opens the ledger only for reading: no schema, no pragmas that write, and writes fail.
+    /// Where SQLite cannot keep its shared-memory file beside the ledger (a read-only copy
+    /// or medium), the file is read as immutable (`immutable`: straight away, for tests).
+    init(readOnlyPath path: String, immutable: Bool = false) throws(DossierError) {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "give the right path")
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(120)
+        func open(_ location: String) throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: location, configuration: config)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entries") }
+            return queue
+        }
+        let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
+        do {
+            pool = immutable ? try open(uri) : try open(path)
+        } catch {
+            do { pool = try open(uri) } catch {
+                throw DossierError(.accessLog, "cannot read the access log \(path): \(error)", hint: "is it an access log (a dossier ledger)?")
+            }
+        }
+    }
 
     init(path: String, create: Bool) throws(DossierError) {
         self.path = path

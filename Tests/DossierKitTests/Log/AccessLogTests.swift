@@ -124,6 +124,38 @@ struct AccessLogTests {
         #expect(report.untrusted.contains { $0.contains("Mallory") })
     }
 
+    @Test("a ledger opened read-only shows and verifies its history, changes nothing and refuses writes; also as an immutable copy")
+    func readOnly() throws {
+        let s = try Setup()
+        let original = s.dir.path("original.sqlite")
+        do {
+            // Closed when it goes out of scope: the write-ahead log is folded into the file.
+            let log = try AccessLog(path: original, createIfMissing: true)
+            let digest = String(repeating: "ab", count: 32)
+            try log.record(.registered, dossierID: "CC-RO", payloadSHA256: digest, actor: s.anna, purpose: "intake")
+            for i in 1..<4 { try log.record(.verified, dossierID: "CC-RO", payloadSHA256: digest, actor: s.anna, purpose: "step \(i)") }
+            try log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        }
+        // A copy as an inspector gets it: the ledger file alone, no -wal/-shm beside it.
+        let copy = s.dir.path("copy.sqlite")
+        try FileManager.default.copyItem(atPath: original, toPath: copy)
+        #expect(!FileManager.default.fileExists(atPath: original + "-wal"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        for immutable in [false, true] {
+            let log = try AccessLog(path: copy, readOnly: true, immutableForTesting: immutable)
+            #expect(try log.history(of: "CC-RO").count == 4, "immutable: \(immutable)")
+            #expect(log.verify(trusting: s.trust).isValid, "immutable: \(immutable)")
+            do {
+                try log.record(.loaned, dossierID: "CC-RO", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "x")
+                Issue.record("wrote to a read-only ledger")
+            } catch {
+                #expect(error.kind == .accessLog, "\(error)")
+                #expect(error.reason.contains("read-only"), "\(error)")
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
+    }
+
     @Test("a log cut or rewritten after a checkpoint is detected; a later checkpoint handed in also counts")
     func checkpoints() throws {
         let s = try Setup()
