@@ -94,6 +94,7 @@ enum ContentReader {
         var collisions = DossierPath.CollisionDetector()
         var seenFiles: [String: (size: Int64, sha256: String)] = [:]
         var seenDirectories = Set<String>()
+        var checkedFolders: [[UInt8]: DossierPath.Parent] = [:]
         var fileOrder: [String] = []
         var totalBytes: Int64 = 0
         var privateBytes: [UInt8]?
@@ -126,10 +127,23 @@ enum ContentReader {
             var relative = Array(entry.pathBytes.dropFirst(prefix.count))
             if entry.kind == .directory, relative.last == UInt8(ascii: "/") { relative.removeLast() }
             let path: String
+            var depth = 0
             do {
-                path = try DossierPath.validate(relative)
-                try collisions.insert(path)
+                // Below a folder already checked (the usual order), only the new name is
+                // checked; anything else gets the whole-path rules (same verdicts, tested).
+                if let slash = relative.lastIndex(of: UInt8(ascii: "/")), slash > 0,
+                   let parent = checkedFolders[Array(relative[..<slash])] {
+                    let name = Array(relative[(slash + 1)...])
+                    path = try DossierPath.validate(appending: name, to: parent)
+                    try collisions.insert(name, below: parent, path: path)
+                    depth = parent.depth + 1
+                } else {
+                    path = try DossierPath.validate(relative)
+                    try collisions.insert(path)
+                    depth = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).count
+                }
             } catch { throw DossierError(.unsafePath, "the payload has an unsafe entry: \(error)") }
+            if entry.kind == .directory { checkedFolders[relative] = DossierPath.Parent(bytes: relative, path: path, depth: depth) }
             guard entry.mode & 0o7000 == 0 else {
                 throw DossierError(.unsafePath, "\(path) has setuid, setgid or sticky bits")
             }

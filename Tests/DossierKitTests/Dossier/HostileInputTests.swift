@@ -25,6 +25,15 @@ struct HostileInputTests {
         Case(description: "Unicode normalisation collision", entries: [.file("content/caf\u{E9}.txt"), .file("content/cafe\u{301}.txt")], expected: .unsafePath),
         Case(description: "backslash", entries: [.file("content/a\\..\\b.txt")], expected: .unsafePath),
         Case(description: "control character", entries: [.file("content/a\u{1}.txt")], expected: .unsafePath),
+        // Below a folder entry only the new name is checked at opening: the same rules must hold there.
+        Case(description: "case collision below a folder entry", entries: [.directory("content/a"), .file("content/a/x"), .file("content/a/X")],
+             expected: .unsafePath),
+        Case(description: "folder and an implied folder in another case", entries: [.directory("content/a"), .file("content/a/x"), .file("content/A/y")],
+             expected: .unsafePath),
+        Case(description: "duplicate below a folder entry", entries: [.directory("content/a"), .file("content/a/x"), .file("content/a/x")],
+             expected: .unsafePath),
+        Case(description: "'..' below a folder entry", entries: [.directory("content/a"), .file("content/a/..")], expected: .unsafePath),
+        Case(description: "device name below a folder entry", entries: [.directory("content/a"), .file("content/a/CON.txt")], expected: .unsafePath),
     ]
 
     static func snapshot(_ dir: String) -> Set<String> {
