@@ -183,7 +183,7 @@ extension Dossier {
             let keyBytes = Array(key.utf8)
             guard (1...64).contains(keyBytes.count),
                   keyBytes.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 || $0 == 46 }) else {
-                throw DossierError(.invalidArgument, "public metadata key \"\(key)\" must be 1…64 of A-Z a-z 0-9 _ - .")
+                throw DossierError(.invalidArgument, "public metadata key \"\(key)\" must be 1…64 of A-Z a-z 0-9 . _ -")
             }
             guard value.utf8.count <= 4096 else { throw DossierError(.invalidArgument, "public metadata value for \"\(key)\" is longer than 4096 bytes") }
         }
