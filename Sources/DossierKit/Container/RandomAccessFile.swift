@@ -6,6 +6,8 @@ import Glibc
 final class RandomAccessFile: Sendable {
     let path: String
     let size: Int64
+    /// fstat of the opened file: which file was read (device and inode), its mode and owner.
+    let status: stat
     private let fd: Int32
 
     init(path: String) throws(FileError) {
@@ -24,6 +26,7 @@ final class RandomAccessFile: Sendable {
         self.fd = fd
         self.path = path
         self.size = Int64(info.st_size)
+        self.status = info
     }
 
     deinit { close(fd) }

@@ -22,6 +22,18 @@ extension Dossier {
         writingTo output: String? = nil,
         recordingTo recorder: AccessRecorder? = nil
     ) throws(DossierError) -> VerificationReport {
+        try countersign(path, as: signer, trusting: trust, requiringRoles: requiredRoles, allowUntrusted: allowUntrusted,
+                        writingTo: output, recordingTo: recorder, beforeReplacingForTesting: nil)
+    }
+
+    @discardableResult
+    static func countersign(
+        _ path: String, as signer: DossierSigner, trusting trust: TrustStore = .empty, requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
+        allowUntrusted: Bool = false, writingTo output: String? = nil, recordingTo recorder: AccessRecorder? = nil,
+        beforeReplacingForTesting: (() -> Void)?
+    ) throws(DossierError) -> VerificationReport {
+        // In place through a symlink: the file it names now is the one verified and replaced.
+        let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
             throw DossierError(.container, "cannot countersign: \(report.failureSummary)")
@@ -41,7 +53,8 @@ extension Dossier {
         let signature = try signer.key.sign(container.manifestBytes, trustedComment: statement.trustedComment)
         let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
-                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil) { () throws(DossierError) in
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
+                           beforeReplacing: beforeReplacingForTesting) { () throws(DossierError) in
             try recorder?.record(.countersigned, manifest: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
         }
     }
@@ -78,6 +91,7 @@ extension Dossier {
         guard !reason.contains(where: { $0.isNewline }), reason.utf8.count <= 4096 else {
             throw DossierError(.invalidArgument, "the reason must be one line of at most 4096 bytes")
         }
+        let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
             throw DossierError(.container, "cannot transfer: \(report.failureSummary)")
@@ -123,19 +137,21 @@ extension Dossier {
     private static func rewrite(
         _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
         appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool,
-        beforeCommit: () throws(DossierError) -> Void
+        beforeReplacing: (() -> Void)? = nil, beforeCommit: () throws(DossierError) -> Void
     ) throws(DossierError) -> VerificationReport {
         if !replacing && FileSystem.exists(output) {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
         }
-        // In place: through a symlink to the file it names, keeping that file's permissions
-        // (and, when we may, its owner).
-        var output = output
-        var original: stat?
+        // In place (`output` is the verified file, symlinks already resolved): keep its
+        // permissions (and, when we may, its owner), and replace it only if it is still
+        // the file that was verified — checked and renamed relative to its folder.
+        let original: stat? = replacing ? container.file.status : nil
+        var folder: Int32 = -1
         if replacing {
-            output = FileSystem.realPath(output) ?? output
-            original = try? FileSystem.status(output)
+            folder = Glibc.open(FileSystem.parent(of: output), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard folder >= 0 else { throw DossierError(.output, FileError(operation: "open directory", path: FileSystem.parent(of: output), code: errno).description) }
         }
+        defer { if folder >= 0 { close(folder) } }
         guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
         FileSystem.removeStaleTemporaries(of: output, tag: "amending")
         let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
@@ -190,10 +206,26 @@ extension Dossier {
             guard report.status != .invalid else {
                 throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")
             }
+            beforeReplacing?()
+            if let original {
+                var now = stat()
+                let name = FileSystem.lastComponent(of: output)
+                guard fstatat(folder, name, &now, AT_SYMLINK_NOFOLLOW) == 0, FileSystem.isRegular(now),
+                      now.st_dev == original.st_dev, now.st_ino == original.st_ino else {
+                    throw DossierError(.output, "\(output) was replaced while it was being amended; nothing was changed",
+                                       hint: "check who else writes to that folder, then amend again")
+                }
+            }
             try beforeCommit()
             do {
-                if replacing { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
-                try FileSystem.syncDirectory(FileSystem.parent(of: output))
+                if replacing {
+                    let from = FileSystem.lastComponent(of: temporary), to = FileSystem.lastComponent(of: output)
+                    guard renameat(folder, from, folder, to) == 0 else { throw FileError(operation: "rename to", path: output, code: errno) }
+                    guard fsync(folder) == 0 else { throw FileError(operation: "fsync", path: FileSystem.parent(of: output), code: errno) }
+                } else {
+                    try FileSystem.renameNoReplace(temporary, output)
+                    try FileSystem.syncDirectory(FileSystem.parent(of: output))
+                }
             } catch { throw DossierError(.output, "cannot move the dossier into place: \(error)") }
             return report
         } catch {

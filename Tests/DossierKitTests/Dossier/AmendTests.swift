@@ -52,6 +52,50 @@ struct AmendTests {
         #expect(try FileManager.default.attributesOfItem(atPath: real)[.posixPermissions] as? Int == 0o640)
     }
 
+    @Test("a file swapped in while a dossier is amended in place is never replaced (symlink race)")
+    func amendRefusesSwappedTarget() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-r", ["x.txt": Array("x".utf8)]))
+        try FileManager.default.createDirectory(atPath: fx.dir.path("shelf"), withIntermediateDirectories: true)
+        let real = fx.dir.path("shelf/case-r.dossier")
+        try FileManager.default.moveItem(atPath: receipt.path, toPath: real)
+        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/case-r.dossier")
+        let victim = fx.dir.path("victim.txt")
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
+        // Two swaps an attacker who can write the folders could make after verification:
+        // the link pointed elsewhere, and the verified file itself replaced.
+        let swaps: [(String, () throws -> Void)] = [
+            ("link retargeted", {
+                try FileManager.default.removeItem(atPath: self.path(fx, "link.dossier"))
+                try FileManager.default.createSymbolicLink(atPath: self.path(fx, "link.dossier"), withDestinationPath: victim)
+            }),
+            ("file replaced", {
+                try FileManager.default.removeItem(atPath: real)
+                try FileManager.default.createSymbolicLink(atPath: real, withDestinationPath: victim)
+            }),
+        ]
+        for (index, (name, swap)) in swaps.enumerated() {
+            do {
+                let signer = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Archive \(index)")
+                try Dossier.countersign(fx.dir.path("link.dossier"), as: signer, trusting: fx.trust, allowUntrusted: true,
+                                        beforeReplacingForTesting: { try? swap() })
+                // The link was resolved before verification: the verified file got the signature.
+                #expect(index == 0, "\(name): amended a file swapped in after verification")
+                #expect(try ContainerReader(path: real).signatures.count == 3)
+            } catch {
+                #expect(index == 1, "\(name): \(error)")
+                #expect(error.kind == .output, "\(name): \(error)")
+            }
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious", "\(name)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.path("shelf")).allSatisfy { !$0.contains(".amending-") }, "\(name)")
+            // Put things back for the next swap.
+            try? FileManager.default.removeItem(atPath: fx.dir.path("link.dossier"))
+            try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/case-r.dossier")
+        }
+    }
+
+    func path(_ fx: DossierFixture, _ name: String) -> String { fx.dir.path(name) }
+
     @Test("countersigning and transferring refuse untrusted signers unless allowed, and leave the file as it was")
     func untrustedRefused() throws {
         let fx = try DossierFixture()
