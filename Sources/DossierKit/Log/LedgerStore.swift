@@ -70,12 +70,22 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             return queue
         }
         let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
-        do {
-            pool = immutable ? try open(uri) : try open(path)
-        } catch {
-            do { pool = try open(uri) } catch {
+        // Immutable mode ignores the write-ahead log: only for a ledger whose entries are
+        // all in the file itself (a copy taken while it was in use has some in -wal).
+        func openImmutable() throws(DossierError) -> DatabaseQueue {
+            let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            guard walSize == 0 else {
+                throw DossierError(.accessLog, "cannot read the access log \(path) here: some of its entries are still in \(path)-wal, which SQLite can only read with write access beside it",
+                                   hint: "copy the ledger together with its -wal file into a folder you can write, and read that copy")
+            }
+            do { return try open(uri) } catch {
                 throw DossierError(.accessLog, "cannot read the access log \(path): \(error)", hint: "is it an access log (a dossier ledger)?")
             }
+        }
+        if immutable {
+            pool = try openImmutable()
+        } else {
+            do { pool = try open(path) } catch { pool = try openImmutable() }
         }
     }
 

@@ -154,6 +154,20 @@ struct AccessLogTests {
             }
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
+        // A copy taken while the ledger was in use: recent entries are still in its -wal,
+        // which SQLite's immutable mode would ignore. Refused rather than shown short.
+        let busy = s.dir.path("busy.sqlite")
+        try s.history("CC-BUSY", count: 3)
+        let wal = s.dir.path("ledger.sqlite-wal")
+        #expect(((try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0) > 0)
+        try FileManager.default.copyItem(atPath: s.dir.path("ledger.sqlite"), toPath: busy)
+        try FileManager.default.copyItem(atPath: wal, toPath: busy + "-wal")
+        do {
+            let log = try AccessLog(path: busy, readOnly: true, immutableForTesting: true)
+            Issue.record("read a ledger without its write-ahead log: \(try log.history(of: "CC-BUSY").count) entries")
+        } catch {
+            #expect(error.reason.contains("-wal"), "\(error)")
+        }
     }
 
     @Test("a log cut or rewritten after a checkpoint is detected; a later checkpoint handed in also counts")
