@@ -182,18 +182,13 @@ final class ContentWriter {
         do {
             try tar.writeHeader(path: Self.contentPrefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime)
         } catch { throw archiveFailure(error, "writing \(path)") }
-        // Reading stops at the size fstat gave: no extra read(2) just to see the end. A file
-        // that grows meanwhile shows in the second fstat (size, mtime, ctime), as one that
-        // shrinks shows in the count; a read that gets more than `size` is refused by copyData.
-        var unread = size
+        // Read to the end, not just to the size fstat gave: on some file systems (FUSE,
+        // procfs) the size understates the content, and such a file must be refused as
+        // changed (more data than its size), not sealed cut short.
         let (total, sha256, head) = try copyData(path, size: size, tooLong: changed(path)) { (raw) throws(DossierError) in
-            guard unread > 0 else { return 0 }
             while true {
                 let n = Glibc.read(fd, raw.baseAddress, raw.count)
-                if n >= 0 {
-                    unread -= Int64(n)
-                    return n
-                }
+                if n >= 0 { return n }
                 if errno != EINTR { throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description) }
             }
         }

@@ -368,6 +368,26 @@ struct RefusalTests {
         #expect(try logged() == sealedOnly + 1)
     }
 
+    @Test("a file whose size understates its content (procfs, some FUSE) is refused, not sealed cut short")
+    func sizeUnderstated() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("understated", ["a.txt": [1], "status": []])
+        // /proc/version reports size 0 but has content; bind-mounted over a file of the case.
+        let mount = try Subprocess.run("/bin/mount", ["--bind", "/proc/version", source + "/status"])
+        guard mount.status == 0 else {
+            // Only root can bind-mount; elsewhere this case cannot be built.
+            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
+            return
+        }
+        defer { _ = try? Subprocess.run("/bin/umount", [source + "/status"]) }
+        do {
+            _ = try fx.seal(source)
+            Issue.record("sealed a file cut short at its reported size")
+        } catch let error as DossierError {
+            #expect(error.reason.contains("changed while it was being sealed"), "\(error)")
+        }
+    }
+
     @Test("untrusted signers are refused at opening unless allowed; a wrong key opens nothing")
     func trustAndKeys() throws {
         let fx = try DossierFixture()
