@@ -126,13 +126,16 @@ extension DossierCommand {
                 let writes = importFile != nil || recordEvent != nil || export != nil
                 let ledger = writes ? try log.open(create: importFile != nil) : try log.openForReading()
                 if let file = importFile {
+                    let created = ledgerExisted ? nil : (try? FileManager.default.attributesOfItem(atPath: log.path)[.systemFileNumber]) as? Int
                     let report: LogReport
                     do {
                         report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
                                                       anchor: target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil })
                     } catch {
-                        // A ledger made just for this import does not stay behind empty.
-                        if !ledgerExisted {
+                        // A ledger made just for this import does not stay behind empty — unless
+                        // meanwhile it is another file, or someone else has written to it.
+                        if let created, (try? FileManager.default.attributesOfItem(atPath: log.path)[.systemFileNumber]) as? Int == created,
+                           ledger.verify(trusting: .empty).entries.isEmpty {
                             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: log.path + suffix) }
                         }
                         throw error
