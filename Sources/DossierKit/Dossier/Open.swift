@@ -103,7 +103,7 @@ extension Dossier {
         // unwrapped, nothing is decrypted) and the (empty, private) staging folder must exist.
         let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
         let folder = FileSystem.parent(of: destination)
-        guard (try? FileSystem.status(folder)).map(FileSystem.isDirectory) == true else {
+        guard Dossier.isFolderPath(folder) else {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
         }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")

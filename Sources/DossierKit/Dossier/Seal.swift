@@ -152,7 +152,7 @@ extension Dossier {
             }
         }
         let folder = FileSystem.parent(of: output)
-        guard (try? FileSystem.status(folder)).map(FileSystem.isDirectory) == true else {
+        guard Dossier.isFolderPath(folder) else {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or write the dossier elsewhere")
         }
         if isFolder, let sourceReal = FileSystem.realPath(source), let folderReal = FileSystem.realPath(folder),
@@ -173,6 +173,7 @@ extension Dossier {
         return name
     }
 
+    /// True when `path` is a folder (a link to one counts).
     static func isFolderPath(_ path: String) -> Bool {
         (try? FileSystem.status(path)).map(FileSystem.isDirectory) ?? false
     }

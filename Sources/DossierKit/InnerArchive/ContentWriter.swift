@@ -95,16 +95,17 @@ final class ContentWriter {
             } catch {
                 throw DossierError(.unsafePath, "cannot seal \(error)", hint: "rename the file or folder")
             }
-            let entryPath = absolute + "/" + String(decoding: entry.name, as: UTF8.self)
-            switch try openEntry(entry, in: directory, at: entryPath, path: path) {
+            // The source path of the entry, for messages (and a folder's children): built only when needed.
+            let entryPath = { absolute + "/" + String(decoding: entry.name, as: UTF8.self) }
+            switch try openEntry(entry, in: directory, at: entryPath(), path: path) {
             case .folder(let fd, let info):
                 defer { close(fd) }
                 try addDirectory(path, mode: UInt32(info.st_mode), mtime: Int64(info.st_mtim.tv_sec))
                 let bytes = parent.map { $0.bytes + [UInt8(ascii: "/")] + name } ?? name
-                try addChildren(of: fd, at: entryPath, parent: .init(bytes: bytes, path: path, depth: (parent?.depth ?? 0) + 1))
+                try addChildren(of: fd, at: entryPath(), parent: .init(bytes: bytes, path: path, depth: (parent?.depth ?? 0) + 1))
             case .file(let fd, let info):
                 defer { close(fd) }
-                try addFile(path, fd: fd, at: entryPath, before: info)
+                try addFile(path, fd: fd, at: entryPath(), before: info)
             case .symlink:
                 throw DossierError(.source, "\(path) is a symbolic link; a dossier holds only regular files and folders",
                                    hint: "replace the link with a copy of the file it points to")
@@ -117,7 +118,8 @@ final class ContentWriter {
     /// Opens a folder or regular file `entry` of `directory` without following links (and
     /// without blocking, should a pipe appear). The type readdir reported is only a hint:
     /// fstat of what was opened decides, and anything else is looked at with fstatat.
-    private func openEntry(_ entry: FileSystem.DirectoryEntry, in directory: Int32, at absolute: String, path: String) throws(DossierError) -> Node {
+    private func openEntry(_ entry: FileSystem.DirectoryEntry, in directory: Int32, at absolute: @autoclosure () -> String,
+                           path: String) throws(DossierError) -> Node {
         var type = Int32(entry.type)
         for _ in 0..<3 {
             if type == Int32(DT_REG) || type == Int32(DT_DIR) {
@@ -126,13 +128,13 @@ final class ContentWriter {
                 guard fd >= 0 else {
                     // Replaced by a link or something else since it was listed: look again.
                     if errno == ELOOP || errno == ENOTDIR || errno == ENXIO { type = Int32(DT_UNKNOWN); continue }
-                    throw DossierError(.source, FileError(operation: "open", path: absolute, code: errno).description)
+                    throw DossierError(.source, FileError(operation: "open", path: absolute(), code: errno).description)
                 }
                 var info = stat()
                 guard fstat(fd, &info) == 0 else {
                     let code = errno
                     close(fd)
-                    throw DossierError(.source, FileError(operation: "stat", path: absolute, code: code).description)
+                    throw DossierError(.source, FileError(operation: "stat", path: absolute(), code: code).description)
                 }
                 if type == Int32(DT_REG) && FileSystem.isRegular(info) { return .file(fd, info) }
                 if type == Int32(DT_DIR) && FileSystem.isDirectory(info) { return .folder(fd, info) }
@@ -141,7 +143,7 @@ final class ContentWriter {
                 continue
             }
             let info: stat
-            do { info = try FileSystem.lstatusAt(directory, entry.name, path: absolute) } catch { throw DossierError(.source, "\(error)") }
+            do { info = try FileSystem.lstatusAt(directory, entry.name, path: absolute()) } catch { throw DossierError(.source, "\(error)") }
             if FileSystem.isRegular(info) {
                 type = Int32(DT_REG)
             } else if FileSystem.isDirectory(info) {
@@ -174,7 +176,7 @@ final class ContentWriter {
 
     /// Streams the open file `fd` (whose fstat is `before`) into the tar, detecting a file
     /// that changes while it is read.
-    private func addFile(_ path: String, fd: Int32, at absolute: String, before: stat) throws(DossierError) {
+    private func addFile(_ path: String, fd: Int32, at absolute: @autoclosure () -> String, before: stat) throws(DossierError) {
         try countEntry()
         let size = Int64(before.st_size)
         let permissions = Self.permissions(UInt32(before.st_mode), directory: false)
@@ -189,7 +191,7 @@ final class ContentWriter {
             while true {
                 let n = Glibc.read(fd, raw.baseAddress, raw.count)
                 if n >= 0 { return n }
-                if errno != EINTR { throw DossierError(.source, FileError(operation: "read", path: absolute, code: errno).description) }
+                if errno != EINTR { throw DossierError(.source, FileError(operation: "read", path: absolute(), code: errno).description) }
             }
         }
         var after = stat()

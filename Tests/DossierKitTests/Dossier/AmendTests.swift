@@ -38,12 +38,8 @@ struct AmendTests {
     @Test("amending in place writes through a symlink to its target and keeps the file's permissions")
     func amendKeepsLinkAndMode() throws {
         let fx = try DossierFixture()
-        let receipt = try fx.seal(try fx.folder("case-l", ["x.txt": Array("x".utf8)]))
-        try FileManager.default.createDirectory(atPath: fx.dir.path("shelf"), withIntermediateDirectories: true)
-        let real = fx.dir.path("shelf/case-l.dossier")
-        try FileManager.default.moveItem(atPath: receipt.path, toPath: real)
+        let real = try shelved(fx, "case-l")
         #expect(chmod(real, 0o640) == 0)
-        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/case-l.dossier")
         try Dossier.countersign(fx.dir.path("link.dossier"), as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive"),
                                 trusting: fx.trust, allowUntrusted: true)
         let link = try FileManager.default.attributesOfItem(atPath: fx.dir.path("link.dossier"))
@@ -55,19 +51,15 @@ struct AmendTests {
     @Test("a file swapped in while a dossier is amended in place is never replaced (symlink race)")
     func amendRefusesSwappedTarget() throws {
         let fx = try DossierFixture()
-        let receipt = try fx.seal(try fx.folder("case-r", ["x.txt": Array("x".utf8)]))
-        try FileManager.default.createDirectory(atPath: fx.dir.path("shelf"), withIntermediateDirectories: true)
-        let real = fx.dir.path("shelf/case-r.dossier")
-        try FileManager.default.moveItem(atPath: receipt.path, toPath: real)
-        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/case-r.dossier")
+        let real = try shelved(fx, "case-r")
         let victim = fx.dir.path("victim.txt")
         try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
         // Two swaps an attacker who can write the folders could make after verification:
         // the link pointed elsewhere, and the verified file itself replaced.
         let swaps: [(String, () throws -> Void)] = [
             ("link retargeted", {
-                try FileManager.default.removeItem(atPath: self.path(fx, "link.dossier"))
-                try FileManager.default.createSymbolicLink(atPath: self.path(fx, "link.dossier"), withDestinationPath: victim)
+                try FileManager.default.removeItem(atPath: fx.dir.path("link.dossier"))
+                try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: victim)
             }),
             ("file replaced", {
                 try FileManager.default.removeItem(atPath: real)
@@ -94,7 +86,15 @@ struct AmendTests {
         }
     }
 
-    func path(_ fx: DossierFixture, _ name: String) -> String { fx.dir.path(name) }
+    /// Seals `id`, moves it to shelf/ID.dossier and links link.dossier to it; returns the shelf path.
+    func shelved(_ fx: DossierFixture, _ id: String) throws -> String {
+        let receipt = try fx.seal(try fx.folder(id, ["x.txt": Array("x".utf8)]))
+        try FileManager.default.createDirectory(atPath: fx.dir.path("shelf"), withIntermediateDirectories: true)
+        let real = fx.dir.path("shelf/\(id).dossier")
+        try FileManager.default.moveItem(atPath: receipt.path, toPath: real)
+        try FileManager.default.createSymbolicLink(atPath: fx.dir.path("link.dossier"), withDestinationPath: "shelf/\(id).dossier")
+        return real
+    }
 
     @Test("countersigning and transferring refuse untrusted signers unless allowed, and leave the file as it was")
     func untrustedRefused() throws {
