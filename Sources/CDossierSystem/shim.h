@@ -27,6 +27,12 @@ static inline int dossier_default_signal(int sig) {
     return sigaction(sig, &action, 0);
 }
 
+/// unshare(CLONE_FS): gives the calling thread its own working directory, root and umask
+/// (unprivileged; some seccomp profiles refuse it). CLONE_FS is 0x200 in <linux/sched.h>.
+static inline int dossier_unshare_fs(void) {
+    return (int)syscall(SYS_unshare, 0x00000200);
+}
+
 /// prctl(PR_GET_DUMPABLE).
 static inline int dossier_get_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);

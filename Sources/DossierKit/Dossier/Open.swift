@@ -18,6 +18,8 @@ public struct OpenOptions: Sendable {
     public static let freeSpaceReserve: Int64 = 64 << 20
     /// Tests only: pretend the destination has this many bytes free.
     var availableBytesForTesting: Int64?
+    /// Tests only: extract with absolute paths, as where threads cannot have a working directory of their own.
+    var absolutePathsForTesting = false
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -37,6 +39,8 @@ public struct OpenReceipt: Sendable {
     /// Files written (one with `only`).
     public let filesWritten: Int
     public let bytesWritten: Int64
+    /// Tests: whether the files were written relative to the staging folder (see `ExtractionThread`).
+    let extractedRelative: Bool
 }
 
 extension Dossier {
@@ -122,7 +126,11 @@ extension Dossier {
             guard let real = realpath(staging, nil) else { throw DossierError(.output, "cannot resolve \(staging)") }
             let root = String(cString: real)
             free(real)
-            let sink = try ExtractingSink(root: root, only: options.only)
+            let folderDescriptor = try Dossier.openStagingFolder(root)
+            defer { Glibc.close(folderDescriptor) }
+            let sink = ExtractingSink(root: root, descriptor: folderDescriptor, only: options.only,
+                                      privateWorkingDirectory: !options.absolutePathsForTesting)
+            defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
                                                 fileKey: fileKey, into: sink, progress: options.progress)
             try sink.close()
@@ -136,7 +144,8 @@ extension Dossier {
             var checked = report
             checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
             checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
-            return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten)
+            return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
+                               extractedRelative: sink.usedPrivateWorkingDirectory)
         } catch {
             FileSystem.removeTree(staging)
             throw error
@@ -144,53 +153,66 @@ extension Dossier {
     }
 }
 
-/// Writes decrypted content under a staging root through libarchive's disk writer.
+extension Dossier {
+    /// Opens the staging folder just made, refusing anything but a private folder of ours
+    /// (a folder swapped in by someone who can write beside the destination).
+    static func openStagingFolder(_ path: String) throws(DossierError) -> Int32 {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw DossierError(.output, "cannot open the staging folder \(path): \(String(cString: strerror(errno)))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            Glibc.close(fd)
+            throw DossierError(.output, "the staging folder \(path) is not a private folder of this user; nothing was decrypted")
+        }
+        return fd
+    }
+}
+
+/// Hands decrypted content to an `ExtractionThread` writing below the staging folder.
 final class ExtractingSink: ContentSink {
-    private let root: String
     private let only: String?
-    private let disk: DiskWriter
+    private let writer: ExtractionThread
     private(set) var filesWritten = 0
     private(set) var bytesWritten: Int64 = 0
     private(set) var wroteOnly = false
 
-    init(root: String, only: String?) throws(DossierError) {
-        self.root = root
+    init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool) {
         self.only = only
-        do { disk = try DiskWriter() } catch { throw DossierError(.output, "\(error)") }
+        writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory)
     }
 
-    private func fail(_ error: ArchiveError) -> DossierError {
-        DossierError(.unsafePath, "extraction refused: \(error)")
-    }
+    /// Whether the files were written relative to the extraction thread's own working directory.
+    var usedPrivateWorkingDirectory: Bool { writer.usedPrivateWorkingDirectory }
 
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
         guard only == nil else { return }
-        do {
-            try disk.begin(absolutePath: root + "/" + path, isDirectory: true, size: 0, permissions: 0o700 | (permissions & 0o755), mtime: mtime)
-            try disk.finishEntry()
-        } catch { throw fail(error) }
+        try writer.directory(path, permissions: 0o700 | (permissions & 0o755), mtime: mtime)
     }
 
     func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
         guard only == nil || only == path else { return false }
-        do {
-            try disk.begin(absolutePath: root + "/" + path, isDirectory: false, size: size, permissions: permissions & 0o755, mtime: mtime)
-        } catch { throw fail(error) }
+        try writer.beginFile(path, size: size, permissions: permissions & 0o755, mtime: mtime)
         if only != nil { wroteOnly = true }
         return true
     }
 
     func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {
-        do { try disk.write(bytes) } catch { throw DossierError(.output, "writing failed: \(error)") }
+        try writer.fileData(bytes)
         bytesWritten += Int64(bytes.count)
     }
 
     func endFile() throws(DossierError) {
-        do { try disk.finishEntry() } catch { throw fail(error) }
+        try writer.endFile()
         filesWritten += 1
     }
 
+    /// Waits until everything is on disk; throws what the extraction thread met.
     func close() throws(DossierError) {
-        do { try disk.close() } catch { throw fail(error) }
+        try writer.finish()
+    }
+
+    /// Stops the extraction thread and waits for it (before the staging folder is removed).
+    func cancel() {
+        writer.cancel()
     }
 }

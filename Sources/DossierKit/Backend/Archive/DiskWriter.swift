@@ -1,20 +1,21 @@
 import CDossierArchive
 
 /// Writes files and folders to disk through libarchive's disk writer with every safety
-/// flag that applies to absolute paths: no "..", no writing through symlinks, no
-/// overwriting, no owners, sanitised permissions. Callers validate names first and pass
-/// paths under a fresh staging folder (its realpath).
+/// flag: no "..", no writing through symlinks, no overwriting, no owners, sanitised
+/// permissions, and with `refuseAbsolutePaths` no absolute paths. Callers validate names
+/// first and pass paths relative to a fresh staging folder that is the thread's working
+/// directory, or absolute paths below its real path (see `ExtractionThread`).
 final class DiskWriter {
     private let archive: OpaquePointer
     private var closed = false
     /// One entry object, cleared and reused for every header.
     private var reusable: OpaquePointer?
 
-    init() throws(ArchiveError) {
+    init(refuseAbsolutePaths: Bool) throws(ArchiveError) {
         guard let archive = archive_write_disk_new() else { throw ArchiveError("archive_write_disk_new failed") }
         self.archive = archive
         let flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_NO_OVERWRITE
-            | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM
+            | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | (refuseAbsolutePaths ? ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS : 0)
         guard archive_write_disk_set_options(archive, flags) == ARCHIVE_OK else {
             throw ArchiveError("setting the extraction flags failed")
         }
@@ -32,16 +33,16 @@ final class DiskWriter {
         throw ArchiveError("\(what): \(message)")
     }
 
-    func begin(absolutePath: String, isDirectory: Bool, size: Int64, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
+    func begin(path: String, isDirectory: Bool, size: Int64, permissions: UInt32, mtime: Int64) throws(ArchiveError) {
         if reusable == nil { reusable = archive_entry_new() }
         guard let entry = archive_entry_clear(reusable) else { throw ArchiveError("archive_entry_new failed") }
         try LibArchive.withUTF8Locale { () throws(ArchiveError) in
-            archive_entry_set_pathname_utf8(entry, absolutePath)
+            archive_entry_set_pathname_utf8(entry, path)
             archive_entry_set_filetype(entry, isDirectory ? dossier_ae_ifdir() : dossier_ae_ifreg())
             archive_entry_set_perm(entry, mode_t(permissions & 0o777))
             archive_entry_set_size(entry, isDirectory ? 0 : size)
             archive_entry_set_mtime(entry, time_t(mtime), 0)
-            try check(archive_write_header(archive, entry), "creating \(absolutePath)")
+            try check(archive_write_header(archive, entry), "creating \(path)")
         }
     }
 

@@ -1,0 +1,207 @@
+import CDossierSystem
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs libarchive's disk writer (`DiskWriter`) on a thread of its own, fed through a bounded
+/// queue of batches, so that creating, writing, timestamping and closing files runs on one
+/// core while decompression, tar parsing and hashing run on another. On a dossier of many
+/// small files the file system work is about half of an opening.
+///
+/// Where the kernel lets a thread have a working directory of its own (`unshare(CLONE_FS)`,
+/// unprivileged on Linux, but refused by some seccomp profiles), the thread's working
+/// directory is the staging folder, reached through the descriptor the caller opened right
+/// after creating it. Paths are then relative to it: libarchive's symlink check
+/// (`ARCHIVE_EXTRACT_SECURE_SYMLINKS`) walks only the entry's own components instead of
+/// every component of the absolute path, absolute paths are refused outright
+/// (`SECURE_NOABSOLUTEPATHS`), a swapped-in ancestor of the staging folder cannot redirect
+/// anything, and libarchive's per-entry `umask(0)`/`umask(old)` pair touches only this
+/// thread. Elsewhere it falls back to absolute paths below the staging folder's real path.
+///
+/// Memory: at most `maxQueued` batches of about `batchBytes` of file data each. A failure on
+/// the thread is thrown by the next `submit`-ing call or by `finish`; `cancel` stops and
+/// waits for the thread (call it before removing the staging folder).
+final class ExtractionThread: @unchecked Sendable {
+    private enum Operation {
+        case directory(path: String, permissions: UInt32, mtime: Int64)
+        case begin(path: String, size: Int64, permissions: UInt32, mtime: Int64)
+        case data(Range<Int>)
+        case end
+    }
+
+    private final class Batch {
+        var operations: [Operation] = []
+        var bytes: [UInt8] = []
+    }
+
+    private let root: String
+    private let batchBytes: Int
+    private let maxOperations = 1024
+    private let maxQueued: Int
+    private let condition = NSCondition()
+    private var queue: [Batch] = []
+    private var spare: [Batch] = []
+    private var current = Batch()
+    private var finishing = false
+    private var cancelled = false
+    private var threadDone = false
+    private var failure: DossierError?
+    private var relative = false
+
+    /// Starts the thread. `root` is the staging folder's real path; `descriptor` an open
+    /// descriptor of that folder (owned by the caller, kept open until `finish` or `cancel`
+    /// returned). `privateWorkingDirectory: false` forces absolute paths (tests).
+    init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, batchBytes: Int = 1 << 20, maxQueued: Int = 4) {
+        self.root = root
+        self.batchBytes = batchBytes
+        self.maxQueued = maxQueued
+        current.bytes.reserveCapacity(batchBytes)
+        let thread = Thread { [self] in
+            // A thread of its own for the working directory, or none at all: if unshare
+            // worked but fchdir did not, this thread's working directory is still the
+            // process's (unshared copy), and absolute paths are used.
+            let own = privateWorkingDirectory && dossier_unshare_fs() == 0 && fchdir(descriptor) == 0
+            work(relative: own)
+        }
+        thread.name = "dossier.extract"
+        thread.start()
+    }
+
+    /// Whether the thread wrote relative to its own working directory (valid after `finish`).
+    var usedPrivateWorkingDirectory: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return relative
+    }
+
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
+        try append(.directory(path: path, permissions: permissions, mtime: mtime))
+    }
+
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) {
+        try append(.begin(path: path, size: size, permissions: permissions, mtime: mtime))
+    }
+
+    func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(batchBytes - current.bytes.count, bytes.count - offset)
+            if n > 0 {
+                let start = current.bytes.count
+                current.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                current.operations.append(.data(start..<(start + n)))
+                offset += n
+            }
+            if current.bytes.count >= batchBytes { try submit() }
+        }
+    }
+
+    func endFile() throws(DossierError) {
+        try append(.end)
+    }
+
+    private func append(_ operation: Operation) throws(DossierError) {
+        current.operations.append(operation)
+        if current.operations.count >= maxOperations { try submit() }
+    }
+
+    private func submit() throws(DossierError) {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= maxQueued && failure == nil && !threadDone { condition.wait() }
+        if let failure { throw failure }
+        guard !threadDone else { throw DossierError(.output, "extraction stopped early") }
+        queue.append(current)
+        current = spare.popLast() ?? Batch()
+        if current.bytes.capacity < batchBytes { current.bytes.reserveCapacity(batchBytes) }
+        condition.broadcast()
+    }
+
+    /// Hands over what is left, waits until everything is written and the deferred folder
+    /// times and permissions are applied, and throws the thread's failure.
+    func finish() throws(DossierError) {
+        if !current.operations.isEmpty { try submit() }
+        condition.lock()
+        defer { condition.unlock() }
+        finishing = true
+        condition.broadcast()
+        while !threadDone { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// Stops the thread after the batch it is writing and waits for it. Safe after `finish`.
+    func cancel() {
+        condition.lock()
+        defer { condition.unlock() }
+        cancelled = true
+        queue.removeAll()
+        condition.broadcast()
+        while !threadDone { condition.wait() }
+    }
+
+    private func work(relative: Bool) {
+        condition.lock()
+        self.relative = relative
+        condition.unlock()
+        var failed: DossierError?
+        var disk: DiskWriter?
+        do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
+        let prefix = relative ? "" : root + "/"
+        while true {
+            condition.lock()
+            while queue.isEmpty && !finishing && !cancelled { condition.wait() }
+            guard !cancelled, failed == nil, let batch = queue.first else {
+                // Done: finishing with an empty queue, cancelled, or failed (the queue is
+                // dropped so that the producer is not left waiting for room).
+                queue.removeAll()
+                condition.unlock()
+                break
+            }
+            queue.removeFirst()
+            condition.unlock()
+            if let disk {
+                do throws(DossierError) { try run(batch, on: disk, prefix: prefix) } catch { failed = error }
+            }
+            batch.operations.removeAll(keepingCapacity: true)
+            batch.bytes.removeAll(keepingCapacity: true)
+            condition.lock()
+            if failed != nil { failure = failed }
+            spare.append(batch)
+            condition.broadcast()
+            condition.unlock()
+        }
+        if let disk, failed == nil, !cancelled {
+            // Deferred folder times and permissions, still in this thread's working directory.
+            do { try disk.close() } catch { failed = DossierError(.unsafePath, "extraction refused: \(error)") }
+        }
+        disk = nil
+        condition.lock()
+        if failure == nil { failure = failed }
+        threadDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run(_ batch: Batch, on disk: DiskWriter, prefix: String) throws(DossierError) {
+        for operation in batch.operations {
+            switch operation {
+            case let .directory(path, permissions, mtime):
+                do {
+                    try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
+                    try disk.finishEntry()
+                } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+            case let .begin(path, size, permissions, mtime):
+                do { try disk.begin(path: prefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
+                    throw DossierError(.unsafePath, "extraction refused: \(error)")
+                }
+            case let .data(range):
+                do { try withBytes(batch.bytes) { (raw) throws(ArchiveError) in try disk.write(UnsafeRawBufferPointer(rebasing: raw[range])) } } catch {
+                    throw DossierError(.output, "writing failed: \(error)")
+                }
+            case .end:
+                do { try disk.finishEntry() } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+@testable import DossierKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The extraction thread: relative paths in its own working directory (or absolute ones
+/// where threads cannot have one), batches handed over a bounded queue, failures on the
+/// thread reported to the opener, nothing left behind.
+@Suite("opening: the extraction thread")
+struct ExtractionTests {
+    /// Path → (mode, mtime) of everything below `root`, folders included.
+    static func attributes(of root: String) throws -> [String: [Int64]] {
+        var out: [String: [Int64]] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            let info = try FileSystem.lstatus(root + "/" + path)
+            out[path] = [Int64(info.st_mode), Int64(info.st_mtim.tv_sec)]
+        }
+        return out
+    }
+
+    @Test("the same tree, modes and times with the thread's own working directory and with absolute paths")
+    func bothModesAgree() throws {
+        let fx = try DossierFixture()
+        var random = SystemRandomNumberGenerator()
+        let big = (0..<(3 << 20) + 17).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let source = try fx.folder("case", [
+            "a.txt": Array("first".utf8), "empty.bin": [], "big/scan.tif": big,
+            "x/y/z/deep.txt": Array("deep".utf8), "x/y/other.txt": Array("other".utf8), "名前/文書.txt": Array("名".utf8),
+        ], emptyDirectories: ["hollow/inner"])
+        chmod(source + "/a.txt", 0o750)  // sealed as 0755 (executable), the others as 0644 / 0755
+        chmod(source + "/x/y", 0o700)
+        var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+        utimensat(AT_FDCWD, source + "/x/y/z/deep.txt", &times, 0)
+        utimensat(AT_FDCWD, source + "/x/y", &times, 0)
+        let receipt = try fx.seal(source)
+
+        let relative = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("rel"), trusting: fx.trust,
+                                        recordingTo: fx.recorder)
+        var options = OpenOptions()
+        options.absolutePathsForTesting = true
+        let absolute = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("abs"), trusting: fx.trust,
+                                        recordingTo: fx.recorder, options: options)
+        // This machine (Linux, no seccomp filter on unshare) gives threads their own working directory.
+        #expect(relative.extractedRelative)
+        #expect(!absolute.extractedRelative)
+        let expected = try DossierFixture.contents(of: source)
+        #expect(try DossierFixture.contents(of: fx.dir.path("rel")) == expected)
+        #expect(try DossierFixture.contents(of: fx.dir.path("abs")) == expected)
+        let attributes = try Self.attributes(of: fx.dir.path("rel"))
+        #expect(attributes == (try Self.attributes(of: fx.dir.path("abs"))))
+        #expect(attributes["a.txt"]?[0] == Int64(S_IFREG | 0o755))
+        #expect(attributes["x/y/other.txt"]?[0] == Int64(S_IFREG | 0o644))
+        #expect(attributes["x/y/z/deep.txt"]?[1] == 1_500_000_000)
+        #expect(attributes["x/y"] == [Int64(S_IFDIR | 0o755), 1_500_000_000])
+        #expect(attributes["hollow/inner"] != nil)
+        #expect(relative.filesWritten == 6 && absolute.filesWritten == 6)
+        #expect(relative.bytesWritten == Int64(expected.values.map(\.count).reduce(0, +)))
+        // The opener's own working directory is untouched.
+        #expect(FileManager.default.currentDirectoryPath != fx.dir.path("rel"))
+    }
+
+    @Test("a write that fails on the extraction thread (a full disk) fails the opening and leaves nothing", arguments: [false, true])
+    func fullDisk(absolutePaths: Bool) throws {
+        let fx = try DossierFixture()
+        var random = SystemRandomNumberGenerator()
+        let receipt = try fx.seal(try fx.folder("full", [
+            "a.bin": (0..<(2 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) },
+            "b.txt": Array("after".utf8),
+        ]))
+        let small = fx.dir.path("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
+        guard mount.status == 0 else {
+            // Only root can mount a small file system; elsewhere this case cannot be built.
+            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
+            return
+        }
+        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        var options = OpenOptions()
+        options.availableBytesForTesting = 1 << 40
+        options.absolutePathsForTesting = absolutePaths
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: small + "/out", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened 2 MiB into a 1 MiB file system")
+        } catch {
+            #expect(error.kind == .output, "\(error)")
+            #expect(error.reason.contains("writing failed"), "\(error.reason)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
+    }
+
+    /// Writes `files` through an extraction thread with tiny batches into a new folder.
+    private func extract(_ files: [(String, [UInt8])], into root: String, batchBytes: Int, relative: Bool) throws(DossierError) {
+        try? FileSystem.makeDirectory(root, mode: 0o700)
+        let fd = try Dossier.openStagingFolder(root)
+        defer { Glibc.close(fd) }
+        let thread = ExtractionThread(root: root, descriptor: fd, privateWorkingDirectory: relative, batchBytes: batchBytes, maxQueued: 1)
+        defer { thread.cancel() }
+        for (path, content) in files {
+            try thread.beginFile(path, size: Int64(content.count), permissions: 0o600, mtime: 0)
+            // Handed over in pieces of 5 bytes, split again across 7-byte batches.
+            var offset = 0
+            while offset < content.count {
+                let end = min(offset + 5, content.count)
+                try withBytes(Array(content[offset..<end])) { (raw) throws(DossierError) in try thread.fileData(raw) }
+                offset = end
+            }
+            try thread.endFile()
+        }
+        try thread.finish()
+        #expect(thread.usedPrivateWorkingDirectory == relative)
+    }
+
+    @Test("data split across many tiny batches arrives whole, in order", arguments: [false, true])
+    func tinyBatches(relative: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let files = (0..<40).map { ("f\($0).txt", Array("file number \($0) ".utf8) + [UInt8](repeating: UInt8($0), count: $0 * 3)) }
+        try extract(files, into: dir.path("out"), batchBytes: 7, relative: relative)
+        #expect(try DossierFixture.contents(of: dir.path("out")) == Dictionary(uniqueKeysWithValues: files))
+    }
+
+    @Test("a refusal on the thread reaches the producer (no hang) and nothing escapes", arguments: [false, true])
+    func refusalReachesProducer(relative: Bool) throws {
+        let dir = try TemporaryDirectory()
+        // Our path rules would never let ".." through; libarchive's own check is the second wall.
+        let files = [("ok.txt", Array("fine".utf8)), ("../escape.txt", Array("out".utf8))] + (0..<50).map { ("n\($0)", [UInt8](repeating: 1, count: 20)) }
+        do {
+            try extract(files, into: dir.path("out"), batchBytes: 7, relative: relative)
+            Issue.record("extracted a path with ..")
+        } catch {
+            #expect(error.kind == .unsafePath, "\(error)")
+            #expect(error.reason.contains(".."), "\(error.reason)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("escape.txt")))
+    }
+
+    @Test("absolute paths are refused in the thread's own working directory")
+    func absoluteRefused() throws {
+        let dir = try TemporaryDirectory()
+        do {
+            try extract([(dir.path("outside.txt"), Array("x".utf8))], into: dir.path("out"), batchBytes: 1 << 20, relative: true)
+            Issue.record("extracted an absolute path")
+        } catch {
+            #expect(error.kind == .unsafePath, "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("outside.txt")))
+    }
+
+    @Test("a staging folder that is not a private folder of this user is refused")
+    func stagingMustBePrivate() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path("open"), withIntermediateDirectories: false)
+        chmod(dir.path("open"), 0o755)
+        #expect(throws: DossierError.self) { try Dossier.openStagingFolder(dir.path("open")) }
+        try FileManager.default.createDirectory(atPath: dir.path("private"), withIntermediateDirectories: false)
+        chmod(dir.path("private"), 0o700)
+        symlink(dir.path("private"), dir.path("link"))
+        #expect(throws: DossierError.self) { try Dossier.openStagingFolder(dir.path("link")) }
+        let fd = try Dossier.openStagingFolder(dir.path("private"))
+        Glibc.close(fd)
+    }
+}
