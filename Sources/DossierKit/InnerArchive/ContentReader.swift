@@ -92,8 +92,10 @@ enum ContentReader {
 
         // 3. Walk the entries.
         var collisions = DossierPath.CollisionDetector()
-        var seenFiles: [String: (size: Int64, sha256: String)] = [:]
-        var seenDirectories = Set<String>()
+        // Every explicit path is unique (the collision rules refuse a second one), so these
+        // lists are sets in the order of the tar.
+        var fileFacts: [(size: Int64, sha256: [UInt8])] = []
+        var seenDirectories: [String] = []
         var checkedFolders: [[UInt8]: DossierPath.Parent] = [:]
         var fileOrder: [String] = []
         var totalBytes: Int64 = 0
@@ -149,7 +151,7 @@ enum ContentReader {
             }
             switch entry.kind {
             case .directory:
-                seenDirectories.insert(path)
+                seenDirectories.append(path)
                 guard Int64(seenDirectories.count) <= manifest.directoryCount else {
                     throw DossierError(.content, "the payload has more folders than the manifest declares")
                 }
@@ -182,7 +184,7 @@ enum ContentReader {
                 }
                 guard read == size else { throw DossierError(.content, "\(path) is shorter than its size") }
                 if keep { try sink.endFile() }
-                seenFiles[path] = (size, Hex.encode(hash.finalize()))
+                fileFacts.append((size, hash.finalize()))
                 fileOrder.append(path)
             case .symlink, .hardlink:
                 throw DossierError(.unsafePath, "\(path) is a link; dossiers hold only files and folders")
@@ -209,17 +211,7 @@ enum ContentReader {
         guard privateManifest.dossierID == manifest.dossierID else {
             throw DossierError(.content, "the private manifest names a different dossier (\(privateManifest.dossierID))")
         }
-        var problems: [String] = []
-        var declared = Set<String>()
-        for file in privateManifest.files {
-            declared.insert(file.path)
-            guard let seen = seenFiles[file.path] else { problems.append("missing: \(file.path)"); continue }
-            if seen.size != file.size || seen.sha256 != file.sha256 { problems.append("changed: \(file.path)") }
-        }
-        for path in fileOrder where !declared.contains(path) { problems.append("extra: \(path)") }
-        let declaredDirectories = Set(privateManifest.directories.map(\.path))
-        for path in declaredDirectories.subtracting(seenDirectories).sorted() { problems.append("missing folder: \(path)") }
-        for path in seenDirectories.subtracting(declaredDirectories).sorted() { problems.append("extra folder: \(path)") }
+        var problems = compare(files: fileOrder, fileFacts, directories: seenDirectories, with: privateManifest)
         if Int64(privateManifest.files.count) != manifest.fileCount || Int64(privateManifest.directories.count) != manifest.directoryCount
             || privateManifest.totalBytes != manifest.contentBytes {
             problems.append("the counts in the public manifest disagree with the private manifest")
@@ -228,6 +220,40 @@ enum ContentReader {
             throw DossierError(.content, "the content disagrees with the private manifest: \(problems.prefix(10).joined(separator: ", "))\(problems.count > 10 ? " and \(problems.count - 10) more" : "")")
         }
         return Result(privateManifest: privateManifest, filesChecked: fileOrder.count, bytesChecked: totalBytes)
+    }
+
+    /// What differs between the entries read (in tar order) and the private manifest:
+    /// "missing:", "changed:", "extra:", "missing folder:", "extra folder:" lines. The usual
+    /// case — the manifest lists the same paths in the same order, as the sealer writes
+    /// them — is checked pairwise; anything else by path.
+    static func compare(files: [String], _ facts: [(size: Int64, sha256: [UInt8])], directories: [String],
+                        with privateManifest: PrivateManifest) -> [String] {
+        var problems: [String] = []
+        let declaredFiles = privateManifest.files
+        if declaredFiles.count == files.count, zip(declaredFiles, files).allSatisfy({ $0.path.utf8.elementsEqual($1.utf8) }) {
+            for (index, file) in declaredFiles.enumerated() where facts[index].size != file.size || !Hex.matches(facts[index].sha256, file.sha256) {
+                problems.append("changed: \(file.path)")
+            }
+        } else {
+            var seen: [String: Int] = [:]
+            for (index, path) in files.enumerated() { seen[path] = index }
+            var declared = Set<String>()
+            for file in declaredFiles {
+                declared.insert(file.path)
+                guard let index = seen[file.path] else { problems.append("missing: \(file.path)"); continue }
+                if facts[index].size != file.size || !Hex.matches(facts[index].sha256, file.sha256) { problems.append("changed: \(file.path)") }
+            }
+            for path in files where !declared.contains(path) { problems.append("extra: \(path)") }
+        }
+        let declaredDirectories = privateManifest.directories
+        if declaredDirectories.count != directories.count
+            || !zip(declaredDirectories, directories).allSatisfy({ $0.path.utf8.elementsEqual($1.utf8) }) {
+            let declared = Set(declaredDirectories.map(\.path))
+            let seen = Set(directories)
+            for path in declared.subtracting(seen).sorted() { problems.append("missing folder: \(path)") }
+            for path in seen.subtracting(declared).sorted() { problems.append("extra folder: \(path)") }
+        }
+        return problems
     }
 
     private static func payloadFailure(_ error: ArchiveError) -> DossierError {

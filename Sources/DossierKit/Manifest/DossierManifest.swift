@@ -240,6 +240,21 @@ enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether `hex` is the lower-case hex encoding of `bytes` (`encode(bytes) == hex`, without building the string).
+    static func matches(_ bytes: [UInt8], _ hex: String) -> Bool {
+        let digits: StaticString = "0123456789abcdef"
+        var hex = hex
+        return hex.withUTF8 { text in
+            guard text.count == 2 * bytes.count else { return false }
+            let table = digits.utf8Start
+            for (index, byte) in bytes.enumerated()
+            where text[2 * index] != table[Int(byte >> 4)] || text[2 * index + 1] != table[Int(byte & 15)] {
+                return false
+            }
+            return true
+        }
+    }
+
     static func isSHA256(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }

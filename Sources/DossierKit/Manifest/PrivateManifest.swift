@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The private manifest: inside the encryption, the last entry of the inner archive
 /// (`manifest.json`). It lists every file with path, size, SHA-256 and media type, and
 /// every directory, so opening can check that nothing is missing, extra or changed.
@@ -49,7 +53,20 @@ struct PrivateManifest: Sendable, Equatable {
     }
 
     /// Parses the canonical bytes of a private manifest.
+    ///
+    /// A manifest as this library writes it (strings without escapes) is read by a decoder
+    /// for exactly that layout; anything else — escapes, unexpected bytes, any rule broken —
+    /// goes through the general canonical-JSON parser, which gives the verdict and the error.
     init(canonical bytes: [UInt8]) throws(DossierError) {
+        if let fast = Self.decodeLayout(bytes) {
+            self = fast
+            return
+        }
+        try self.init(general: bytes)
+    }
+
+    /// The general path: parse as canonical JSON, then check fields and types.
+    init(general bytes: [UInt8]) throws(DossierError) {
         let value: JSONValue
         do {
             value = try JSONValue.parseCanonical(bytes, maxDepth: 8, maxBytes: Self.maxBytes)
@@ -81,6 +98,118 @@ struct PrivateManifest: Sendable, Equatable {
                   let mtime = o["mtime"]?.integerValue
             else { throw fail("has a malformed directory record") }
             self.directories.append(Directory(path: path, mode: UInt32(mode), mtime: mtime))
+        }
+    }
+
+    /// Reads `bytes` if they are exactly the canonical encoding of a valid private manifest
+    /// whose strings need no escapes; nil otherwise (then the general path decides). Every
+    /// manifest it accepts, the general path accepts with the same value (tested, also on
+    /// mutated manifests): the keys are the sorted literals, integers `-?(0|[1-9][0-9]*)`
+    /// within ±(2^53 − 1) and not "-0", strings valid UTF-8 without control characters,
+    /// quotes or backslashes, and nothing follows the closing brace.
+    static func decodeLayout(_ bytes: [UInt8]) -> PrivateManifest? {
+        guard bytes.count <= maxBytes else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> PrivateManifest? in
+            var reader = LayoutReader(text: buffer)
+            guard reader.literal(#"{"directories":["#) else { return nil }
+            var directories: [Directory] = []
+            if !reader.literal("]") {
+                repeat {
+                    guard reader.literal(#"{"mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                          reader.literal(#","mtime":"#), let mtime = reader.integer(),
+                          reader.literal(#","path":"#), let path = reader.string(), reader.literal("}") else { return nil }
+                    directories.append(Directory(path: path, mode: UInt32(mode), mtime: mtime))
+                } while reader.literal(",")
+                guard reader.literal("]") else { return nil }
+            }
+            guard reader.literal(#","dossierId":"#), let id = reader.string(), reader.literal(#","files":["#) else { return nil }
+            var files: [File] = []
+            if !reader.literal("]") {
+                repeat {
+                    guard reader.literal(#"{"mediaType":"#), let type = reader.string(),
+                          reader.literal(#","mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                          reader.literal(#","mtime":"#), let mtime = reader.integer(),
+                          reader.literal(#","path":"#), let path = reader.string(),
+                          reader.literal(#","sha256":"#), let sha = reader.string(), sha.utf8.count == 64,
+                          sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+                          reader.literal(#","size":"#), let size = reader.integer(), size >= 0, reader.literal("}") else { return nil }
+                    files.append(File(path: path, size: size, sha256: sha, mediaType: type, mode: UInt32(mode), mtime: mtime))
+                } while reader.literal(",")
+                guard reader.literal("]") else { return nil }
+            }
+            guard reader.literal(#","format":"#), reader.literal("\"" + format + "\""), reader.literal("}"), reader.atEnd else { return nil }
+            return PrivateManifest(dossierID: id, files: files, directories: directories)
+        }
+    }
+
+    /// A cursor over canonical bytes for `decodeLayout`: every read returns nil/false on
+    /// anything outside the expected layout.
+    private struct LayoutReader {
+        let text: UnsafeBufferPointer<UInt8>
+        var position = 0
+
+        var atEnd: Bool { position == text.count }
+
+        mutating func literal(_ expected: StaticString) -> Bool {
+            let length = expected.utf8CodeUnitCount
+            guard text.count - position >= length,
+                  memcmp(text.baseAddress! + position, expected.utf8Start, length) == 0 else { return false }
+            position += length
+            return true
+        }
+
+        mutating func literal(_ expected: String) -> Bool {
+            var expected = expected
+            return expected.withUTF8 { bytes in
+                guard text.count - position >= bytes.count, bytes.elementsEqual(text[position..<(position + bytes.count)]) else { return false }
+                position += bytes.count
+                return true
+            }
+        }
+
+        /// `-?(0|[1-9][0-9]*)`, at most 16 digits, within ±(2^53 − 1), not "-0".
+        mutating func integer() -> Int64? {
+            var i = position
+            let negative = i < text.count && text[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            let start = i
+            var magnitude: Int64 = 0
+            while i < text.count, text[i] >= 0x30, text[i] <= 0x39, i - start < 16 {
+                magnitude = magnitude * 10 + Int64(text[i] - 0x30)
+                i += 1
+            }
+            let digits = i - start
+            guard digits > 0, !(text[start] == 0x30 && (digits > 1 || negative)), magnitude <= JSONValue.maxSafeInteger,
+                  i == text.count || !(text[i] >= 0x30 && text[i] <= 0x39 || text[i] == 0x2E || text[i] == 0x65 || text[i] == 0x45) else { return nil }
+            position = i
+            return negative ? -magnitude : magnitude
+        }
+
+        /// A string whose bytes stand for themselves: valid UTF-8, no control characters, no
+        /// quote or backslash inside.
+        mutating func string() -> String? {
+            guard position < text.count, text[position] == UInt8(ascii: "\"") else { return nil }
+            let start = position + 1
+            var i = start
+            var ascii = true
+            while i < text.count {
+                let byte = text[i]
+                if byte == 0x22 { break }
+                if byte < 0x20 || byte == 0x5C { return nil }
+                if byte >= 0x80 { ascii = false }
+                i += 1
+            }
+            guard i < text.count else { return nil }
+            let bytes = UnsafeBufferPointer(rebasing: text[start..<i])
+            let value: String
+            if ascii {
+                value = String(decoding: bytes, as: UTF8.self)
+            } else {
+                guard let valid = String(validating: bytes, as: UTF8.self) else { return nil }
+                value = valid
+            }
+            position = i + 1
+            return value
         }
     }
 

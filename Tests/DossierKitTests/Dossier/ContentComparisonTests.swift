@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// The end-of-opening comparison with the private manifest: the pairwise fast path (same
+/// paths, same order) and the by-path path give the verdicts of the plain set definition.
+@Suite("opening: content against the private manifest")
+struct ContentComparisonTests {
+    /// The definition: by path, files in manifest order then extras in tar order, folders sorted.
+    static func reference(files: [String], _ facts: [(size: Int64, sha256: [UInt8])], directories: [String],
+                          with manifest: PrivateManifest) -> [String] {
+        var problems: [String] = []
+        var seen: [String: (Int64, String)] = [:]
+        for (path, fact) in zip(files, facts) { seen[path] = (fact.size, Hex.encode(fact.sha256)) }
+        for file in manifest.files {
+            guard let fact = seen[file.path] else { problems.append("missing: \(file.path)"); continue }
+            if fact.0 != file.size || fact.1 != file.sha256 { problems.append("changed: \(file.path)") }
+        }
+        let declared = Set(manifest.files.map(\.path))
+        for path in files where !declared.contains(path) { problems.append("extra: \(path)") }
+        let declaredDirectories = Set(manifest.directories.map(\.path))
+        for path in declaredDirectories.subtracting(directories).sorted() { problems.append("missing folder: \(path)") }
+        for path in Set(directories).subtracting(declaredDirectories).sorted() { problems.append("extra folder: \(path)") }
+        return problems
+    }
+
+    @Test("random differences: the same problems as the definition, in the same order")
+    func agreesWithDefinition() {
+        var random = SplitMix64(seed: 0xC0_4E_A5)
+        var pairwise = 0
+        for _ in 0..<3_000 {
+            let count = Int(random.next() % 6)
+            var files = (0..<count).map { "f\($0)-\(random.next() % 3)" }
+            files = Array(Set(files)).sorted()
+            var facts = files.map { _ in (size: Int64(random.next() % 3), sha256: (0..<32).map { _ in UInt8(random.next() % 2) }) }
+            var directories = Array(Set((0..<Int(random.next() % 4)).map { "d\($0)" })).sorted()
+            var declared = zip(files, facts).map {
+                PrivateManifest.File(path: $0, size: $1.size, sha256: Hex.encode($1.sha256), mediaType: "t", mode: 0o644, mtime: 0)
+            }
+            var declaredDirectories = directories.map { PrivateManifest.Directory(path: $0, mode: 0o755, mtime: 0) }
+            // Up to three changes on either side.
+            for _ in 0..<Int(random.next() % 4) {
+                switch random.next() % 8 {
+                case 0 where !files.isEmpty: let i = Int(random.next() % UInt64(files.count)); files.remove(at: i); facts.remove(at: i)
+                case 1: files.append("extra\(random.next() % 5)"); facts.append((1, [UInt8](repeating: 0, count: 32)))
+                case 2 where !declared.isEmpty: declared[Int(random.next() % UInt64(declared.count))].size += 1
+                case 3 where !declared.isEmpty: declared[Int(random.next() % UInt64(declared.count))].sha256 = String(repeating: "0", count: 64)
+                case 4 where declared.count > 1: declared.swapAt(0, declared.count - 1)
+                case 5 where !directories.isEmpty: directories.removeLast()
+                case 6: declaredDirectories.append(.init(path: "extra-dir", mode: 0o755, mtime: 0))
+                case 7 where directories.count > 1: directories.swapAt(0, 1)
+                default: break
+                }
+            }
+            // Paths stay unique on both sides (the collision rules guarantee it for the tar).
+            guard Set(files).count == files.count, Set(declared.map(\.path)).count == declared.count,
+                  Set(declaredDirectories.map(\.path)).count == declaredDirectories.count else { continue }
+            let manifest = PrivateManifest(dossierID: "x", files: declared, directories: declaredDirectories)
+            if declared.map(\.path) == files { pairwise += 1 }
+            #expect(ContentReader.compare(files: files, facts, directories: directories, with: manifest)
+                == Self.reference(files: files, facts, directories: directories, with: manifest))
+        }
+        #expect(pairwise > 500)
+    }
+
+    @Test("Hex.matches is encode-then-compare")
+    func hexMatches() {
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<500 {
+            let bytes = (0..<Int(random.next() % 5)).map { _ in UInt8(random.next() % 256) }
+            let hex = Hex.encode(bytes)
+            #expect(Hex.matches(bytes, hex))
+            #expect(!Hex.matches(bytes, hex.uppercased()) || hex == hex.uppercased())
+            #expect(!Hex.matches(bytes, hex + "0"))
+            if !bytes.isEmpty {
+                var other = bytes
+                other[0] ^= 1 << (random.next() % 8)
+                #expect(!Hex.matches(other, hex))
+            }
+        }
+    }
+}
