@@ -1,3 +1,4 @@
+import CDossierArchive
 
 /// Where decrypted content goes: a disk extractor, or nowhere (a deep verification).
 protocol ContentSink: AnyObject {
@@ -106,6 +107,10 @@ enum ContentReader {
             let entry: ArchiveEntryInfo?
             do { entry = try tar.nextEntry() } catch { throw payloadFailure(error) }
             guard let entry else { break }
+            // FORMAT.md §2: the inner archive is tar through zstd; libarchive would read a plain tar too.
+            if fileOrder.isEmpty && seenDirectories.isEmpty && privateBytes == nil, tar.filters != [ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_NONE] {
+                throw DossierError(.content, "the inner archive is not zstd-compressed (found: \(tar.filterNames.joined(separator: " over ")))")
+            }
             guard privateBytes == nil else { throw DossierError(.content, "the payload has entries after the private manifest") }
             if entry.pathBytes == Array(ContentWriter.manifestEntry.utf8) {
                 guard entry.kind == .file, let size = entry.size, size <= Int64(PrivateManifest.maxBytes) else {

@@ -106,6 +106,48 @@ struct HostileInputTests {
         #expect(Self.snapshot(fx.dir.url.path) == before)
     }
 
+    @Test("an inner archive that is not zstd-compressed (a plain tar, or cut inside its last frame) is refused; nothing is written")
+    func innerArchiveNotZstd() throws {
+        let fx = try DossierFixture()
+        /// The inner archive of dossier `id` (one file and its private manifest) as a plain tar and through zstd.
+        func inner(_ id: String) throws -> (manifest: [UInt8], plain: [UInt8], zstd: [UInt8]) {
+            let work = fx.dir.path(id + "-src")
+            try FileManager.default.createDirectory(atPath: work + "/content", withIntermediateDirectories: true)
+            try Data("Akte".utf8).write(to: URL(fileURLWithPath: work + "/content/a.txt"))
+            let manifest = PrivateManifest(dossierID: id, files: [
+                .init(path: "a.txt", size: 4, sha256: Hex.encode(SHA256.hash(Array("Akte".utf8))), mediaType: "text/plain", mode: 0o644, mtime: 0),
+            ], directories: []).json().canonicalBytes()
+            try Data(manifest).write(to: URL(fileURLWithPath: work + "/manifest.json"))
+            let tar = "cd '\(work)' && tar --format=pax -cf - content/a.txt manifest.json"
+            let plain = try Subprocess.run("/bin/sh", ["-c", tar])
+            let compressed = try Subprocess.run("/bin/sh", ["-c", tar + " | zstd -q -c"])
+            try #require(plain.status == 0 && compressed.status == 0, "tar/zstd: \(plain.stderr) \(compressed.stderr)")
+            return (manifest, Array(plain.stdout), Array(compressed.stdout))
+        }
+        func build(_ id: String, _ archive: (manifest: [UInt8], plain: [UInt8], zstd: [UInt8]), _ bytes: [UInt8]) throws -> String {
+            try HostileDossier.build(fx, name: id, entries: [], privateManifest: archive.manifest, declaredFiles: 1, declaredBytes: 4,
+                                     declaredDirectories: 0, innerArchive: bytes)
+        }
+        // The same tar through zstd opens (so the refusals below are about the compression).
+        let good = try inner("good")
+        _ = try Dossier.open(try build("good", good, good.zstd), with: [fx.recipient.identity], into: fx.dir.path("good"),
+                             trusting: fx.trust, recordingTo: fx.recorder)
+        #expect(try DossierFixture.contents(of: fx.dir.path("good")) == ["a.txt": Array("Akte".utf8)])
+        for name in ["plain", "cut"] {
+            let archive = try inner(name)
+            let path = try build(name, archive, name == "plain" ? archive.plain : Array(archive.zstd.dropLast(3)))
+            let before = Self.snapshot(fx.dir.url.path)
+            do {
+                _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+                Issue.record("\(name): opened")
+            } catch {
+                #expect(error.kind == .content, "\(name): \(error)")
+                #expect(error.reason.contains("zstd"), "\(name): \(error.reason)")
+            }
+            #expect(Self.snapshot(fx.dir.url.path) == before, "\(name)")
+        }
+    }
+
     @Test("content that disagrees with the private manifest is refused: missing, extra, changed")
     func manifestMismatch() throws {
         let fx = try DossierFixture()

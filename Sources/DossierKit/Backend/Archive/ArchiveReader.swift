@@ -71,6 +71,17 @@ final class ArchiveReader {
 
     deinit { archive_read_free(archive) }
 
+    /// The compression libarchive found, outermost first (valid after the first `nextEntry`):
+    /// `[ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_NONE]` for tar.zst, `[ARCHIVE_FILTER_NONE]` for a plain tar.
+    var filters: [Int32] {
+        (0..<archive_filter_count(archive)).map { archive_filter_code(archive, $0) }
+    }
+
+    /// libarchive's names of `filters` ("zstd", "none").
+    var filterNames: [String] {
+        (0..<archive_filter_count(archive)).map { archive_filter_name(archive, $0).map { String(cString: $0) } ?? "?" }
+    }
+
     /// False until libarchive has recognised the format (at the first `nextEntry`).
     var formatRecognized: Bool { archive_format(archive) != 0 }
 
