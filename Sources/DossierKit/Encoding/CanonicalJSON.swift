@@ -587,6 +587,19 @@ private struct JSONParser {
     }
 }
 
+extension JSONValue {
+    /// Appends `string` as canonical JSON, for writers of a fixed layout that do not build
+    /// a value first (the private manifest of 20,000 files).
+    package static func appendCanonical(_ string: String, to out: inout [UInt8]) {
+        CanonicalWriter.write(string, into: &out)
+    }
+
+    /// Appends `number` as canonical JSON (plain decimal).
+    package static func appendCanonical(_ number: Int64, to out: inout [UInt8]) {
+        CanonicalWriter.write(number, into: &out)
+    }
+}
+
 // MARK: - Canonical writer
 
 private enum CanonicalWriter {

@@ -343,7 +343,7 @@ final class ContentWriter {
     /// Writes the private manifest as the last tar entry and returns it with its bytes.
     func finish(dossierID: String, mtime: Int64) throws(DossierError) -> (manifest: PrivateManifest, bytes: [UInt8]) {
         let manifest = PrivateManifest(dossierID: dossierID, files: files, directories: directories)
-        let bytes = manifest.json().canonicalBytes()
+        let bytes = manifest.canonicalBytes()
         do {
             try tar.writeHeader(path: Self.manifestEntry, isDirectory: false, size: Int64(bytes.count), permissions: 0o644, mtime: mtime)
             try withBytes(bytes) { (raw) throws(ArchiveError) in try tar.writeData(raw) }

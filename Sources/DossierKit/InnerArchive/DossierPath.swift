@@ -205,10 +205,27 @@ enum DossierPath {
             seen[key] = (path, nameString, false)
         }
 
-        /// `name.lowercased()` in NFC, as bytes (ASCII names without Swift's per-scalar work).
+        /// `name.lowercased()` in NFC, as bytes. Names of ASCII and scalars without case that
+        /// are their own NFC and never combine (CJK ideographs, kana, Hangul syllables — the
+        /// names of Chinese, Japanese and Korean case files) only need A–Z folded.
         private static func folded(_ bytes: [UInt8], _ name: String) -> Bytes {
-            guard bytes.allSatisfy({ $0 < 0x80 }) else { return Bytes(bytes: DossierPath.nfc(Array(name.lowercased().utf8))) }
-            return Bytes(bytes: bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 })
+            Bytes(bytes: foldedBytes(bytes, name))
+        }
+
+        static func foldedBytes(_ bytes: [UInt8], _ name: String) -> [UInt8] {
+            guard bytes.allSatisfy({ $0 < 0x80 }) || name.unicodeScalars.allSatisfy(isCaselessStable) else {
+                return DossierPath.nfc(Array(name.lowercased().utf8))
+            }
+            return bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        }
+
+        /// ASCII, or a scalar with no case mapping that is its own NFC and never composes with
+        /// a neighbour (the combining kana voicing marks U+3099/U+309A are left out).
+        private static func isCaselessStable(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.value {
+            case 0..<0x80, 0x3041...0x3096, 0x309B...0x309F, 0x30A0...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7A3: return true
+            default: return false
+            }
         }
 
         private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {

@@ -52,6 +52,48 @@ struct PrivateManifest: Sendable, Equatable {
         ])
     }
 
+    /// `json().canonicalBytes()`, written straight in the canonical layout (keys in their
+    /// sorted order) without building the value tree (tested equal).
+    func canonicalBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + files.count * 192 + directories.count * 64)
+        func key(_ text: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        key(#"{"directories":["#)
+        for (index, directory) in directories.enumerated() {
+            key(index == 0 ? #"{"mode":"# : #",{"mode":"#)
+            JSONValue.appendCanonical(Int64(directory.mode), to: &out)
+            key(#","mtime":"#)
+            JSONValue.appendCanonical(directory.mtime, to: &out)
+            key(#","path":"#)
+            JSONValue.appendCanonical(directory.path, to: &out)
+            key("}")
+        }
+        key(#"],"dossierId":"#)
+        JSONValue.appendCanonical(dossierID, to: &out)
+        key(#","files":["#)
+        for (index, file) in files.enumerated() {
+            key(index == 0 ? #"{"mediaType":"# : #",{"mediaType":"#)
+            JSONValue.appendCanonical(file.mediaType, to: &out)
+            key(#","mode":"#)
+            JSONValue.appendCanonical(Int64(file.mode), to: &out)
+            key(#","mtime":"#)
+            JSONValue.appendCanonical(file.mtime, to: &out)
+            key(#","path":"#)
+            JSONValue.appendCanonical(file.path, to: &out)
+            key(#","sha256":"#)
+            JSONValue.appendCanonical(file.sha256, to: &out)
+            key(#","size":"#)
+            JSONValue.appendCanonical(file.size, to: &out)
+            key("}")
+        }
+        key(#"],"format":"#)
+        JSONValue.appendCanonical(Self.format, to: &out)
+        key("}")
+        return out
+    }
+
     /// Parses the canonical bytes of a private manifest.
     ///
     /// A manifest as this library writes it (strings without escapes) is read by a decoder

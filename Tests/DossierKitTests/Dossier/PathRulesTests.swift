@@ -90,6 +90,33 @@ struct PathRulesTests {
         }
     }
 
+    @Test("collision keys: the A–Z-only folding of caseless CJK names equals NFC of lowercased() on random names")
+    func foldingFastPathAgrees() {
+        // Pools around the fast path's edges: ASCII, CJK, kana with and without the combining
+        // voicing marks, Hangul syllables and trailing jamo (which compose with them), Latin
+        // with case and combining accents, Greek, fullwidth Latin (has case), Kelvin sign.
+        let pools: [[Unicode.Scalar]] = [
+            Array("AZaz09_-. ".unicodeScalars), Array("调查评估意见书報告㐀鿿".unicodeScalars), Array("かがカガヴぁゟ゠ヿ".unicodeScalars),
+            ["\u{3099}", "\u{309A}"], Array("한국가각힣".unicodeScalars), ["\u{11A8}", "\u{1100}", "\u{1161}"],
+            Array("ÉéÅßẞİıΣσς".unicodeScalars), ["\u{301}", "\u{308}", "\u{212A}", "\u{212B}", "\u{2126}"], Array("ＡＺａｚ".unicodeScalars),
+        ]
+        var random = SplitMix64(seed: 0xF01D)
+        var fast = 0
+        for _ in 0..<20_000 {
+            var scalars = String.UnicodeScalarView()
+            for _ in 0..<Int(1 + random.next() % 6) {
+                let pool = pools[Int(random.next() % UInt64(random.next() % 3 == 0 ? pools.count : 3))]
+                scalars.append(pool[Int(random.next() % UInt64(pool.count))])
+            }
+            let name = String(scalars)
+            let bytes = Array(name.utf8)
+            let expected = DossierPath.nfc(Array(name.lowercased().utf8))
+            #expect(DossierPath.CollisionDetector.foldedBytes(bytes, name) == expected, "\(name.unicodeScalars.map { String($0.value, radix: 16) })")
+            if !bytes.allSatisfy({ $0 < 0x80 }), expected == bytes.map({ (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }) { fast += 1 }
+        }
+        #expect(fast > 3_000)
+    }
+
     @Test("distinct names and parents named after their children are fine")
     func noCollisions() {
         #expect(collision(["a", "a/x", "a/y", "b", "b/x"]) == nil)

@@ -45,13 +45,15 @@ struct PrivateManifestDecodingTests {
         return (fast != nil, general != nil)
     }
 
-    @Test("manifests as written are read by the layout decoder when they need no escapes, else by the general parser")
+    @Test("manifests as written (directly or through the value tree: same bytes) are read by the layout decoder when they need no escapes, else by the general parser")
     func written() {
         var random = SplitMix64(seed: 0x5EED_0001)
         var fastCount = 0
         for _ in 0..<2_000 {
             let manifest = Self.manifest(&random)
             let bytes = manifest.json().canonicalBytes()
+            // The direct writer writes the same bytes as the value tree.
+            #expect(manifest.canonicalBytes() == bytes)
             let (fast, general) = Self.agree(bytes)
             #expect(general)
             let needsEscapes = bytes.contains(0x5C)
