@@ -1,4 +1,3 @@
-import CDossierArchive
 
 /// Where decrypted content goes: a disk extractor, or nowhere (a deep verification).
 protocol ContentSink: AnyObject {
@@ -108,7 +107,7 @@ enum ContentReader {
             do { entry = try tar.nextEntry() } catch { throw payloadFailure(error) }
             guard let entry else { break }
             // FORMAT.md §2: the inner archive is tar through zstd; libarchive would read a plain tar too.
-            if fileOrder.isEmpty && seenDirectories.isEmpty && privateBytes == nil, tar.filters != [ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_NONE] {
+            if fileOrder.isEmpty && seenDirectories.isEmpty && privateBytes == nil, !tar.isZstdCompressed {
                 throw DossierError(.content, "the inner archive is not zstd-compressed (found: \(tar.filterNames.joined(separator: " over ")))")
             }
             guard privateBytes == nil else { throw DossierError(.content, "the payload has entries after the private manifest") }

@@ -77,6 +77,9 @@ final class ArchiveReader {
         (0..<archive_filter_count(archive)).map { archive_filter_code(archive, $0) }
     }
 
+    /// Whether the archive is exactly a tar through zstd (the dossier payload's inner archive).
+    var isZstdCompressed: Bool { filters == [ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_NONE] }
+
     /// libarchive's names of `filters` ("zstd", "none").
     var filterNames: [String] {
         (0..<archive_filter_count(archive)).map { archive_filter_name(archive, $0).map { String(cString: $0) } ?? "?" }
