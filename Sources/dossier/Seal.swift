@@ -75,6 +75,9 @@ extension DossierCommand {
                 guard keys.insert(key).inserted else { throw ValidationError("--public \(key) is given twice") }
             }
             guard (1...19).contains(level) else { throw ValidationError("--level must be 1…19, got \(level)") }
+            if let id, !DossierID.isValid(id) {
+                throw ValidationError("--id must be 1…128 characters of A-Z a-z 0-9 . _ - (not starting with . or -), got \"\(id)\"")
+            }
             if let overrideProfile {
                 guard profileOptions.profile != nil else { throw ValidationError("--override-profile needs --profile (the profile it overrides)") }
                 guard !overrideProfile.trimmingCharacters(in: .whitespaces).isEmpty, !overrideProfile.contains(where: \.isNewline) else {

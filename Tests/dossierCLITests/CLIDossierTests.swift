@@ -153,6 +153,10 @@ struct CLIDossierTests {
         #expect(twice.status == 64, "\(twice.stderr)")
         #expect(twice.stderr.contains("court"))
         #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier"), "--level", "25"]).status == 64)
+        // An id the format does not allow is a usage error too (not a failure after work began).
+        let badID = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier"), "--id", "Akte 7/2026"])
+        #expect(badID.status == 64, "\(badID.stderr)")
+        #expect(badID.stderr.contains("--id"), "\(badID.stderr)")
         #expect(!FileManager.default.fileExists(atPath: ws.path("x.dossier")))
     }
 

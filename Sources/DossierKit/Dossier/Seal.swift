@@ -120,7 +120,7 @@ extension Dossier {
         }
         let id = options.dossierID ?? defaultID(source, isFolder: isFolder)
         guard DossierID.isValid(id) else {
-            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -)", hint: options.dossierID == nil ? "choose an id explicitly (--id)" : nil)
+            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -, not starting with . or -)", hint: options.dossierID == nil ? "choose an id explicitly (--id)" : nil)
         }
         try checkOutput(output, source: source, isFolder: isFolder, id: id, replaceExisting: options.replaceExisting)
         if let log = options.log, try log.log.head(of: id) != nil {

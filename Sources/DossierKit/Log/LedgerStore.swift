@@ -112,12 +112,27 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                         signature TEXT NOT NULL,
                         UNIQUE (dossier_id, sequence));
                     CREATE INDEX IF NOT EXISTS entries_dossier ON entries (dossier_id, sequence);
-                    CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER NOT NULL, note TEXT NOT NULL, PRIMARY KEY (size, note));
                     """)
+                try Self.migrateCheckpoints(db)
             }
         } catch {
             throw DossierError(.accessLog, "cannot open the access log \(path): \(error)", hint: "the log must be writable")
         }
+    }
+
+    /// Ledgers made before 2026-11-27 keyed checkpoints by size alone, so a second
+    /// checkpoint of the same size (another ledger key, another origin) replaced the first.
+    /// Their table is rebuilt with the same rows, keyed by size and note.
+    private static func migrateCheckpoints(_ db: Database) throws {
+        let primaryKey = try Row.fetchAll(db, sql: "PRAGMA table_info(checkpoints)").filter { ($0["pk"] as Int? ?? 0) > 0 }.map { $0["name"] as String }
+        guard primaryKey == ["size"] else { return }
+        try db.execute(sql: """
+            CREATE TABLE checkpoints_by_note (size INTEGER NOT NULL, note TEXT NOT NULL, PRIMARY KEY (size, note));
+            INSERT INTO checkpoints_by_note (size, note) SELECT size, note FROM checkpoints;
+            DROP TABLE checkpoints;
+            ALTER TABLE checkpoints_by_note RENAME TO checkpoints;
+            """)
     }
 
     private static func row(_ row: Row) -> LedgerRecord {
@@ -169,11 +184,12 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
 
     func addCheckpoint(size: Int, note: String) throws {
         try pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [size, note])
+            // The same note again is kept once; another note of the same size is kept beside it.
+            try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [size, note])
         }
     }
 
     func checkpoints() throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size") }
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size, rowid") }
     }
 }

@@ -206,6 +206,42 @@ struct AccessLogTests {
         #expect(report.problems.contains { $0.contains("invalid signature") })
     }
 
+    @Test("checkpoints of the same size by different keys are all kept; the same note twice is kept once")
+    func checkpointsOfOneSize() throws {
+        let s = try Setup()
+        try s.history("CC-S", count: 3)
+        let second = try SigningKey.generate(name: "Archive")
+        let first = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        let other = try s.log.checkpoint(origin: "archive.example", signedBy: second)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)  // same size, same key: the same note again
+        #expect(first.size == other.size)
+        let stored = try s.log.checkpoints().map(\.note)
+        #expect(stored.count == 2)
+        #expect(Set(stored) == [first.note, other.note])
+        // Both count when both keys are trusted as ledger keys.
+        let bothTrusted = TrustStore(s.trust.entries + [.init(name: "Archive", roles: [.ledger], publicKey: second.publicKey)])
+        #expect(s.log.verify(trusting: bothTrusted).checkpointsVerified == 2)
+    }
+
+    @Test("a ledger made before checkpoints were keyed by size and note keeps its checkpoint and then keeps a second of the same size")
+    func checkpointSchemaMigrates() throws {
+        let s = try Setup()
+        try s.history("CC-M", count: 2)
+        let old = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        // The old schema: size alone is the key.
+        try s.tamper("""
+            CREATE TABLE old_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+            INSERT INTO old_checkpoints SELECT size, note FROM checkpoints;
+            DROP TABLE checkpoints;
+            ALTER TABLE old_checkpoints RENAME TO checkpoints;
+            """)
+        let reopened = try AccessLog(path: s.dir.path("ledger.sqlite"))
+        #expect(try reopened.checkpoints().map(\.note) == [old.note])
+        let other = try reopened.checkpoint(origin: "archive.example", signedBy: try SigningKey.generate())
+        #expect(other.size == old.size)
+        #expect(try reopened.checkpoints().map(\.note) == [old.note, other.note])
+    }
+
     @Test("exports verify offline with inclusion proofs; edits, deletions, reorders, insertions and cuts in an export are named")
     func exports() throws {
         let s = try Setup()
