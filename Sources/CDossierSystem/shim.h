@@ -13,6 +13,17 @@ static inline int dossier_rename_noreplace(const char *from, const char *to) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u /* RENAME_NOREPLACE */);
 }
 
+/// renameat2(RENAME_NOREPLACE) relative to directory descriptors.
+static inline int dossier_renameat_noreplace(int fromdir, const char *from, int todir, const char *to) {
+    return (int)syscall(SYS_renameat2, fromdir, from, todir, to, 1u /* RENAME_NOREPLACE */);
+}
+
+/// syncfs(2): writes back everything of the file system holding `fd` and reports write-back
+/// errors (Linux 5.8+). Declared by glibc only with _GNU_SOURCE.
+static inline int dossier_syncfs(int fd) {
+    return (int)syscall(SYS_syncfs, fd);
+}
+
 /// prctl(PR_SET_DUMPABLE, 0): no core dumps, no ptrace or /proc/PID/mem by the same user.
 static inline int dossier_set_not_dumpable(void) {
     return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -20,6 +20,8 @@ public struct OpenOptions: Sendable {
     var availableBytesForTesting: Int64?
     /// Tests only: extract with absolute paths, as where threads cannot have a working directory of their own.
     var absolutePathsForTesting = false
+    /// Tests only: runs between making the staging folder and opening it (to swap it).
+    var afterCreatingStagingForTesting: (@Sendable (String) -> Void)?
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -111,8 +113,8 @@ extension Dossier {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
         }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
-        let staging = FileSystem.temporarySibling(of: destination, tag: "opening")
-        do { try FileSystem.makeDirectory(staging, mode: 0o700) } catch {
+        let staging: StagingFolder
+        do { staging = try StagingFolder(beside: destination, tag: "opening", afterCreatingForTesting: options.afterCreatingStagingForTesting) } catch {
             throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")
         }
         do throws(DossierError) {
@@ -123,12 +125,7 @@ extension Dossier {
             try recorder.record(.opened, manifest: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
-            guard let real = realpath(staging, nil) else { throw DossierError(.output, "cannot resolve \(staging)") }
-            let root = String(cString: real)
-            free(real)
-            let folderDescriptor = try Dossier.openStagingFolder(root)
-            defer { Glibc.close(folderDescriptor) }
-            let sink = ExtractingSink(root: root, descriptor: folderDescriptor, only: options.only,
+            let sink = ExtractingSink(root: staging.root, descriptor: staging.descriptor, only: options.only,
                                       privateWorkingDirectory: !options.absolutePathsForTesting)
             defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
@@ -137,34 +134,19 @@ extension Dossier {
             if let only = options.only, !sink.wroteOnly {
                 throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")
             }
-            do {
-                try FileSystem.renameNoReplace(staging, destination)
-                try FileSystem.syncDirectory(FileSystem.parent(of: destination))
-            } catch { throw DossierError(.output, "cannot move the opened content into place: \(error)") }
+            do { try staging.moveIntoPlace(as: destination) } catch {
+                throw DossierError(.output, "cannot move the opened content into place: \(error)")
+            }
+            staging.close()
             var checked = report
             checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
             checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
             return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
                                extractedRelative: sink.usedPrivateWorkingDirectory)
         } catch {
-            FileSystem.removeTree(staging)
+            staging.remove()
             throw error
         }
-    }
-}
-
-extension Dossier {
-    /// Opens the staging folder just made, refusing anything but a private folder of ours
-    /// (a folder swapped in by someone who can write beside the destination).
-    static func openStagingFolder(_ path: String) throws(DossierError) -> Int32 {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw DossierError(.output, "cannot open the staging folder \(path): \(String(cString: strerror(errno)))") }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
-            Glibc.close(fd)
-            throw DossierError(.output, "the staging folder \(path) is not a private folder of this user; nothing was decrypted")
-        }
-        return fd
     }
 }
 

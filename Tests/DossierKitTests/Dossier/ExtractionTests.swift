@@ -1,3 +1,4 @@
+import CDossierSystem
 import Foundation
 import Testing
 @testable import DossierKit
@@ -21,6 +22,20 @@ struct ExtractionTests {
         return out
     }
 
+    /// Whether unshare(CLONE_FS) works here (tried on a throwaway thread).
+    static func threadsCanHaveTheirOwnWorkingDirectory() -> Bool {
+        final class Box: @unchecked Sendable { var result = false }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = dossier_unshare_fs() == 0
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        return box.result
+    }
+
     @Test("the same tree, modes and times with the thread's own working directory and with absolute paths")
     func bothModesAgree() throws {
         let fx = try DossierFixture()
@@ -37,29 +52,31 @@ struct ExtractionTests {
         utimensat(AT_FDCWD, source + "/x/y", &times, 0)
         let receipt = try fx.seal(source)
 
+        let workingDirectory = FileManager.default.currentDirectoryPath
         let relative = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("rel"), trusting: fx.trust,
                                         recordingTo: fx.recorder)
         var options = OpenOptions()
         options.absolutePathsForTesting = true
         let absolute = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("abs"), trusting: fx.trust,
                                         recordingTo: fx.recorder, options: options)
-        // This machine (Linux, no seccomp filter on unshare) gives threads their own working directory.
-        #expect(relative.extractedRelative)
+        // Threads get their own working directory wherever unshare(CLONE_FS) is allowed (this
+        // machine; not an unprivileged Docker container, whose seccomp profile refuses it).
+        #expect(relative.extractedRelative == Self.threadsCanHaveTheirOwnWorkingDirectory())
         #expect(!absolute.extractedRelative)
         let expected = try DossierFixture.contents(of: source)
         #expect(try DossierFixture.contents(of: fx.dir.path("rel")) == expected)
         #expect(try DossierFixture.contents(of: fx.dir.path("abs")) == expected)
         let attributes = try Self.attributes(of: fx.dir.path("rel"))
         #expect(attributes == (try Self.attributes(of: fx.dir.path("abs"))))
-        #expect(attributes["a.txt"]?[0] == Int64(S_IFREG | 0o755))
-        #expect(attributes["x/y/other.txt"]?[0] == Int64(S_IFREG | 0o644))
+        #expect(attributes["a.txt"]?[0] == Int64(Glibc.S_IFREG | 0o755))
+        #expect(attributes["x/y/other.txt"]?[0] == Int64(Glibc.S_IFREG | 0o644))
         #expect(attributes["x/y/z/deep.txt"]?[1] == 1_500_000_000)
-        #expect(attributes["x/y"] == [Int64(S_IFDIR | 0o755), 1_500_000_000])
+        #expect(attributes["x/y"] == [Int64(Glibc.S_IFDIR | 0o755), 1_500_000_000])
         #expect(attributes["hollow/inner"] != nil)
         #expect(relative.filesWritten == 6 && absolute.filesWritten == 6)
         #expect(relative.bytesWritten == Int64(expected.values.map(\.count).reduce(0, +)))
         // The opener's own working directory is untouched.
-        #expect(FileManager.default.currentDirectoryPath != fx.dir.path("rel"))
+        #expect(FileManager.default.currentDirectoryPath == workingDirectory)
     }
 
     @Test("a write that fails on the extraction thread (a full disk) fails the opening and leaves nothing", arguments: [false, true])
@@ -94,11 +111,15 @@ struct ExtractionTests {
     }
 
     /// Writes `files` through an extraction thread with tiny batches into a new folder.
-    private func extract(_ files: [(String, [UInt8])], into root: String, batchBytes: Int, relative: Bool) throws(DossierError) {
-        try? FileSystem.makeDirectory(root, mode: 0o700)
-        let fd = try Dossier.openStagingFolder(root)
-        defer { Glibc.close(fd) }
-        let thread = ExtractionThread(root: root, descriptor: fd, privateWorkingDirectory: relative, batchBytes: batchBytes, maxQueued: 1)
+    /// Writes `files` through an extraction thread with tiny batches into a new staging
+    /// folder beside `destination`; returns the staging folder's path.
+    @discardableResult
+    private func extract(_ files: [(String, [UInt8])], beside destination: String, batchBytes: Int, relative: Bool) throws(DossierError) -> String {
+        let staging: StagingFolder
+        do { staging = try StagingFolder(beside: destination, tag: "test") } catch { throw DossierError(.output, "\(error)") }
+        defer { staging.close() }
+        let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative,
+                                      batchBytes: batchBytes, maxQueued: 1)
         defer { thread.cancel() }
         for (path, content) in files {
             try thread.beginFile(path, size: Int64(content.count), permissions: 0o600, mtime: 0)
@@ -112,15 +133,16 @@ struct ExtractionTests {
             try thread.endFile()
         }
         try thread.finish()
-        #expect(thread.usedPrivateWorkingDirectory == relative)
+        #expect(thread.usedPrivateWorkingDirectory == (relative && Self.threadsCanHaveTheirOwnWorkingDirectory()))
+        return staging.root
     }
 
     @Test("data split across many tiny batches arrives whole, in order", arguments: [false, true])
     func tinyBatches(relative: Bool) throws {
         let dir = try TemporaryDirectory()
         let files = (0..<40).map { ("f\($0).txt", Array("file number \($0) ".utf8) + [UInt8](repeating: UInt8($0), count: $0 * 3)) }
-        try extract(files, into: dir.path("out"), batchBytes: 7, relative: relative)
-        #expect(try DossierFixture.contents(of: dir.path("out")) == Dictionary(uniqueKeysWithValues: files))
+        let out = try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative)
+        #expect(try DossierFixture.contents(of: out) == Dictionary(uniqueKeysWithValues: files))
     }
 
     @Test("a refusal on the thread reaches the producer (no hang) and nothing escapes", arguments: [false, true])
@@ -129,7 +151,7 @@ struct ExtractionTests {
         // Our path rules would never let ".." through; libarchive's own check is the second wall.
         let files = [("ok.txt", Array("fine".utf8)), ("../escape.txt", Array("out".utf8))] + (0..<50).map { ("n\($0)", [UInt8](repeating: 1, count: 20)) }
         do {
-            try extract(files, into: dir.path("out"), batchBytes: 7, relative: relative)
+            try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative)
             Issue.record("extracted a path with ..")
         } catch {
             #expect(error.kind == .unsafePath, "\(error)")
@@ -138,11 +160,36 @@ struct ExtractionTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("escape.txt")))
     }
 
+    @Test("finish after cancel reports the cancellation, not success")
+    func finishAfterCancel() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "t")
+        defer { staging.close() }
+        let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor)
+        try thread.beginFile("a.txt", size: 1, permissions: 0o600, mtime: 0)
+        thread.cancel()
+        #expect(throws: DossierError.self) { try thread.finish() }
+    }
+
+    @Test("with absolute paths, a path reaching PATH_MAX is refused (libarchive would chdir the whole process through it)")
+    func pathMaxWithAbsolutePaths() throws {
+        let dir = try TemporaryDirectory()
+        let long = (0..<20).map { _ in String(repeating: "d", count: 200) }.joined(separator: "/") + "/f.txt"
+        do {
+            try extract([(long, Array("x".utf8))], beside: dir.path("out"), batchBytes: 1 << 20, relative: false)
+            Issue.record("extracted a \(long.utf8.count)-byte path with absolute paths")
+        } catch {
+            #expect(error.kind == .output, "\(error)")
+            #expect(error.reason.contains("too long"), "\(error.reason)")
+        }
+    }
+
     @Test("absolute paths are refused in the thread's own working directory")
     func absoluteRefused() throws {
+        try #require(Self.threadsCanHaveTheirOwnWorkingDirectory(), "unshare(CLONE_FS) is refused here")
         let dir = try TemporaryDirectory()
         do {
-            try extract([(dir.path("outside.txt"), Array("x".utf8))], into: dir.path("out"), batchBytes: 1 << 20, relative: true)
+            try extract([(dir.path("outside.txt"), Array("x".utf8))], beside: dir.path("out"), batchBytes: 1 << 20, relative: true)
             Issue.record("extracted an absolute path")
         } catch {
             #expect(error.kind == .unsafePath, "\(error)")
@@ -150,17 +197,66 @@ struct ExtractionTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("outside.txt")))
     }
 
-    @Test("a staging folder that is not a private folder of this user is refused")
-    func stagingMustBePrivate() throws {
+    @Test("a staging folder swapped between mkdir and open (for a symlink or another folder) is refused and nothing is touched")
+    func stagingSwappedAtBirth() throws {
         let dir = try TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir.path("open"), withIntermediateDirectories: false)
-        chmod(dir.path("open"), 0o755)
-        #expect(throws: DossierError.self) { try Dossier.openStagingFolder(dir.path("open")) }
-        try FileManager.default.createDirectory(atPath: dir.path("private"), withIntermediateDirectories: false)
-        chmod(dir.path("private"), 0o700)
-        symlink(dir.path("private"), dir.path("link"))
-        #expect(throws: DossierError.self) { try Dossier.openStagingFolder(dir.path("link")) }
-        let fd = try Dossier.openStagingFolder(dir.path("private"))
-        Glibc.close(fd)
+        try FileSystem.makeDirectory(dir.path("victim"), mode: 0o700)
+        let root = dir.path("")
+        for swap in ["symlink", "folder"] {
+            do {
+                _ = try StagingFolder(beside: dir.path("out"), tag: "t") { made in
+                    rename(made, root + "/moved-" + swap)
+                    if swap == "symlink" { symlink(root + "/victim", made) } else { mkdir(made, 0o700) }
+                }
+                Issue.record("\(swap): accepted")
+            } catch {
+                #expect(error.description.contains("replaced"), "\(error)")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("victim")) == [])
+        // Only what was verifiably ours is gone: the swapped-in names stay (nothing of ours is in them).
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path("")).sorted()
+        #expect(left.filter { $0.hasPrefix(".out.t-") }.count == 2, "\(left)")
+    }
+
+    @Test("a staging folder renamed away while filled is not moved into place, and is emptied through its descriptor")
+    func stagingSwappedLater() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "t")
+        let fd = openat(staging.descriptor, "plain.txt", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        #expect(fd >= 0)
+        close(fd)
+        rename(staging.path, dir.path("elsewhere"))
+        mkdir(staging.path, 0o700)
+        #expect(!staging.isInPlace)
+        #expect(throws: StagingFolder.Failure.self) { try staging.moveIntoPlace(as: dir.path("out")) }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("out")))
+        staging.remove()
+        // Our folder (now "elsewhere") holds no plaintext any more; the stranger's folder is left alone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("elsewhere")) == [])
+        #expect(FileManager.default.fileExists(atPath: staging.path))
+    }
+
+    @Test("opening with the staging folder swapped for a symlink to a private folder fails before the opening is logged")
+    func openRefusesSwappedStaging() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("swap", ["a.txt": [1]]), id: "swap")
+        try FileSystem.makeDirectory(fx.dir.path("victim"), mode: 0o700)
+        let victim = fx.dir.path("victim")
+        var options = OpenOptions()
+        options.afterCreatingStagingForTesting = { made in
+            rename(made, made + "-moved")
+            symlink(victim, made)
+        }
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened through a swapped staging folder")
+        } catch {
+            #expect(error.kind == .output, "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: victim) == [])
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+        #expect(try fx.log.history(of: "swap").map(\.event) == [.sealed])
     }
 }

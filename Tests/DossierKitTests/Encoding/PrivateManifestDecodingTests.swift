@@ -40,7 +40,9 @@ struct PrivateManifestDecodingTests {
         let fast = PrivateManifest.decodeLayout(bytes)
         let general = try? PrivateManifest(general: bytes)
         if let fast {
-            #expect(general == fast, "layout decoder accepted \(String(decoding: bytes, as: UTF8.self)) as \(fast), general: \(String(describing: general))")
+            // Compared as bytes: Swift's String == would call canonically equivalent strings equal.
+            #expect(general?.canonicalBytes() == fast.canonicalBytes(),
+                    "layout decoder accepted \(String(decoding: bytes, as: UTF8.self)) as \(fast), general: \(String(describing: general))")
         }
         return (fast != nil, general != nil)
     }
@@ -115,5 +117,17 @@ struct PrivateManifestDecodingTests {
         var invalid = Array(text.utf8)
         invalid.replaceSubrange(invalid.firstRange(of: Array(#""path":"a""#.utf8))!, with: Array(#""path":""#.utf8) + [0xC0, 0xAF, 0x22])
         #expect(Self.agree(invalid) == (false, false))
+        // A surrogate encoded in UTF-8 (ED A0 80), a scalar beyond U+10FFFF (F4 90 80 80), a lone
+        // continuation byte and a truncated sequence: invalid UTF-8 both ways.
+        for sequence: [UInt8] in [[0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80], [0xE6, 0x96]] {
+            var bytes = Array(text.utf8)
+            bytes.replaceSubrange(bytes.firstRange(of: Array(#""path":"a""#.utf8))!, with: Array(#""path":"a"#.utf8) + sequence + [0x22])
+            #expect(Self.agree(bytes) == (false, false), "\(sequence)")
+        }
+        // Valid multi-byte names are read by the layout decoder, byte for byte.
+        var cjk = Array(text.utf8)
+        cjk.replaceSubrange(cjk.firstRange(of: Array(#""path":"a""#.utf8))!, with: Array("\"path\":\"调查/e\u{301}\"".utf8))
+        #expect(Self.agree(cjk) == (true, true))
+        #expect(PrivateManifest.decodeLayout(cjk)?.files.first.map { Array($0.path.utf8) } == Array("调查/e\u{301}".utf8))
     }
 }

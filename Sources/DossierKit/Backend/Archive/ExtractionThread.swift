@@ -36,6 +36,7 @@ final class ExtractionThread: @unchecked Sendable {
     }
 
     private let root: String
+    private let descriptor: Int32
     private let batchBytes: Int
     private let maxOperations = 1024
     private let maxQueued: Int
@@ -54,6 +55,7 @@ final class ExtractionThread: @unchecked Sendable {
     /// returned). `privateWorkingDirectory: false` forces absolute paths (tests).
     init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, batchBytes: Int = 1 << 20, maxQueued: Int = 4) {
         self.root = root
+        self.descriptor = descriptor
         self.batchBytes = batchBytes
         self.maxQueued = maxQueued
         current.bytes.reserveCapacity(batchBytes)
@@ -118,8 +120,10 @@ final class ExtractionThread: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// Hands over what is left, waits until everything is written and the deferred folder
-    /// times and permissions are applied, and throws the thread's failure.
+    /// Hands over what is left, waits until everything is written, the deferred folder
+    /// times and permissions are applied and the file system has written it all back
+    /// (`syncfs`: an opened folder survives a power loss once it is in place), and throws
+    /// the thread's failure.
     func finish() throws(DossierError) {
         if !current.operations.isEmpty { try submit() }
         condition.lock()
@@ -135,6 +139,7 @@ final class ExtractionThread: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         cancelled = true
+        if failure == nil { failure = DossierError(.output, "extraction was cancelled") }
         queue.removeAll()
         condition.broadcast()
         while !threadDone { condition.wait() }
@@ -146,6 +151,9 @@ final class ExtractionThread: @unchecked Sendable {
         condition.unlock()
         var failed: DossierError?
         var disk: DiskWriter?
+        // The file system writes back while we extract (syncfs every 32 MiB on a helper
+        // thread), so that the final syncfs finds little left to do.
+        let writeback = EarlyWriteback(fd: descriptor, path: root, step: 32 << 20, flush: .fileSystem)
         do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
         let prefix = relative ? "" : root + "/"
         while true {
@@ -162,6 +170,7 @@ final class ExtractionThread: @unchecked Sendable {
             condition.unlock()
             if let disk {
                 do throws(DossierError) { try run(batch, on: disk, prefix: prefix) } catch { failed = error }
+                writeback.wrote(batch.bytes.count)
             }
             batch.operations.removeAll(keepingCapacity: true)
             batch.bytes.removeAll(keepingCapacity: true)
@@ -174,7 +183,12 @@ final class ExtractionThread: @unchecked Sendable {
         if let disk, failed == nil, !cancelled {
             // Deferred folder times and permissions, still in this thread's working directory.
             do { try disk.close() } catch { failed = DossierError(.unsafePath, "extraction refused: \(error)") }
+            do { try writeback.stop() } catch { failed = failed ?? DossierError(.output, "writing the opened files to disk failed: \(error)") }
+            if failed == nil, dossier_syncfs(descriptor) != 0 {
+                failed = DossierError(.output, "writing the opened files to disk failed: \(String(cString: strerror(errno)))")
+            }
         }
+        try? writeback.stop()
         disk = nil
         condition.lock()
         if failure == nil { failure = failed }
@@ -183,15 +197,25 @@ final class ExtractionThread: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// With absolute paths, a path of PATH_MAX bytes or more makes libarchive chdir()
+    /// through it — and the working directory is the whole process's in that mode.
+    private func checkLength(_ prefix: String, _ path: String) throws(DossierError) {
+        guard !prefix.isEmpty, prefix.utf8.count + path.utf8.count >= Int(PATH_MAX) else { return }
+        throw DossierError(.output, "\(path) is too long to be written below \(root) on this system (\(PATH_MAX) bytes at most)",
+                           hint: "open into a folder with a shorter path")
+    }
+
     private func run(_ batch: Batch, on disk: DiskWriter, prefix: String) throws(DossierError) {
         for operation in batch.operations {
             switch operation {
             case let .directory(path, permissions, mtime):
+                try checkLength(prefix, path)
                 do {
                     try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
                     try disk.finishEntry()
                 } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
             case let .begin(path, size, permissions, mtime):
+                try checkLength(prefix, path)
                 do { try disk.begin(path: prefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
                     throw DossierError(.unsafePath, "extraction refused: \(error)")
                 }

@@ -1,3 +1,4 @@
+import CDossierSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -213,12 +214,19 @@ public final class FileSink: ByteSink {
     }
 }
 
-/// The helper thread of `FileSink.startWritebackEarly`: one `fdatasync` at a time, started
-/// when another `step` bytes have been written; the first error is kept for `stop()`.
-private final class EarlyWriteback: @unchecked Sendable {
+/// The helper thread of `FileSink.startWritebackEarly` (and of opening's extraction): one
+/// flush at a time — `fdatasync` of the file, or `syncfs` of its file system — started when
+/// another `step` bytes have been written; the first error is kept for `stop()`.
+final class EarlyWriteback: @unchecked Sendable {
+    enum Flush {
+        case fileData
+        case fileSystem
+    }
+
     private let fd: Int32
     private let path: String?
     private let step: Int
+    private let flush: Flush
     private let condition = NSCondition()
     private var unflushed = 0
     private var requested = false
@@ -239,16 +247,17 @@ private final class EarlyWriteback: @unchecked Sendable {
         return running
     }
 
-    init(fd: Int32, path: String?, step: Int) {
+    init(fd: Int32, path: String?, step: Int, flush: Flush = .fileData) {
         self.fd = fd
         self.path = path
         self.step = step
+        self.flush = flush
         let thread = Thread { [self] in work() }
         thread.name = "dossier.writeback"
         thread.start()
     }
 
-    /// Called by the writer after each write.
+    /// Called by the writer (one thread) after each write.
     func wrote(_ count: Int) {
         unflushed += count
         guard unflushed >= step else { return }
@@ -276,11 +285,11 @@ private final class EarlyWriteback: @unchecked Sendable {
             if stopping { break }
             requested = false
             condition.unlock()
-            let result = fdatasync(fd)
+            let result = flush == .fileData ? fdatasync(fd) : dossier_syncfs(fd)
             let code = errno
             condition.lock()
             finishedFlushes += 1
-            if result != 0 && failure == nil { failure = FileError(operation: "fdatasync", path: path, code: code) }
+            if result != 0 && failure == nil { failure = FileError(operation: flush == .fileData ? "fdatasync" : "syncfs", path: path, code: code) }
         }
         running = false
         condition.broadcast()
