@@ -151,9 +151,10 @@ final class ExtractionThread: @unchecked Sendable {
         condition.unlock()
         var failed: DossierError?
         var disk: DiskWriter?
-        // The file system writes back while we extract (syncfs every 32 MiB on a helper
-        // thread), so that the final syncfs finds little left to do.
-        let writeback = EarlyWriteback(fd: descriptor, path: root, step: 32 << 20, flush: .fileSystem)
+        // The file system writes back while we extract (syncfs every 8 MiB on a helper
+        // thread), so that the final syncfs finds little left to do. (Measured on typical, on
+        // this VM: every 32 MiB 0.875 s, 8 MiB 0.76 s, 2 MiB 0.95 s; without any flush 0.64 s.)
+        let writeback = EarlyWriteback(fd: descriptor, path: root, step: 8 << 20, flush: .fileSystem)
         do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
         let prefix = relative ? "" : root + "/"
         while true {
