@@ -112,6 +112,12 @@ extension Dossier {
         guard Dossier.isFolderPath(folder) else {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
         }
+        // Without a working directory of its own, the extraction thread writes by absolute
+        // paths through the staging folder's name, which anyone who can rename entries in
+        // its folder could redirect: then only into a folder nobody else can change.
+        if options.absolutePathsForTesting || !ExtractionThread.privateWorkingDirectoryAvailable {
+            try Dossier.requireUnsharedFolder(folder)
+        }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
         let staging: StagingFolder
         do { staging = try StagingFolder(beside: destination, tag: "opening", afterCreatingForTesting: options.afterCreatingStagingForTesting) } catch {
@@ -135,7 +141,7 @@ extension Dossier {
                 throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")
             }
             do { try staging.moveIntoPlace(as: destination) } catch {
-                throw DossierError(.output, "cannot move the opened content into place: \(error)")
+                throw DossierError(.output, staging.moved ? "\(error)" : "cannot move the opened content into place: \(error)")
             }
             staging.close()
             var checked = report
@@ -144,8 +150,24 @@ extension Dossier {
             return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
                                extractedRelative: sink.usedPrivateWorkingDirectory)
         } catch {
-            staging.remove()
+            let left = staging.remove()
+            guard left.isEmpty else {
+                throw DossierError(error.kind, "\(error.reason) (and the staging folder could not be removed completely: \(left))", hint: error.hint)
+            }
             throw error
+        }
+    }
+
+    /// Refuses a folder others could rename entries in: not owned by this user or root,
+    /// or writable by group or others without the sticky bit.
+    static func requireUnsharedFolder(_ folder: String) throws(DossierError) {
+        let info: stat
+        do { info = try FileSystem.status(folder) } catch { throw DossierError(.output, "\(error)") }
+        let ownerOK = info.st_uid == geteuid() || info.st_uid == 0
+        let sticky = info.st_mode & mode_t(S_ISVTX) != 0
+        guard ownerOK, info.st_mode & 0o022 == 0 || sticky else {
+            throw DossierError(.output, "cannot open safely into \(folder): others can rename entries there, and this system does not let the extraction thread have a working directory of its own (unshare refused)",
+                               hint: "open into a folder only you can write, or allow unshare(CLONE_FS) in the container's seccomp profile")
         }
     }
 }

@@ -1,4 +1,3 @@
-import CDossierSystem
 import Foundation
 import Testing
 @testable import DossierKit
@@ -20,20 +19,6 @@ struct ExtractionTests {
             out[path] = [Int64(info.st_mode), Int64(info.st_mtim.tv_sec)]
         }
         return out
-    }
-
-    /// Whether unshare(CLONE_FS) works here (tried on a throwaway thread).
-    static func threadsCanHaveTheirOwnWorkingDirectory() -> Bool {
-        final class Box: @unchecked Sendable { var result = false }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            box.result = dossier_unshare_fs() == 0
-            done.signal()
-        }
-        thread.start()
-        done.wait()
-        return box.result
     }
 
     @Test("the same tree, modes and times with the thread's own working directory and with absolute paths")
@@ -61,7 +46,7 @@ struct ExtractionTests {
                                         recordingTo: fx.recorder, options: options)
         // Threads get their own working directory wherever unshare(CLONE_FS) is allowed (this
         // machine; not an unprivileged Docker container, whose seccomp profile refuses it).
-        #expect(relative.extractedRelative == Self.threadsCanHaveTheirOwnWorkingDirectory())
+        #expect(relative.extractedRelative == ExtractionThread.privateWorkingDirectoryAvailable)
         #expect(!absolute.extractedRelative)
         let expected = try DossierFixture.contents(of: source)
         #expect(try DossierFixture.contents(of: fx.dir.path("rel")) == expected)
@@ -133,7 +118,7 @@ struct ExtractionTests {
             try thread.endFile()
         }
         try thread.finish()
-        #expect(thread.usedPrivateWorkingDirectory == (relative && Self.threadsCanHaveTheirOwnWorkingDirectory()))
+        #expect(thread.usedPrivateWorkingDirectory == (relative && ExtractionThread.privateWorkingDirectoryAvailable))
         return staging.root
     }
 
@@ -166,7 +151,7 @@ struct ExtractionTests {
         let staging = try StagingFolder(beside: dir.path("out"), tag: "t")
         defer { staging.close() }
         let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor)
-        try thread.beginFile("a.txt", size: 1, permissions: 0o600, mtime: 0)
+        // Nothing pending: finish() submits nothing and must still see the cancellation.
         thread.cancel()
         #expect(throws: DossierError.self) { try thread.finish() }
     }
@@ -186,7 +171,7 @@ struct ExtractionTests {
 
     @Test("absolute paths are refused in the thread's own working directory")
     func absoluteRefused() throws {
-        try #require(Self.threadsCanHaveTheirOwnWorkingDirectory(), "unshare(CLONE_FS) is refused here")
+        try #require(ExtractionThread.privateWorkingDirectoryAvailable, "unshare(CLONE_FS) is refused here")
         let dir = try TemporaryDirectory()
         do {
             try extract([(dir.path("outside.txt"), Array("x".utf8))], beside: dir.path("out"), batchBytes: 1 << 20, relative: true)
@@ -197,26 +182,79 @@ struct ExtractionTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("outside.txt")))
     }
 
-    @Test("a staging folder swapped between mkdir and open (for a symlink or another folder) is refused and nothing is touched")
+    @Test("a staging folder swapped right after mkdir (for a symlink, a folder open to others, another user's folder) is refused and nothing is touched")
     func stagingSwappedAtBirth() throws {
         let dir = try TemporaryDirectory()
         try FileSystem.makeDirectory(dir.path("victim"), mode: 0o700)
         let root = dir.path("")
-        for swap in ["symlink", "folder"] {
+        var swaps = ["symlink", "open folder"]
+        if geteuid() == 0 { swaps.append("another user's folder") }
+        for swap in swaps {
             do {
                 _ = try StagingFolder(beside: dir.path("out"), tag: "t") { made in
                     rename(made, root + "/moved-" + swap)
-                    if swap == "symlink" { symlink(root + "/victim", made) } else { mkdir(made, 0o700) }
+                    switch swap {
+                    case "symlink": symlink(root + "/victim", made)
+                    case "open folder": mkdir(made, 0o700); chmod(made, 0o777)
+                    default: mkdir(made, 0o700); chown(made, 65534, 65534)
+                    }
                 }
                 Issue.record("\(swap): accepted")
             } catch {
-                #expect(error.description.contains("replaced"), "\(error)")
+                #expect(error.description.contains("replaced") || error.description.contains("not a private folder"), "\(swap): \(error)")
             }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("victim")) == [])
-        // Only what was verifiably ours is gone: the swapped-in names stay (nothing of ours is in them).
+        // The swapped-in names stay (they are not ours to remove; nothing of ours is in them).
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.path("")).sorted()
-        #expect(left.filter { $0.hasPrefix(".out.t-") }.count == 2, "\(left)")
+        #expect(left.filter { $0.hasPrefix(".out.t-") }.count == swaps.count, "\(left)")
+    }
+
+    @Test("without a working directory of its own, opening into a folder others can rename entries in is refused before logging")
+    func fallbackNeedsUnsharedFolder() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("shared", ["a.txt": [1]]), id: "shared")
+        let shared = fx.dir.path("shared-out")
+        try FileSystem.makeDirectory(shared, mode: 0o700)
+        chmod(shared, 0o777)
+        var options = OpenOptions()
+        options.absolutePathsForTesting = true
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: shared + "/out", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened into a world-writable folder with absolute paths")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("others can rename"), "\(error)")
+        }
+        #expect(try fx.log.history(of: "shared").map(\.event) == [.sealed])
+        // The sticky bit (as /tmp has) is enough: others cannot rename what is ours.
+        chmod(shared, 0o1777)
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: shared + "/out", trusting: fx.trust,
+                             recordingTo: fx.recorder, options: options)
+        #expect(try DossierFixture.contents(of: shared + "/out") == ["a.txt": [1]])
+    }
+
+    @Test("removing a tree does not follow a symlink inside it; stale temporaries of another user are left alone")
+    func removalFollowsNothing() throws {
+        let dir = try TemporaryDirectory()
+        try FileSystem.makeDirectory(dir.path("victim"), mode: 0o700)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.path("victim/thesis.pdf")))
+        try FileSystem.makeDirectory(dir.path("tree"), mode: 0o700)
+        try FileSystem.makeDirectory(dir.path("tree/sub"), mode: 0o700)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("tree/sub/thesis.pdf")))
+        symlink(dir.path("victim"), dir.path("tree/link"))
+        #expect(FileSystem.removeTree(dir.path("tree")) == "")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("tree")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("victim/thesis.pdf"))) == Data("keep".utf8))
+        guard geteuid() == 0 else { return }
+        // A "stale" temporary (dead pid) planted by another user beside the destination.
+        let planted = dir.path(".out.opening-999999-abc")
+        try FileSystem.makeDirectory(planted, mode: 0o700)
+        chown(planted, 65534, 65534)
+        #expect(FileSystem.removeStaleTemporaries(of: dir.path("out"), tag: "opening").isEmpty)
+        #expect(FileManager.default.fileExists(atPath: planted))
+        chown(planted, 0, 0)
+        #expect(FileSystem.removeStaleTemporaries(of: dir.path("out"), tag: "opening") == [planted])
     }
 
     @Test("a staging folder renamed away while filled is not moved into place, and is emptied through its descriptor")

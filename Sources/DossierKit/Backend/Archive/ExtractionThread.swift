@@ -70,6 +70,21 @@ final class ExtractionThread: @unchecked Sendable {
         thread.start()
     }
 
+    /// Whether this system lets a thread have a working directory of its own (probed once,
+    /// on a throwaway thread).
+    static let privateWorkingDirectoryAvailable: Bool = {
+        final class Box: @unchecked Sendable { var value = false }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let probe = Thread {
+            box.value = dossier_unshare_fs() == 0
+            done.signal()
+        }
+        probe.start()
+        done.wait()
+        return box.value
+    }()
+
     /// Whether the thread wrote relative to its own working directory (valid after `finish`).
     var usedPrivateWorkingDirectory: Bool {
         condition.lock()

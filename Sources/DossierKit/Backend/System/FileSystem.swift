@@ -115,18 +115,50 @@ enum FileSystem {
         guard mkdir(path, mode) == 0 else { throw FileError(operation: "create directory", path: path, code: errno) }
     }
 
-    /// Removes a file or a whole tree (without following symlinks). Missing paths are fine.
-    static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if isDirectory(info) {
-            if let names = try? listDirectory(path) {
-                for name in names { removeTree(path + "/" + String(decoding: name, as: UTF8.self)) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
+    /// Removes a file or a whole tree without following symlinks at any level: folders are
+    /// opened with `O_NOFOLLOW` and emptied through their descriptors (a name swapped for a
+    /// symlink half-way cannot lead the removal elsewhere). Missing paths are fine. Returns
+    /// what could not be removed ("" when everything was).
+    @discardableResult
+    static func removeTree(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            // Not a folder (or gone): unlink the name itself; a symlink is removed, not followed.
+            return unlink(path) == 0 || errno == ENOENT ? "" : "\(path): \(String(cString: strerror(errno)))"
         }
+        var failures = removeContents(of: fd, path: path)
+        close(fd)
+        if rmdir(path) != 0 && errno != ENOENT { failures.append("\(path): \(String(cString: strerror(errno)))") }
+        return failures.joined(separator: "; ")
+    }
+
+    /// Removes everything below the open folder `fd` through descriptors, without following
+    /// symlinks. Returns what could not be removed (`path` names the folder in messages).
+    static func removeContents(of fd: Int32, path: String) -> [String] {
+        let entries: [DirectoryEntry]
+        do { entries = try listDirectory(fd: fd, path: path) } catch { return ["\(error)"] }
+        var failures: [String] = []
+        for entry in entries {
+            let shown = path + "/" + String(decoding: entry.name, as: UTF8.self)
+            let name = entry.name + [0]
+            let child = openAt(fd, entry.name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            if child >= 0 {
+                failures += removeContents(of: child, path: shown)
+                close(child)
+                let removed = name.withUnsafeBytes { unlinkat(fd, $0.baseAddress!.assumingMemoryBound(to: CChar.self), AT_REMOVEDIR) }
+                if removed != 0 { failures.append("\(shown): \(String(cString: strerror(errno)))") }
+                continue
+            }
+            // Not a folder (ENOTDIR; ELOOP for a symlink): unlink the name. Anything else
+            // (EMFILE, EACCES) is reported, not guessed at.
+            guard errno == ENOTDIR || errno == ELOOP else {
+                failures.append("\(shown): \(String(cString: strerror(errno)))")
+                continue
+            }
+            let removed = name.withUnsafeBytes { unlinkat(fd, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 0) }
+            if removed != 0 { failures.append("\(shown): \(String(cString: strerror(errno)))") }
+        }
+        return failures
     }
 
     /// Renames `from` to `to`, failing (EEXIST) if `to` exists — never overwrites.
@@ -204,6 +236,9 @@ enum FileSystem {
             guard let dash = rest.firstIndex(of: UInt8(ascii: "-")),
                   let pid = Int32(String(decoding: rest[rest.startIndex..<dash], as: UTF8.self)), pid > 0 else { continue }
             if kill(pid, 0) == 0 || errno != ESRCH { continue }
+            // Only what this user made: a temporary another user planted (in a shared folder)
+            // is left alone.
+            guard let info = try? lstatusAt(AT_FDCWD, Array((directory + "/").utf8) + name, path: ""), info.st_uid == geteuid() else { continue }
             let stale = directory + "/" + String(decoding: name, as: UTF8.self)
             removeTree(stale)
             removed.append(stale)

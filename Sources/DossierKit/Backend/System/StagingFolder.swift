@@ -10,7 +10,9 @@ import Glibc
 ///
 /// - Made with `mkdirat` relative to the destination's folder, then opened with
 ///   `openat(O_NOFOLLOW)` and checked to be that same folder (device and inode of an
-///   `fstatat` right after `mkdirat`) and empty. The caller writes through `descriptor`
+///   `fstatat` right after `mkdirat`), a private folder of this user (owner, no group or
+///   other bits: a folder swapped in before the `fstatat` is someone else's or open) and
+///   empty. The caller writes through `descriptor`
 ///   (or below `root`, its real path, also checked to be the same folder).
 /// - `moveIntoPlace` renames it only while its name still refers to it, without replacing
 ///   anything; `remove` empties it through the descriptor (wherever the name now points)
@@ -47,16 +49,26 @@ final class StagingFolder {
             Glibc.close(parent)
             throw Failure(description: "cannot create \(path): \(text)")
         }
+        afterCreatingForTesting?(path)
         var made = stat()
         let statted = fstatat(parent, name, &made, AT_SYMLINK_NOFOLLOW) == 0 && FileSystem.isDirectory(made)
-        afterCreatingForTesting?(path)
         let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         var opened = stat()
         var problem: String?
+        /// The folder is the one made, and private: ours to remove if something else is wrong.
+        var ours = false
         if !statted || fd < 0 || fstat(fd, &opened) != 0 || opened.st_dev != made.st_dev || opened.st_ino != made.st_ino {
             problem = "\(path) was replaced right after it was made"
-        } else if let entries = try? FileSystem.listDirectory(fd: fd, path: path), !entries.isEmpty {
-            problem = "\(path) is not empty right after it was made"
+        } else if opened.st_uid != geteuid() || opened.st_mode & 0o077 != 0 {
+            // Also what a folder swapped in between mkdirat and fstatat looks like (someone
+            // else's, or open to others); and what file systems without owners and modes
+            // (some network shares, FAT) give.
+            problem = "\(path) is not a private folder of this user (owner \(opened.st_uid), mode \(String(opened.st_mode & 0o777, radix: 8))); it was replaced, or this file system does not keep owners and modes"
+        } else {
+            ours = true
+            do {
+                if try !FileSystem.listDirectory(fd: fd, path: path).isEmpty { problem = "\(path) is not empty right after it was made" }
+            } catch { problem = "\(path) cannot be read: \(error)" }
         }
         var root = ""
         if problem == nil {
@@ -70,9 +82,11 @@ final class StagingFolder {
             }
         }
         if let problem {
-            // Remove only what is verifiably ours: the folder made, if the name still is it and it is empty.
+            // Remove only what is verifiably ours (the private folder made, if the name still
+            // is it; rmdir leaves it if something was put in it). A swapped-in folder or link
+            // is not ours to remove; our own folder was moved away by whoever swapped it.
             var now = stat()
-            if statted, fstatat(parent, name, &now, AT_SYMLINK_NOFOLLOW) == 0, now.st_dev == made.st_dev, now.st_ino == made.st_ino {
+            if ours, fstatat(parent, name, &now, AT_SYMLINK_NOFOLLOW) == 0, now.st_dev == made.st_dev, now.st_ino == made.st_ino {
                 unlinkat(parent, name, AT_REMOVEDIR)
             }
             if fd >= 0 { Glibc.close(fd) }
@@ -96,24 +110,42 @@ final class StagingFolder {
         return fstatat(parent, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && UInt64(now.st_dev) == device && UInt64(now.st_ino) == inode
     }
 
-    /// Renames it to `destination` (a sibling), never replacing anything, and makes the
-    /// rename durable. Refused if the name no longer refers to this folder.
+    /// Set once the folder has been renamed to the destination (it is then no longer ours to remove).
+    private(set) var moved = false
+
+    /// Renames it to `destination` (a sibling) without replacing anything, checks that the
+    /// destination is then this folder, and makes the rename durable. Refused if the name
+    /// no longer refers to this folder. After a failed fsync the content is in place
+    /// (`moved`) but the rename may not survive a power loss.
     func moveIntoPlace(as destination: String) throws(Failure) {
         guard isInPlace else { throw Failure(description: "\(path) was replaced while it was being filled; nothing was moved into place") }
         let target = FileSystem.lastComponent(of: destination)
-        guard dossier_renameat_noreplace(parent, name, parent, target) == 0 else {
-            throw Failure(description: "cannot rename to \(destination): \(Self.errorText())")
+        if dossier_renameat_noreplace(parent, name, parent, target) != 0 {
+            // File systems without RENAME_NOREPLACE (NFS, older FUSE): a plain rename, which
+            // for a folder can replace at most an empty folder made since the check.
+            guard errno == EINVAL || errno == ENOSYS else { throw Failure(description: "cannot rename to \(destination): \(Self.errorText())") }
+            guard renameat(parent, name, parent, target) == 0 else { throw Failure(description: "cannot rename to \(destination): \(Self.errorText())") }
         }
-        guard fsync(parent) == 0 else { throw Failure(description: "fsync of \(FileSystem.parent(of: destination)) failed: \(Self.errorText())") }
+        var now = stat()
+        guard fstatat(parent, target, &now, AT_SYMLINK_NOFOLLOW) == 0, UInt64(now.st_dev) == device, UInt64(now.st_ino) == inode else {
+            throw Failure(description: "\(path) was replaced while it was being moved to \(destination); what is there now is not the opened content")
+        }
+        moved = true
+        guard fsync(parent) == 0 else {
+            throw Failure(description: "the content is at \(destination), but the rename could not be made durable (fsync of \(FileSystem.parent(of: destination)): \(Self.errorText()))")
+        }
     }
 
     /// Empties the folder through its descriptor (wherever its name now is) and removes the
-    /// name if it still refers to it. Then closes it.
-    func remove() {
-        guard !closed else { return }
-        Self.removeContents(of: descriptor)
-        if isInPlace { unlinkat(parent, name, AT_REMOVEDIR) }
+    /// name if it still refers to it; nothing once it was moved into place. Then closes it.
+    /// Returns what could not be removed ("" when everything was).
+    @discardableResult
+    func remove() -> String {
+        guard !closed, !moved else { close(); return "" }
+        var failures = FileSystem.removeContents(of: descriptor, path: path)
+        if isInPlace && unlinkat(parent, name, AT_REMOVEDIR) != 0 { failures.append("\(path): \(Self.errorText())") }
         close()
+        return failures.joined(separator: "; ")
     }
 
     func close() {
@@ -121,21 +153,5 @@ final class StagingFolder {
         closed = true
         Glibc.close(descriptor)
         Glibc.close(parent)
-    }
-
-    /// Removes everything below the open folder `fd`, without following symlinks.
-    private static func removeContents(of fd: Int32) {
-        guard let entries = try? FileSystem.listDirectory(fd: fd, path: "") else { return }
-        for entry in entries {
-            let child = FileSystem.openAt(fd, entry.name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let name = entry.name + [0]
-            if child >= 0 {
-                removeContents(of: child)
-                Glibc.close(child)
-                name.withUnsafeBytes { _ = unlinkat(fd, $0.baseAddress!.assumingMemoryBound(to: CChar.self), AT_REMOVEDIR) }
-            } else {
-                name.withUnsafeBytes { _ = unlinkat(fd, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 0) }
-            }
-        }
     }
 }
