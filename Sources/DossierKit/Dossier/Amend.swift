@@ -62,7 +62,7 @@ extension Dossier {
     private static func refuseUntrusted(_ report: VerificationReport, allowUntrusted: Bool, doing what: String) throws(DossierError) {
         guard report.status == .untrusted, !allowUntrusted else { return }
         throw DossierError(.untrusted, "refusing to \(what) a dossier whose signers are not trusted: \(report.failureSummary)",
-                           hint: "add the signers' keys to the trust file (--trust), or pass --allow-untrusted to \(what) it anyway")
+                           hint: "trust the signers' keys (a trust store; --trust on the command line), or allow untrusted signers (allowUntrusted; --allow-untrusted) to \(what) it anyway")
     }
 
     /// Re-wraps a dossier for new recipients (a transfer to another archive) without

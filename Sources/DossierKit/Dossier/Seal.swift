@@ -120,11 +120,11 @@ extension Dossier {
         }
         let id = options.dossierID ?? defaultID(source, isFolder: isFolder)
         guard DossierID.isValid(id) else {
-            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -, not starting with . or -)", hint: options.dossierID == nil ? "choose an id explicitly (--id)" : nil)
+            throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -, not starting with . or -)", hint: options.dossierID == nil ? "choose an id explicitly (SealOptions.dossierID; --id on the command line)" : nil)
         }
         try checkOutput(output, source: source, isFolder: isFolder, id: id, replaceExisting: options.replaceExisting)
         if let log = options.log, try log.log.head(of: id) != nil {
-            throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "an id is sealed once; choose another dossier id (--id)")
+            throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "an id is sealed once; choose another dossier id (SealOptions.dossierID; --id on the command line)")
         }
         let sealedAt = Int64((options.sealedAt ?? Date()).timeIntervalSince1970)
         FileSystem.removeStaleTemporaries(of: output, tag: "sealing")
@@ -148,7 +148,7 @@ extension Dossier {
                 throw DossierError(.output, "\(output) is a folder; the output is the dossier file", hint: "give a file name, e.g. \(output)/\(id).dossier")
             }
             if !replaceExisting {
-                throw DossierError(.output, "\(output) already exists", hint: "choose another name, or allow replacing it (--force)")
+                throw DossierError(.output, "\(output) already exists", hint: "choose another name, or allow replacing it (SealOptions.replaceExisting; --force on the command line)")
             }
         }
         let folder = FileSystem.parent(of: output)
