@@ -80,7 +80,9 @@ enum AgeStream {
 /// Encrypts a plaintext stream into STREAM chunks written to a sink, in constant memory.
 ///
 /// Plaintext is gathered into batches of up to 16 chunks (1 MiB); the chunks of a batch are
-/// independent, so they are encrypted on all cores at once and written in order.
+/// independent, so they are encrypted on all cores at once and written in order. Whole
+/// chunks that are followed by more bytes of the same write are encrypted straight from the
+/// caller's bytes; only the rest is copied into the batch buffer.
 final class AgeStreamEncryptor {
     static let batchChunks = 16
     private let payloadKey: SecureBytes
@@ -107,10 +109,20 @@ final class AgeStreamEncryptor {
         precondition(!finished, "write after finish")
         var offset = 0
         while offset < bytes.count {
+            let remaining = bytes.count - offset
             // A full batch is flushed (all its chunks regular) only once more data arrives,
             // so the last chunk may be full and is never empty unless the stream is.
             if filled == plaintext.count { try flush(last: false) }
-            let n = Swift.min(plaintext.count - filled, bytes.count - offset)
+            // Whole chunks with at least one more byte after them in this write are not the
+            // last: they join the buffered whole chunks in a batch without being copied.
+            if filled % AgeStream.chunkSize == 0 && remaining > AgeStream.chunkSize {
+                let direct = Swift.min(Self.batchChunks - filled / AgeStream.chunkSize, (remaining - 1) / AgeStream.chunkSize)
+                let length = direct * AgeStream.chunkSize
+                try encryptBatch(direct: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]), last: false)
+                offset += length
+                continue
+            }
+            let n = Swift.min(plaintext.count - filled, remaining)
             plaintext.withUnsafeMutableBytes { dst in
                 UnsafeMutableRawBufferPointer(rebasing: dst[filled..<(filled + n)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
@@ -128,7 +140,16 @@ final class AgeStreamEncryptor {
 
     /// Encrypts the buffered chunks; with `last`, the final one carries the last-chunk flag.
     private func flush(last: Bool) throws(AgeError) {
-        let count = filled
+        try encryptBatch(direct: UnsafeRawBufferPointer(start: nil, count: 0), last: last)
+    }
+
+    /// Encrypts one batch — the buffered plaintext followed by `direct` (only whole chunks
+    /// may be buffered when `direct` is not empty) — writes it, and empties the buffer.
+    private func encryptBatch(direct: UnsafeRawBufferPointer, last: Bool) throws(AgeError) {
+        let buffered = filled
+        precondition(direct.isEmpty || buffered % AgeStream.chunkSize == 0)
+        let count = buffered + direct.count
+        precondition(count <= plaintext.count)
         let chunks = Swift.max(1, (count + AgeStream.chunkSize - 1) / AgeStream.chunkSize)
         let firstIndex = index
         let key = payloadKey
@@ -137,15 +158,18 @@ final class AgeStreamEncryptor {
         plaintext.withUnsafeBytes { p in
             output.withUnsafeMutableBytes { o in
                 nonisolated(unsafe) let input = p
+                nonisolated(unsafe) let caller = direct
                 nonisolated(unsafe) let out = o
                 let body: @Sendable (Int) -> Void = { i in
                     let start = i * AgeStream.chunkSize
                     let length = Swift.min(AgeStream.chunkSize, count - start)
+                    let piece = start < buffered
+                        ? UnsafeRawBufferPointer(rebasing: input[start..<(start + length)])
+                        : UnsafeRawBufferPointer(rebasing: caller[(start - buffered)..<(start - buffered + length)])
                     let outStart = i * AgeStream.encryptedChunkSize
                     do throws(AgeError) {
                         let aead = try AgeStream.cipher(key)
-                        try AgeStream.encryptChunk(aead, index: firstIndex + UInt64(i), last: last && i == chunks - 1,
-                                                   plaintext: UnsafeRawBufferPointer(rebasing: input[start..<(start + length)]),
+                        try AgeStream.encryptChunk(aead, index: firstIndex + UInt64(i), last: last && i == chunks - 1, plaintext: piece,
                                                    into: UnsafeMutableRawBufferPointer(rebasing: out[outStart..<(outStart + length + AgeStream.tagSize)]))
                     } catch {
                         failures.record(error)

@@ -100,6 +100,60 @@ struct AgeTests {
         #expect(out == plaintext)
     }
 
+    /// The STREAM body chunk by chunk with the primitive, as the format defines it.
+    static func referenceBody(_ plaintext: [UInt8], payloadKey: SecureBytes) throws -> [UInt8] {
+        let aead = try AEADKey(.chaCha20Poly1305, key: payloadKey)
+        let chunks = max(1, (plaintext.count + AgeStream.chunkSize - 1) / AgeStream.chunkSize)
+        var body: [UInt8] = []
+        for i in 0..<chunks {
+            let start = i * AgeStream.chunkSize
+            let piece = Array(plaintext[start..<min(start + AgeStream.chunkSize, plaintext.count)])
+            var out = [UInt8](repeating: 0, count: piece.count + AgeStream.tagSize)
+            try withBytes(piece) { (p) throws(AgeError) in
+                try withMutableBytes(&out) { (o) throws(AgeError) in
+                    try AgeStream.encryptChunk(aead, index: UInt64(i), last: i == chunks - 1, plaintext: p, into: o)
+                }
+            }
+            body += out
+        }
+        return body
+    }
+
+    @Test("the STREAM body is the same however the plaintext is split into writes (whole batches are encrypted from the caller's bytes)",
+          arguments: [0, 1, AgeStream.chunkSize, AgeStream.chunkSize + 1, 16 * AgeStream.chunkSize, 16 * AgeStream.chunkSize + 1,
+                      17 * AgeStream.chunkSize, 48 * AgeStream.chunkSize + 5])
+    func writePatterns(size: Int) throws {
+        let payloadKey = try AgeStream.payloadKey(fileKey: try SecureRandom.secretBytes(16), nonce: try SecureRandom.bytes(16))
+        let plaintext = Self.pattern(size)
+        let expected = try Self.referenceBody(plaintext, payloadKey: payloadKey)
+        let chunk = AgeStream.chunkSize, batch = 16 * AgeStream.chunkSize
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<200).map { _ in Int.random(in: 1...(3 * chunk), using: &generator) }
+        let patterns: [(String, [Int])] = [
+            ("one write", [size]), ("1 MiB blocks", [batch]), ("1 MiB + 1", [batch + 1]), ("1 MiB − 1", [batch - 1]),
+            ("chunks", [chunk]), ("chunk − 1", [chunk - 1]), ("chunk + 1", [chunk + 1]), ("1 byte, then 1 MiB", [1, batch]),
+            ("2 MiB + 3", [2 * batch + 3]), ("random", random),
+        ]
+        for (name, steps) in patterns {
+            let sink = MemorySink()
+            let encryptor = try AgeStreamEncryptor(payloadKey: payloadKey, sink: sink)
+            var offset = 0, step = 0
+            while offset < size {
+                let n = min(max(1, steps[step % steps.count]), size - offset)
+                try withBytes(plaintext) { (raw) throws(AgeError) in
+                    try encryptor.write(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]))
+                }
+                offset += n
+                step += 1
+            }
+            try encryptor.finish()
+            // Compared outside #expect: its diff of two megabyte arrays takes minutes.
+            let written = sink.bytes
+            let firstDifference = written.indices.first { $0 >= expected.count || written[$0] != expected[$0] } ?? (written.count == expected.count ? nil : written.count)
+            #expect(firstDifference == nil, "\(name), \(size) bytes: \(sink.bytes.count) written, \(expected.count) expected")
+        }
+    }
+
     @Test("any chunk decrypts on its own with the payload key; the last-chunk flag and index are bound")
     func independentChunks() throws {
         let fileKey = try SecureRandom.secretBytes(16)

@@ -174,11 +174,17 @@ final class ZstdSink: ByteSink, FileDataObserver {
     }
 
     /// Gathers stored bytes into raw blocks; a full block is passed on once more data
-    /// follows, so that the frame's last block can carry the last-block flag.
+    /// follows, so that the frame's last block can carry the last-block flag. Whole blocks
+    /// with more bytes after them in the same write are passed on without being gathered.
     private func store(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             if pending.count == Self.rawBlockSize { try emitRawBlock(last: false) }
+            if pending.isEmpty && bytes.count - offset > Self.rawBlockSize {
+                try emitRawBlock(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + Self.rawBlockSize)]), last: false)
+                offset += Self.rawBlockSize
+                continue
+            }
             let n = min(Self.rawBlockSize - pending.count, bytes.count - offset)
             pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
             offset += n
@@ -188,10 +194,14 @@ final class ZstdSink: ByteSink, FileDataObserver {
 
     /// A raw block: 3-byte little-endian header (last flag, type 0 = raw, size << 3), the bytes.
     private func emitRawBlock(last: Bool) throws {
-        let header = UInt32(pending.count) << 3 | (last ? 1 : 0)
-        try sink.write([UInt8(header & 0xFF), UInt8(header >> 8 & 0xFF), UInt8(header >> 16 & 0xFF)])
-        if !pending.isEmpty { try pending.withUnsafeBytes { try sink.write($0) } }
+        try pending.withUnsafeBytes { try emitRawBlock($0, last: last) }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private func emitRawBlock(_ block: UnsafeRawBufferPointer, last: Bool) throws {
+        let header = UInt32(block.count) << 3 | (last ? 1 : 0)
+        try sink.write([UInt8(header & 0xFF), UInt8(header >> 8 & 0xFF), UInt8(header >> 16 & 0xFF)])
+        if !block.isEmpty { try sink.write(block) }
     }
 
     /// Whether `sample` compresses (at level 1) to at most `storeThreshold` of its size.
