@@ -16,6 +16,8 @@ final class ContentWriter {
     private var collisions = DossierPath.CollisionDetector()
     private var writtenDirectories = Set<String>()
     private var buffer = [UInt8](repeating: 0, count: ContentWriter.pieceSize)
+    /// The per-file hash, reset for every file.
+    private let fileHash = DigestContext(.sha256)
 
     /// Told where each file's data begins and ends (the compressor, which stores data
     /// that does not compress).
@@ -207,9 +209,10 @@ final class ContentWriter {
     /// Copies one file's data into the tar in pieces from `read` (which fills the buffer
     /// and returns the count, 0 at the end), hashing it; `tooLong` is thrown when more than
     /// `size` bytes arrive. Returns the byte count, the SHA-256 and the first bytes.
-    private func copyData(_ path: String, size: Int64, tooLong: DossierError,
+    private func copyData(_ path: String, size: Int64, tooLong: @autoclosure () -> DossierError,
                           read: (UnsafeMutableRawBufferPointer) throws(DossierError) -> Int) throws(DossierError) -> (count: Int64, sha256: String, head: [UInt8]) {
-        let hash = DigestContext(.sha256)
+        let hash = fileHash
+        hash.reset()
         var total: Int64 = 0
         var head: [UInt8] = []
         let tar = self.tar
@@ -217,7 +220,7 @@ final class ContentWriter {
             let n = try withMutableBytes(&buffer, read)
             if n == 0 { break }
             total += Int64(n)
-            guard total <= size else { throw tooLong }
+            guard total <= size else { throw tooLong() }
             if head.isEmpty {
                 head = Array(buffer[0..<min(n, 16)])
                 try notify(path) { (observer) throws in

@@ -50,6 +50,20 @@ struct DigestTests {
         #expect(ctx.finalize() == algorithm.hash(message))
         #expect(algorithm.hash(message).count == algorithm.byteCount)
     }
+
+    @Test("a reset context starts afresh, after a finished and after an unfinished computation", arguments: DigestAlgorithm.allCases)
+    func resetStartsAfresh(_ algorithm: DigestAlgorithm) {
+        let ctx = DigestContext(algorithm)
+        ctx.update("first message".bytes)
+        _ = ctx.finalize()
+        ctx.reset()
+        ctx.update("abc".bytes)
+        #expect(ctx.finalize() == algorithm.hash("abc".bytes))
+        ctx.reset()
+        ctx.update("left unfinished".bytes)
+        ctx.reset()
+        #expect(ctx.finalize() == algorithm.hash([UInt8]()))
+    }
 }
 
 @Suite("HMAC-SHA-256 (RFC 4231)")
