@@ -22,6 +22,10 @@ public struct OpenOptions: Sendable {
     var absolutePathsForTesting = false
     /// Tests only: runs between making the staging folder and opening it (to swap it).
     var afterCreatingStagingForTesting: (@Sendable (String) -> Void)?
+    /// Tests only: the rename, fsync and syncfs calls that put the content in place (to inject failures).
+    var placementCallsForTesting = StagingFolder.Calls.system
+    /// Tests only: syncfs while extracting after every this many bytes.
+    var writebackStepForTesting = 8 << 20
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -120,7 +124,10 @@ extension Dossier {
         }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
         let staging: StagingFolder
-        do { staging = try StagingFolder(beside: destination, tag: "opening", afterCreatingForTesting: options.afterCreatingStagingForTesting) } catch {
+        do {
+            staging = try StagingFolder(beside: destination, tag: "opening", calls: options.placementCallsForTesting,
+                                        afterCreatingForTesting: options.afterCreatingStagingForTesting)
+        } catch {
             throw DossierError(.output, "cannot create a staging folder beside \(destination): \(error)")
         }
         do throws(DossierError) {
@@ -132,7 +139,9 @@ extension Dossier {
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
             let sink = ExtractingSink(root: staging.root, descriptor: staging.descriptor, only: options.only,
-                                      privateWorkingDirectory: !options.absolutePathsForTesting)
+                                      privateWorkingDirectory: !options.absolutePathsForTesting,
+                                      writebackStep: options.writebackStepForTesting,
+                                      syncFileSystem: options.placementCallsForTesting.syncFileSystem)
             defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
                                                 fileKey: fileKey, into: sink, progress: options.progress)
@@ -180,9 +189,11 @@ final class ExtractingSink: ContentSink {
     private(set) var bytesWritten: Int64 = 0
     private(set) var wroteOnly = false
 
-    init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool) {
+    init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, writebackStep: Int = 8 << 20,
+         syncFileSystem: @escaping @Sendable (Int32) -> Int32 = StagingFolder.Calls.system.syncFileSystem) {
         self.only = only
-        writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory)
+        writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory,
+                                  writebackStep: writebackStep, syncFileSystem: syncFileSystem)
     }
 
     /// Whether the files were written relative to the extraction thread's own working directory.

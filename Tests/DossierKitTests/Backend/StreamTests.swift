@@ -147,6 +147,25 @@ struct StreamTests {
         #expect(!sink.earlyWritebackRunning)
     }
 
+    @Test("a flush requested right before stop still runs, and its error is thrown by stop")
+    func requestedFlushRunsAtStop() throws {
+        let directory = try TemporaryDirectory()
+        let fd = open(directory.path("f.bin"), O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        try #require(fd >= 0)
+        defer { Glibc.close(fd) }
+        for failing in [false, true] {
+            let writeback = EarlyWriteback(fd: fd, path: "f.bin", step: 1, flush: .fileSystem,
+                                           syncFileSystem: { _ in if failing { errno = EIO; return -1 }; return 0 })
+            writeback.wrote(1)
+            if failing {
+                #expect(throws: FileError.self) { try writeback.stop() }
+            } else {
+                try writeback.stop()
+            }
+            #expect(writeback.flushes == 1)
+        }
+    }
+
     @Test("early write-back flushes while writing; the file is complete after sync")
     func earlyWriteback() throws {
         let directory = try TemporaryDirectory()

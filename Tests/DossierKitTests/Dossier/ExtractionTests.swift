@@ -298,3 +298,132 @@ struct ExtractionTests {
         #expect(try fx.log.history(of: "swap").map(\.event) == [.sealed])
     }
 }
+
+/// Failures a real disk or file server produces while an opening is put in place, injected
+/// through `StagingFolder.Calls`: each must end in a clear error, and never in plaintext
+/// left where nobody expects it nor in a destination that looks complete but is not.
+@Suite("opening: putting the content in place when the file system fails")
+struct PlacementFailureTests {
+    /// Counts calls across threads.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        /// Counts a call and returns its number (1 for the first).
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; count += 1; return count }
+        var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    }
+
+    static func sealed(_ fx: DossierFixture, _ id: String) throws -> SealReceipt {
+        try fx.seal(try fx.folder(id, ["a.txt": Array("alpha".utf8), "sub/b.bin": [1, 2, 3]]), id: id)
+    }
+
+    static func open(_ fx: DossierFixture, _ receipt: SealReceipt, into destination: String, _ options: OpenOptions) throws(DossierError) -> OpenReceipt {
+        try Dossier.open(receipt.path, with: [fx.recipient.identity], into: destination, trusting: fx.trust, recordingTo: fx.recorder, options: options)
+    }
+
+    /// Names beside the destination other than the ones given (left-over staging folders).
+    static func leftovers(in dir: TemporaryDirectory, except: Set<String>) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.path("")).filter { $0.contains(".opening-") && !except.contains($0) }
+    }
+
+    @Test("where RENAME_NOREPLACE is not supported (NFS), the content is moved into place by a plain rename")
+    func renameFallback() throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "nfs")
+        let plain = Counter()
+        var options = OpenOptions()
+        options.placementCallsForTesting.renameNoReplace = { _, _, _, _ in errno = EINVAL; return -1 }
+        options.placementCallsForTesting.rename = { from, fromName, to, toName in _ = plain.next(); return renameat(from, fromName, to, toName) }
+        _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+        #expect(plain.value == 1)
+        #expect(try DossierFixture.contents(of: fx.dir.path("out")) == ["a.txt": Array("alpha".utf8), "sub/b.bin": [1, 2, 3]])
+        #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
+    }
+
+    @Test("a rename refused for another reason fails the opening and removes the staging folder")
+    func renameRefused() throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "eacces")
+        let plain = Counter()
+        var options = OpenOptions()
+        options.placementCallsForTesting.renameNoReplace = { _, _, _, _ in errno = EACCES; return -1 }
+        options.placementCallsForTesting.rename = { _, _, _, _ in _ = plain.next(); return 0 }
+        do {
+            _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+            Issue.record("opened although the rename failed")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("cannot rename") && error.reason.contains(String(cString: strerror(EACCES))), "\(error)")
+        }
+        #expect(plain.value == 0, "a plain rename may replace a folder made since the check: only where NOREPLACE is unsupported")
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+        #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
+    }
+
+    @Test("a staging folder swapped between the last check and the rename: the swap is detected at the destination and the plaintext is emptied where it went")
+    func swappedBeforeRename() throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "race")
+        let away = fx.dir.path("moved-away")
+        var options = OpenOptions()
+        options.placementCallsForTesting.beforeRename = { staging in
+            rename(staging, away)
+            mkdir(staging, 0o700)
+            _ = FileManager.default.createFile(atPath: staging + "/planted.txt", contents: Data("planted".utf8))
+        }
+        do {
+            _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+            Issue.record("opened although the staging folder was swapped")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("was replaced while it was being moved"), "\(error)")
+        }
+        // Our folder, wherever it went, holds no plaintext; what was swapped in is not ours and is left as it is.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: away) == [])
+        #expect(try DossierFixture.contents(of: fx.dir.path("out")) == ["planted.txt": Array("planted".utf8)])
+    }
+
+    @Test("an fsync of the destination's folder failing after the rename is reported, and the complete content stays in place")
+    func folderSyncFails() throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "fsync")
+        var options = OpenOptions()
+        options.placementCallsForTesting.syncFolder = { _ in errno = EIO; return -1 }
+        do {
+            _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+            Issue.record("reported success although the rename was not made durable")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("could not be made durable"), "\(error)")
+        }
+        #expect(try DossierFixture.contents(of: fx.dir.path("out")) == ["a.txt": Array("alpha".utf8), "sub/b.bin": [1, 2, 3]])
+        #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
+    }
+
+    @Test("a write-back error (syncfs) while extracting or at the end fails the opening and leaves nothing",
+          arguments: ["while extracting", "at the end"])
+    func writebackFails(when: String) throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "eio")
+        let calls = Counter()
+        var options = OpenOptions()
+        if when == "while extracting" {
+            // A flush after every batch; only the first call fails: the helper's (a flush
+            // requested before the end still runs, before the final one).
+            options.writebackStepForTesting = 1
+            options.placementCallsForTesting.syncFileSystem = { fd in
+                if calls.next() == 1 { errno = EIO; return -1 }
+                return StagingFolder.Calls.system.syncFileSystem(fd)
+            }
+        } else {
+            options.placementCallsForTesting.syncFileSystem = { _ in _ = calls.next(); errno = EIO; return -1 }
+        }
+        do {
+            _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+            Issue.record("opened although the write-back failed")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("writing the opened files to disk failed")
+                    && error.reason.contains(String(cString: strerror(EIO))), "\(error)")
+        }
+        #expect(calls.value >= 1)
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+        #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
+    }
+}

@@ -247,11 +247,16 @@ final class EarlyWriteback: @unchecked Sendable {
         return running
     }
 
-    init(fd: Int32, path: String?, step: Int, flush: Flush = .fileData) {
+    private let syncFileSystem: @Sendable (Int32) -> Int32
+
+    /// `syncFileSystem` is the `syncfs` call (replaced by tests to inject a write-back error).
+    init(fd: Int32, path: String?, step: Int, flush: Flush = .fileData,
+         syncFileSystem: @escaping @Sendable (Int32) -> Int32 = { dossier_syncfs($0) }) {
         self.fd = fd
         self.path = path
         self.step = step
         self.flush = flush
+        self.syncFileSystem = syncFileSystem
         let thread = Thread { [self] in work() }
         thread.name = "dossier.writeback"
         thread.start()
@@ -268,7 +273,7 @@ final class EarlyWriteback: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for a flush in progress, ends the thread and throws the first flush error.
+    /// Waits for the flush in progress or requested, ends the thread and throws the first flush error.
     func stop() throws(FileError) {
         condition.lock()
         defer { condition.unlock() }
@@ -282,10 +287,11 @@ final class EarlyWriteback: @unchecked Sendable {
         condition.lock()
         while true {
             while !requested && !stopping { condition.wait() }
-            if stopping { break }
+            // A flush requested before `stop` still runs (so its error is not lost).
+            if !requested { break }
             requested = false
             condition.unlock()
-            let result = flush == .fileData ? fdatasync(fd) : dossier_syncfs(fd)
+            let result = flush == .fileData ? fdatasync(fd) : syncFileSystem(fd)
             let code = errno
             condition.lock()
             finishedFlushes += 1

@@ -18,6 +18,22 @@ import Glibc
 ///   anything; `remove` empties it through the descriptor (wherever the name now points)
 ///   and removes the name only if it still refers to it.
 final class StagingFolder {
+    /// The system calls that put an opening in place durably. Tests replace them to inject
+    /// the failures a failing disk or an NFS server produces, and to act between the last
+    /// check and the rename.
+    struct Calls: Sendable {
+        var renameNoReplace: @Sendable (Int32, String, Int32, String) -> Int32 = { dossier_renameat_noreplace($0, $1, $2, $3) }
+        var rename: @Sendable (Int32, String, Int32, String) -> Int32 = { renameat($0, $1, $2, $3) }
+        /// `fsync` of the destination's folder after the rename.
+        var syncFolder: @Sendable (Int32) -> Int32 = { fsync($0) }
+        /// `syncfs` of the file system the content was extracted to.
+        var syncFileSystem: @Sendable (Int32) -> Int32 = { dossier_syncfs($0) }
+        /// Runs after the in-place check, right before the rename (given the staging folder's path).
+        var beforeRename: @Sendable (String) -> Void = { _ in }
+
+        static let system = Calls()
+    }
+
     /// The path it was made at (`.NAME.TAG-PID-RANDOM` beside the destination).
     let path: String
     /// Its real path (for writers that need absolute paths).
@@ -28,6 +44,7 @@ final class StagingFolder {
     private let name: String
     private let device: UInt64
     private let inode: UInt64
+    private let calls: Calls
     private var closed = false
 
     struct Failure: Error, CustomStringConvertible {
@@ -38,7 +55,8 @@ final class StagingFolder {
 
     /// Makes and opens a staging folder beside `destination`. `afterCreatingForTesting`
     /// runs between `mkdirat` and `openat` (tests swap the name there).
-    init(beside destination: String, tag: String, afterCreatingForTesting: (@Sendable (String) -> Void)? = nil) throws(Failure) {
+    init(beside destination: String, tag: String, calls: Calls = .system,
+         afterCreatingForTesting: (@Sendable (String) -> Void)? = nil) throws(Failure) {
         let folder = FileSystem.parent(of: destination)
         let parent = Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else { throw Failure(description: "cannot open the folder \(folder): \(Self.errorText())") }
@@ -100,6 +118,7 @@ final class StagingFolder {
         self.name = name
         self.device = UInt64(made.st_dev)
         self.inode = UInt64(made.st_ino)
+        self.calls = calls
     }
 
     deinit { close() }
@@ -120,18 +139,19 @@ final class StagingFolder {
     func moveIntoPlace(as destination: String) throws(Failure) {
         guard isInPlace else { throw Failure(description: "\(path) was replaced while it was being filled; nothing was moved into place") }
         let target = FileSystem.lastComponent(of: destination)
-        if dossier_renameat_noreplace(parent, name, parent, target) != 0 {
+        calls.beforeRename(path)
+        if calls.renameNoReplace(parent, name, parent, target) != 0 {
             // File systems without RENAME_NOREPLACE (NFS, older FUSE): a plain rename, which
             // for a folder can replace at most an empty folder made since the check.
             guard errno == EINVAL || errno == ENOSYS else { throw Failure(description: "cannot rename to \(destination): \(Self.errorText())") }
-            guard renameat(parent, name, parent, target) == 0 else { throw Failure(description: "cannot rename to \(destination): \(Self.errorText())") }
+            guard calls.rename(parent, name, parent, target) == 0 else { throw Failure(description: "cannot rename to \(destination): \(Self.errorText())") }
         }
         var now = stat()
         guard fstatat(parent, target, &now, AT_SYMLINK_NOFOLLOW) == 0, UInt64(now.st_dev) == device, UInt64(now.st_ino) == inode else {
             throw Failure(description: "\(path) was replaced while it was being moved to \(destination); what is there now is not the opened content")
         }
         moved = true
-        guard fsync(parent) == 0 else {
+        guard calls.syncFolder(parent) == 0 else {
             throw Failure(description: "the content is at \(destination), but the rename could not be made durable (fsync of \(FileSystem.parent(of: destination)): \(Self.errorText()))")
         }
     }
