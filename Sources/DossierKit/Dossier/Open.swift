@@ -119,9 +119,8 @@ extension Dossier {
         // Without a working directory of its own, the extraction thread writes by absolute
         // paths through the staging folder's name, which anyone who can rename entries in
         // its folder could redirect: then only into a folder nobody else can change.
-        if options.absolutePathsForTesting || !ExtractionThread.privateWorkingDirectoryAvailable {
-            try Dossier.requireUnsharedFolder(folder)
-        }
+        let absolutePathsAllowed = options.absolutePathsForTesting || !ExtractionThread.privateWorkingDirectoryAvailable
+        if absolutePathsAllowed { try Dossier.requireUnsharedFolder(folder) }
         FileSystem.removeStaleTemporaries(of: destination, tag: "opening")
         let staging: StagingFolder
         do {
@@ -139,9 +138,8 @@ extension Dossier {
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
             let sink = ExtractingSink(root: staging.root, descriptor: staging.descriptor, only: options.only,
-                                      privateWorkingDirectory: !options.absolutePathsForTesting,
-                                      writebackStep: options.writebackStepForTesting,
-                                      syncFileSystem: options.placementCallsForTesting.syncFileSystem)
+                                      privateWorkingDirectory: !options.absolutePathsForTesting, absolutePathsAllowed: absolutePathsAllowed,
+                                      writebackStep: options.writebackStepForTesting, calls: options.placementCallsForTesting)
             defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
                                                 fileKey: fileKey, into: sink, progress: options.progress)
@@ -189,11 +187,12 @@ final class ExtractingSink: ContentSink {
     private(set) var bytesWritten: Int64 = 0
     private(set) var wroteOnly = false
 
-    init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, writebackStep: Int = 8 << 20,
-         syncFileSystem: @escaping @Sendable (Int32) -> Int32 = StagingFolder.Calls.system.syncFileSystem) {
+    init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, absolutePathsAllowed: Bool,
+         writebackStep: Int = 8 << 20, calls: StagingFolder.Calls = .system) {
         self.only = only
         writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory,
-                                  writebackStep: writebackStep, syncFileSystem: syncFileSystem)
+                                  absolutePathsAllowed: absolutePathsAllowed, writebackStep: writebackStep,
+                                  syncFileSystem: calls.syncFileSystem, enterFolder: calls.enterFolder)
     }
 
     /// Whether the files were written relative to the extraction thread's own working directory.

@@ -397,6 +397,46 @@ struct PlacementFailureTests {
         #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
     }
 
+    @Test("where the extraction thread cannot enter the staging folder, it does not fall back to absolute paths unless the destination's folder was checked for them")
+    func cannotEnterStaging() throws {
+        let fx = try DossierFixture()
+        let receipt = try Self.sealed(fx, "fchdir")
+        var options = OpenOptions()
+        options.placementCallsForTesting.enterFolder = { _ in errno = EACCES; return -1 }
+        if ExtractionThread.privateWorkingDirectoryAvailable {
+            // The opener relied on the thread's own working directory and checked nothing else.
+            do {
+                _ = try Self.open(fx, receipt, into: fx.dir.path("out"), options)
+                Issue.record("opened with absolute paths into an unchecked folder")
+            } catch {
+                #expect(error.kind == .output && error.reason.contains("fchdir to the staging folder"), "\(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
+            #expect(try Self.leftovers(in: fx.dir, except: []).isEmpty)
+        }
+        // The thread itself: it falls back to absolute paths only where they are allowed
+        // (the opener allows them where unshare is refused, after checking the folder).
+        for allowed in [false, true] {
+            let staging = try StagingFolder(beside: fx.dir.path("direct-\(allowed)"), tag: "t")
+            defer { staging.remove() }
+            let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, absolutePathsAllowed: allowed,
+                                          enterFolder: { _ in errno = EACCES; return -1 })
+            do {
+                try thread.beginFile("a.txt", size: 2, permissions: 0o644, mtime: 0)
+                try withBytes(Array("ok".utf8)) { (raw) throws(DossierError) in try thread.fileData(raw) }
+                try thread.endFile()
+                try thread.finish()
+                #expect(allowed, "wrote with absolute paths although they were not allowed")
+                #expect(!thread.usedPrivateWorkingDirectory)
+                #expect(try DossierFixture.contents(of: staging.root) == ["a.txt": Array("ok".utf8)])
+            } catch {
+                thread.cancel()
+                #expect(!allowed && "\(error)".contains("fchdir to the staging folder"), "\(error)")
+                #expect(try DossierFixture.contents(of: staging.root).isEmpty)
+            }
+        }
+    }
+
     @Test("a write-back error (syncfs) while extracting or at the end fails the opening and leaves nothing",
           arguments: ["while extracting", "at the end"])
     func writebackFails(when: String) throws {

@@ -57,8 +57,15 @@ final class ExtractionThread: @unchecked Sendable {
     /// returned). `privateWorkingDirectory: false` forces absolute paths (tests).
     private let syncFileSystem: @Sendable (Int32) -> Int32
 
-    init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, batchBytes: Int = 1 << 20, maxQueued: Int = 4,
-         writebackStep: Int = 8 << 20, syncFileSystem: @escaping @Sendable (Int32) -> Int32 = { dossier_syncfs($0) }) {
+    ///
+    /// `absolutePathsAllowed: false` (the opener did not check that nobody else can rename
+    /// entries in the staging folder's folder, because the system lets threads have a working
+    /// directory of their own) makes a failure to get one — to `unshare` or to `enterFolder`
+    /// (`fchdir`) — fail the extraction instead of falling back to absolute paths.
+    init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, absolutePathsAllowed: Bool = true,
+         batchBytes: Int = 1 << 20, maxQueued: Int = 4, writebackStep: Int = 8 << 20,
+         syncFileSystem: @escaping @Sendable (Int32) -> Int32 = { dossier_syncfs($0) },
+         enterFolder: @escaping @Sendable (Int32) -> Int32 = { fchdir($0) }) {
         self.root = root
         self.syncFileSystem = syncFileSystem
         self.writebackStep = writebackStep
@@ -67,11 +74,18 @@ final class ExtractionThread: @unchecked Sendable {
         self.maxQueued = maxQueued
         current.bytes.reserveCapacity(batchBytes)
         let thread = Thread { [self] in
-            // A thread of its own for the working directory, or none at all: if unshare
-            // worked but fchdir did not, this thread's working directory is still the
-            // process's (unshared copy), and absolute paths are used.
-            let own = privateWorkingDirectory && dossier_unshare_fs() == 0 && fchdir(descriptor) == 0
-            work(relative: own)
+            // A working directory of this thread's own, in the staging folder; or absolute
+            // paths (if unshare worked but fchdir did not, this thread's working directory is
+            // an unshared copy of the process's), where the opener allows them.
+            guard privateWorkingDirectory else { return work(relative: false) }
+            var step = "unshare(CLONE_FS)"
+            if dossier_unshare_fs() == 0 {
+                step = "fchdir to the staging folder"
+                if enterFolder(descriptor) == 0 { return work(relative: true) }
+            }
+            let reason = String(cString: strerror(errno))
+            if absolutePathsAllowed { return work(relative: false) }
+            work(relative: false, refusal: DossierError(.output, "the extraction thread cannot work in the staging folder (\(step): \(reason)); nothing was written"))
         }
         thread.name = "dossier.extract"
         thread.start()
@@ -167,17 +181,21 @@ final class ExtractionThread: @unchecked Sendable {
         while !threadDone { condition.wait() }
     }
 
-    private func work(relative: Bool) {
+    /// Writes the batches until finished, cancelled or failed; with a `refusal`, writes nothing
+    /// and fails with it.
+    private func work(relative: Bool, refusal: DossierError? = nil) {
         condition.lock()
         self.relative = relative
         condition.unlock()
-        var failed: DossierError?
+        var failed = refusal
         var disk: DiskWriter?
         // The file system writes back while we extract (syncfs every 8 MiB on a helper
         // thread), so that the final syncfs finds little left to do. (Measured on typical, on
         // this VM: every 32 MiB 0.875 s, 8 MiB 0.76 s, 2 MiB 0.95 s; without any flush 0.64 s.)
         let writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: syncFileSystem)
-        do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
+        if failed == nil {
+            do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
+        }
         let prefix = relative ? "" : root + "/"
         while true {
             condition.lock()

@@ -28,6 +28,8 @@ final class StagingFolder {
         var syncFolder: @Sendable (Int32) -> Int32 = { fsync($0) }
         /// `syncfs` of the file system the content was extracted to.
         var syncFileSystem: @Sendable (Int32) -> Int32 = { dossier_syncfs($0) }
+        /// `fchdir` of the extraction thread into the staging folder.
+        var enterFolder: @Sendable (Int32) -> Int32 = { fchdir($0) }
         /// Runs after the in-place check, right before the rename (given the staging folder's path).
         var beforeRename: @Sendable (String) -> Void = { _ in }
 
