@@ -52,11 +52,11 @@ final class ExtractionThread: @unchecked Sendable {
     private var failure: DossierError?
     private var relative = false
 
+    private let syncFileSystem: @Sendable (Int32) -> Int32
+
     /// Starts the thread. `root` is the staging folder's real path; `descriptor` an open
     /// descriptor of that folder (owned by the caller, kept open until `finish` or `cancel`
     /// returned). `privateWorkingDirectory: false` forces absolute paths (tests).
-    private let syncFileSystem: @Sendable (Int32) -> Int32
-
     ///
     /// `absolutePathsAllowed: false` (the opener did not check that nobody else can rename
     /// entries in the staging folder's folder, because the system lets threads have a working
