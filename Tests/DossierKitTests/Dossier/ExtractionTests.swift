@@ -130,18 +130,49 @@ struct ExtractionTests {
         #expect(try DossierFixture.contents(of: out) == Dictionary(uniqueKeysWithValues: files))
     }
 
-    @Test("a refusal on the thread reaches the producer (no hang) and nothing escapes", arguments: [false, true])
-    func refusalReachesProducer(relative: Bool) throws {
+    @Test("files of folders never listed are written (libarchive makes the folders); a folder that is a symlink inside the staging folder is not written through",
+          arguments: [false, true])
+    func foldersByDescriptor(relative: Bool) throws {
         let dir = try TemporaryDirectory()
-        // Our path rules would never let ".." through; libarchive's own check is the second wall.
-        let files = [("ok.txt", Array("fine".utf8)), ("../escape.txt", Array("out".utf8))] + (0..<50).map { ("n\($0)", [UInt8](repeating: 1, count: 20)) }
+        let files = [("a/b/c.txt", Array("c".utf8)), ("a/b/d.txt", Array("d".utf8)), ("e.txt", Array("e".utf8)), ("a/f.txt", Array("f".utf8)),
+                     ("名前/文書.txt", Array("名".utf8))]
+        let out = try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative)
+        #expect(try DossierFixture.contents(of: out) == Dictionary(uniqueKeysWithValues: files))
+
+        try FileSystem.makeDirectory(dir.path("victim"), mode: 0o700)
+        let staging = try StagingFolder(beside: dir.path("planted"), tag: "test")
+        defer { staging.remove() }
+        #expect(symlinkat(dir.path("victim"), staging.descriptor, "link") == 0)
+        let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative)
         do {
-            try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative)
-            Issue.record("extracted a path with ..")
+            try thread.beginFile("link/f.txt", size: 1, permissions: 0o600, mtime: 0)
+            try withBytes([UInt8(1)]) { (raw) throws(DossierError) in try thread.fileData(raw) }
+            try thread.endFile()
+            try thread.finish()
+            Issue.record("wrote through a symlink")
+        } catch {
+            thread.cancel()
+            #expect(error.kind == .unsafePath, "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("victim")) == [])
+    }
+
+    @Test("a refusal on the thread reaches the producer (no hang) and nothing escapes",
+          arguments: [false, true], ["../escape.txt", "ok/../../escape.txt", "ok/./../../escape.txt", "ok//../escape.txt"])
+    func refusalReachesProducer(relative: Bool, hostile: String) throws {
+        let dir = try TemporaryDirectory()
+        try FileSystem.makeDirectory(dir.path("deep"), mode: 0o700)
+        // Our path rules would never let these through; the extraction's own checks (ours for
+        // the folders entered by descriptor, libarchive's for the rest) are the second wall.
+        let files = [("ok/in.txt", Array("fine".utf8)), (hostile, Array("out".utf8))] + (0..<50).map { ("n\($0)", [UInt8](repeating: 1, count: 20)) }
+        do {
+            try extract(files, beside: dir.path("deep/out"), batchBytes: 7, relative: relative)
+            Issue.record("extracted \(hostile)")
         } catch {
             #expect(error.kind == .unsafePath, "\(error)")
-            #expect(error.reason.contains(".."), "\(error.reason)")
+            #expect(error.reason.contains("..") || error.reason.contains("empty"), "\(error.reason)")
         }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("deep/escape.txt")))
         #expect(!FileManager.default.fileExists(atPath: dir.path("escape.txt")))
     }
 

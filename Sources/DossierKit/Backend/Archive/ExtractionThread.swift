@@ -51,6 +51,9 @@ final class ExtractionThread: @unchecked Sendable {
     private var threadDone = false
     private var failure: DossierError?
     private var relative = false
+    /// Relative mode, on the thread only: the folder (relative to the staging folder, ""
+    /// for the staging folder itself) that is the thread's working directory.
+    private var workingFolder = ""
 
     private let syncFileSystem: @Sendable (Int32) -> Int32
 
@@ -222,8 +225,12 @@ final class ExtractionThread: @unchecked Sendable {
             condition.unlock()
         }
         if let disk, failed == nil, !cancelled {
-            // Deferred folder times and permissions, still in this thread's working directory.
-            do { try disk.close() } catch { failed = DossierError(.unsafePath, "extraction refused: \(error)") }
+            // Deferred folder times and permissions, by the paths the folders were made with:
+            // from the staging folder.
+            do throws(DossierError) {
+                if relative { try enter("") }
+                do { try disk.close() } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+            } catch { failed = error }
             do { try writeback.stop() } catch { failed = failed ?? DossierError(.output, "writing the opened files to disk failed: \(error)") }
             if failed == nil, syncFileSystem(descriptor) != 0 {
                 failed = DossierError(.output, "writing the opened files to disk failed: \(String(cString: strerror(errno)))")
@@ -246,19 +253,72 @@ final class ExtractionThread: @unchecked Sendable {
                            hint: "open into a folder with a shorter path")
     }
 
+    /// Relative mode: makes `folder` (relative to the staging folder; "" for the staging
+    /// folder) this thread's working directory, reached from the staging folder's descriptor
+    /// one component at a time without following a symlink. Returns false, and changes
+    /// nothing, if a component does not exist.
+    @discardableResult
+    private func enter(_ folder: String) throws(DossierError) -> Bool {
+        if folder == workingFolder { return true }
+        var current = descriptor
+        defer { if current != descriptor { close(current) } }
+        if !folder.isEmpty {
+            for component in folder.split(separator: "/", omittingEmptySubsequences: false) {
+                // What libarchive's SECURE_NODOTDOT and SECURE_NOABSOLUTEPATHS refuse in the
+                // part of the path it no longer sees (our path rules never let them through).
+                guard !component.isEmpty, component != ".", component != ".." else {
+                    throw DossierError(.unsafePath, "extraction refused: \(folder) has an empty, \".\" or \"..\" component")
+                }
+                let next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard next >= 0 else {
+                    if errno == ENOENT { return false }
+                    throw DossierError(.unsafePath, "extraction refused: \(folder) is not a folder of the opening (\(String(cString: strerror(errno))))")
+                }
+                if current != descriptor { close(current) }
+                current = next
+            }
+        }
+        guard fchdir(current) == 0 else {
+            throw DossierError(.output, "extraction failed: cannot enter \(folder.isEmpty ? "the staging folder" : folder): \(String(cString: strerror(errno)))")
+        }
+        workingFolder = folder
+        return true
+    }
+
+    /// The path to hand libarchive for a file at `path`: relative mode, its last component,
+    /// from its folder as working directory — so that libarchive's symlink check has only that
+    /// component left to look at, the folders having been entered by descriptor without
+    /// following links (a folder the dossier never listed is made by libarchive from the
+    /// staging folder, with its own checks); absolute mode, the full path.
+    private func filePath(_ path: String, prefix: String) throws(DossierError) -> String {
+        guard relative else { return prefix + path }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            try enter("")
+            return path
+        }
+        let folder = String(path[..<slash])
+        if try enter(folder) { return String(path[path.index(after: slash)...]) }
+        try enter("")
+        return path
+    }
+
     private func run(_ batch: Batch, on disk: DiskWriter, prefix: String) throws(DossierError) {
         for operation in batch.operations {
             switch operation {
             case let .directory(path, permissions, mtime):
                 try checkLength(prefix, path)
+                // Folders from the staging folder: libarchive fixes their times and modes up
+                // at the end by the path they were made with.
+                if relative { try enter("") }
                 do {
                     try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
                     try disk.finishEntry()
                 } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
             case let .begin(path, size, permissions, mtime):
                 try checkLength(prefix, path)
-                do { try disk.begin(path: prefix + path, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
-                    throw DossierError(.unsafePath, "extraction refused: \(error)")
+                let target = try filePath(path, prefix: prefix)
+                do { try disk.begin(path: target, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
+                    throw DossierError(.unsafePath, "extraction refused: \(path): \(error)")
                 }
             case let .data(range):
                 do { try withBytes(batch.bytes) { (raw) throws(ArchiveError) in try disk.write(UnsafeRawBufferPointer(rebasing: raw[range])) } } catch {
