@@ -158,7 +158,8 @@ struct ExtractionTests {
     }
 
     @Test("a refusal on the thread reaches the producer (no hang) and nothing escapes",
-          arguments: [false, true], ["../escape.txt", "ok/../../escape.txt", "ok/./../../escape.txt", "ok//../escape.txt"])
+          arguments: [false, true], ["../escape.txt", "ok/../../escape.txt", "ok/./../../escape.txt", "ok//../escape.txt", "/escape.txt",
+                                     "ok/..\u{0}x/..\u{0}y/escape.txt"])
     func refusalReachesProducer(relative: Bool, hostile: String) throws {
         let dir = try TemporaryDirectory()
         try FileSystem.makeDirectory(dir.path("deep"), mode: 0o700)
@@ -170,10 +171,37 @@ struct ExtractionTests {
             Issue.record("extracted \(hostile)")
         } catch {
             #expect(error.kind == .unsafePath, "\(error)")
-            #expect(error.reason.contains("..") || error.reason.contains("empty"), "\(error.reason)")
+            #expect(error.reason.contains("..") || error.reason.contains("empty") || error.reason.contains("absolute"), "\(error.reason)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.path("deep/escape.txt")))
         #expect(!FileManager.default.fileExists(atPath: dir.path("escape.txt")))
+    }
+
+    @Test("after a failure inside a subfolder, libarchive's deferred folder fix-ups still apply from the staging folder")
+    func fixupsAfterFailure() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.remove() }
+        let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor)
+        do {
+            // "a" and "a/b/a" get different times; the thread is in "a/b" when the refusal comes.
+            try thread.directory("a", permissions: 0o700, mtime: 1_000_000_000)
+            try thread.directory("a/b", permissions: 0o700, mtime: 1_200_000_000)
+            try thread.directory("a/b/a", permissions: 0o700, mtime: 1_500_000_000)
+            try thread.beginFile("a/b/f.txt", size: 1, permissions: 0o600, mtime: 0)
+            try withBytes([UInt8(1)]) { (raw) throws(DossierError) in try thread.fileData(raw) }
+            try thread.endFile()
+            try thread.beginFile("a/b/../g.txt", size: 0, permissions: 0o600, mtime: 0)
+            try thread.endFile()
+            try thread.finish()
+            Issue.record("extracted a path with ..")
+        } catch {
+            thread.cancel()
+            #expect(error.kind == .unsafePath, "\(error)")
+        }
+        // A fix-up applied from "a/b" would have given "a/b/a" the time of "a".
+        #expect(try FileSystem.lstatus(staging.root + "/a/b/a").st_mtim.tv_sec == 1_500_000_000)
+        #expect(try FileSystem.lstatus(staging.root + "/a").st_mtim.tv_sec == 1_000_000_000)
     }
 
     @Test("finish after cancel reports the cancellation, not success")

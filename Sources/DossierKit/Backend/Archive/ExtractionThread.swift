@@ -237,6 +237,9 @@ final class ExtractionThread: @unchecked Sendable {
             }
         }
         try? writeback.stop()
+        // Freeing the writer applies libarchive's deferred folder fix-ups even after a
+        // failure, by the paths the folders were made with: from the staging folder.
+        if disk != nil && relative && !workingFolder.isEmpty && fchdir(descriptor) == 0 { workingFolder = "" }
         disk = nil
         condition.lock()
         if failure == nil { failure = failed }
@@ -245,9 +248,14 @@ final class ExtractionThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// With absolute paths, a path of PATH_MAX bytes or more makes libarchive chdir()
-    /// through it — and the working directory is the whole process's in that mode.
-    private func checkLength(_ prefix: String, _ path: String) throws(DossierError) {
+    /// Refuses what our path rules never let through and libarchive may no longer see whole
+    /// (an absolute path, a NUL byte). With absolute paths, a path of PATH_MAX bytes or more
+    /// makes libarchive chdir() through it — and the working directory is the whole
+    /// process's in that mode.
+    private func checkPath(_ prefix: String, _ path: String) throws(DossierError) {
+        guard !path.hasPrefix("/"), !path.utf8.contains(0) else {
+            throw DossierError(.unsafePath, "extraction refused: \(path) is an absolute path or holds a NUL byte")
+        }
         guard !prefix.isEmpty, prefix.utf8.count + path.utf8.count >= Int(PATH_MAX) else { return }
         throw DossierError(.output, "\(path) is too long to be written below \(root) on this system (\(PATH_MAX) bytes at most)",
                            hint: "open into a folder with a shorter path")
@@ -264,22 +272,28 @@ final class ExtractionThread: @unchecked Sendable {
         defer { if current != descriptor { close(current) } }
         if !folder.isEmpty {
             for component in folder.split(separator: "/", omittingEmptySubsequences: false) {
-                // What libarchive's SECURE_NODOTDOT and SECURE_NOABSOLUTEPATHS refuse in the
-                // part of the path it no longer sees (our path rules never let them through).
+                // What libarchive's SECURE_NODOTDOT refuses in the part of the path it no
+                // longer sees (our path rules never let it through; `checkPath` refuses
+                // absolute paths and NUL bytes).
                 guard !component.isEmpty, component != ".", component != ".." else {
                     throw DossierError(.unsafePath, "extraction refused: \(folder) has an empty, \".\" or \"..\" component")
                 }
                 let next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard next >= 0 else {
-                    if errno == ENOENT { return false }
-                    throw DossierError(.unsafePath, "extraction refused: \(folder) is not a folder of the opening (\(String(cString: strerror(errno))))")
+                    let code = errno
+                    if code == ENOENT { return false }
+                    if code == ELOOP || code == ENOTDIR {
+                        throw DossierError(.unsafePath, "extraction refused: \(folder) is not a folder of the opening (\(String(cString: strerror(code))))")
+                    }
+                    throw DossierError(.output, "extraction failed: cannot open the folder \(folder): \(String(cString: strerror(code)))")
                 }
                 if current != descriptor { close(current) }
                 current = next
             }
         }
         guard fchdir(current) == 0 else {
-            throw DossierError(.output, "extraction failed: cannot enter \(folder.isEmpty ? "the staging folder" : folder): \(String(cString: strerror(errno)))")
+            let code = errno
+            throw DossierError(.output, "extraction failed: cannot enter \(folder.isEmpty ? "the staging folder" : folder): \(String(cString: strerror(code)))")
         }
         workingFolder = folder
         return true
@@ -306,7 +320,7 @@ final class ExtractionThread: @unchecked Sendable {
         for operation in batch.operations {
             switch operation {
             case let .directory(path, permissions, mtime):
-                try checkLength(prefix, path)
+                try checkPath(prefix, path)
                 // Folders from the staging folder: libarchive fixes their times and modes up
                 // at the end by the path they were made with.
                 if relative { try enter("") }
@@ -315,7 +329,7 @@ final class ExtractionThread: @unchecked Sendable {
                     try disk.finishEntry()
                 } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
             case let .begin(path, size, permissions, mtime):
-                try checkLength(prefix, path)
+                try checkPath(prefix, path)
                 let target = try filePath(path, prefix: prefix)
                 do { try disk.begin(path: target, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
                     throw DossierError(.unsafePath, "extraction refused: \(path): \(error)")
