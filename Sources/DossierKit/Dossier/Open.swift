@@ -25,7 +25,7 @@ public struct OpenOptions: Sendable {
     /// Tests only: the rename, fsync and syncfs calls that put the content in place (to inject failures).
     var placementCallsForTesting = StagingFolder.Calls.system
     /// Tests only: syncfs while extracting after every this many bytes.
-    var writebackStepForTesting = 8 << 20
+    var writebackStepForTesting = ExtractionThread.defaultWritebackStep
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -188,11 +188,10 @@ final class ExtractingSink: ContentSink {
     private(set) var wroteOnly = false
 
     init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, absolutePathsAllowed: Bool,
-         writebackStep: Int = 8 << 20, calls: StagingFolder.Calls = .system) {
+         writebackStep: Int = ExtractionThread.defaultWritebackStep, calls: StagingFolder.Calls = .system) {
         self.only = only
         writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory,
-                                  absolutePathsAllowed: absolutePathsAllowed, writebackStep: writebackStep,
-                                  syncFileSystem: calls.syncFileSystem, enterFolder: calls.enterFolder)
+                                  absolutePathsAllowed: absolutePathsAllowed, writebackStep: writebackStep, calls: calls)
     }
 
     /// Whether the files were written relative to the extraction thread's own working directory.

@@ -478,8 +478,9 @@ struct PlacementFailureTests {
         for allowed in [false, true] {
             let staging = try StagingFolder(beside: fx.dir.path("direct-\(allowed)"), tag: "t")
             defer { staging.remove() }
-            let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, absolutePathsAllowed: allowed,
-                                          enterFolder: { _ in errno = EACCES; return -1 })
+            var calls = StagingFolder.Calls.system
+            calls.enterFolder = { _ in errno = EACCES; return -1 }
+            let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, absolutePathsAllowed: allowed, calls: calls)
             do {
                 try thread.beginFile("a.txt", size: 2, permissions: 0o644, mtime: 0)
                 try withBytes(Array("ok".utf8)) { (raw) throws(DossierError) in try thread.fileData(raw) }

@@ -55,7 +55,10 @@ final class ExtractionThread: @unchecked Sendable {
     /// for the staging folder itself) that is the thread's working directory.
     private var workingFolder = ""
 
-    private let syncFileSystem: @Sendable (Int32) -> Int32
+    /// The system calls tests replace (syncfs, fchdir into the staging folder).
+    private let calls: StagingFolder.Calls
+    /// syncfs after every this many bytes extracted, by default.
+    static let defaultWritebackStep = 8 << 20
 
     /// Starts the thread. `root` is the staging folder's real path; `descriptor` an open
     /// descriptor of that folder (owned by the caller, kept open until `finish` or `cancel`
@@ -63,14 +66,14 @@ final class ExtractionThread: @unchecked Sendable {
     ///
     /// `absolutePathsAllowed: false` (the opener did not check that nobody else can rename
     /// entries in the staging folder's folder, because the system lets threads have a working
-    /// directory of their own) makes a failure to get one — to `unshare` or to `enterFolder`
-    /// (`fchdir`) — fail the extraction instead of falling back to absolute paths.
+    /// directory of their own) makes a failure to get one — to `unshare` or to
+    /// `calls.enterFolder` (`fchdir`) — fail the extraction instead of falling back to
+    /// absolute paths.
     init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, absolutePathsAllowed: Bool = true,
-         batchBytes: Int = 1 << 20, maxQueued: Int = 4, writebackStep: Int = 8 << 20,
-         syncFileSystem: @escaping @Sendable (Int32) -> Int32 = { dossier_syncfs($0) },
-         enterFolder: @escaping @Sendable (Int32) -> Int32 = { fchdir($0) }) {
+         batchBytes: Int = 1 << 20, maxQueued: Int = 4, writebackStep: Int = ExtractionThread.defaultWritebackStep,
+         calls: StagingFolder.Calls = .system) {
         self.root = root
-        self.syncFileSystem = syncFileSystem
+        self.calls = calls
         self.writebackStep = writebackStep
         self.descriptor = descriptor
         self.batchBytes = batchBytes
@@ -84,7 +87,7 @@ final class ExtractionThread: @unchecked Sendable {
             var step = "unshare(CLONE_FS)"
             if dossier_unshare_fs() == 0 {
                 step = "fchdir to the staging folder"
-                if enterFolder(descriptor) == 0 { return work(relative: true) }
+                if calls.enterFolder(descriptor) == 0 { return work(relative: true) }
             }
             let reason = String(cString: strerror(errno))
             if absolutePathsAllowed { return work(relative: false) }
@@ -195,7 +198,7 @@ final class ExtractionThread: @unchecked Sendable {
         // The file system writes back while we extract (syncfs every 8 MiB on a helper
         // thread), so that the final syncfs finds little left to do. (Measured on typical, on
         // this VM: every 32 MiB 0.875 s, 8 MiB 0.76 s, 2 MiB 0.95 s; without any flush 0.64 s.)
-        let writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: syncFileSystem)
+        let writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: calls.syncFileSystem)
         if failed == nil {
             do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
         }
@@ -232,7 +235,7 @@ final class ExtractionThread: @unchecked Sendable {
                 do { try disk.close() } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
             } catch { failed = error }
             do { try writeback.stop() } catch { failed = failed ?? DossierError(.output, "writing the opened files to disk failed: \(error)") }
-            if failed == nil, syncFileSystem(descriptor) != 0 {
+            if failed == nil, calls.syncFileSystem(descriptor) != 0 {
                 failed = DossierError(.output, "writing the opened files to disk failed: \(String(cString: strerror(errno)))")
             }
         }
