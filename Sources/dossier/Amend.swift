@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Countersign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "countersign",
             abstract: "Add a signature (e.g. the receiving archive's) to a sealed dossier.",
             discussion: """
                 The dossier must verify and its signers be trusted (--trust, --require-role; \

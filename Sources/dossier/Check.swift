@@ -19,6 +19,7 @@ struct ProfileOptions: ParsableArguments {
 extension DossierCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Check a case folder against its profile (the standard template) before sealing.",
             discussion: """
                 Reports every rule — sections, documents, media types, metadata — with the path \

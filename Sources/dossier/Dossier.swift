@@ -45,6 +45,7 @@ extension DossierCommand {
     /// Prints the versions of dossier and the libraries it runs on.
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "version",
             abstract: "Print the versions of dossier, OpenSSL and libarchive."
         )
 

@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inspect",
             abstract: "Show a dossier's public manifest, signers, recipients and sizes, without keys.",
             discussion: "Example: dossier inspect case.dossier --json")
 

@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keygen",
             abstract: "Create an encryption identity and a signing key.",
             discussion: """
                 Writes PREFIX.age (age X25519 identity, secret, mode 0600), PREFIX.recipient \

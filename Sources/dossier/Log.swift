@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "log",
             abstract: "Show, verify, export or import a dossier's access log.",
             discussion: """
                 TARGET is a .dossier file (its id and the anchor in its manifest are used) or a \

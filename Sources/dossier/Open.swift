@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Open: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "open",
             abstract: "Open a dossier with an identity into a new folder.",
             discussion: """
                 Signatures are authenticated first (untrusted signers are refused unless \

@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Seal: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "seal",
             abstract: "Seal a case folder (or a zip / tar / 7z archive) into a signed, encrypted .dossier file.",
             discussion: """
                 The output is written under a temporary name, fsynced, re-read and verified, \

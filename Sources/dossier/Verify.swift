@@ -5,6 +5,7 @@ import Foundation
 extension DossierCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Verify dossiers with public keys only (an inspector's command).",
             discussion: """
                 Checks the container, the canonical manifest, every signature and whether its \

@@ -53,6 +53,19 @@ struct CLITests {
         #expect(result.stdout.contains("version"))
     }
 
+    /// The subcommand names are spelled out in each command's configuration (ArgumentParser
+    /// would otherwise derive them from the type names at every start, through reflection),
+    /// so the documented names are pinned here: each one must answer its own --help.
+    @Test("every documented subcommand answers by its name", arguments: [
+        "keygen", "check", "seal", "verify", "open", "inspect", "log", "checkpoint", "countersign", "rewrap", "transfer", "version",
+    ])
+    func subcommandNames(_ name: String) throws {
+        let result = try CLI.run([name, "--help"])
+        #expect(result.status == 0, "\(name): \(result.stderr)")
+        #expect(result.stdout.contains("USAGE: dossier \(name)") || (name == "transfer" && result.stdout.contains("USAGE: dossier rewrap")),
+                "\(name): \(result.stdout.prefix(200))")
+    }
+
     @Test("version prints the backends")
     func version() throws {
         let result = try CLI.run(["version"])
