@@ -148,12 +148,22 @@ public final class AccessLog: Sendable {
             report.problems.append("ledger position \(position) holds index \(record.index): an entry was deleted or inserted")
             break
         }
+        // Chains are formed by what the signed statements say; the dossier_id and sequence
+        // columns are only an index, and a row re-filed there (to hide it from a query by
+        // dossier) is a problem of its own.
         var byDossier: [String: [LedgerRecord]] = [:]
         for record in all {
             if record.storedHash != Hex.encode(SHA256.hash(record.statement)) {
                 report.problems.append("ledger entry \(record.index) (\(record.dossierID) #\(record.sequence)) was edited: its stored hash does not match its content")
             }
-            byDossier[record.dossierID, default: []].append(record)
+            var owner = record.dossierID
+            if case .success(let signed) = record.entry {
+                owner = signed.dossierID
+                if signed.dossierID != record.dossierID || signed.sequence != record.sequence {
+                    report.problems.append("ledger entry \(record.index) is filed as \(record.dossierID) #\(record.sequence) but its signed statement is \(signed.dossierID) #\(signed.sequence): the ledger's rows were re-filed")
+                }
+            }
+            byDossier[owner, default: []].append(record)
         }
         let dossiers = dossierID.map { [$0] } ?? byDossier.keys.sorted()
         for id in dossiers {

@@ -124,6 +124,30 @@ struct AccessLogTests {
         #expect(report.untrusted.contains { $0.contains("Mallory") })
     }
 
+    @Test("a row re-filed under another dossier id or sequence (the index columns, not the signed statement) is detected, also for one dossier with a checkpoint")
+    func refiledRows() throws {
+        for column in ["dossier_id = 'ZZ-1'", "sequence = 9"] {
+            let s = try Setup()
+            try s.history("CC-A", count: 3)
+            try s.history("CC-B", count: 2)
+            let checkpoint = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+            #expect(s.log.verify(dossierID: "CC-A", trusting: s.trust).isValid)
+            // Hide CC-A's last entry from a query by dossier: no gap in the positions, and the
+            // checkpoint's leaves (the statements) are unchanged.
+            try s.tamper("UPDATE entries SET \(column) WHERE dossier_id = 'CC-A' AND sequence = 3")
+            for report in [s.log.verify(dossierID: "CC-A", trusting: s.trust),
+                           s.log.verify(dossierID: "CC-A", trusting: s.trust, checkpoints: [try Checkpoint(parsing: checkpoint.note)]),
+                           s.log.verify(trusting: s.trust)] {
+                let intact = report.isIntact  // (not inside #expect: its failure would print every entry)
+                #expect(!intact, "\(column): undetected")
+                #expect(report.problems.contains { $0.contains("ledger entry 2") && $0.contains("re-filed") }, "\(column): \(report.problems)")
+            }
+            // The hidden entry is still counted in the dossier's chain.
+            let counted = s.log.verify(dossierID: "CC-A", trusting: s.trust).entries.count
+            #expect(counted == 3, "\(column)")
+        }
+    }
+
     @Test("a ledger opened read-only shows and verifies its history, changes nothing and refuses writes; also as an immutable copy")
     func readOnly() throws {
         let s = try Setup()
