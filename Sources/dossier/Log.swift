@@ -117,10 +117,12 @@ extension DossierCommand {
         func run() throws {
             do {
                 let store = try trust.store()
+                // An export checked or imported for a target must be that dossier's log; a
+                // dossier file that does not verify cannot vouch for its anchor (an error).
+                let expected = (verifyExport != nil || importFile != nil) ? try target.map { _ in try resolve() } : nil
                 if let file = verifyExport {
                     let text = try String(contentsOfFile: file, encoding: .utf8)
-                    let anchor = target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil }
-                    try show(AccessLog.verifyExport(text, trusting: store, anchor: anchor))
+                    try show(AccessLog.verifyExport(text, trusting: store, anchor: expected?.anchor, dossierID: expected?.id))
                     return
                 }
                 let ledgerExisted = FileManager.default.fileExists(atPath: log.path)
@@ -131,7 +133,7 @@ extension DossierCommand {
                     let report: LogReport
                     do {
                         report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
-                                                      anchor: target.flatMap { isDossierFile($0) ? (try? resolve().anchor) ?? nil : nil })
+                                                      anchor: expected?.anchor, dossierID: expected?.id)
                     } catch {
                         // A ledger made just for this import does not stay behind empty — unless
                         // meanwhile it is another file, or someone else has written to it.
@@ -173,7 +175,9 @@ extension DossierCommand {
                     return
                 }
                 if let export {
-                    let actor = try? log.actor(defaultRole: "reader", passphrase: passphrase)
+                    // An actor named but unusable (a key readable by others, a wrong passphrase)
+                    // is an error: the export would miss its signed exported entry.
+                    let actor = log.namesActor ? try log.actor(defaultRole: "reader", passphrase: passphrase) : nil
                     let text = try ledger.export(dossierID: id, actor: actor)
                     if export == "-" { print(text, terminator: "") } else {
                         try Data(text.utf8).write(to: URL(fileURLWithPath: export), options: .withoutOverwriting)

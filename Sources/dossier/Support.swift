@@ -264,6 +264,9 @@ struct LogOptions: ParsableArguments {
         return try AccessLog(path: path, createIfMissing: create)
     }
 
+    /// Whether an actor is named (`--as` or $DOSSIER_ACTOR).
+    var namesActor: Bool { actor != nil || ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] != nil }
+
     /// The actor: `--as`, else $DOSSIER_ACTOR, else `fallback`.
     func actor(defaultRole: DossierRole, passphrase: PassphraseOptions, fallback: DossierSigner? = nil) throws -> DossierSigner {
         if let spec = actor ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] {

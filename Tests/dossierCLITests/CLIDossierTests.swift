@@ -307,6 +307,43 @@ struct CLIDossierTests {
         #expect(!FileManager.default.fileExists(atPath: ws.path("o4")))
     }
 
+    @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")
+    func logTargetsAndActors() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        try FileManager.default.copyItem(atPath: ws.path("case"), toPath: ws.path("other"))
+        #expect(try ws.run(["seal", ws.path("other"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("other.dossier")]).status == 0)
+        // An actor key that cannot be used (readable by others, missing) is an error, not an
+        // export without its exported entry.
+        try FileManager.default.copyItem(atPath: ws.path("anna.sign"), toPath: ws.path("open.sign"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: ws.path("open.sign"))
+        for key in [ws.path("open.sign"), ws.path("missing.sign")] {
+            let export = try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("bad.jsonl"), "--as", key])
+            #expect(export.status == 1, "\(key): \(export.stdout) \(export.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: ws.path("bad.jsonl")), "\(key)")
+        }
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("case.jsonl"), "--as", ws.path("anna.sign")]).status == 0)
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--verify-export", ws.path("case.jsonl"), "--trust", trust]).status == 0)
+        // A damaged copy of the dossier cannot vouch for the export's anchor.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: ws.path("case.dossier")))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: ws.path("flipped.dossier")))
+        let flipped = try ws.run(["log", ws.path("flipped.dossier"), "--verify-export", ws.path("case.jsonl"), "--trust", trust])
+        #expect(flipped.status != 0, "\(flipped.stdout)")
+        #expect(!flipped.stdout.contains("VALID"), "\(flipped.stdout)")
+        // Another dossier's export is not this dossier's log, whether the target is a file or an id.
+        for target in [ws.path("other.dossier"), "other"] {
+            let foreign = try ws.run(["log", target, "--verify-export", ws.path("case.jsonl"), "--trust", trust], directory: NSTemporaryDirectory())
+            #expect(foreign.status == 2, "\(target): \(foreign.stdout) \(foreign.stderr)")
+            #expect(foreign.stdout.contains("is the log of case, not of other"), "\(target): \(foreign.stdout)")
+            let imported = try ws.run(["log", target, "--import", ws.path("case.jsonl"), "--trust", trust, "--log", ws.path("third.sqlite")],
+                                      directory: NSTemporaryDirectory())
+            #expect(imported.status != 0, "\(target): \(imported.stdout)")
+            #expect(!FileManager.default.fileExists(atPath: ws.path("third.sqlite")), "\(target)")
+        }
+    }
+
     @Test("countersign, rewrap, log --record and checkpoint succeed and are logged; completions generate")
     func otherCommands() throws {
         let ws = try Workspace()

@@ -292,8 +292,9 @@ public final class AccessLog: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Verifies an exported log offline, with public keys only.
-    public static func verifyExport(_ text: String, trusting trust: TrustStore, anchor: String? = nil) -> LogReport {
+    /// Verifies an exported log offline, with public keys only. With `dossierID`, the export
+    /// must be that dossier's log; with `anchor`, its chain must start with that genesis entry.
+    public static func verifyExport(_ text: String, trusting trust: TrustStore, anchor: String? = nil, dossierID expected: String? = nil) -> LogReport {
         var report = LogReport(dossierID: nil)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
         guard let first = lines.first, let header = try? JSONValue.parseCanonical(Array(first.utf8)),
@@ -302,6 +303,7 @@ public final class AccessLog: Sendable {
             return report
         }
         report = LogReport(dossierID: id)
+        if let expected, expected != id { report.problems.append("the export is the log of \(id), not of \(expected)") }
         var checkpoint: Checkpoint?
         var checkpointTrusted = false
         if let note = header["checkpoint"]?.stringValue {
@@ -346,12 +348,12 @@ public final class AccessLog: Sendable {
         return report
     }
 
-    /// Imports an exported log (after verifying it) into this ledger: the entries this
-    /// ledger does not have yet are stored after the dossier's existing ones. The two
-    /// histories must agree where they overlap.
-    public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil) throws(DossierError) -> LogReport {
+    /// Imports an exported log (after verifying it, as `verifyExport` does) into this ledger:
+    /// the entries this ledger does not have yet are stored after the dossier's existing ones.
+    /// The two histories must agree where they overlap.
+    public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil, dossierID expected: String? = nil) throws(DossierError) -> LogReport {
         try requireWritable()
-        let report = Self.verifyExport(text, trusting: trust, anchor: anchor)
+        let report = Self.verifyExport(text, trusting: trust, anchor: anchor, dossierID: expected)
         guard report.problems.isEmpty, let id = report.dossierID else {
             throw DossierError(.signature, "the export does not verify: \(report.problems.prefix(3).joined(separator: "; "))")
         }
