@@ -141,11 +141,11 @@ enum ContentReader {
                    let parent = checkedFolders[Array(relative[..<slash])] {
                     let name = Array(relative[(slash + 1)...])
                     path = try DossierPath.validate(appending: name, to: parent)
-                    try collisions.insert(name, below: parent, path: path)
+                    try collisions.insert(name, below: parent, path: path, isFolder: entry.kind == .directory)
                     depth = parent.depth + 1
                 } else {
                     path = try DossierPath.validate(relative)
-                    try collisions.insert(path)
+                    try collisions.insert(path, isFolder: entry.kind == .directory)
                     depth = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).count
                 }
             } catch { throw DossierError(.unsafePath, "the payload has an unsafe entry: \(error)") }

@@ -87,12 +87,15 @@ final class ContentWriter {
             let name = DossierPath.nfc(entry.name)
             let path: String
             do {
+                // readdir's type is only a hint, which is enough here: names in one folder
+                // are unique, and every parent is a folder inserted before its children.
+                let isFolder = entry.type == DT_DIR
                 if let parent {
                     path = try DossierPath.validate(appending: name, to: parent)
-                    try collisions.insert(name, below: parent, path: path)
+                    try collisions.insert(name, below: parent, path: path, isFolder: isFolder)
                 } else {
                     path = try DossierPath.validate(name)
-                    try collisions.insert(path)
+                    try collisions.insert(path, isFolder: isFolder)
                 }
             } catch {
                 throw DossierError(.unsafePath, "cannot seal \(error)", hint: "rename the file or folder")
@@ -291,11 +294,11 @@ final class ContentWriter {
             case .directory:
                 if writtenDirectories.contains(name) { continue }
                 try addParents(of: name, mtime: entry.mtime)
-                do { try collisions.insert(name) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                do { try collisions.insert(name, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
                 try addDirectory(name, mode: entry.mode, mtime: entry.mtime)
             case .file:
                 try addParents(of: name, mtime: entry.mtime)
-                do { try collisions.insert(name) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                do { try collisions.insert(name, isFolder: false) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
                 guard let size = entry.size, size >= 0 else {
                     throw DossierError(.source, "archive entry \(name) has no recorded size")
                 }
@@ -319,7 +322,7 @@ final class ContentWriter {
         for component in name.split(separator: "/").dropLast() {
             parent += parent.isEmpty ? String(component) : "/" + component
             if writtenDirectories.contains(parent) { continue }
-            do { try collisions.insert(parent) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+            do { try collisions.insert(parent, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
             try addDirectory(parent, mode: 0o755, mtime: mtime)
         }
     }

@@ -177,32 +177,43 @@ enum DossierPath {
             /// Swift's normalising String hash).
             let folded: Bytes
         }
-        private var seen: [Key: (path: String, name: String, implicit: Bool)] = [:]
-        /// Raw bytes of every path inserted, explicitly or as a parent.
-        private var known = Set<Bytes>()
+        /// What a name stands for: a folder only implied by a path below it, a folder entry,
+        /// or a file. A file may not share its path with a folder of either kind (libarchive
+        /// would skip the file and give the folder its mode).
+        private enum Kind { case impliedFolder, folder, file }
+        private var seen: [Key: (path: String, name: String, kind: Kind)] = [:]
+        /// Raw bytes of every folder path inserted, explicitly or as a parent.
+        private var knownFolders = Set<Bytes>()
 
-        mutating func insert(_ path: String) throws(Violation) {
-            try insert(Array(path.utf8), path: path, implicit: false)
+        mutating func insert(_ path: String, isFolder: Bool) throws(Violation) {
+            try insert(Array(path.utf8), path: path, kind: isFolder ? .folder : .file)
         }
 
-        /// Inserts `name` below `parent`, a path inserted before (a folder walk, where every
+        /// Inserts `name` below `parent`, a folder inserted before (a folder walk, where every
         /// folder comes before what it holds). Same verdict as `insert(path)`, less work.
-        mutating func insert(_ name: [UInt8], below parent: Parent, path: String) throws(Violation) {
+        mutating func insert(_ name: [UInt8], below parent: Parent, path: String, isFolder: Bool) throws(Violation) {
             let nameString = String(decoding: name, as: UTF8.self)
             let key = Key(parent: Bytes(bytes: parent.bytes), folded: Self.folded(name, nameString))
+            let kind: Kind = isFolder ? .folder : .file
             if let other = seen[key] {
-                if other.name.utf8.elementsEqual(name) {
-                    if other.implicit {
-                        seen[key] = (path, nameString, false)
-                        return
-                    }
-                    throw Violation("duplicate path \"\(path)\"")
+                guard other.name.utf8.elementsEqual(name) else {
+                    throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
                 }
-                throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+                try Self.again(other.kind, kind, path: path)
             }
-            // Not added to `known`: a later `insert(path)` below it finds its key in `seen`
-            // when it adds the parent implicitly, which ends the same way.
-            seen[key] = (path, nameString, false)
+            // Not added to `knownFolders`: a later `insert(path)` below it finds its key in
+            // `seen` when it adds the parent implicitly, which ends the same way.
+            seen[key] = (path, nameString, kind)
+        }
+
+        /// The same name inserted again (`other` first): only a folder implied before and then
+        /// given as an entry, or implied again, is fine.
+        private static func again(_ other: Kind, _ kind: Kind, path: String) throws(Violation) {
+            switch (other, kind) {
+            case (.impliedFolder, .folder), (.impliedFolder, .impliedFolder), (.folder, .impliedFolder): return
+            case (.file, .file), (.folder, .folder): throw Violation("duplicate path \"\(path)\"")
+            default: throw Violation("path \"\(path)\" is both a file and a folder")
+            }
         }
 
         /// `name.lowercased()` in NFC, as bytes. Names of ASCII and scalars without case that
@@ -228,28 +239,25 @@ enum DossierPath {
             }
         }
 
-        private mutating func insert(_ bytes: [UInt8], path: String, implicit: Bool) throws(Violation) {
+        private mutating func insert(_ bytes: [UInt8], path: String, kind: Kind) throws(Violation) {
             let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
             let parent = slash.map { Array(bytes[..<$0]) } ?? []
-            if !parent.isEmpty && !known.contains(Bytes(bytes: parent)) {
-                try insert(parent, path: String(decoding: parent, as: UTF8.self), implicit: true)
+            if !parent.isEmpty && !knownFolders.contains(Bytes(bytes: parent)) {
+                try insert(parent, path: String(decoding: parent, as: UTF8.self), kind: .impliedFolder)
             }
             let name = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
             let key = Key(parent: Bytes(bytes: parent), folded: Self.folded(Array(name.utf8), name))
             if let other = seen[key] {
-                if other.name.utf8.elementsEqual(name.utf8) {
-                    // The same name again: a parent seen before (implicitly or not) is fine.
-                    if implicit || other.implicit {
-                        if !implicit { seen[key] = (path, name, false) }
-                        known.insert(Bytes(bytes: bytes))
-                        return
-                    }
-                    throw Violation("duplicate path \"\(path)\"")
+                guard other.name.utf8.elementsEqual(name.utf8) else {
+                    throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
                 }
-                throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
+                try Self.again(other.kind, kind, path: path)
+                // A folder entry replaces the implied one (its path names it in messages).
+                if other.kind == .impliedFolder && kind == .folder { seen[key] = (path, name, kind) }
+            } else {
+                seen[key] = (path, name, kind)
             }
-            seen[key] = (path, name, implicit)
-            known.insert(Bytes(bytes: bytes))
+            if kind != .file { knownFolders.insert(Bytes(bytes: bytes)) }
         }
     }
 }

@@ -158,7 +158,7 @@ package enum FuzzEntryPoints {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var total = 0
         while let entry = try? reader.nextEntry() {
-            if let path = try? DossierPath.validate(entry.pathBytes) { try? collisions.insert(path) }
+            if let path = try? DossierPath.validate(entry.pathBytes) { try? collisions.insert(path, isFolder: entry.kind == .directory) }
             while let n = try? withMutableBytes(&buffer, { (raw) throws(ArchiveError) in try reader.readData(into: raw) }), n > 0 {
                 total += n
                 if total > 64 << 20 { return }  // the signed size bounds this when opening

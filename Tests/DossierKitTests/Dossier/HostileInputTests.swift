@@ -34,6 +34,10 @@ struct HostileInputTests {
              expected: .unsafePath),
         Case(description: "'..' below a folder entry", entries: [.directory("content/a"), .file("content/a/..")], expected: .unsafePath),
         Case(description: "device name below a folder entry", entries: [.directory("content/a"), .file("content/a/CON.txt")], expected: .unsafePath),
+        // A file with the path of a folder (libarchive would skip the file and chmod the folder).
+        Case(description: "file named like an implied folder", entries: [.file("content/a/x"), .file("content/a")], expected: .unsafePath),
+        Case(description: "file, then a path below it", entries: [.file("content/a"), .file("content/a/x")], expected: .unsafePath),
+        Case(description: "folder entry and a file of its path", entries: [.directory("content/a"), .file("content/a")], expected: .unsafePath),
     ]
 
     static func snapshot(_ dir: String) -> Set<String> {

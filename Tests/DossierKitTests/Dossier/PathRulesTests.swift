@@ -3,13 +3,17 @@ import Testing
 
 @Suite("Paths: collisions and media types")
 struct PathRulesTests {
-    func collision(_ paths: [String]) -> String? {
+    /// Inserts `paths` in order; a path that another one lies below is a folder, unless it
+    /// is listed in `files`.
+    func collision(_ paths: [String], files: Set<String> = []) -> String? {
         var detector = DossierPath.CollisionDetector()
         do {
-            for path in paths { try detector.insert(path) }
+            for path in paths { try detector.insert(path, isFolder: Self.isFolder(path, in: paths) && !files.contains(path)) }
             return nil
         } catch { return error.description }
     }
+
+    static func isFolder(_ path: String, in paths: [String]) -> Bool { paths.contains { $0.hasPrefix(path + "/") } }
 
     @Test("names equal without case or Unicode normalisation collide, at any depth, with or without parent entries")
     func collisions() {
@@ -27,6 +31,36 @@ struct PathRulesTests {
         #expect(collision(["Akte/x", "akte"])?.contains("collide") == true)
         #expect(collision(["x", "x"])?.contains("duplicate") == true)
         #expect(collision(["a/x", "a/x"])?.contains("duplicate") == true)
+    }
+
+    @Test("a file may not have the path of a folder, given or implied, in either order")
+    func fileAndFolder() {
+        // A file named like a folder only implied by a path below it (libarchive would skip
+        // the file and give the folder its mode), after or before it.
+        #expect(collision(["a/x", "a"], files: ["a"])?.contains("\"a\" is both a file and a folder") == true)
+        #expect(collision(["a", "a/x"], files: ["a"])?.contains("\"a\" is both a file and a folder") == true)
+        #expect(collision(["d/a/x", "d/a"], files: ["d/a"])?.contains("both a file and a folder") == true)
+        #expect(collision(["d/a", "d/a/b/x"], files: ["d/a"])?.contains("both a file and a folder") == true)
+        // A folder entry and a file of the same path, either order.
+        var detector = DossierPath.CollisionDetector()
+        #expect(throws: DossierPath.Violation.self) {
+            try detector.insert("a", isFolder: true)
+            try detector.insert("a", isFolder: false)
+        }
+        detector = DossierPath.CollisionDetector()
+        #expect(throws: DossierPath.Violation.self) {
+            try detector.insert("a", isFolder: false)
+            try detector.insert("a", isFolder: true)
+        }
+        // Below a folder given by its parent (the walk's fast path) too.
+        detector = DossierPath.CollisionDetector()
+        #expect(throws: DossierPath.Violation.self) {
+            try detector.insert("p", isFolder: true)
+            try detector.insert("p/a/x", isFolder: false)
+            try detector.insert(Array("a".utf8), below: DossierPath.Parent(bytes: Array("p".utf8), path: "p", depth: 1), path: "p/a", isFolder: false)
+        }
+        // A folder entry after the folder was implied, and implied again, is fine.
+        #expect(collision(["a/x", "a", "a/y"]) == nil)
     }
 
     /// The verdict of `validate`, as the path or the violation's message.
@@ -72,7 +106,7 @@ struct PathRulesTests {
             var whole = DossierPath.CollisionDetector(), walk = DossierPath.CollisionDetector()
             var wholeVerdict = "ok", walkVerdict = "ok"
             for path in paths {
-                do { try whole.insert(path) } catch { wholeVerdict = error.description; break }
+                do { try whole.insert(path, isFolder: Self.isFolder(path, in: paths)) } catch { wholeVerdict = error.description; break }
             }
             for path in paths {
                 let bytes = Array(path.utf8)
@@ -80,9 +114,9 @@ struct PathRulesTests {
                     if let slash = bytes.lastIndex(of: 0x2f) {
                         let parentBytes = Array(bytes[..<slash])
                         let parent = DossierPath.Parent(bytes: parentBytes, path: String(decoding: parentBytes, as: UTF8.self), depth: 1)
-                        try walk.insert(Array(bytes[(slash + 1)...]), below: parent, path: path)
+                        try walk.insert(Array(bytes[(slash + 1)...]), below: parent, path: path, isFolder: Self.isFolder(path, in: paths))
                     } else {
-                        try walk.insert(path)
+                        try walk.insert(path, isFolder: Self.isFolder(path, in: paths))
                     }
                 } catch { walkVerdict = error.description; break }
             }
