@@ -293,6 +293,53 @@ struct ExtractionTests {
         #expect(try DossierFixture.contents(of: shared + "/out") == ["a.txt": [1]])
     }
 
+    /// Runs `body` on a thread of its own whose file-system user is `nobody` when the tests
+    /// run as root (root passes every permission check); `setfsuid` changes only the calling
+    /// thread, and back to 0 restores its capabilities.
+    static func asOtherUser(_ body: @escaping @Sendable () -> Void) {
+        typealias SetFSUID = @convention(c) (UInt32) -> Int32
+        guard geteuid() == 0, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setfsuid") else { return body() }
+        let setfsuid = unsafeBitCast(symbol, to: SetFSUID.self)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            _ = setfsuid(65534)
+            body()
+            _ = setfsuid(0)
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+    }
+
+    @Test("removing a staging tree empties folders whose modes (from the payload) forbid it: read-only, no search, no access")
+    func removalOfLockedFolders() throws {
+        let dir = try TemporaryDirectory()
+        if geteuid() == 0 { chown(dir.url.path, 65534, 65534) }
+        let root = dir.path("tree")
+        nonisolated(unsafe) var built = false
+        nonisolated(unsafe) var result = "not run"
+        nonisolated(unsafe) var leftOver = true
+        Self.asOtherUser {
+            // Built by the same user that removes it, as an opening's staging folder is.
+            var ok = mkdir(root, 0o700) == 0
+            for folder in ["readonly", "nosearch", "none", "none/inner"] {
+                ok = ok && mkdir(root + "/" + folder, 0o700) == 0
+                ok = ok && FileManager.default.createFile(atPath: root + "/" + folder + "/plain.txt", contents: Data("secret".utf8))
+            }
+            for (folder, mode) in [("none/inner", 0o000), ("readonly", 0o555), ("nosearch", 0o600), ("none", 0o000)] as [(String, mode_t)] {
+                ok = ok && chmod(root + "/" + folder, mode) == 0
+            }
+            // The modes hold for this user: the file below a read-only folder cannot be unlinked.
+            built = ok && unlink(root + "/readonly/plain.txt") != 0 && errno == EACCES
+            result = FileSystem.removeTree(root)
+            leftOver = FileManager.default.fileExists(atPath: root)
+        }
+        if geteuid() == 0 { chown(dir.url.path, 0, 0) }
+        #expect(built)
+        #expect(result == "")
+        #expect(!leftOver)
+    }
+
     @Test("removing a tree does not follow a symlink inside it; stale temporaries of another user are left alone")
     func removalFollowsNothing() throws {
         let dir = try TemporaryDirectory()

@@ -119,9 +119,16 @@ enum FileSystem {
     /// opened with `O_NOFOLLOW` and emptied through their descriptors (a name swapped for a
     /// symlink half-way cannot lead the removal elsewhere). Missing paths are fine. Returns
     /// what could not be removed ("" when everything was).
+    ///
+    /// The trees removed are our own (staging folders, temporaries), but their folders carry
+    /// the modes of the payload: one that we may not read, search or write is given back to
+    /// us (0700) first — never through a symlink — so that no plaintext stays behind.
     @discardableResult
     static func removeTree(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        var fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 && errno == EACCES && fchmodat(AT_FDCWD, path, 0o700, AT_SYMLINK_NOFOLLOW) == 0 {
+            fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
         guard fd >= 0 else {
             // Not a folder (or gone): unlink the name itself; a symlink is removed, not followed.
             return unlink(path) == 0 || errno == ENOENT ? "" : "\(path): \(String(cString: strerror(errno)))"
@@ -135,13 +142,21 @@ enum FileSystem {
     /// Removes everything below the open folder `fd` through descriptors, without following
     /// symlinks. Returns what could not be removed (`path` names the folder in messages).
     static func removeContents(of fd: Int32, path: String) -> [String] {
+        // Read, search and write access to the folder itself (see removeTree).
+        var info = stat()
+        if fstat(fd, &info) == 0 && info.st_mode & 0o700 != 0o700 { fchmod(fd, 0o700) }
         let entries: [DirectoryEntry]
         do { entries = try listDirectory(fd: fd, path: path) } catch { return ["\(error)"] }
         var failures: [String] = []
         for entry in entries {
             let shown = path + "/" + String(decoding: entry.name, as: UTF8.self)
             let name = entry.name + [0]
-            let child = openAt(fd, entry.name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+            var child = openAt(fd, entry.name, flags: flags)
+            if child < 0 && errno == EACCES,
+               name.withUnsafeBytes({ fchmodat(fd, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 0o700, AT_SYMLINK_NOFOLLOW) }) == 0 {
+                child = openAt(fd, entry.name, flags: flags)
+            }
             if child >= 0 {
                 failures += removeContents(of: child, path: shown)
                 close(child)
