@@ -78,10 +78,41 @@ final class ContentWriter {
     }
 
     private func addChildren(of directory: Int32, at absolute: String, parent: DossierPath.Parent?) throws(DossierError) {
+        let before = try folderState(directory, at: absolute)
         let entries: [FileSystem.DirectoryEntry]
         do { entries = try FileSystem.listDirectory(fd: directory, path: absolute) } catch {
             throw DossierError(.source, "\(error)")
         }
+        try addEntries(entries, of: directory, at: absolute, parent: parent)
+        // After everything below it: the folder must still hold exactly what was listed (a
+        // file added to a folder already listed would be missing from the dossier, one
+        // removed after it was read would be in it). Its times change with every entry
+        // created, removed or renamed in it; the names are compared too, in case the clock
+        // did not move on between the listing and the change.
+        let after = try folderState(directory, at: absolute)
+        let names: [[UInt8]]
+        do { names = try FileSystem.listDirectory(fd: directory, path: absolute).map(\.name) } catch {
+            throw DossierError(.source, "\(error)")
+        }
+        guard after == before, names.elementsEqual(entries.lazy.map(\.name)) else {
+            throw changed(parent?.path ?? "the case folder", folder: true)
+        }
+    }
+
+    /// What changes when entries are created, removed or renamed in a folder.
+    private struct FolderState: Equatable {
+        let modified: Int64, modifiedNanoseconds: Int, changed: Int64, changedNanoseconds: Int, links: UInt, size: Int64
+    }
+
+    private func folderState(_ directory: Int32, at absolute: String) throws(DossierError) -> FolderState {
+        var info = stat()
+        guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
+        return FolderState(modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: info.st_mtim.tv_nsec, changed: Int64(info.st_ctim.tv_sec),
+                           changedNanoseconds: info.st_ctim.tv_nsec, links: UInt(info.st_nlink), size: Int64(info.st_size))
+    }
+
+    private func addEntries(_ entries: [FileSystem.DirectoryEntry], of directory: Int32, at absolute: String,
+                            parent: DossierPath.Parent?) throws(DossierError) {
         for entry in entries {
             // Stored in NFC; the file is still opened by its own bytes.
             let name = DossierPath.nfc(entry.name)
@@ -133,6 +164,8 @@ final class ContentWriter {
                 guard fd >= 0 else {
                     // Replaced by a link or something else since it was listed: look again.
                     if errno == ELOOP || errno == ENOTDIR || errno == ENXIO { type = Int32(DT_UNKNOWN); continue }
+                    // Listed, then removed or renamed before its turn.
+                    if errno == ENOENT { throw changed(path) }
                     throw DossierError(.source, FileError(operation: "open", path: absolute(), code: errno).description)
                 }
                 var info = stat()
@@ -148,7 +181,9 @@ final class ContentWriter {
                 continue
             }
             let info: stat
-            do { info = try FileSystem.lstatusAt(directory, entry.name, path: absolute()) } catch { throw DossierError(.source, "\(error)") }
+            do { info = try FileSystem.lstatusAt(directory, entry.name, path: absolute()) } catch {
+                throw error.code == ENOENT ? changed(path) : DossierError(.source, "\(error)")
+            }
             if FileSystem.isRegular(info) {
                 type = Int32(DT_REG)
             } else if FileSystem.isDirectory(info) {
@@ -250,8 +285,10 @@ final class ContentWriter {
         }
     }
 
-    private func changed(_ path: String) -> DossierError {
-        DossierError(.source, "\(path) changed while it was being sealed", hint: "make sure nothing writes to the case folder, then seal again")
+    private func changed(_ path: String, folder: Bool = false) -> DossierError {
+        DossierError(.source, folder ? "\(path) changed while it was being sealed: entries were added, removed or renamed in it after it was listed"
+                                     : "\(path) changed while it was being sealed",
+                     hint: "make sure nothing writes to the case folder, then seal again")
     }
 
     // MARK: - Handed-in archive

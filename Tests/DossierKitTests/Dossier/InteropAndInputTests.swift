@@ -337,6 +337,35 @@ struct RefusalTests {
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing.dossier")))
     }
 
+    @Test("a folder whose entries change while it is being sealed (a file added or removed after the folder was listed) is refused", arguments: ["sub", ""])
+    func changingFolder(_ folder: String) throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("changing-\(folder.isEmpty ? "root" : folder)", ["sub/big.bin": [UInt8](repeating: 1, count: 48 << 20), "z.txt": [2]])
+        let target = folder.isEmpty ? source : source + "/" + folder
+        final class Flag: Sendable { let stop = Atomic<Bool>(false) }
+        let flag = Flag()
+        // Another program adds and removes a file in the folder all the time.
+        let writer = Thread {
+            while !flag.stop.load(ordering: .acquiring) {
+                _ = FileManager.default.createFile(atPath: target + "/0-added.txt", contents: Data([3]))
+                usleep(200)
+                unlink(target + "/0-added.txt")
+                usleep(200)
+            }
+        }
+        writer.start()
+        defer { flag.stop.store(true, ordering: .releasing) }
+        do {
+            _ = try fx.seal(source)
+            Issue.record("a folder that changed was sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .source, "\(error)")
+            #expect(error.reason.contains("changed while it was being sealed"), "\(error)")
+        }
+        flag.stop.store(true, ordering: .releasing)
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing-\(folder.isEmpty ? "root" : folder).dossier")))
+    }
+
     @Test("openings that cannot succeed are refused before they are logged: wrong key, missing or unwritable folder")
     func openRefusedBeforeLogging() throws {
         let fx = try DossierFixture()
