@@ -31,6 +31,11 @@ final class RandomAccessFile: Sendable {
 
     deinit { close(fd) }
 
+    /// Takes an exclusive advisory lock (`flock`) on the open file without waiting; false
+    /// only when another open of it holds one (a file system without locks, e.g. NFS
+    /// without its lock daemon, counts as unlocked). Released when this file is closed.
+    func lockExclusively() -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK }
+
     /// Reads exactly `count` bytes at `offset`; fewer only at the end of the file.
     func read(at offset: Int64, count: Int) throws(FileError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)

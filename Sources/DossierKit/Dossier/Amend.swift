@@ -148,6 +148,14 @@ extension Dossier {
         let original: stat? = replacing ? container.file.status : nil
         var folder: Int32 = -1
         if replacing {
+            // One amendment of a file at a time: a second one that verified the same file
+            // would otherwise replace the first's result (or be logged and then lost). It is
+            // refused here, before anything is logged; one that starts after the first has
+            // replaced the file finds it replaced (below).
+            guard container.file.lockExclusively() else {
+                throw DossierError(.output, "\(output) is being amended by another process right now; nothing was changed",
+                                   hint: "try again when it has finished")
+            }
             folder = Glibc.open(FileSystem.parent(of: output), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard folder >= 0 else { throw DossierError(.output, FileError(operation: "open directory", path: FileSystem.parent(of: output), code: errno).description) }
         }

@@ -86,6 +86,37 @@ struct AmendTests {
         }
     }
 
+    @Test("two amendments of one dossier at once: the second is refused before it is logged, and the first keeps its signature")
+    func concurrentAmendments() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-two", ["x.txt": Array("x".utf8)]))
+        let first = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Archive One")
+        let second = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Archive Two")
+        nonisolated(unsafe) var secondError: DossierError?
+        // The second amendment starts (and has verified the file) while the first is about to
+        // replace it — as two processes could.
+        try Dossier.countersign(receipt.path, as: first, trusting: fx.trust, allowUntrusted: true, recordingTo: fx.recorder,
+                                beforeReplacingForTesting: {
+            do {
+                try Dossier.countersign(receipt.path, as: second, trusting: fx.trust, allowUntrusted: true, recordingTo: fx.recorder)
+            } catch let error as DossierError {
+                secondError = error
+            } catch {
+                Issue.record("\(error)")
+            }
+        })
+        let error = try #require(secondError, "both amendments went through")
+        #expect(error.kind == .output && error.reason.contains("being amended"), "\(error)")
+        let signatures = try ContainerReader(path: receipt.path).signatures
+        #expect(signatures.contains { $0.name.keyID == first.key.publicKey.keyID })
+        #expect(!signatures.contains { $0.name.keyID == second.key.publicKey.keyID })
+        let logged = try fx.log.history(of: receipt.manifest.dossierID).filter { $0.event == .countersigned }
+        #expect(logged.map { $0.details["keyId"] } == [first.key.publicKey.keyID])
+        // Afterwards the second one works.
+        try Dossier.countersign(receipt.path, as: second, trusting: fx.trust, allowUntrusted: true, recordingTo: fx.recorder)
+        #expect(try ContainerReader(path: receipt.path).signatures.count == signatures.count + 1)
+    }
+
     /// Seals `id`, moves it to shelf/ID.dossier and links link.dossier to it; returns the shelf path.
     func shelved(_ fx: DossierFixture, _ id: String) throws -> String {
         let receipt = try fx.seal(try fx.folder(id, ["x.txt": Array("x".utf8)]))
