@@ -107,12 +107,21 @@ public final class AccessLog: Sendable {
 
     // MARK: - Checkpoints
 
-    /// Signs a checkpoint of the whole ledger as it is now and stores it.
+    /// Signs a checkpoint of the whole ledger as it is now and stores it — only if the ledger
+    /// verifies (every row, chain and signature, and every stored checkpoint: a ledger cut
+    /// or rewritten below one is not vouched for). Who signs vouches for what the ledger
+    /// holds, so this reads and checks all of it.
     @discardableResult
     public func checkpoint(origin: String, signedBy key: SigningKey) throws(DossierError) -> Checkpoint {
         try requireWritable()
         let records: [LedgerRecord]
         do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
+        // The very entries signed for (an entry appended meanwhile waits for the next one).
+        let check = verify(records, dossierID: nil, trusting: .empty, anchor: nil, checkpoints: [])
+        guard check.isIntact else {
+            throw DossierError(.accessLog, "the access log \(path) does not verify, so no checkpoint is signed: \(check.problems.prefix(3).joined(separator: "; "))",
+                               hint: "find out what happened to the ledger (dossier log --verify) before signing for it")
+        }
         let leaves = records.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
         let checkpoint = try Checkpoint.sign(origin: origin, size: leaves.count, root: MerkleTree.root(leaves[...]), key: key)
         do { try store.addCheckpoint(size: checkpoint.size, note: checkpoint.note) } catch {
@@ -137,12 +146,19 @@ public final class AccessLog: Sendable {
     /// e.g. a later checkpoint handed to the inspector) against the entries.
     public func verify(dossierID: String? = nil, trusting trust: TrustStore, anchor: String? = nil,
                        checkpoints extra: [Checkpoint] = []) -> LogReport {
-        var report = LogReport(dossierID: dossierID)
         let all: [LedgerRecord]
         do { all = try store.records(dossierID: nil) } catch {
+            var report = LogReport(dossierID: dossierID)
             report.problems.append("cannot read the ledger: \(error)")
             return report
         }
+        return verify(all, dossierID: dossierID, trusting: trust, anchor: anchor, checkpoints: extra)
+    }
+
+    /// `verify` over the ledger's rows as read (`all`, in position order).
+    private func verify(_ all: [LedgerRecord], dossierID: String?, trusting trust: TrustStore, anchor: String?,
+                        checkpoints extra: [Checkpoint]) -> LogReport {
+        var report = LogReport(dossierID: dossierID)
         // Positions: leaf indexes must be 0, 1, 2, … (a deleted row leaves a gap).
         for (position, record) in all.enumerated() where record.index != position {
             report.problems.append("ledger position \(position) holds index \(record.index): an entry was deleted or inserted")

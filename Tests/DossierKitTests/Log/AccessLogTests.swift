@@ -230,6 +230,26 @@ struct AccessLogTests {
         #expect(report.problems.contains { $0.contains("invalid signature") })
     }
 
+    @Test("a checkpoint is not signed over a ledger that does not verify: cut below a stored checkpoint, an entry edited or deleted")
+    func checkpointRefusesDamagedLedger() throws {
+        let tampers = ["DELETE FROM entries WHERE idx = (SELECT MAX(idx) FROM entries)",
+                       "UPDATE entries SET statement = CAST(REPLACE(CAST(statement AS TEXT), 'step 1', 'step X') AS BLOB) WHERE dossier_id = 'CC-K' AND sequence = 2",
+                       "DELETE FROM entries WHERE dossier_id = 'CC-K' AND sequence = 2"]
+        for sql in tampers {
+            let s = try Setup()
+            try s.history("CC-K", count: 4)
+            try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+            try s.tamper(sql)
+            do {
+                try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+                Issue.record("signed a checkpoint after: \(sql)")
+            } catch {
+                #expect(error.kind == .accessLog && error.reason.contains("does not verify"), "\(sql): \(error)")
+            }
+            #expect(try s.log.checkpoints().count == 1, "\(sql)")
+        }
+    }
+
     @Test("checkpoints of the same size by different keys are all kept; the same note twice is kept once")
     func checkpointsOfOneSize() throws {
         let s = try Setup()
