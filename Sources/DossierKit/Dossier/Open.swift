@@ -18,6 +18,8 @@ public struct OpenOptions: Sendable {
     public static let freeSpaceReserve: Int64 = 64 << 20
     /// Tests only: pretend the destination has this many bytes free.
     var availableBytesForTesting: Int64?
+    /// Tests only: pretend the destination's file system can still make this many files and folders.
+    var availableInodesForTesting: Int64?
     /// Tests only: extract with absolute paths, as where threads cannot have a working directory of their own.
     var absolutePathsForTesting = false
     /// Tests only: runs between making the staging folder and opening it (to swap it).
@@ -101,12 +103,19 @@ extension Dossier {
             break
         }
 
-        // Room for the content (with its signed size) before anything is logged or written.
+        // Room for the content (with its signed size and counts) before anything is logged or written.
         let needed = options.only == nil ? manifest.contentBytes : 0
-        if let available = options.availableBytesForTesting ?? FileSystem.availableBytes(at: FileSystem.parent(of: destination)),
+        let at = FileSystem.parent(of: destination)
+        if let available = options.availableBytesForTesting ?? FileSystem.availableBytes(at: at),
            needed > available - min(available, OpenOptions.freeSpaceReserve) {
-            throw DossierError(.output, "opening needs \(needed) bytes but only \(available) are free at \(FileSystem.parent(of: destination))",
+            throw DossierError(.output, "opening needs \(needed) bytes and keeps \(OpenOptions.freeSpaceReserve >> 20) MiB free, but only \(available) bytes are free at \(at)",
                                hint: "free space or open into another folder")
+        }
+        // One inode per file and folder, and the staging folder.
+        let entries = options.only == nil ? manifest.fileCount + manifest.directoryCount + 1 : 2
+        if let inodes = options.availableInodesForTesting ?? FileSystem.availableInodes(at: at), entries > inodes {
+            throw DossierError(.output, "opening makes \(entries) files and folders, but the file system at \(at) can only make \(inodes) more",
+                               hint: "free inodes (remove files) or open into another file system")
         }
 
         // Nothing that is sure to fail is logged: the key must fit (the file key is only

@@ -95,6 +95,46 @@ struct ExtractionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
     }
 
+    @Test("a file system out of inodes is reported as a write failure with its cause, not as unsafe content", arguments: [false, true])
+    func outOfInodes(absolutePaths: Bool) throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("inodes", Dictionary(uniqueKeysWithValues: (0..<12).map { ("f\($0).txt", [UInt8($0)]) })))
+        let small = fx.dir.path("few-inodes")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m,nr_inodes=6", "tmpfs", small])
+        guard mount.status == 0 else {
+            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
+            return
+        }
+        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        // Refused up front, before it is logged…
+        let logged = try fx.log.history(of: receipt.manifest.dossierID).count
+        do {
+            var options = OpenOptions()
+            options.availableBytesForTesting = 1 << 40
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: small + "/out", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened 12 files into a file system with 6 inodes")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("can only make"), "\(error)")
+        }
+        #expect(try fx.log.history(of: receipt.manifest.dossierID).count == logged)
+        // …and, should the inodes run out all the same, reported with its cause.
+        var options = OpenOptions()
+        options.absolutePathsForTesting = absolutePaths
+        options.availableBytesForTesting = 1 << 40
+        options.availableInodesForTesting = 1 << 40
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: small + "/out", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: options)
+            Issue.record("opened 12 files into a file system with 6 inodes")
+        } catch {
+            #expect(error.kind == .output, "\(error)")
+            #expect(error.reason.contains("No space left on device"), "\(error.reason)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
+    }
+
     /// Writes `files` through an extraction thread with tiny batches into a new folder.
     /// Writes `files` through an extraction thread with tiny batches into a new staging
     /// folder beside `destination`; returns the staging folder's path.

@@ -138,7 +138,7 @@ struct HostileLimitsTests {
             Issue.record("opened without room")
         } catch {
             #expect(error.kind == .output)
-            #expect(error.reason.contains("needs 10000 bytes"), "\(error.reason)")
+            #expect(error.reason.contains("needs 10000 bytes and keeps 64 MiB free"), "\(error.reason)")
         }
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("out")))
         #expect(try fx.log.history(of: "room").map(\.event) == [.sealed])

@@ -1,4 +1,5 @@
 import CDossierArchive
+import Glibc
 
 /// Writes files and folders to disk through libarchive's disk writer with every safety
 /// flag: no "..", no writing through symlinks, no overwriting, no owners, sanitised
@@ -30,7 +31,11 @@ final class DiskWriter {
         // ARCHIVE_WARN is how libarchive reports refusals ("Path contains '..'"): a failure here.
         guard status != ARCHIVE_OK else { return }
         let message = archive_error_string(archive).map { String(cString: $0) } ?? "libarchive status \(status)"
-        throw ArchiveError("\(what): \(message)")
+        let code = archive_errno(archive)
+        // libarchive's own refusals carry no system error (ARCHIVE_ERRNO_MISC is -1).
+        guard code > 0 else { throw ArchiveError("\(what): \(message)") }
+        let cause = String(cString: strerror(code))
+        throw ArchiveError(message.contains(cause) ? "\(what): \(message)" : "\(what): \(message): \(cause)", code: code)
     }
 
     func begin(path: String, isDirectory: Bool, size: Int64, permissions: UInt32, mtime: Int64) throws(ArchiveError) {

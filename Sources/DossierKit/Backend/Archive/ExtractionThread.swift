@@ -330,20 +330,27 @@ final class ExtractionThread: @unchecked Sendable {
                 do {
                     try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
                     try disk.finishEntry()
-                } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+                } catch { throw Self.failure(error, path) }
             case let .begin(path, size, permissions, mtime):
                 try checkPath(prefix, path)
                 let target = try filePath(path, prefix: prefix)
                 do { try disk.begin(path: target, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
-                    throw DossierError(.unsafePath, "extraction refused: \(path): \(error)")
+                    throw Self.failure(error, path)
                 }
             case let .data(range):
                 do { try withBytes(batch.bytes) { (raw) throws(ArchiveError) in try disk.write(UnsafeRawBufferPointer(rebasing: raw[range])) } } catch {
                     throw DossierError(.output, "writing failed: \(error)")
                 }
             case .end:
-                do { try disk.finishEntry() } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+                do { try disk.finishEntry() } catch { throw Self.failure(error, nil) }
             }
         }
+    }
+
+    /// What a failure of libarchive's disk writer means: the file system failing (out of
+    /// space or inodes, an I/O error) is a write failure; anything else is a refusal.
+    private static func failure(_ error: ArchiveError, _ path: String?) -> DossierError {
+        let what = path.map { "\($0): \(error)" } ?? "\(error)"
+        return error.isResourceFailure ? DossierError(.output, "writing failed: \(what)") : DossierError(.unsafePath, "extraction refused: \(what)")
     }
 }

@@ -200,7 +200,6 @@ enum FileSystem {
         guard fsync(fd) == 0 else { throw FileError(operation: "fsync directory", path: path, code: errno) }
     }
 
-    /// The directory part of a path ("." for a bare name).
     /// Bytes an unprivileged process may still write on the file system holding `path`
     /// (nil when it cannot be told).
     static func availableBytes(at path: String) -> Int64? {
@@ -210,6 +209,15 @@ enum FileSystem {
         return overflow ? Int64.max : bytes
     }
 
+    /// Files and folders an unprivileged process may still create on the file system holding
+    /// `path` (nil when it cannot be told, or the file system has no fixed number of them).
+    static func availableInodes(at path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0, info.f_files > 0 else { return nil }
+        return Int64(clamping: info.f_favail)
+    }
+
+    /// The directory part of a path ("." for a bare name).
     static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
