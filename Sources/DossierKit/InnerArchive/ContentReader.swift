@@ -234,28 +234,37 @@ enum ContentReader {
                         with privateManifest: PrivateManifest) -> [String] {
         var problems: [String] = []
         let declaredFiles = privateManifest.files
+        // Every path once (the tar's are unique by the collision rules): a path listed twice
+        // would make one file in the tar count for two in the signed totals.
+        var listed = Set<[UInt8]>()
+        for path in declaredFiles.map(\.path) + privateManifest.directories.map(\.path) where !listed.insert(Array(path.utf8)).inserted {
+            problems.append("listed twice: \(path)")
+        }
         if declaredFiles.count == files.count, zip(declaredFiles, files).allSatisfy({ $0.path.utf8.elementsEqual($1.utf8) }) {
             for (index, file) in declaredFiles.enumerated() where facts[index].size != file.size || !Hex.matches(facts[index].sha256, file.sha256) {
                 problems.append("changed: \(file.path)")
             }
         } else {
-            var seen: [String: Int] = [:]
-            for (index, path) in files.enumerated() { seen[path] = index }
-            var declared = Set<String>()
+            // By path, as bytes: Swift's String equality would take an NFD name for its NFC
+            // form, and they are different files.
+            var seen: [[UInt8]: Int] = [:]
+            for (index, path) in files.enumerated() { seen[Array(path.utf8)] = index }
+            var declared = Set<[UInt8]>()
             for file in declaredFiles {
-                declared.insert(file.path)
-                guard let index = seen[file.path] else { problems.append("missing: \(file.path)"); continue }
+                declared.insert(Array(file.path.utf8))
+                guard let index = seen[Array(file.path.utf8)] else { problems.append("missing: \(file.path)"); continue }
                 if facts[index].size != file.size || !Hex.matches(facts[index].sha256, file.sha256) { problems.append("changed: \(file.path)") }
             }
-            for path in files where !declared.contains(path) { problems.append("extra: \(path)") }
+            for path in files where !declared.contains(Array(path.utf8)) { problems.append("extra: \(path)") }
         }
         let declaredDirectories = privateManifest.directories
         if declaredDirectories.count != directories.count
             || !zip(declaredDirectories, directories).allSatisfy({ $0.path.utf8.elementsEqual($1.utf8) }) {
-            let declared = Set(declaredDirectories.map(\.path))
-            let seen = Set(directories)
-            for path in declared.subtracting(seen).sorted() { problems.append("missing folder: \(path)") }
-            for path in seen.subtracting(declared).sorted() { problems.append("extra folder: \(path)") }
+            let declared = Set(declaredDirectories.map { Array($0.path.utf8) })
+            let seen = Set(directories.map { Array($0.utf8) })
+            let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+            for path in declared.subtracting(seen).sorted(by: { $0.lexicographicallyPrecedes($1) }) { problems.append("missing folder: \(text(path))") }
+            for path in seen.subtracting(declared).sorted(by: { $0.lexicographicallyPrecedes($1) }) { problems.append("extra folder: \(text(path))") }
         }
         return problems
     }

@@ -63,6 +63,23 @@ struct ContentComparisonTests {
         #expect(pairwise > 500)
     }
 
+    @Test("a private manifest listing a path twice, or a name in another Unicode form than the tar's, disagrees with the content")
+    func duplicatesAndForms() {
+        let fact = (size: Int64(1), sha256: SHA256.hash([1]))
+        let a = PrivateManifest.File(path: "a.txt", size: 1, sha256: Hex.encode(fact.sha256), mediaType: "t", mode: 0o644, mtime: 0)
+        // One file in the tar, listed twice (the public counts would say 2 files, 2 bytes).
+        let twice = PrivateManifest(dossierID: "x", files: [a, a], directories: [])
+        #expect(ContentReader.compare(files: ["a.txt"], [fact], directories: [], with: twice).contains("listed twice: a.txt"))
+        let folderTwice = PrivateManifest(dossierID: "x", files: [a], directories: [.init(path: "d", mode: 0o755, mtime: 0), .init(path: "d", mode: 0o755, mtime: 0)])
+        #expect(ContentReader.compare(files: ["a.txt"], [fact], directories: ["d"], with: folderTwice).contains("listed twice: d"))
+        // NFC in the manifest, NFD in the tar (and an extra file, so the comparison goes by path):
+        // the names are different bytes, so different files.
+        let nfc = PrivateManifest.File(path: "caf\u{E9}.txt", size: 1, sha256: Hex.encode(fact.sha256), mediaType: "t", mode: 0o644, mtime: 0)
+        let problems = ContentReader.compare(files: ["cafe\u{301}.txt", "z.txt"], [fact, fact], directories: [],
+                                             with: PrivateManifest(dossierID: "x", files: [nfc], directories: []))
+        #expect(problems.contains("missing: caf\u{E9}.txt") && problems.contains("extra: cafe\u{301}.txt"), "\(problems)")
+    }
+
     @Test("Hex.matches is encode-then-compare")
     func hexMatches() {
         var random = SplitMix64(seed: 7)
