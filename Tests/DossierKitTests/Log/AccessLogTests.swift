@@ -331,6 +331,25 @@ struct AccessLogTests {
         check([lines[0]], "holds no entries")
     }
 
+    @Test("an export cut back to an earlier exported entry is that earlier export: intact, and no proof of what came after (FORMAT §8.5)")
+    func exportCutToEarlierExport() throws {
+        let s = try Setup()
+        try s.history("CC-E", count: 2)
+        let first = try s.log.export(dossierID: "CC-E", actor: s.anna)
+        try s.log.record(.opened, dossierID: "CC-E", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "later reading")
+        let second = try s.log.export(dossierID: "CC-E", actor: s.anna)
+        let lines = second.split(separator: "\n").map(String.init)
+        // Cut anywhere else: detected.
+        for keep in 2..<lines.count where keep != 4 {
+            let report = AccessLog.verifyExport(lines.prefix(keep).joined(separator: "\n") + "\n", trusting: s.trust)
+            #expect(report.problems.contains { $0.contains("cut") }, "kept \(keep) lines")
+        }
+        // Cut right after the first exported entry (header + 3 entries): the first export's entries.
+        let cut = AccessLog.verifyExport(lines.prefix(4).joined(separator: "\n") + "\n", trusting: s.trust)
+        #expect(cut.isIntact)
+        #expect(cut.entries.map(\.statement) == AccessLog.verifyExport(first, trusting: s.trust).entries.map(\.statement))
+    }
+
     @Test("an export imports into another office's ledger and its chain continues there")
     func importing() throws {
         let s = try Setup()
