@@ -79,6 +79,7 @@ extension Dossier {
         guard !FileSystem.exists(destination) else {
             throw DossierError(.output, "\(destination) already exists", hint: "open into a new folder")
         }
+        do { try FileSystem.requireUsableName(destination) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
         if let only = options.only {
             do { _ = try DossierPath.validate(Array(only.utf8)) } catch { throw DossierError(.invalidArgument, "--only: \(error)") }
         }

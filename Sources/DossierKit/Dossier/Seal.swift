@@ -143,6 +143,7 @@ extension Dossier {
     /// existing file (unless replacing), a folder, a missing folder, or a place inside the
     /// folder being sealed (the half-written dossier would be sealed into itself).
     private static func checkOutput(_ output: String, source: String, isFolder: Bool, id: String, replaceExisting: Bool) throws(DossierError) {
+        do { try FileSystem.requireUsableName(output) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
         if let existing = try? FileSystem.lstatus(output) {
             if FileSystem.isDirectory(existing) {
                 throw DossierError(.output, "\(output) is a folder; the output is the dossier file", hint: "give a file name, e.g. \(output)/\(id).dossier")

@@ -269,6 +269,7 @@ struct RefusalTests {
             (source + "/sub/outs.dossier", "inside the folder being sealed", false),
             (fx.dir.path("a-folder"), "is a folder", true),
             (fx.dir.path("no-such-folder/outs.dossier"), "does not exist", false),
+            (fx.dir.path(String(repeating: "n", count: 300) + ".dossier"), "File name too long", false),
         ]
         for (output, message, replace) in cases {
             do {
@@ -378,6 +379,7 @@ struct RefusalTests {
         var cases: [(String, [AgeIdentity], DossierError.Kind)] = [
             (fx.dir.path("o-wrong"), [try AgeX25519.generate().identity], .noIdentity),
             (fx.dir.path("missing/o"), [fx.recipient.identity], .output),
+            (fx.dir.path(String(repeating: "n", count: 300)), [fx.recipient.identity], .output),
         ]
         if lockedIsReadOnly { cases.append((fx.dir.path("locked/o"), [fx.recipient.identity], .output)) }
         for (destination, identities, kind) in cases {

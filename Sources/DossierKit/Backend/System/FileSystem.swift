@@ -38,6 +38,12 @@ enum FileSystem {
         return lstat(path, &info) == 0
     }
 
+    /// Throws when `path` can never be made: a name or path longer than the file system allows.
+    static func requireUsableName(_ path: String) throws(FileError) {
+        var info = stat()
+        if lstat(path, &info) != 0 && errno == ENAMETOOLONG { throw FileError(operation: "use the name", path: path, code: ENAMETOOLONG) }
+    }
+
     static func isDirectory(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFDIR }
     static func isRegular(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG }
     static func isSymlink(_ info: stat) -> Bool { info.st_mode & Glibc.S_IFMT == Glibc.S_IFLNK }
