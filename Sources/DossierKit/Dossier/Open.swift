@@ -66,6 +66,15 @@ extension Dossier {
     /// disk — after the signatures are checked and before a single byte is decrypted. If the
     /// log cannot be written (missing, read-only, history that does not match the dossier's
     /// anchor), nothing is opened.
+    /// `text` cut at a character boundary to at most `limit` bytes of UTF-8 (with "…").
+    static func clipped(_ text: String, toBytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        // The last character boundary at or before limit − 3 bytes ("…" is 3).
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: limit - 3)
+        while end.samePosition(in: text) == nil { end = text.utf8.index(before: end) }
+        return text[..<end] + "…"
+    }
+
     public static func open(
         _ path: String,
         with identities: [AgeIdentity],
@@ -143,7 +152,8 @@ extension Dossier {
             // 2. On record before any plaintext exists (fail closed).
             var details: [String: String] = [:]
             if let only = options.only { details["document"] = only }
-            if report.status == .untrusted { details["untrustedAllowed"] = report.failureSummary }
+            // Bounded: whoever can write the file can add any number of untrusted signatures.
+            if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
             try recorder.record(.opened, manifest: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.

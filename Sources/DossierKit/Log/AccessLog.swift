@@ -49,6 +49,10 @@ public final class AccessLog: Sendable {
         guard purpose.utf8.count <= 4096, !purpose.contains(where: { $0.isNewline }) else {
             throw DossierError(.invalidArgument, "the purpose must be one line of at most 4096 bytes")
         }
+        // A statement must stay under 64 KiB (LogEntry); the details get 32 KiB of it.
+        guard details.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) <= 32 * 1024 else {
+            throw DossierError(.invalidArgument, "the details of a log entry may hold at most 32 KiB")
+        }
         try requireWritable()
         let time = Timestamp.format(Int64(date.timeIntervalSince1970))
         do {

@@ -117,6 +117,34 @@ struct AmendTests {
         #expect(try ContainerReader(path: receipt.path).signatures.count == signatures.count + 1)
     }
 
+    @Test("an opening that allows untrusted signers logs a bounded summary of them, however many long-named signers were added")
+    func manyUntrustedSigners() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-many", ["x.txt": Array("x".utf8)]))
+        // Anyone who can write the file can add countersignatures of untrusted keys.
+        for index in 0..<12 {
+            let signer = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Stranger \(index) " + String(repeating: "x", count: 6_000))
+            try Dossier.countersign(receipt.path, as: signer, trusting: fx.trust, allowUntrusted: true)
+        }
+        var options = OpenOptions()
+        options.allowUntrusted = true
+        options.requiredRoles = [.sealer, .countersigner]
+        let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("many-out"), trusting: fx.trust,
+                                      recordingTo: fx.recorder, options: options)
+        #expect(opened.destination == fx.dir.path("many-out"))
+        let entry = try #require(try fx.log.history(of: receipt.manifest.dossierID).last)
+        let summary = try #require(entry.details["untrustedAllowed"])
+        #expect(summary.utf8.count <= 2_048 && summary.hasSuffix("…"), "\(summary.utf8.count) bytes")
+        // Cut between characters, whatever their length in UTF-8.
+        for text in [String(repeating: "调查", count: 500), String(repeating: "a👍🏽é", count: 300)] {
+            for limit in [10, 11, 12, 13, 100] {
+                let clipped = Dossier.clipped(text, toBytes: limit)
+                #expect(clipped.utf8.count <= limit && clipped.hasSuffix("…") && text.hasPrefix(String(clipped.dropLast())), "\(limit)")
+            }
+        }
+        #expect(Dossier.clipped("short", toBytes: 10) == "short")
+    }
+
     /// Seals `id`, moves it to shelf/ID.dossier and links link.dossier to it; returns the shelf path.
     func shelved(_ fx: DossierFixture, _ id: String) throws -> String {
         let receipt = try fx.seal(try fx.folder(id, ["x.txt": Array("x".utf8)]))

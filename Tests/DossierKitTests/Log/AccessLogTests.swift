@@ -73,6 +73,14 @@ struct AccessLogTests {
         #expect(throws: DossierError.self) {
             try s.log.record(.opened, dossierID: "CC-none", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "x")
         }
+        // Details too large for an entry are refused as such (not as "not canonical JSON").
+        do {
+            try s.log.record(.loaned, dossierID: "CC-1", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "x",
+                             details: ["note": String(repeating: "n", count: 40_000)])
+            Issue.record("recorded 40 KB of details")
+        } catch {
+            #expect(error.kind == .invalidArgument && error.reason.contains("at most 32 KiB"), "\(error)")
+        }
     }
 
     @Test("editing, deleting, reordering or inserting an entry in the database is detected and named")
