@@ -41,6 +41,8 @@ public struct SealOptions: Sendable {
     /// `profileOverride` gives a reason (recorded in the manifest and the access log).
     public var profile: DossierProfile?
     public var profileOverride: String?
+    /// Tests only: runs right before the written dossier is renamed into place.
+    var beforeRenameForTesting: (@Sendable () -> Void)?
 
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
                 replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil,
@@ -307,10 +309,20 @@ extension Dossier {
             throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
         }
         if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis) }
+        // The genesis entry is logged first (a dossier in place always has its history); if
+        // the rename then fails — another process made the output meanwhile — the entry
+        // stays, naming a dossier that never landed, as after a killed run (SECURITY.md).
+        options.beforeRenameForTesting?()
         do {
             if options.replaceExisting { try FileSystem.renameReplacing(temporary, output) } else { try FileSystem.renameNoReplace(temporary, output) }
-            try FileSystem.syncDirectory(FileSystem.parent(of: output))
-        } catch { throw DossierError(.output, "cannot move the dossier into place: \(error)") }
+        } catch {
+            throw DossierError(.output, "cannot move the dossier into place: \(error)",
+                               hint: options.log == nil ? nil : "its sealed entry is already in the access log; seal again with another id")
+        }
+        do { try FileSystem.syncDirectory(FileSystem.parent(of: output)) } catch {
+            throw DossierError(.output, "the dossier is in place at \(output), but its folder could not be made durable: \(error)",
+                               hint: "check the file system; the dossier itself was written and verified")
+        }
         let size = (try? FileSystem.lstatus(output)).map { Int64($0.st_size) } ?? 0
         return SealReceipt(path: output, manifest: manifest, containerBytes: size, report: report)
     }

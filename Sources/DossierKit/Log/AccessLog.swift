@@ -46,6 +46,15 @@ public final class AccessLog: Sendable {
     @discardableResult
     public func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
                        purpose: String, details: [String: String] = [:], at date: Date = Date()) throws(DossierError) -> LogEntry {
+        try record(event, dossierID: dossierID, payloadSHA256: payloadSHA256, actor: actor, purpose: purpose, details: details, at: date,
+                   moreDetails: nil)
+    }
+
+    /// `record`, with `moreDetails` computed from the head inside the append's transaction
+    /// (what the entry says about the chain before it stays true under concurrent appends).
+    func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
+                purpose: String, details: [String: String], at date: Date = Date(),
+                moreDetails: ((LogEntry) -> [String: String])?) throws(DossierError) -> LogEntry {
         guard purpose.utf8.count <= 4096, !purpose.contains(where: { $0.isNewline }) else {
             throw DossierError(.invalidArgument, "the purpose must be one line of at most 4096 bytes")
         }
@@ -61,8 +70,9 @@ public final class AccessLog: Sendable {
                     guard event != .sealed && event != .registered else {
                         throw DossierError(.accessLog, "dossier \(dossierID) already has a log; \(event.rawValue) can only start one")
                     }
+                    let all = details.merging(moreDetails?(head) ?? [:]) { $1 }
                     return try LogEntry.make(dossierID: dossierID, sequence: head.sequence + 1, event: event, at: time, actor: actor,
-                                             payloadSHA256: payloadSHA256, purpose: purpose, details: details, previous: head.hash)
+                                             payloadSHA256: payloadSHA256, purpose: purpose, details: all, previous: head.hash)
                 }
                 guard event == .sealed || event == .registered else {
                     throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)",
@@ -287,9 +297,9 @@ public final class AccessLog: Sendable {
     public func export(dossierID: String, actor: DossierSigner? = nil, purpose: String = "export") throws(DossierError) -> String {
         if let actor {
             guard let head = try head(of: dossierID) else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
-            let count = try history(of: dossierID).count
-            try record(.exported, dossierID: dossierID, payloadSHA256: head.payloadSHA256, actor: actor, purpose: purpose,
-                       details: ["entries": String(count)])
+            // The number of entries before it is the head's sequence at the moment of appending.
+            _ = try record(.exported, dossierID: dossierID, payloadSHA256: head.payloadSHA256, actor: actor, purpose: purpose,
+                           details: [:], moreDetails: { ["entries": String($0.sequence)] })
         }
         let all: [LedgerRecord]
         do { all = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }

@@ -367,6 +367,25 @@ struct RefusalTests {
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing-\(folder.isEmpty ? "root" : folder).dossier")))
     }
 
+    @Test("an output made by someone else just before the rename is not replaced; the message says the sealed entry is logged")
+    func outputTakenBeforeRename() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("taken", ["a.txt": [1]])
+        let output = fx.dir.path("taken.dossier")
+        var options = SealOptions()
+        options.beforeRenameForTesting = { _ = FileManager.default.createFile(atPath: output, contents: Data("theirs".utf8)) }
+        do {
+            _ = try fx.seal(source, id: "taken", to: output, options: options)
+            Issue.record("sealed over a file made meanwhile")
+        } catch let error as DossierError {
+            #expect(error.kind == .output && error.reason.contains("cannot move the dossier into place"), "\(error)")
+            #expect(error.hint?.contains("already in the access log") == true, "\(error)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data("theirs".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") }.isEmpty)
+        #expect(try fx.log.history(of: "taken").map(\.event) == [.sealed])
+    }
+
     @Test("openings that cannot succeed are refused before they are logged: wrong key, missing or unwritable folder")
     func openRefusedBeforeLogging() throws {
         let fx = try DossierFixture()

@@ -51,7 +51,10 @@ final class TemporaryDirectory {
 
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        // Mode 0700 whatever the umask: libarchive's disk writer sets the process umask to 0
+        // for a moment per entry when an opening runs with absolute paths (no thread-private
+        // working directory, in some tests), and a folder made then would be open to others.
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }
