@@ -52,6 +52,15 @@ public struct OpenReceipt: Sendable {
 }
 
 extension Dossier {
+    /// `text` cut at a character boundary to at most `limit` bytes of UTF-8 (with "…").
+    static func clipped(_ text: String, toBytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        // The last character boundary at or before limit − 3 bytes ("…" is 3).
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: limit - 3)
+        while end.samePosition(in: text) == nil { end = text.utf8.index(before: end) }
+        return text[..<end] + "…"
+    }
+
     /// Opens a dossier with `identities` into the new folder `destination`.
     ///
     /// Signatures are authenticated first (untrusted ones are refused unless
@@ -66,15 +75,6 @@ extension Dossier {
     /// disk — after the signatures are checked and before a single byte is decrypted. If the
     /// log cannot be written (missing, read-only, history that does not match the dossier's
     /// anchor), nothing is opened.
-    /// `text` cut at a character boundary to at most `limit` bytes of UTF-8 (with "…").
-    static func clipped(_ text: String, toBytes limit: Int) -> String {
-        guard text.utf8.count > limit else { return text }
-        // The last character boundary at or before limit − 3 bytes ("…" is 3).
-        var end = text.utf8.index(text.utf8.startIndex, offsetBy: limit - 3)
-        while end.samePosition(in: text) == nil { end = text.utf8.index(before: end) }
-        return text[..<end] + "…"
-    }
-
     public static func open(
         _ path: String,
         with identities: [AgeIdentity],
