@@ -38,6 +38,7 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                try requireReadableDossier(file)
                 let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .countersigner, passphrase: passphrase, fallback: signer),
                                               purpose: "countersigned")
@@ -60,7 +61,7 @@ extension DossierCommand {
                 body and manifest keep their bytes. The transfer is recorded in a transfer record \
                 signed by you (role transferrer).
 
-                Example: dossier rewrap case.dossier -i keys/anna.age -r age1… --signer transferrer=keys/anna.sign --reason "moved to the provincial archive" --trust trust.txt
+                Example: dossier rewrap case.dossier -i keys/anna.age -r age1... --signer transferrer=keys/anna.sign --reason "moved to the provincial archive" --trust trust.txt
                 """,
             aliases: ["transfer"])
 
@@ -103,6 +104,7 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                try requireReadableDossier(file)
                 let signer = try loadSigner(self.signer, defaultRole: .transferrer, passphrase: passphrase)
                 let newRecipients = try loadRecipients(recipients, files: recipientFiles)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .transferrer, passphrase: passphrase, fallback: signer),

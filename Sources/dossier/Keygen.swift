@@ -9,7 +9,7 @@ extension DossierCommand {
             abstract: "Create an encryption identity and a signing key.",
             discussion: """
                 Writes PREFIX.age (age X25519 identity, secret, mode 0600), PREFIX.recipient \
-                (its age1… recipient, public), PREFIX.sign (Ed25519 signing key, secret, mode \
+                (its age1... recipient, public), PREFIX.sign (Ed25519 signing key, secret, mode \
                 0600) and PREFIX.pub (minisign public key, public). Existing files are never \
                 overwritten. With --protect, both secret files are encrypted with a passphrase \
                 (age scrypt), asked on the terminal or read from --passphrase-fd / DOSSIER_PASSPHRASE.
@@ -74,7 +74,7 @@ extension DossierCommand {
                 } else {
                     print("recipient:   \(identity.recipient)")
                     print("signing key: \(signing.publicKey.keyID) \(signing.publicKey.base64)")
-                    print("trust line:  sealer \(signing.publicKey.base64) \(name ?? "KEY HOLDER NAME")")
+                    print("trust line:  sealer,reader \(signing.publicKey.base64) \(name ?? "KEY HOLDER NAME")")
                     print("wrote \(paths.joined(separator: ", "))")
                 }
             } catch let error as ValidationError {

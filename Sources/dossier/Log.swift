@@ -22,7 +22,7 @@ extension DossierCommand {
                   dossier log --verify --trust trust.txt
                   dossier log case.dossier --export case.log.jsonl --as keys/anna.sign
                   dossier log --verify-export case.log.jsonl --trust trust.txt
-                  dossier log case.dossier --record loaned --as keys/anna.sign --purpose "court hearing" \
+                  dossier log case.dossier --record loaned --as keys/anna.sign --purpose "court hearing" \\
                       --detail approver="Otto Officer" --detail borrower="District Court"
                 """)
 
@@ -54,7 +54,7 @@ extension DossierCommand {
         @Option(name: .customLong("detail"), help: ArgumentHelp("A detail KEY=VALUE for --record, e.g. approver=\"Otto Officer\" (repeatable).", valueName: "key=value"))
         var details: [String] = []
 
-        @OptionGroup var trust: TrustOptions
+        @OptionGroup var trust: TrustFileOptions
         @OptionGroup var log: LogOptions
         @OptionGroup var passphrase: PassphraseOptions
 
@@ -70,6 +70,10 @@ extension DossierCommand {
 
         func resolve() throws -> (id: String, anchor: String?) {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
+            // A path or a .dossier name that is not there is a mistyped file, not an id.
+            if !isDossierFile(target) && (target.contains("/") || target.hasSuffix(".dossier")) {
+                try requireReadableDossier(target)
+            }
             if isDossierFile(target) {
                 let report = Dossier.verify(target, trusting: .empty, requiringRoles: [])
                 guard let manifest = report.manifest, report.status != .invalid else {
@@ -109,8 +113,11 @@ extension DossierCommand {
             if recordEvent == nil {
                 guard details.isEmpty else { throw ValidationError("--detail goes with --record") }
                 guard purpose == nil else { throw ValidationError("--purpose goes with --record") }
-            } else if let purpose, purpose.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("--record needs a purpose (--purpose), not an empty one")
+            } else {
+                if let purpose, purpose.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw ValidationError("--record needs a purpose (--purpose), not an empty one")
+                }
+                try log.requireActor()
             }
         }
 
@@ -176,12 +183,16 @@ extension DossierCommand {
                 }
                 if let export {
                     // An actor named but unusable (a key readable by others, a wrong passphrase)
-                    // is an error: the export would miss its signed exported entry.
+                    // is an error: the export would miss its signed exported entry. The file is
+                    // made (never overwritten) before the exported entry is recorded.
                     let actor = log.namesActor ? try log.actor(defaultRole: "reader", passphrase: passphrase) : nil
+                    let file = export == "-" ? nil : try OutputFile(creating: export)
                     let text = try ledger.export(dossierID: id, actor: actor)
-                    if export == "-" { print(text, terminator: "") } else {
-                        try Data(text.utf8).write(to: URL(fileURLWithPath: export), options: .withoutOverwriting)
+                    if let file {
+                        try file.write(Array(text.utf8))
                         if !json { print("exported \(text.split(separator: "\n").count - 1) entries of \(id) to \(export)") }
+                    } else {
+                        print(text, terminator: "")
                     }
                     return
                 }
@@ -231,7 +242,7 @@ extension DossierCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("Also write the checkpoint to this file.", valueName: "file"))
         var output: String?
 
-        @OptionGroup var log: LogOptions
+        @OptionGroup var log: LedgerOptions
         @OptionGroup var passphrase: PassphraseOptions
 
         @Flag(help: "Print as JSON.")
@@ -240,6 +251,8 @@ extension DossierCommand {
         func run() throws {
             do {
                 let key = try SigningKey.load(path: signer, passphrase: passphrase.provider("passphrase for \(signer): "))
+                // Made (never overwritten) before the checkpoint is signed and stored.
+                let file = try output.map { try OutputFile(creating: $0) }
                 let checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key)
                 if json {
                     Console.json(.object(["origin": .string(checkpoint.origin), "size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root),
@@ -247,7 +260,7 @@ extension DossierCommand {
                 } else {
                     print(checkpoint.note, terminator: "")
                 }
-                if let output { try Data(checkpoint.note.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) }
+                try file?.write(Array(checkpoint.note.utf8))
             } catch {
                 throw fail(error)
             }

@@ -49,10 +49,12 @@ extension DossierCommand {
 
         func validate() throws {
             guard !identities.isEmpty else { throw ValidationError("give an identity file (-i)") }
+            try log.requireActor()
         }
 
         func run() throws {
             do {
+                try requireReadableDossier(file)
                 let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)

@@ -14,7 +14,7 @@ extension DossierCommand {
                 change while being read stop the seal with nothing written.
 
                 Example:
-                  dossier seal Examples/case-2024-0117 -r age1… -s keys/anna.sign \\
+                  dossier seal Examples/case-2024-0117 -r age1... -s keys/anna.sign \\
                       --signer approver=keys/otto.sign --public court="Example District Court" \\
                       -o case-2024-0117.dossier
                 """)
@@ -22,7 +22,7 @@ extension DossierCommand {
         @Argument(help: ArgumentHelp("The case folder or archive to seal.", valueName: "source"))
         var source: String
 
-        @Option(name: [.short, .customLong("recipient")], help: ArgumentHelp("An age recipient (age1…) who may open the dossier (repeatable).", valueName: "recipient"))
+        @Option(name: [.short, .customLong("recipient")], help: ArgumentHelp("An age recipient (age1...) who may open the dossier (repeatable).", valueName: "recipient"))
         var recipients: [String] = []
 
         @Option(name: [.customShort("R"), .customLong("recipients-file")], help: ArgumentHelp("A file of age recipients, one per line (repeatable).", valueName: "file"))
@@ -31,7 +31,7 @@ extension DossierCommand {
         @Option(name: [.short, .customLong("sign")], help: ArgumentHelp("A signing key that signs as sealer (repeatable).", valueName: "keyfile"))
         var sealerKeys: [String] = []
 
-        @Option(name: .customLong("signer"), help: ArgumentHelp("A signer as ROLE=KEYFILE, e.g. approver=keys/otto.sign (repeatable).", valueName: "role=keyfile"))
+        @Option(name: .customLong("signer"), help: ArgumentHelp("A further signer as ROLE=KEYFILE, e.g. approver=keys/otto.sign; a bare KEYFILE signs as approver (repeatable).", valueName: "role=keyfile"))
         var signers: [String] = []
 
         @Option(name: .customLong("id"), help: "The dossier id, sealed once (default: the source folder's name, or the archive's name without its extension).")
@@ -40,7 +40,7 @@ extension DossierCommand {
         @Option(name: .customLong("public"), help: ArgumentHelp("Metadata to publish in the manifest as KEY=VALUE (repeatable; visible without a key).", valueName: "key=value"))
         var publicMetadata: [String] = []
 
-        @Option(name: .customLong("level"), help: "zstd compression level, 1…19.")
+        @Option(name: .customLong("level"), help: "zstd compression level, 1-19.")
         var level: Int = 3
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The .dossier file to write.", valueName: "file"))

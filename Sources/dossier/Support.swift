@@ -166,18 +166,25 @@ enum Passphrase {
     }
 }
 
-/// Trust and role options shared by verify, open, countersign and rewrap.
-struct TrustOptions: ParsableArguments {
+/// The trust file alone (log: entries and checkpoints are checked against it).
+struct TrustFileOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Trust file: one \"ROLES PUBLIC-KEY NAME\" line per trusted key (default: $DOSSIER_TRUST).", valueName: "file"))
     var trust: String?
-
-    @Option(name: .customLong("require-role"), help: ArgumentHelp("A role that needs a valid trusted signature (repeatable; default: sealer).", valueName: "role"))
-    var requireRoles: [String] = []
 
     func store() throws -> TrustStore {
         guard let path = trust ?? ProcessInfo.processInfo.environment["DOSSIER_TRUST"] else { return .empty }
         return try TrustStore.load(path: path)
     }
+}
+
+/// Trust and role options shared by verify, open, countersign and rewrap.
+struct TrustOptions: ParsableArguments {
+    @OptionGroup var file: TrustFileOptions
+
+    @Option(name: .customLong("require-role"), help: ArgumentHelp("A role that needs a valid trusted signature (repeatable; default: sealer).", valueName: "role"))
+    var requireRoles: [String] = []
+
+    func store() throws -> TrustStore { try file.store() }
 
     /// Unknown roles are usage errors (exit 64), found before anything runs.
     func validate() throws { _ = try roles() }
@@ -228,15 +235,11 @@ func loadRecipients(_ recipients: [String], files: [String]) throws -> [AgeRecip
     return out
 }
 
-/// The access log options shared by every command that writes or reads the log.
-struct LogOptions: ParsableArguments {
+/// The access log file (checkpoint: no entry is written, so nobody acts).
+struct LedgerOptions: ParsableArguments {
     @Option(name: .customLong("log"), help: ArgumentHelp(
         "The access log (SQLite ledger). Default: $DOSSIER_LOG, else ~/.local/share/dossier/access-log.sqlite.", valueName: "file"))
     var logPath: String?
-
-    @Option(name: .customLong("as"), help: ArgumentHelp(
-        "Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default: $DOSSIER_ACTOR.", valueName: "role=keyfile"))
-    var actor: String?
 
     var path: String {
         if let logPath { return logPath }
@@ -263,16 +266,73 @@ struct LogOptions: ParsableArguments {
         }
         return try AccessLog(path: path, createIfMissing: create)
     }
+}
+
+/// The access log options shared by every command that writes entries.
+struct LogOptions: ParsableArguments {
+    @OptionGroup var ledger: LedgerOptions
+
+    @Option(name: .customLong("as"), help: ArgumentHelp(
+        "Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default: $DOSSIER_ACTOR.", valueName: "role=keyfile"))
+    var actor: String?
+
+    var path: String { ledger.path }
+    func openForReading() throws -> AccessLog { try ledger.openForReading() }
+    func open(create: Bool) throws -> AccessLog { try ledger.open(create: create) }
+
+    /// `--as`, else a non-empty $DOSSIER_ACTOR.
+    private var actorSpec: String? {
+        actor ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// Whether an actor is named (`--as` or $DOSSIER_ACTOR).
-    var namesActor: Bool { actor != nil || ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] != nil }
+    var namesActor: Bool { actorSpec != nil }
+
+    /// For `validate()`: a command whose entry has no other signer needs an actor.
+    func requireActor() throws {
+        guard namesActor else { throw ValidationError(Self.noActor) }
+    }
+
+    static let noActor = "say who acts: --as KEYFILE (or ROLE=KEYFILE), or set DOSSIER_ACTOR; the access log entry is signed with that key"
 
     /// The actor: `--as`, else $DOSSIER_ACTOR, else `fallback`.
     func actor(defaultRole: DossierRole, passphrase: PassphraseOptions, fallback: DossierSigner? = nil) throws -> DossierSigner {
-        if let spec = actor ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"] {
+        if let spec = actorSpec {
             return try loadSigner(spec, defaultRole: defaultRole, passphrase: passphrase)
         }
         if let fallback { return fallback }
-        throw ValidationError("say who acts: --as KEYFILE (or ROLE=KEYFILE), or set DOSSIER_ACTOR; every opening is signed in the access log")
+        throw ValidationError(Self.noActor)
     }
+}
+
+/// A new output file, made before the work it records (an export, a checkpoint) so that an
+/// existing file or an unwritable folder fails first. Never overwrites.
+final class OutputFile {
+    private let path: String
+    private let fd: Int32
+
+    init(creating path: String) throws {
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DossierError(.io, "\(path): \(String(cString: strerror(errno)).lowercased())", hint: "choose a new file name") }
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw DossierError(.io, "writing \(path): \(String(cString: strerror(errno)).lowercased())") }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw DossierError(.io, "writing \(path): \(String(cString: strerror(errno)).lowercased())") }
+    }
+}
+
+/// Refuses, as bad input (exit 1), a dossier path that is missing, a folder or unreadable:
+/// not a damaged dossier (exit 2).
+func requireReadableDossier(_ path: String) throws {
+    if let reason = unreadableReason(path) { throw DossierError(.io, "\(path): \(reason)") }
 }

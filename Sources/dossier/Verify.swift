@@ -13,7 +13,7 @@ extension DossierCommand {
                 -i, also decrypts and checks every file against the private manifest. Many files \
                 at once (a whole shelf) end with a summary line.
 
-                Exit codes: 0 all valid, 2 any invalid, 3 any untrusted (none invalid).
+                Exit codes: 0 all valid, 2 any invalid, 1 any file missing or unreadable (none invalid), 3 any untrusted (none of the others).
 
                 Example: dossier verify shelf/*.dossier --trust trust.txt --require-role sealer --require-role approver
                 """)

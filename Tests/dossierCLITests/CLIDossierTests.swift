@@ -344,6 +344,49 @@ struct CLIDossierTests {
         }
     }
 
+    @Test("what the docs promise (review of session 7): exit codes of unreadable input, no log entry for a failed export, no silently ignored options, sealer as the seal's actor")
+    func docsPromises() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["keygen", "--name", "Otto Officer", ws.path("otto")]).status == 0)
+        // Without --as, the sealed entry is signed by the sealer, whichever signer comes first.
+        let sealed = try ws.run(["seal", ws.path("case"), "-r", recipient, "--signer", "approver=" + ws.path("otto.sign"), "-s", ws.path("anna.sign"),
+                                 "-o", ws.path("case.dossier")])
+        #expect(sealed.status == 0, "\(sealed.stderr)")
+        #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.contains("sealed by Anna Archivist (sealer"))
+        // A missing file or a folder is bad input (1), not a damaged dossier (2).
+        for command in [["open", ws.path("nope.dossier"), "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "-o", ws.path("o1"), "--purpose", "x"],
+                        ["open", ws.path("case"), "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "-o", ws.path("o2"), "--purpose", "x"],
+                        ["countersign", ws.path("nope.dossier"), "--signer", ws.path("otto.sign")],
+                        ["rewrap", ws.path("nope.dossier"), "-i", ws.path("anna.age"), "-r", recipient, "--signer", ws.path("anna.sign"), "--reason", "x"]] {
+            let result = try ws.run(command)
+            #expect(result.status == 1, "\(command[0]) \(command[1]): \(result.status) \(result.stderr)")
+        }
+        // A misspelled dossier file is not taken for a dossier id.
+        for args in [["log", ws.path("nope.dossier")], ["log", "nope.dossier", "--verify", "--trust", trust]] {
+            let result = try ws.run(args, directory: ws.root)
+            #expect(result.status == 1 && result.stderr.contains("no such file"), "\(args): \(result.status) \(result.stdout) \(result.stderr)")
+        }
+        // An export that cannot be written records nothing.
+        try Data().write(to: URL(fileURLWithPath: ws.path("existing.jsonl")))
+        let before = try ws.run(["log", ws.path("case.dossier")]).stdout
+        let export = try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("existing.jsonl"), "--as", ws.path("anna.sign")])
+        #expect(export.status == 1, "\(export.stderr)")
+        #expect(try ws.run(["log", ws.path("case.dossier")]).stdout == before)
+        // Options a command does not use are not offered.
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--require-role", "approver"]).status == 64)
+        #expect(try ws.run(["checkpoint", "--origin", "x.example", "--signer", ws.path("otto.sign"), "--as", ws.path("otto.sign")]).status == 64)
+        // A missing actor is a usage error that names the command, not the whole tool.
+        let noActor = try ws.run(["log", ws.path("case.dossier"), "--record", "loaned", "--purpose", "x"], environment: ["DOSSIER_ACTOR": ""])
+        #expect(noActor.status == 64 && noActor.stderr.contains("Usage: dossier log") && !noActor.stderr.contains("opening"), "\(noActor.stderr)")
+        // The output named as the folder being sealed gets a hint that works.
+        let inside = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case"), "--id", "other"])
+        #expect(inside.status == 1 && inside.stderr.contains("e.g. \(ws.path("other.dossier"))"), "\(inside.stderr)")
+        // keygen's trust line lets its holder seal and open.
+        let keygen = try ws.run(["keygen", "--name", "Rita", ws.path("rita")])
+        #expect(keygen.stdout.contains("trust line:  sealer,reader "), "\(keygen.stdout)")
+    }
+
     @Test("countersign, rewrap, log --record and checkpoint succeed and are logged; completions generate")
     func otherCommands() throws {
         let ws = try Workspace()

@@ -351,7 +351,7 @@ _dossier_inspect() {
 _dossier_log() {
     repeating_flags=()
     non_repeating_flags=(--verify --json --version -h --help)
-    repeating_options=(--checkpoint --detail --require-role)
+    repeating_options=(--checkpoint --detail)
     non_repeating_options=(--export --verify-export --import --record --purpose --trust --log --as --passphrase-fd)
     __dossier_offer_flags_options 1
 
@@ -381,9 +381,6 @@ _dossier_log() {
     '--trust')
         return
         ;;
-    '--require-role')
-        return
-        ;;
     '--log')
         return
         ;;
@@ -400,7 +397,7 @@ _dossier_checkpoint() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--origin --signer --output -o --log --as --passphrase-fd)
+    non_repeating_options=(--origin --signer --output -o --log --passphrase-fd)
     __dossier_offer_flags_options 0
 
     # Offer option value completions
@@ -415,9 +412,6 @@ _dossier_checkpoint() {
         return
         ;;
     '--log')
-        return
-        ;;
-    '--as')
         return
         ;;
     '--passphrase-fd')

@@ -148,7 +148,10 @@ extension Dossier {
         do { try FileSystem.requireUsableName(output) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
         if let existing = try? FileSystem.lstatus(output) {
             if FileSystem.isDirectory(existing) {
-                throw DossierError(.output, "\(output) is a folder; the output is the dossier file", hint: "give a file name, e.g. \(output)/\(id).dossier")
+                // Inside the folder being sealed would be refused too: then beside it.
+                let inside = isFolder && Self.isInside(output, source)
+                let example = (inside ? FileSystem.parent(of: FileSystem.withoutTrailingSlashes(source)) : output) + "/\(id).dossier"
+                throw DossierError(.output, "\(output) is a folder; the output is the dossier file", hint: "give a file name, e.g. \(example)")
             }
             if !replaceExisting {
                 throw DossierError(.output, "\(output) already exists", hint: "choose another name, or allow replacing it (SealOptions.replaceExisting; --force on the command line)")
@@ -158,10 +161,15 @@ extension Dossier {
         guard Dossier.isFolderPath(folder) else {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or write the dossier elsewhere")
         }
-        if isFolder, let sourceReal = FileSystem.realPath(source), let folderReal = FileSystem.realPath(folder),
-           folderReal == sourceReal || folderReal.hasPrefix(sourceReal == "/" ? "/" : sourceReal + "/") {
+        if isFolder && isInside(folder, source) {
             throw DossierError(.output, "the output \(output) is inside the folder being sealed", hint: "write the dossier outside \(source)")
         }
+    }
+
+    /// Whether the folder `path` is `source` or lies below it (real paths).
+    private static func isInside(_ path: String, _ source: String) -> Bool {
+        guard let sourceReal = FileSystem.realPath(source), let real = FileSystem.realPath(path) else { return false }
+        return real == sourceReal || real.hasPrefix(sourceReal == "/" ? "/" : sourceReal + "/")
     }
 
     /// The folder's name ("." and ".." resolved), or the archive's name without its extension.
