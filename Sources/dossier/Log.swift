@@ -187,7 +187,11 @@ extension DossierCommand {
                     // made (never overwritten) before the exported entry is recorded.
                     let actor = log.namesActor ? try log.actor(defaultRole: "reader", passphrase: passphrase) : nil
                     let file = export == "-" ? nil : try OutputFile(creating: export)
-                    let text = try ledger.export(dossierID: id, actor: actor)
+                    let text: String
+                    do { text = try ledger.export(dossierID: id, actor: actor) } catch {
+                        file?.discard()
+                        throw error
+                    }
                     if let file {
                         try file.write(Array(text.utf8))
                         if !json { print("exported \(text.split(separator: "\n").count - 1) entries of \(id) to \(export)") }
@@ -253,7 +257,11 @@ extension DossierCommand {
                 let key = try SigningKey.load(path: signer, passphrase: passphrase.provider("passphrase for \(signer): "))
                 // Made (never overwritten) before the checkpoint is signed and stored.
                 let file = try output.map { try OutputFile(creating: $0) }
-                let checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key)
+                let checkpoint: Checkpoint
+                do { checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key) } catch {
+                    file?.discard()
+                    throw error
+                }
                 if json {
                     Console.json(.object(["origin": .string(checkpoint.origin), "size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root),
                                           "signerKeyId": .string(checkpoint.signerKeyID), "note": .string(checkpoint.note)]))

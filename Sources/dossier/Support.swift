@@ -319,6 +319,9 @@ final class OutputFile {
 
     deinit { close(fd) }
 
+    /// Removes the (still empty) file when the work it was made for failed.
+    func discard() { unlink(path) }
+
     func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {

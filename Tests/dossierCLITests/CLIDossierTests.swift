@@ -373,6 +373,12 @@ struct CLIDossierTests {
         let export = try ws.run(["log", ws.path("case.dossier"), "--export", ws.path("existing.jsonl"), "--as", ws.path("anna.sign")])
         #expect(export.status == 1, "\(export.stderr)")
         #expect(try ws.run(["log", ws.path("case.dossier")]).stdout == before)
+        // An export or a checkpoint that fails leaves no empty file behind.
+        let noHistory = try ws.run(["log", "no-such-id", "--export", ws.path("none.jsonl"), "--as", ws.path("anna.sign")])
+        #expect(noHistory.status == 1 && !FileManager.default.fileExists(atPath: ws.path("none.jsonl")), "\(noHistory.stderr)")
+        let noLedger = try ws.run(["checkpoint", "--origin", "x.example", "--signer", ws.path("otto.sign"), "-o", ws.path("cp.txt"),
+                                   "--log", ws.path("missing.sqlite")])
+        #expect(noLedger.status == 1 && !FileManager.default.fileExists(atPath: ws.path("cp.txt")), "\(noLedger.stderr)")
         // Options a command does not use are not offered.
         #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--require-role", "approver"]).status == 64)
         #expect(try ws.run(["checkpoint", "--origin", "x.example", "--signer", ws.path("otto.sign"), "--as", ws.path("otto.sign")]).status == 64)
