@@ -67,12 +67,16 @@ final class PayloadDigestSink: ByteSink {
     private(set) var headerSHA256: [UInt8] = []
     private(set) var bodySize: Int64 = 0
     private var total: Int64 = 0
+    private let limit: Int64
 
-    init(forwardingTo target: ByteSink) { self.target = target }
+    init(forwardingTo target: ByteSink, limit: Int64 = ContainerFormat.maxContainerBytes) {
+        self.target = target
+        self.limit = limit
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         total += Int64(bytes.count)
-        guard total <= ContainerFormat.maxContainerBytes else {
+        guard total <= limit else {
             throw DossierError(.invalidArgument, "the sealed payload would exceed 4 GiB, the limit of format v1",
                                hint: "split the case folder into several dossiers")
         }

@@ -51,3 +51,14 @@ public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible 
         hint.map { "\(reason) (\($0))" } ?? reason
     }
 }
+
+extension DossierError {
+    /// Our own error that caused `error`, passed up through libarchive or the age layer
+    /// (e.g. the payload size limit, with its hint), if there is one.
+    static func cause(of error: any Error) -> DossierError? {
+        if let error = error as? DossierError { return error }
+        if let error = error as? ArchiveError, let underlying = error.underlying { return cause(of: underlying) }
+        if let error = error as? AgeError, let underlying = error.underlying { return cause(of: underlying) }
+        return nil
+    }
+}

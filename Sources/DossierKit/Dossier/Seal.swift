@@ -43,6 +43,8 @@ public struct SealOptions: Sendable {
     public var profileOverride: String?
     /// Tests only: runs right before the written dossier is renamed into place.
     var beforeRenameForTesting: (@Sendable () -> Void)?
+    /// Tests only: the payload size limit instead of format v1's 4 GiB.
+    var payloadLimitForTesting: Int64?
 
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
                 replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil,
@@ -215,7 +217,7 @@ extension Dossier {
         // The payload: pax tar → zstd → age → container entry (streamed, size unknown).
         try container.begin(ContainerFormat.payloadEntry, size: nil)
         let entryStart = file.bytesWritten
-        let payloadSink = PayloadDigestSink(forwardingTo: container.entrySink)
+        let payloadSink = PayloadDigestSink(forwardingTo: container.entrySink, limit: options.payloadLimitForTesting ?? ContainerFormat.maxContainerBytes)
         let age: AgeEncryptingWriter
         do { age = try AgeEncryptingWriter(to: payloadSink, recipients: recipients) } catch {
             throw DossierError(.invalidArgument, "cannot encrypt to the recipients: \(error)")
@@ -248,7 +250,7 @@ extension Dossier {
         do throws(DossierError) {
             if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
             finished = try content.finish(dossierID: id, mtime: sealedAt)
-            do { try zstd.finish() } catch { throw (error as? DossierError) ?? DossierError(.output, "finishing the compression failed: \(error)") }
+            do { try zstd.finish() } catch { throw DossierError.cause(of: error) ?? DossierError(.output, "finishing the compression failed: \(error)") }
         } catch {
             tar.abort()
             try? pipeline.close()
@@ -256,9 +258,9 @@ extension Dossier {
         }
         let (privateManifest, privateBytes) = finished
         do { try pipeline.close() } catch {
-            throw (error as? DossierError) ?? DossierError(.output, "writing the payload failed: \(error)")
+            throw DossierError.cause(of: error) ?? DossierError(.output, "writing the payload failed: \(error)")
         }
-        do { try age.finish() } catch { throw DossierError(.output, "finishing the encryption failed: \(error)") }
+        do { try age.finish() } catch { throw DossierError.cause(of: error) ?? DossierError(.output, "finishing the encryption failed: \(error)") }
         readBack?.setEnd(file.bytesWritten)
         file.readBack = nil
         try container.end()

@@ -46,8 +46,8 @@ final class ContentWriter {
     }
 
     private func archiveFailure(_ error: ArchiveError, _ what: String) -> DossierError {
-        if let underlying = error.underlying as? DossierError { return underlying }
-        return DossierError(.output, "\(what): \(error)")
+        // Our own error from below libarchive (through the age layer too), e.g. the size limit.
+        DossierError.cause(of: error) ?? DossierError(.output, "\(what): \(error)")
     }
 
     /// Sanitised permissions: 0755 for directories and executables, 0644 otherwise.

@@ -24,17 +24,28 @@ public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public let kind: Kind
     public let reason: String
+    /// The error of the byte source or sink that caused an `.io` failure (a layer above may
+    /// need it whole, e.g. a size limit with its hint).
+    let underlying: (any Error)?
 
     public init(_ kind: Kind, _ reason: String) {
+        self.init(kind, reason, underlying: nil)
+    }
+
+    init(_ kind: Kind, _ reason: String, underlying: (any Error)?) {
         self.kind = kind
         self.reason = reason
+        self.underlying = underlying
     }
 
     public var description: String { "\(kind.rawValue): \(reason)" }
 
+    /// Equal kind and reason (the underlying error is not compared).
+    public static func == (lhs: AgeError, rhs: AgeError) -> Bool { lhs.kind == rhs.kind && lhs.reason == rhs.reason }
+
     /// Wraps an error from a byte source or sink, keeping age errors (from the armor layer) as they are.
     static func wrapping(_ error: any Error, _ what: String) -> AgeError {
         if let error = error as? AgeError { return error }
-        return AgeError(.io, "\(what): \(error)")
+        return AgeError(.io, "\(what): \(error)", underlying: error)
     }
 }

@@ -367,6 +367,25 @@ struct RefusalTests {
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing-\(folder.isEmpty ? "root" : folder).dossier")))
     }
 
+    @Test("a payload beyond the format's size limit is reported as such, with its hint, not as a write failure of some file", arguments: [64 << 10, 3 << 20])
+    func payloadLimit(_ limit: Int) throws {
+        let fx = try DossierFixture()
+        var random = SystemRandomNumberGenerator()
+        let source = try fx.folder("huge", ["a.txt": Array("first".utf8),
+                                            "scan.bin": (0..<(4 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) }])
+        var options = SealOptions()
+        options.payloadLimitForTesting = Int64(limit)
+        do {
+            _ = try fx.seal(source, options: options)
+            Issue.record("sealed beyond the limit")
+        } catch let error as DossierError {
+            #expect(error.kind == .invalidArgument && error.reason.contains("would exceed"), "\(error)")
+            #expect(error.hint?.contains("split the case folder") == true, "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("huge.dossier")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") }.isEmpty)
+    }
+
     @Test("an output made by someone else just before the rename is not replaced; the message says the sealed entry is logged")
     func outputTakenBeforeRename() throws {
         let fx = try DossierFixture()
