@@ -309,28 +309,23 @@ struct LogOptions: ParsableArguments {
 /// existing file or an unwritable folder fails first. Never overwrites.
 final class OutputFile {
     private let path: String
-    private let fd: Int32
+    private let sink: FileSink
 
     init(creating path: String) throws {
-        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DossierError(.io, "\(path): \(String(cString: strerror(errno)).lowercased())", hint: "choose a new file name") }
+        do { sink = try FileSink(creating: path) } catch {
+            throw DossierError(.io, "\(error)", hint: "choose a new file name")
+        }
         self.path = path
     }
-
-    deinit { close(fd) }
 
     /// Removes the (still empty) file when the work it was made for failed.
     func discard() { unlink(path) }
 
+    /// Writes `bytes`, flushes them to disk and closes the file.
     func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw DossierError(.io, "writing \(path): \(String(cString: strerror(errno)).lowercased())") }
-            offset += n
-        }
-        guard fsync(fd) == 0 else { throw DossierError(.io, "writing \(path): \(String(cString: strerror(errno)).lowercased())") }
+        try bytes.withUnsafeBytes { try sink.write($0) }
+        try sink.sync()
+        try sink.close()
     }
 }
 
