@@ -9,9 +9,15 @@
 public enum Age {
     /// Encrypts `plaintext` in memory. For large data use `AgeEncryptingWriter`.
     public static func encrypt(_ plaintext: [UInt8], to recipients: [AgeRecipient], armored: Bool = false) throws(AgeError) -> [UInt8] {
+        try withBytes(plaintext) { (bytes) throws(AgeError) in try encrypt(bytes: bytes, to: recipients, armored: armored) }
+    }
+
+    /// `encrypt` of bytes held elsewhere (a key file in wiping memory). The only other copy
+    /// of the plaintext is the encryptor's chunk buffer, which it wipes.
+    static func encrypt(bytes plaintext: UnsafeRawBufferPointer, to recipients: [AgeRecipient], armored: Bool) throws(AgeError) -> [UInt8] {
         let sink = MemorySink()
         let writer = try AgeEncryptingWriter(to: sink, recipients: recipients, armored: armored)
-        try withBytes(plaintext) { (bytes) throws(AgeError) in try writer.writeChunk(bytes) }
+        try writer.writeChunk(plaintext)
         try writer.finish()
         return sink.bytes
     }
@@ -22,6 +28,27 @@ public enum Age {
         var out: [UInt8] = []
         while let chunk = try reader.nextChunk() { out += chunk }
         return out
+    }
+
+    /// Decrypts a small age file (a passphrase-protected key file) into wiping memory: the
+    /// plaintext is decrypted straight into it, and the reader wipes its chunk buffer.
+    static func decryptSecret(_ ciphertext: [UInt8], with identities: [AgeIdentity]) throws(AgeError) -> SecureBytes {
+        let reader = try AgeDecryptingReader(from: MemorySource(ciphertext), identities: identities)
+        var length = 0
+        // The plaintext is shorter than the ciphertext (16-byte tags, a header).
+        let buffer = try SecureBytes(count: ciphertext.count) { (buffer) throws(AgeError) in
+            while length < buffer.count {
+                let n: Int
+                do {
+                    n = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[length...]))
+                } catch {
+                    throw error as? AgeError ?? AgeError.wrapping(error, "decrypting failed")
+                }
+                if n == 0 { break }
+                length += n
+            }
+        }
+        return withBytes(buffer) { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
     }
 
     /// Re-wraps an age file for new recipients: unwraps the file key with `identities`,

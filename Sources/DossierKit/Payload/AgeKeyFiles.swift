@@ -5,21 +5,23 @@ import Glibc
 extension AgeIdentity {
     /// Parses an identity file in age's format: one `AGE-SECRET-KEY-1…` per line; empty
     /// lines and lines starting with `#` are ignored. Errors name the line number and never
-    /// echo its content (it may be a secret key).
+    /// echo its content (it may be a secret key). The text's copies made here are wiped, but
+    /// the caller's string cannot be: `loadIdentityFile(atPath:)` never makes one.
     public static func parseIdentityFile(_ text: String) throws(AgeError) -> [AgeIdentity] {
+        var bytes = Array(text.utf8)
+        defer { secureWipe(&bytes) }
+        return try withBytes(bytes) { (file) throws(AgeError) in try parseIdentityFile(bytes: file) }
+    }
+
+    /// Parses an identity file held in wiping memory, line by line, without copying it.
+    static func parseIdentityFile(bytes file: UnsafeRawBufferPointer) throws(AgeError) -> [AgeIdentity] {
         var identities: [AgeIdentity] = []
-        var number = 0
-        // "\r\n" is one Character in Swift, so split on both line endings explicitly.
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            number += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            let trimmed = line.trimmingWhitespace()
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+        for (index, line) in SecretFile.lines(file).enumerated() {
+            if line.isEmpty || file[line.lowerBound] == UInt8(ascii: "#") { continue }
             do {
-                identities.append(try AgeIdentity(String(trimmed)))
+                identities.append(try AgeIdentity(secretLine: UnsafeRawBufferPointer(rebasing: file[line])))
             } catch {
-                throw AgeError(.invalidKey, "line \(number) of the identity file is not an age identity (\(error.reason))")
+                throw AgeError(.invalidKey, "line \(index + 1) of the identity file is not an age identity (\(error.reason))")
             }
         }
         guard !identities.isEmpty else { throw AgeError(.invalidKey, "the identity file holds no identities") }
@@ -29,44 +31,46 @@ extension AgeIdentity {
     /// Loads an identity file. Refuses files that group or others may read or write: a
     /// secret key must be private to its owner (`chmod 600`). A passphrase-encrypted
     /// identity file (age-armored, as `age -p` writes it) is decrypted with `passphrase`.
+    /// The file's bytes, its decrypted text and every intermediate of the parsing stay in
+    /// wiping memory.
     public static func loadIdentityFile(atPath path: String, passphrase: (@Sendable () throws -> String)? = nil) throws(AgeError) -> [AgeIdentity] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AgeError(.io, FileError(operation: "open", path: path, code: errno).description) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw AgeError(.io, FileError(operation: "stat", path: path, code: errno).description) }
-        guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { throw AgeError(.invalidKey, "\(path) is not a regular file") }
-        guard info.st_size <= 1 << 20 else { throw AgeError(.invalidKey, "\(path) is too large to be an identity file") }
-        var bytes: [UInt8]
+        let contents: SecureBytes
         do {
-            bytes = try FileSource(fileDescriptor: fd).readAll(limit: 1 << 20)
+            contents = try SecretFile.read(path)
         } catch {
-            throw AgeError(.io, "reading \(path) failed: \(error)")
+            switch error {
+            case .system(let failure): throw AgeError(.io, failure.description)
+            case .notRegularFile: throw AgeError(.invalidKey, "\(path) is not a regular file")
+            case .tooLarge: throw AgeError(.invalidKey, "\(path) is too large to be an identity file")
+            case .changed: throw AgeError(.io, "\(path) changed while it was read")
+            case .publicKey(let kind): throw AgeError(.invalidKey, "\(path) holds \(kind), not an identity; give the identity file (.age)")
+            case .exposed(let mode):
+                throw AgeError(.invalidKey, "secret key file \(path) is accessible by group or others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
+            }
         }
-        defer { secureWipe(&bytes) }
-        if let kind = SecretFile.publicKind(of: bytes) {
-            throw AgeError(.invalidKey, "\(path) holds \(kind), not an identity; give the identity file (.age)")
+        let encrypted = withBytes(contents) { file in
+            file.first.map(AgeArmor.looksArmored(firstByte:)) == true || file.starts(with: "age-encryption.org/".utf8)
         }
-        guard info.st_mode & 0o077 == 0 else {
-            throw AgeError(.invalidKey, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
-        }
-        if let first = bytes.first, AgeArmor.looksArmored(firstByte: first) || bytes.starts(with: Array("age-encryption.org/".utf8)) {
+        if encrypted {
             guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
             let secret: String
             do { secret = try passphrase() } catch { throw AgeError(.invalidArgument, "reading the passphrase failed: \(error)") }
-            var plain: [UInt8]
-            do { plain = try Age.decrypt(bytes, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)]) } catch {
+            let plain: SecureBytes
+            do {
+                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+            } catch {
                 if error.kind == .noMatch { throw AgeError(.invalidKey, "wrong passphrase for \(path)") }
                 throw error
             }
-            defer { secureWipe(&plain) }
-            guard let text = String(validating: plain, as: UTF8.self) else { throw AgeError(.invalidKey, "\(path) does not decrypt to text") }
-            return try parseIdentityFile(text)
+            return try withBytes(plain) { (file) throws(AgeError) in
+                guard SecretFile.isUTF8(file) else { throw AgeError(.invalidKey, "\(path) does not decrypt to text") }
+                return try parseIdentityFile(bytes: file)
+            }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw AgeError(.invalidKey, "\(path) is not UTF-8 text")
+        return try withBytes(contents) { (file) throws(AgeError) in
+            guard SecretFile.isUTF8(file) else { throw AgeError(.invalidKey, "\(path) is not UTF-8 text") }
+            return try parseIdentityFile(bytes: file)
         }
-        return try parseIdentityFile(text)
     }
 }
 
@@ -75,21 +79,18 @@ extension AgeX25519.GeneratedKey {
     /// given (age-armored scrypt, readable by `age -d`). Never overwrites: an existing file
     /// is an error. The data is fsynced before this returns.
     public func writeIdentityFile(toPath path: String, passphrase: String? = nil) throws(AgeError) {
-        var plain = Array(identityFile.utf8)
-        defer { secureWipe(&plain) }
         var encrypted: [UInt8]?
         if let passphrase {
-            encrypted = try Age.encrypt(plain, to: [AgeRecipient.passphrase(passphrase)], armored: true)
+            let recipient = try AgeRecipient.passphrase(passphrase)
+            encrypted = try withBytes(identityFileBytes) { (plain) throws(AgeError) in
+                try Age.encrypt(bytes: plain, to: [recipient], armored: true)
+            }
         }
         do {
-            let sink = try FileSink(creating: path, mode: 0o600)
-            do {
-                try sink.write(encrypted ?? plain)
-                try sink.sync()
-                try sink.close()
-            } catch {
-                unlink(path)
-                throw error
+            if let encrypted {
+                try SecretFile.write(encrypted, to: path)
+            } else {
+                try SecretFile.write(identityFileBytes, to: path)
             }
         } catch {
             throw AgeError(.io, "writing the identity file failed: \(error)")

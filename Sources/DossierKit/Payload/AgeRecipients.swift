@@ -53,10 +53,17 @@ public struct AgeIdentity: Sendable, CustomStringConvertible {
     /// (post-quantum hybrid) parses but cannot unwrap yet: its stanzas are checked for
     /// well-formedness and otherwise reported as no match.
     public init(_ string: String) throws(AgeError) {
-        if string.hasPrefix("AGE-SECRET-KEY-PQ-1") {
-            self.init(type: try AgeHybridPlaceholder.Identity(parsing: string), description: "mlkem768x25519 identity (unsupported)")
+        var bytes = Array(string.utf8)
+        defer { secureWipe(&bytes) }
+        self = try withBytes(bytes) { (line) throws(AgeError) in try AgeIdentity(secretLine: line) }
+    }
+
+    /// Parses one identity line held in wiping memory (nothing copies it).
+    init(secretLine line: UnsafeRawBufferPointer) throws(AgeError) {
+        if line.starts(with: "AGE-SECRET-KEY-PQ-1".utf8) {
+            self.init(type: try AgeHybridPlaceholder.Identity(parsing: line), description: "mlkem768x25519 identity (unsupported)")
         } else {
-            let identity = try AgeX25519.Identity(parsing: string)
+            let identity = try AgeX25519.Identity(parsing: line)
             self.init(type: identity, description: "X25519 identity for \(identity.recipient.encoded)")
         }
     }

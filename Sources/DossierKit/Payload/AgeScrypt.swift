@@ -94,11 +94,11 @@ enum AgeHybridPlaceholder {
     static let encapsulationSize = 1088 + 32  // ML-KEM-768 ciphertext ‖ X25519 share
 
     struct Identity: AgeIdentityType {
-        init(parsing string: String) throws(AgeError) {
-            guard var decoded = try? Bech32.decodeBytes(string, maxLength: nil), decoded.hrp == "age-secret-key-pq-" else {
+        /// Checks one `AGE-SECRET-KEY-PQ-1…` line (kept in wiping memory by the caller).
+        init(parsing line: UnsafeRawBufferPointer) throws(AgeError) {
+            guard let decoded = try? Bech32.decodeSecret(line), decoded.hrp == "age-secret-key-pq-" else {
                 throw AgeError(.invalidKey, "not an age hybrid identity (expected AGE-SECRET-KEY-PQ-1…)")
             }
-            secureWipe(&decoded.bytes)
         }
 
         func unwrap(_ stanzas: [AgeStanza]) throws(AgeError) -> SecureBytes? {

@@ -68,32 +68,37 @@ public enum AgeX25519 {
             }
         }
 
-        init(parsing string: String) throws(AgeError) {
-            guard string.hasPrefix("AGE-SECRET-KEY-1") else {
+        /// Parses one `AGE-SECRET-KEY-1…` line, kept in wiping memory by the caller.
+        init(parsing line: UnsafeRawBufferPointer) throws(AgeError) {
+            guard line.starts(with: "AGE-SECRET-KEY-1".utf8) else {
                 throw AgeError(.invalidKey, "not an age identity: it must start with AGE-SECRET-KEY-1 (upper case)")
             }
-            var decoded: (hrp: String, bytes: [UInt8])
+            let decoded: (hrp: String, bytes: SecureBytes)
             do {
-                decoded = try Bech32.decodeBytes(string, maxLength: nil)
+                decoded = try Bech32.decodeSecret(line)
             } catch {
-                // Never echo the string: it may be a mistyped secret key.
+                // Never echo the line: it may be a mistyped secret key.
                 throw AgeError(.invalidKey, "not an age identity (expected AGE-SECRET-KEY-1…): \(error)")
             }
             guard decoded.hrp == "age-secret-key-", decoded.bytes.count == 32 else {
-                secureWipe(&decoded.bytes)
                 throw AgeError(.invalidKey, "not an X25519 age identity (expected AGE-SECRET-KEY-1… with 32 bytes)")
             }
             do {
-                try self.init(privateKey: X25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &decoded.bytes)))
+                try self.init(privateKey: X25519.PrivateKey(rawRepresentation: decoded.bytes))
             } catch {
                 throw AgeError(.invalidKey, "invalid X25519 identity: \(error)")
             }
         }
 
-        /// `AGE-SECRET-KEY-1…`, upper case. The caller must treat the string as secret.
-        var encoded: String {
-            let bytes = privateKey.rawRepresentation.unsafeCopy
-            return ((try? Bech32.encode(hrp: "age-secret-key-", bytes: bytes, maxLength: nil)) ?? "").uppercased()
+        /// `AGE-SECRET-KEY-1…`, upper case, in wiping memory.
+        func encodedSecret() throws(AgeError) -> SecureBytes {
+            do {
+                return try withBytes(privateKey.rawRepresentation) { (key) throws(Bech32.DecodingError) in
+                    try Bech32.encodeSecret(hrp: "age-secret-key-", bytes: key, uppercase: true)
+                }
+            } catch {
+                throw AgeError(.invalidKey, "encoding the identity failed: \(error)")
+            }
         }
 
         func unwrap(_ stanzas: [AgeStanza]) throws(AgeError) -> SecureBytes? {
@@ -126,8 +131,15 @@ public enum AgeX25519 {
         public let identity: AgeIdentity
         /// The recipient (`age1…`), for encrypting; safe to share.
         public let recipient: String
-        /// The identity file text in age-keygen's format (secret!).
-        public let identityFile: String
+        /// The identity file in age-keygen's format, in wiping memory.
+        let identityFileBytes: SecureBytes
+
+        /// The identity file text in age-keygen's format (secret!). A Swift string cannot be
+        /// wiped when it is released: write the file with `writeIdentityFile(toPath:)`, which
+        /// never makes one.
+        public var identityFile: String {
+            identityFileBytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        }
     }
 
     /// Generates a new X25519 identity.
@@ -141,9 +153,9 @@ public enum AgeX25519 {
             throw AgeError(.invalidKey, "key generation failed: \(error)")
         }
         let created = ISO8601DateFormatter().string(from: now)
-        let file = "# created: \(created)\n# public key: \(identity.recipient.encoded)\n\(identity.encoded)\n"
+        let file = SecretFile.assemble("# created: \(created)\n# public key: \(identity.recipient.encoded)\n", try identity.encodedSecret(), "\n")
         return GeneratedKey(
             identity: AgeIdentity(type: identity, description: "X25519 identity for \(identity.recipient.encoded)"),
-            recipient: identity.recipient.encoded, identityFile: file)
+            recipient: identity.recipient.encoded, identityFileBytes: file)
     }
 }

@@ -43,31 +43,61 @@ public struct SigningKey: Sendable {
         }
     }
 
-    /// The secret key file text. Treat it as secret.
-    public var secretFileText: String {
-        var bytes = keyID + privateKey.rawRepresentation.unsafeCopy
-        defer { secureWipe(&bytes) }
-        let line = ((try? Bech32.encode(hrp: Self.hrp, bytes: bytes, maxLength: nil)) ?? "").uppercased()
+    /// The secret key file, in wiping memory: comment lines (name, key id, public key), then
+    /// the Bech32 line of the key id and the seed.
+    func secretFile() throws(DossierError) -> SecureBytes {
         let nameLine = name.map { "# name: \($0)\n" } ?? ""
-        return "# dossier signing key (secret: keep it mode 0600)\n\(nameLine)# key id: \(publicKey.keyID)\n# public key: \(publicKey.base64)\n\(line)\n"
+        let head = "# dossier signing key (secret: keep it mode 0600)\n\(nameLine)# key id: \(publicKey.keyID)\n# public key: \(publicKey.base64)\n"
+        let keyID = self.keyID
+        let secret = withBytes(privateKey.rawRepresentation) { seed in
+            SecureBytes(count: keyID.count + seed.count) { out in
+                keyID.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[..<keyID.count]).copyMemory(from: $0) }
+                UnsafeMutableRawBufferPointer(rebasing: out[keyID.count...]).copyMemory(from: seed)
+            }
+        }
+        do {
+            let line = try withBytes(secret) { (bytes) throws(Bech32.DecodingError) in
+                try Bech32.encodeSecret(hrp: Self.hrp, bytes: bytes, uppercase: true)
+            }
+            return SecretFile.assemble(head, line, "\n")
+        } catch {
+            throw DossierError(.key, "encoding the signing key failed: \(error)")
+        }
     }
 
-    /// Parses secret key file text (the plain form).
+    /// The secret key file text. Treat it as secret: a Swift string cannot be wiped when it
+    /// is released, so prefer `write(toPath:passphrase:)`, which never makes one.
+    public var secretFileText: String {
+        guard let file = try? secretFile() else { return "" }
+        return file.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Parses secret key file text (the plain form). The copies made here are wiped, but the
+    /// caller's string cannot be: `load(path:passphrase:)` never makes one.
     public init(secretFileText text: String) throws(DossierError) {
-        let all = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { $0.trimmingWhitespace() }
-        let name = all.first { $0.hasPrefix("# name: ") }.map { String($0.dropFirst("# name: ".count)) }
-        let lines = all.filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard lines.count == 1 else {
-            throw DossierError(.key, "a signing key file must hold exactly one DOSSIER-SIGNING-KEY-1… line, found \(lines.count)")
+        var bytes = Array(text.utf8)
+        defer { secureWipe(&bytes) }
+        self = try withBytes(bytes) { (file) throws(DossierError) in try SigningKey(secretFile: file) }
+    }
+
+    /// Parses a secret key file held in wiping memory, without copying its secret line.
+    init(secretFile file: UnsafeRawBufferPointer) throws(DossierError) {
+        let lines = SecretFile.lines(file).filter { !$0.isEmpty }
+        let namePrefix = Array("# name: ".utf8)
+        let name = lines.first { file[$0].starts(with: namePrefix) }
+            .map { String(decoding: file[($0.lowerBound + namePrefix.count)..<$0.upperBound], as: UTF8.self) }
+        let keyLines = lines.filter { file[$0.lowerBound] != UInt8(ascii: "#") }
+        guard keyLines.count == 1 else {
+            throw DossierError(.key, "a signing key file must hold exactly one DOSSIER-SIGNING-KEY-1… line, found \(keyLines.count)")
         }
-        guard var decoded = try? Bech32.decodeBytes(String(lines[0]), maxLength: nil), decoded.hrp == Self.hrp, decoded.bytes.count == 40 else {
+        guard let decoded = try? Bech32.decodeSecret(UnsafeRawBufferPointer(rebasing: file[keyLines[0]])),
+              decoded.hrp == Self.hrp, decoded.bytes.count == 40 else {
             throw DossierError(.key, "not a dossier signing key (expected DOSSIER-SIGNING-KEY-1…)")
         }
-        let keyID = Array(decoded.bytes[0..<8])
-        var seed = Array(decoded.bytes[8...])
-        secureWipe(&decoded.bytes)
+        let keyID = withBytes(decoded.bytes) { Array($0[0..<8]) }
+        let seed = withBytes(decoded.bytes) { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[8...])) }
         do {
-            try self.init(privateKey: Ed25519.PrivateKey(rawRepresentation: SecureBytes(consuming: &seed)), keyID: keyID,
+            try self.init(privateKey: Ed25519.PrivateKey(rawRepresentation: seed), keyID: keyID,
                           name: name.flatMap { $0.isEmpty ? nil : $0 })
         } catch let error as DossierError {
             throw error
@@ -77,50 +107,70 @@ public struct SigningKey: Sendable {
     }
 
     /// Loads a secret key file, decrypting it with `passphrase` when it is passphrase-protected.
-    /// Refuses files that group or others can access.
+    /// Refuses files that group or others can access. The file's bytes, its decrypted text
+    /// and every intermediate of the parsing stay in wiping memory.
     public static func load(path: String, passphrase: (@Sendable () throws -> String)? = nil) throws(DossierError) -> SigningKey {
-        var bytes = try SecretFile.read(path)
-        defer { secureWipe(&bytes) }
-        if let first = bytes.first, AgeArmor.looksArmored(firstByte: first) {
+        let contents: SecureBytes
+        do {
+            contents = try SecretFile.read(path)
+        } catch {
+            switch error {
+            case .system(let failure): throw DossierError(.key, failure.description)
+            case .notRegularFile: throw DossierError(.key, "\(path) is not a regular file")
+            case .tooLarge: throw DossierError(.key, "\(path) is too large to be a key file")
+            case .changed: throw DossierError(.key, "\(path) changed while it was read")
+            case .publicKey(let kind):
+                throw DossierError(.key, "\(path) holds \(kind), not a secret key", hint: "give the secret key file (.sign for signing, .age for opening)")
+            case .exposed(let mode):
+                throw DossierError(.key, "secret key file \(path) is accessible by group or others (mode \(String(mode, radix: 8)))",
+                                   hint: "run: chmod 600 \(path)")
+            }
+        }
+        if withBytes(contents, { $0.first.map(AgeArmor.looksArmored(firstByte:)) == true }) {
             guard let passphrase else {
                 throw DossierError(.key, "\(path) is passphrase-protected", hint: "supply the passphrase")
             }
             let secret: String
             do { secret = try passphrase() } catch { throw DossierError(.key, "reading the passphrase failed: \(error)") }
+            let plain: SecureBytes
             do {
-                var plain = try Age.decrypt(bytes, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
-                defer { secureWipe(&plain) }
-                return try SigningKey(secretFileText: String(decoding: plain, as: UTF8.self))
-            } catch let error as AgeError where error.kind == .noMatch {
+                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+            } catch where error.kind == .noMatch {
                 throw DossierError(.key, "wrong passphrase for \(path)")
-            } catch let error as DossierError {
-                throw error
             } catch {
                 throw DossierError(.key, "cannot decrypt \(path): \(error)")
             }
+            return try withBytes(plain) { (file) throws(DossierError) in try SigningKey(secretFile: file) }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw DossierError(.key, "\(path) is not a text file") }
-        return try SigningKey(secretFileText: text)
+        return try withBytes(contents) { (file) throws(DossierError) in
+            guard SecretFile.isUTF8(file) else { throw DossierError(.key, "\(path) is not a text file") }
+            return try SigningKey(secretFile: file)
+        }
     }
 
     /// Writes the secret key file (mode 0600, never overwriting), optionally encrypted
-    /// with a passphrase (age scrypt, work factor 18).
+    /// with a passphrase (age scrypt, work factor 18). No unwiped copy of the key is made.
     public func write(toPath path: String, passphrase: String? = nil) throws(DossierError) {
-        var text = Array(secretFileText.utf8)
-        defer { secureWipe(&text) }
-        guard let passphrase else {
-            try SecretFile.write(text, to: path)
-            return
+        let file = try secretFile()
+        var encrypted: [UInt8]?
+        if let passphrase {
+            do {
+                let recipient = try AgeRecipient.passphrase(passphrase)
+                encrypted = try withBytes(file) { (plain) throws(AgeError) in try Age.encrypt(bytes: plain, to: [recipient], armored: true) }
+            } catch {
+                throw DossierError(.key, "encrypting the key failed: \(error)")
+            }
         }
-        let encrypted: [UInt8]
         do {
-            encrypted = try Age.encrypt(text, to: [AgeRecipient.passphrase(passphrase)], armored: true)
+            if let encrypted {
+                try SecretFile.write(encrypted, to: path)
+            } else {
+                try SecretFile.write(file, to: path)
+            }
         } catch {
-            throw DossierError(.key, "encrypting the key failed: \(error)")
+            throw DossierError(.output, "writing \(path) failed: \(error)", hint: "the file must not exist yet")
         }
-        try SecretFile.write(encrypted, to: path)
     }
-
 
     /// Signs `message` as minisign does (prehashed Ed25519).
     func sign(_ message: [UInt8], trustedComment: String) throws(DossierError) -> MinisignSignature {
@@ -160,64 +210,6 @@ public struct SignerPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// A `.pub` file minisign reads.
     public var fileText: String { minisign.fileText() }
     public var description: String { "\(keyID) \(base64)" }
-}
-
-/// Reading and writing files that hold secrets.
-enum SecretFile {
-    static func read(_ path: String) throws(DossierError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DossierError(.key, FileError(operation: "open", path: path, code: errno).description) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw DossierError(.key, FileError(operation: "stat", path: path, code: errno).description) }
-        guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { throw DossierError(.key, "\(path) is not a regular file") }
-        guard info.st_size <= 1 << 20 else { throw DossierError(.key, "\(path) is too large to be a key file") }
-        var bytes: [UInt8]
-        do {
-            bytes = try FileSource(fileDescriptor: fd).readAll(limit: 1 << 20)
-        } catch {
-            throw DossierError(.key, "reading \(path) failed: \(error)")
-        }
-        if let kind = publicKind(of: bytes) {
-            secureWipe(&bytes)
-            throw DossierError(.key, "\(path) holds \(kind), not a secret key", hint: "give the secret key file (.sign for signing, .age for opening)")
-        }
-        guard info.st_mode & 0o077 == 0 else {
-            secureWipe(&bytes)
-            throw DossierError(.key, "secret key file \(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))",
-                               hint: "run: chmod 600 \(path)")
-        }
-        return bytes
-    }
-
-    /// What public key a file given as a secret one holds ("an age recipient", "a minisign
-    /// public key"), or nil. Public keys are the usual mix-up (keys/anna.pub for keys/anna.sign).
-    static func publicKind(of bytes: [UInt8]) -> String? {
-        let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
-        guard !text.contains("SECRET-KEY"), !text.contains("secret key"), !text.hasPrefix("age-encryption.org/"),
-              !text.hasPrefix("-----BEGIN") else { return nil }
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        if let first = lines.first, first.hasPrefix("age1") { return "an age recipient (a public key)" }
-        if text.hasPrefix("untrusted comment:") && text.contains("public key") { return "a minisign public key" }
-        if lines.count == 1, let only = lines.first, only.hasPrefix("RW"), only.count == 56 { return "a minisign public key" }
-        return nil
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws(DossierError) {
-        do {
-            let sink = try FileSink(creating: path, mode: 0o600)
-            do {
-                try sink.write(bytes)
-                try sink.sync()
-                try sink.close()
-            } catch {
-                unlink(path)
-                throw error
-            }
-        } catch {
-            throw DossierError(.output, "writing \(path) failed: \(error)", hint: "the file must not exist yet")
-        }
-    }
 }
 
 extension String {

@@ -67,6 +67,103 @@ struct SecretHygieneTests {
         #expect(buffers.count >= 3)
     }
 
+    @Test("the memory search finds a planted copy, and nothing once it is wiped")
+    func residueSearchFindsPlantedCopy() throws {
+        var planted = try SecureRandom.bytes(48)
+        let pattern = MemoryResidue.Pattern(name: "planted", count: 32) { planted[$0 + 8] }
+        let found = try MemoryResidue.search([pattern])
+        #expect(found.count == 1, "\(found)")
+        secureWipe(&planted)
+        let after = try MemoryResidue.search([pattern])
+        #expect(after.isEmpty, "\(after)")
+    }
+
+    /// Catches copies that survive until the next step; a short-lived copy whose memory the
+    /// allocator hands out again at once can escape it (the planted-copy test above shows
+    /// the search itself finds what is there).
+    @Test("writing and loading key files leaves no copy of the secret key in memory")
+    func keyFilesLeaveNoResidue() throws {
+        let dir = try TemporaryDirectory()
+        let passphrase = "residue passphrase"
+        // Searched after every step, before the allocator hands the memory out again; the
+        // key's own bytes only once the key is gone (the live key holds them, wiped on release).
+        var encoded: [MemoryResidue.Pattern] = [], raw: [MemoryResidue.Pattern] = []
+        do {
+            let key = try SigningKey.generate(name: "residue")
+            let keyID = key.keyID
+            key.privateKey.rawRepresentation.withUnsafeBytes { seed in
+                let patterns = Self.residuePatterns(of: "signing key", count: 40) { $0 < 8 ? keyID[$0] : seed[$0 - 8] }
+                encoded += patterns.encoded
+                raw.append(patterns.raw)
+            }
+            try key.write(toPath: dir.path("plain.sign"))
+            try Self.expectNoResidue(encoded, after: "writing a signing key")
+            try key.write(toPath: dir.path("locked.sign"), passphrase: passphrase)
+            try Self.expectNoResidue(encoded, after: "writing a passphrase-protected signing key")
+            for name in ["plain.sign", "locked.sign"] {
+                do {
+                    let loaded = try SigningKey.load(path: dir.path(name), passphrase: { passphrase })
+                    #expect(loaded.publicKey == key.publicKey)
+                    _ = try loaded.sign(Array("message".utf8), trustedComment: "residue")
+                }
+                try Self.expectNoResidue(encoded, after: "loading \(name)")
+            }
+        }
+        do {
+            let generated = try AgeX25519.generate()
+            let identity = try #require(generated.identity.type as? AgeX25519.Identity)
+            identity.privateKey.rawRepresentation.withUnsafeBytes { secret in
+                let patterns = Self.residuePatterns(of: "age identity", count: 32) { secret[$0] }
+                encoded += patterns.encoded
+                raw.append(patterns.raw)
+            }
+            try Self.expectNoResidue(encoded, after: "generating an age identity", ignoring: generated.identityFileBytes)
+            try generated.writeIdentityFile(toPath: dir.path("plain.age"))
+            try Self.expectNoResidue(encoded, after: "writing an identity file", ignoring: generated.identityFileBytes)
+            try generated.writeIdentityFile(toPath: dir.path("locked.age"), passphrase: passphrase)
+            try Self.expectNoResidue(encoded, after: "writing a passphrase-protected identity file", ignoring: generated.identityFileBytes)
+            let ciphertext = try Age.encrypt(Array("x".utf8), to: [AgeRecipient(generated.recipient)])
+            for name in ["plain.age", "locked.age"] {
+                do {
+                    let loaded = try AgeIdentity.loadIdentityFile(atPath: dir.path(name), passphrase: { passphrase })
+                    #expect(try Age.decrypt(ciphertext, with: loaded) == Array("x".utf8))
+                }
+                try Self.expectNoResidue(encoded, after: "loading \(name)", ignoring: generated.identityFileBytes)
+            }
+        }
+        try Self.expectNoResidue(encoded + raw, after: "releasing the keys")
+    }
+
+    /// Searches memory for `patterns`, except inside `live` (a buffer that holds the secret on purpose).
+    private static func expectNoResidue(_ patterns: [MemoryResidue.Pattern], after step: String, ignoring live: SecureBytes? = nil,
+                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let findings = try live.map { live in try live.withUnsafeBytes { try MemoryResidue.search(patterns, ignoring: [$0]) } }
+            ?? MemoryResidue.search(patterns)
+        #expect(findings.isEmpty, "copies of a secret key were left in memory after \(step): \(findings)", sourceLocation: sourceLocation)
+    }
+
+    /// Masked search patterns for the secret `bytes` (given one by one) and the forms a key
+    /// file's secret line takes: Bech32's 5-bit words, its characters in lower and in upper
+    /// case. Windows from the middle, so allocator metadata over a buffer's start hides nothing.
+    private static func residuePatterns(of name: String, count: Int, byte: (Int) -> UInt8)
+        -> (raw: MemoryResidue.Pattern, encoded: [MemoryResidue.Pattern]) {
+        func word(_ index: Int) -> UInt8 {
+            var value: UInt8 = 0
+            for bit in (5 * index)..<(5 * index + 5) {
+                let set = bit / 8 < count ? (byte(bit / 8) >> UInt8(7 - bit % 8)) & 1 : 0
+                value = value << 1 | set
+            }
+            return value
+        }
+        let alphabet = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
+        let upper = Array("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".utf8)
+        return (MemoryResidue.Pattern(name: "\(name) bytes", count: 24) { byte($0 + 4) }, [
+            MemoryResidue.Pattern(name: "\(name) Bech32 words", count: 32) { word($0 + 8) },
+            MemoryResidue.Pattern(name: "\(name) Bech32 text", count: 32) { alphabet[Int(word($0 + 8))] },
+            MemoryResidue.Pattern(name: "\(name) Bech32 text (upper case)", count: 32) { upper[Int(word($0 + 8))] },
+        ])
+    }
+
     @Test("core dumps can be switched off for a process that holds keys")
     func coreDumps() {
         #expect(ProcessHardening.protectSecrets(keepCrashReports: true))

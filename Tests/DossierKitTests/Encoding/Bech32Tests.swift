@@ -54,4 +54,38 @@ struct Bech32Tests {
         let badPadding = try Bech32.encode(hrp: "a", words: [0, 1])
         #expect(throws: Bech32.DecodingError.self) { try Bech32.decodeBytes(badPadding) }
     }
+
+    @Test("the secret (byte) forms agree with the string forms and fail where they fail, without naming a character")
+    func secretForms() throws {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 5, 8, 31, 32, 40, 64] {
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let string = try Bech32.encode(hrp: "age-secret-key-", bytes: bytes, maxLength: nil)
+            for uppercase in [false, true] {
+                let secret = try bytes.withUnsafeBytes { try Bech32.encodeSecret(hrp: "age-secret-key-", bytes: $0, uppercase: uppercase) }
+                #expect(secret.unsafeCopy == Array((uppercase ? string.uppercased() : string).utf8), "\(count) bytes")
+                let decoded = try secret.withUnsafeBytes { try Bech32.decodeSecret($0) }
+                #expect(decoded.hrp == "age-secret-key-" && decoded.bytes.unsafeCopy == bytes, "\(count) bytes")
+            }
+        }
+        let file = try Vectors.decode(File.self, "bip173/vectors.json")
+        // Secret keys have no length limit (age lifts BIP 173's 90 characters): that vector decodes.
+        for c in file.invalid where c.reason != "overall max length exceeded" {
+            #expect(throws: Bech32.DecodingError.self, "\(c.reason)") { try Array(c.string.utf8).withUnsafeBytes { try Bech32.decodeSecret($0) } }
+        }
+        // Non-zero padding bits (8 bits in two words) and a character outside the alphabet.
+        let badPadding = try Bech32.encode(hrp: "a", words: [0, 1])
+        #expect(throws: Bech32.DecodingError.self) { try Array(badPadding.utf8).withUnsafeBytes { try Bech32.decodeSecret($0) } }
+        for input in ["AGE-SECRET-KEY-1QQQQQQQQQQQBQQQQQQ", "age-secret-key-1qqqqqqqqqqqbqqqqqq"] {
+            do {
+                _ = try Array(input.utf8).withUnsafeBytes { try Bech32.decodeSecret($0) }
+                Issue.record("\(input) decoded")
+            } catch let error as Bech32.DecodingError {
+                #expect(error.reason.contains("not in the Bech32 alphabet"))
+                #expect(!"\(error)".contains("'b'") && !"\(error)".contains("'B'"), "the error names the character: \(error)")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+    }
 }
