@@ -32,18 +32,34 @@ extension DossierProfile {
     /// becomes a failed rule. Throws only when the folder cannot be read.
     public func check(folder: String) throws(DossierError) -> ProfileReport {
         var report = ProfileReport(profileID: id, profileVersion: version, profileSHA256: sha256)
-        // The folder's files, as (section, relative path, media type).
+        // The folder's files, as (section, name in NFC, relative path, media type).
         var files: [(section: String, name: String, path: String, mediaType: String)] = []
         var topFolders: [String] = []
         var topFiles: [String] = []
+        // What sealing would refuse is a failed rule here too, so that check and seal agree.
+        func unsealable(_ path: String, _ why: String) {
+            report.check(false, "file.unsealable", path, passed: "", failed: "\(path) \(why); sealing refuses it")
+        }
         func walk(_ dir: String, _ relative: String) throws(DossierError) {
             let names: [[UInt8]]
-            do { names = try FileSystem.listDirectory(dir) } catch { throw DossierError(.source, "\(error)") }
+            do { names = try FileSystem.listDirectory(dir) } catch {
+                guard !relative.isEmpty else { throw DossierError(.source, "\(error)") }
+                unsealable(relative, "cannot be read (\(error))")
+                return
+            }
             for nameBytes in names {
-                let name = String(decoding: nameBytes, as: UTF8.self)
+                let decoded = String(decoding: nameBytes, as: UTF8.self)
+                let rel = relative.isEmpty ? decoded : relative + "/" + decoded
+                guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                    unsealable(rel, "has a name that is not valid UTF-8 (shown with \u{FFFD}); rename it")
+                    continue
+                }
                 let path = dir + "/" + name
-                let rel = relative.isEmpty ? name : relative + "/" + name
-                guard let info = try? FileSystem.lstatus(path) else { continue }
+                let info: stat
+                do { info = try FileSystem.lstatus(path) } catch {
+                    unsealable(rel, "cannot be examined (\(error))")
+                    continue
+                }
                 if FileSystem.isDirectory(info) {
                     if relative.isEmpty { topFolders.append(name) }
                     try walk(path, rel)
@@ -51,11 +67,19 @@ extension DossierProfile {
                     if relative.isEmpty { topFiles.append(name); continue }
                     let section = String(rel.split(separator: "/")[0])
                     var head = [UInt8](repeating: 0, count: 16)
-                    if let source = try? FileSource(path: path) {
-                        let n = (try? head.withUnsafeMutableBytes { try source.read(into: $0) }) ?? 0
-                        head = Array(head[0..<n])
+                    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                    guard fd >= 0 else {
+                        unsealable(rel, "cannot be read (\(FileError(operation: "open", path: nil, code: errno)))")
+                        continue
                     }
-                    files.append((section, name, rel, MediaType.detect(path: rel, head: head)))
+                    let n = head.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                    close(fd)
+                    head = Array(head[0..<Swift.max(n, 0)])
+                    files.append((section, name.precomposedStringWithCanonicalMapping, rel, MediaType.detect(path: rel, head: head)))
+                } else if (info.st_mode & Glibc.S_IFMT) == Glibc.S_IFLNK {
+                    unsealable(rel, "is a symbolic link; put the file itself there")
+                } else {
+                    unsealable(rel, "is not a regular file or folder (a pipe, socket or device)")
                 }
             }
         }
@@ -63,22 +87,26 @@ extension DossierProfile {
 
         // Metadata.
         var metadata: [String: JSONValue] = [:]
+        var metadataRead = true
         if let metadataFile {
-            let path = folder + "/" + metadataFile
-            if let bytes = try? FileSource(path: path).readAll(limit: 1 << 20) {
+            switch Self.readMetadata(folder + "/" + metadataFile) {
+            case .success(let bytes):
                 do {
                     let value = try JSONValue.parse(bytes)
                     metadata = value.objectValue ?? [:]
+                    metadataRead = value.objectValue != nil
                     report.check(value.objectValue != nil, "metadata.file", metadataFile, passed: "the metadata file is readable",
                                  failed: "the metadata file \(metadataFile) must hold a JSON object")
                 } catch {
+                    metadataRead = false
                     report.check(false, "metadata.file", metadataFile, passed: "", failed: "the metadata file \(metadataFile) is not valid JSON: \(error.description)")
                 }
-            } else {
-                report.check(false, "metadata.file", metadataFile, passed: "", failed: "the metadata file \(metadataFile) is missing")
+            case .failure(let problem):
+                metadataRead = false
+                report.check(false, "metadata.file", metadataFile, passed: "", failed: "the metadata file \(metadataFile) \(problem.reason)")
             }
         }
-        for field in fields {
+        for field in fields where metadataRead {
             let value = metadata[field.name]
             guard let value else {
                 if field.required {
@@ -101,8 +129,8 @@ extension DossierProfile {
                 report.check(allowed.contains(text), "metadata.allowed", field.name, passed: "\"\(field.name)\" is \(text)",
                              failed: "the metadata field \"\(field.name)\" is \"\(text)\"; allowed: \(allowed.joined(separator: ", "))")
             }
-            if let pattern = field.pattern, let regex = try? Regex(pattern) {
-                report.check(text.wholeMatch(of: regex) != nil, "metadata.pattern", field.name, passed: "\"\(field.name)\" has the expected form",
+            if let pattern = field.pattern, let matcher = field.matcher {
+                report.check(matcher.matches(text), "metadata.pattern", field.name, passed: "\"\(field.name)\" has the expected form",
                              failed: "the metadata field \"\(field.name)\" (\"\(text)\") does not have the expected form \(pattern)")
             }
         }
@@ -113,7 +141,7 @@ extension DossierProfile {
             let present = topFolders.contains(section.folder)
             var required = section.required
             if let condition = section.when {
-                let actual = metadata[condition.field]?.stringValue
+                let actual = metadata[condition.field].flatMap(Self.conditionText)
                 let holds = actual == condition.equals
                 if !holds {
                     report.check(!present, "section.condition", section.folder, passed: "section \(section.title) is correctly absent",
@@ -132,7 +160,8 @@ extension DossierProfile {
             report.check(true, "section.required", section.folder, passed: "section \(section.title) is present", failed: "")
             let sectionFiles = files.filter { $0.section == section.folder }
             for rule in section.documents {
-                let matching = sectionFiles.filter { fnmatch(rule.name, $0.name, 0) == 0 }
+                let pattern = rule.name.precomposedStringWithCanonicalMapping
+                let matching = sectionFiles.filter { fnmatch(pattern, $0.name, 0) == 0 }
                 let what = rule.description ?? "documents named \(rule.name)"
                 let countOK = matching.count >= rule.min && (rule.max.map { matching.count <= $0 } ?? true)
                 let bounds = rule.max.map { rule.min == $0 ? "exactly \($0)" : "\(rule.min) to \($0)" } ?? "at least \(rule.min)"
@@ -170,6 +199,39 @@ extension DossierProfile {
         guard refused.isEmpty else {
             throw DossierError(.profile, "the profile \(id) does not allow disclosing \(refused.joined(separator: ", ")) in the public manifest",
                                hint: "publishable fields: \(publicFields.joined(separator: ", "))")
+        }
+    }
+
+    /// A metadata value as a `when` condition compares it: strings as they are, booleans as
+    /// `true`/`false`, integers in decimal.
+    static func conditionText(_ value: JSONValue) -> String? {
+        value.stringValue ?? value.boolValue.map { $0 ? "true" : "false" } ?? value.integerValue.map(String.init)
+    }
+
+    struct MetadataProblem: Error { let reason: String }
+
+    /// Reads the metadata file without following a link or blocking on a pipe; a UTF-8
+    /// byte-order mark is dropped. The failure says why ("is missing", "is a symbolic link"…).
+    static func readMetadata(_ path: String) -> Result<[UInt8], MetadataProblem> {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT: return .failure(MetadataProblem(reason: "is missing"))
+            case ELOOP: return .failure(MetadataProblem(reason: "is a symbolic link; put the file itself there"))
+            default: return .failure(MetadataProblem(reason: "cannot be read (\(FileError(operation: "open", path: nil, code: errno)))"))
+            }
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(MetadataProblem(reason: "cannot be examined")) }
+        guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { return .failure(MetadataProblem(reason: "is not a regular file")) }
+        guard info.st_size <= 1 << 20 else { return .failure(MetadataProblem(reason: "is larger than 1 MiB")) }
+        do {
+            var bytes = try FileSource(fileDescriptor: fd).readAll(limit: 1 << 20)
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+            return .success(bytes)
+        } catch {
+            return .failure(MetadataProblem(reason: "cannot be read (\(error))"))
         }
     }
 
