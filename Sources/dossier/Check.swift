@@ -54,9 +54,9 @@ extension DossierCommand {
                         "rules": .array(report.rules.map { .object(["rule": .string($0.rule), "path": .string($0.path), "passed": .bool($0.passed), "message": .string($0.message)]) }),
                     ]))
                 } else {
-                    print("\(folder) against \(profile.title) (\(profile.id) \(profile.version)): \(report.passed ? "PASSED" : "FAILED"), \(report.rules.count - report.failures.count) of \(report.rules.count) rules met")
+                    Console.line("\(folder) against \(profile.title) (\(profile.id) \(profile.version)): \(report.passed ? "PASSED" : "FAILED"), \(report.rules.count - report.failures.count) of \(report.rules.count) rules met")
                     for rule in report.rules where all || !rule.passed {
-                        print("  \(rule.passed ? "ok  " : "FAIL") \(rule.message)")
+                        Console.line("  \(rule.passed ? "ok  " : "FAIL") \(rule.message)")
                     }
                 }
                 if !report.passed { throw ExitCode(Exit.profile) }

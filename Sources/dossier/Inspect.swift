@@ -23,6 +23,9 @@ extension DossierCommand {
             let report = Dossier.verify(file, trusting: .empty, requiringRoles: [])
             let intact = report.status != .invalid
             guard let m = report.manifest else {
+                if json {
+                    Console.json(.object(["path": .string(file), "intact": false, "problems": .array([.string(integrityFailures(report))])]))
+                }
                 Console.error("\(file): integrity FAILED: \(integrityFailures(report))")
                 throw ExitCode(Exit.invalid)
             }
@@ -35,20 +38,20 @@ extension DossierCommand {
                 if !intact { throw ExitCode(Exit.invalid) }
                 return
             }
-            print("dossier      \(m.dossierID)")
-            print("sealed at    \(m.sealedAt) by \(m.generator)")
-            print("content      \(m.fileCount) files in \(m.directoryCount) folders, \(Reports.bytes(m.contentBytes))")
-            print("container    \(Reports.bytes(report.containerBytes)), payload body SHA-256 \(m.payloadBodySHA256)")
-            print("recipients   \(report.recipientTypes.count) (\(Dictionary(grouping: report.recipientTypes, by: { $0 }).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")))")
+            Console.line("dossier      \(m.dossierID)")
+            Console.line("sealed at    \(m.sealedAt) by \(m.generator)")
+            Console.line("content      \(m.fileCount) files in \(m.directoryCount) folders, \(Reports.bytes(m.contentBytes))")
+            Console.line("container    \(Reports.bytes(report.containerBytes)), payload body SHA-256 \(m.payloadBodySHA256)")
+            Console.line("recipients   \(report.recipientTypes.count) (\(Dictionary(grouping: report.recipientTypes, by: { $0 }).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")))")
             if let p = m.profile {
-                print("profile      \(p.id) \(p.version): \(p.result)\(p.overrideReason.map { " (\(p.failedRules) rules failed; reason: \($0))" } ?? "")")
+                Console.line("profile      \(p.id) \(p.version): \(p.result)\(p.overrideReason.map { " (\(p.failedRules) rules failed; reason: \($0))" } ?? "")")
             }
-            for (key, value) in m.publicMetadata.sorted(by: { $0.key < $1.key }) { print("public       \(key): \(value)") }
+            for (key, value) in m.publicMetadata.sorted(by: { $0.key < $1.key }) { Console.line("public       \(key): \(value)") }
             for s in report.signatures {
-                print("signature    \(s.role) \"\(s.signerName)\" \(s.keyID) at \(s.signedAt)\(s.isBroken ? " (INVALID)" : "")")
+                Console.line("signature    \(s.role) \"\(s.signerName)\" \(s.keyID) at \(s.signedAt)\(s.isBroken ? " (INVALID)" : "")")
             }
-            for t in report.transfers { print("transfer     #\(t.sequence) \(t.at) by \"\(t.byName)\": \(t.reason)") }
-            print("integrity    \(intact ? "intact (trust not evaluated: use dossier verify --trust)" : "FAILED: \(integrityFailures(report))")")
+            for t in report.transfers { Console.line("transfer     #\(t.sequence) \(t.at) by \"\(t.byName)\": \(t.reason)") }
+            Console.line("integrity    \(intact ? "intact (trust not evaluated: use dossier verify --trust)" : "FAILED: \(integrityFailures(report))")")
             if !intact { throw ExitCode(Exit.invalid) }
         }
     }

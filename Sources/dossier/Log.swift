@@ -95,9 +95,9 @@ extension DossierCommand {
                 ]))
             } else {
                 let verdict = report.isValid ? "VALID" : report.isIntact ? "INTACT BUT UNTRUSTED" : "INVALID"
-                print("log of \(report.dossierID ?? "the whole ledger"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
-                for problem in report.problems { print("  PROBLEM   \(problem)") }
-                for note in report.untrusted { print("  untrusted \(note)") }
+                Console.line("log of \(report.dossierID ?? "the whole ledger"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
+                for problem in report.problems { Console.line("  PROBLEM   \(problem)") }
+                for note in report.untrusted { Console.line("  untrusted \(note)") }
             }
             if !report.isIntact { throw ExitCode(Exit.invalid) }
             if !report.isValid { throw ExitCode(Exit.untrusted) }
@@ -150,7 +150,7 @@ extension DossierCommand {
                         }
                         throw error
                     }
-                    print("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
+                    Console.line("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
                     return
                 }
                 if verify, target == nil {
@@ -178,7 +178,7 @@ extension DossierCommand {
                     }
                     guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }
                     let entry = try ledger.record(event, dossierID: id, payloadSHA256: digest, actor: actor, purpose: purpose, details: map)
-                    if json { Console.json(Self.entryJSON(entry)) } else { print("recorded #\(entry.sequence) \(entry.event.rawValue) for \(id)") }
+                    if json { Console.json(Self.entryJSON(entry)) } else { Console.line("recorded #\(entry.sequence) \(entry.event.rawValue) for \(id)") }
                     return
                 }
                 if let export {
@@ -210,10 +210,10 @@ extension DossierCommand {
                 if json {
                     Console.json(.object(["dossierId": .string(id), "entries": .array(history.map(Self.entryJSON))]))
                 } else {
-                    print("access log of \(id) (\(history.count) entries) in \(log.path)")
+                    Console.line("access log of \(id) (\(history.count) entries) in \(log.path)")
                     for e in history {
                         let details = e.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                        print("  #\(e.sequence) \(e.at) \(e.event.rawValue) by \(e.actorName) (\(e.actorRole), \(e.actorKeyID)): \(e.purpose)\(details.isEmpty ? "" : " [\(details)]")")
+                        Console.line("  #\(e.sequence) \(e.at) \(e.event.rawValue) by \(e.actorName) (\(e.actorRole), \(e.actorKeyID)): \(e.purpose)\(details.isEmpty ? "" : " [\(details)]")")
                     }
                 }
             } catch let error as ValidationError {

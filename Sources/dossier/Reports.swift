@@ -82,7 +82,7 @@ enum Reports {
         }
         for c in r.checks where !c.passed { lines.append("  FAILED    \(c.name): \(c.detail)") }
         if let c = r.content, c.problems.isEmpty { lines.append("  content   \(c.filesChecked) files checked against the private manifest") }
-        return lines.joined(separator: "\n")
+        return lines.map(\.terminalSafe).joined(separator: "\n")
     }
 
     static func bytes(_ n: Int64) -> String {

@@ -26,8 +26,15 @@ enum Exit {
 /// Messages go to stderr, prefixed "dossier:", lower case, no trailing period.
 enum Console {
     static func error(_ message: String, hint: String? = nil) {
-        FileHandle.standardError.write(Data("dossier: \(message)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("dossier: hint: \(hint)\n".utf8)) }
+        FileHandle.standardError.write(Data("dossier: \(message.terminalSafe)\n".utf8))
+        if let hint { FileHandle.standardError.write(Data("dossier: hint: \(hint.terminalSafe)\n".utf8)) }
+    }
+
+    /// Prints one line of a text report. Values in it may come from a dossier, a ledger or a
+    /// folder (anyone can write those): control characters are shown escaped, so a value can
+    /// neither forge a line nor reach the terminal as an escape sequence.
+    static func line(_ text: String) {
+        print(text.terminalSafe)
     }
 
     static func note(_ message: String, quiet: Bool) {
@@ -333,4 +340,27 @@ final class OutputFile {
 /// not a damaged dossier (exit 2).
 func requireReadableDossier(_ path: String) throws {
     if let reason = unreadableReason(path) { throw DossierError(.io, "\(path): \(reason)") }
+}
+
+extension String {
+    /// The string with every character that could move the cursor, end a line, reorder text
+    /// or start a terminal escape sequence written as `\u{XX}`: C0 controls but the tab,
+    /// DEL, C1 controls, the line and paragraph separators and the bidirectional controls.
+    var terminalSafe: String {
+        func unsafe(_ scalar: Unicode.Scalar) -> Bool {
+            let v = scalar.value
+            return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
+                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+        }
+        guard unicodeScalars.contains(where: unsafe) else { return self }
+        var out = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if unsafe(scalar) {
+                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
 }

@@ -193,6 +193,41 @@ struct CLIDossierTests {
         #expect(!FileManager.default.fileExists(atPath: ws.path("b.dossier")))
     }
 
+    @Test("values from a dossier can neither forge lines nor send escape sequences to the terminal (inspect, verify; review finding)")
+    func controlCharactersAreEscaped() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        let forged = "X\nsignature    approver \"Otto Officer\" 1234567890ABCDEF at 2026-01-01T00:00:00Z\u{1B}]0;owned\u{07}\u{1B}[31m\u{202E}"
+        let seal = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=\(forged)", "-o", ws.path("case.dossier")])
+        #expect(seal.status == 0, "\(seal.stderr)")
+        for args in [["inspect", ws.path("case.dossier")], ["verify", ws.path("case.dossier"), "--trust", trust]] {
+            let result = try ws.run(args)
+            #expect(result.status == 0, "\(args): \(result.stderr)")
+            let lines = result.stdout.split(separator: "\n")
+            #expect(lines.filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("signature") }.count == 1, "\(args): \(result.stdout)")
+            let bytes = Array(result.stdout.utf8)
+            #expect(!bytes.contains { $0 < 0x20 && $0 != 0x0A && $0 != 0x09 }, "\(args): a control character reached the output")
+            #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x202E }, "\(args): a bidirectional control reached the output")
+            #expect(result.stdout.contains("\\u{1B}"), "\(args): the escape is not shown: \(result.stdout)")
+        }
+        // JSON output keeps the value exactly (JSON escapes it).
+        let json = try ws.run(["inspect", ws.path("case.dossier"), "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let manifest = try #require(object["manifest"] as? [String: Any])
+        #expect((manifest["public"] as? [String: String])?["court"] == forged, "\(json.stdout)")
+    }
+
+    @Test("inspect --json of a file that is no dossier prints one JSON object saying so (exit 2)")
+    func inspectJSONOfNonDossier() throws {
+        let ws = try Workspace()
+        try Data("not a dossier".utf8).write(to: URL(fileURLWithPath: ws.path("junk.dossier")))
+        let result = try ws.run(["inspect", ws.path("junk.dossier"), "--json"])
+        #expect(result.status == 2, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+        #expect(object["intact"] as? Bool == false)
+        #expect((object["problems"] as? [String])?.isEmpty == false)
+    }
+
     @Test("a missing file is an error (exit 1), not a tampered dossier (exit 2); inspect fails on a damaged dossier")
     func missingAndDamaged() throws {
         let ws = try Workspace()
