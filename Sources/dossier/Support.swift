@@ -156,9 +156,15 @@ enum Passphrase {
     }
 
     /// Reads one line byte by byte (so nothing beyond it is consumed).
+    /// The bytes are gathered in one buffer reserved up front and wiped afterwards (a growing
+    /// array would free copies of the passphrase's beginning unwiped); the returned string
+    /// itself cannot be wiped (docs/SECURITY.md).
     static func readLine(fd: Int32) throws -> String? {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(4096)
+        defer { secureWipe(&bytes) }
         var byte: UInt8 = 0
+        defer { byte = 0 }
         while true {
             let n = Glibc.read(fd, &byte, 1)
             if n < 0 {
@@ -232,7 +238,16 @@ func loadSigner(_ spec: String, defaultRole: DossierRole, passphrase: Passphrase
 func loadRecipients(_ recipients: [String], files: [String]) throws -> [AgeRecipient] {
     var out = try recipients.map { try AgeRecipient($0) }
     for file in files {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        defer { bytes.resetBytes(in: 0..<bytes.count) }
+        // An identity file given as a recipients file: refused before any string of it is made.
+        if bytes.range(of: Data("AGE-SECRET-KEY-".utf8)) != nil {
+            throw DossierError(.invalidArgument, "\(file) holds a secret key (AGE-SECRET-KEY-…), not recipients",
+                               hint: "give the .recipient file with -R, or the identity with -i")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw DossierError(.invalidArgument, "\(file) is not a UTF-8 text file of recipients")
+        }
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }

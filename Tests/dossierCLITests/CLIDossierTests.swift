@@ -58,6 +58,10 @@ struct CLIDossierTests {
         let kRecipient = try String(contentsOfFile: ws.path("k.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let mixUp = try ws.run(["seal", ws.path("case"), "-r", kRecipient, "-s", ws.path("k.pub"), "-o", ws.path("m.dossier")])
         #expect(mixUp.stderr.contains("public key") && !mixUp.stderr.contains("chmod"), "\(mixUp.stderr)")
+        // The reverse mix-up: an identity file given as a recipients file (-R) is refused without echoing it.
+        let reverse = try ws.run(["seal", ws.path("case"), "-R", ws.path("k.age"), "-s", ws.path("k.sign"), "-o", ws.path("r.dossier")])
+        #expect(reverse.status != 0 && reverse.stderr.contains("secret key"), "\(reverse.stderr)")
+        #expect(!reverse.stderr.contains(secretLine))
         let identityMixUp = try ws.run(["verify", ws.path("m.dossier"), "-i", ws.path("k.recipient")])
         #expect(identityMixUp.stderr.contains("public key") && !identityMixUp.stderr.contains("chmod"), "\(identityMixUp.stderr)")
         // "I/O" keeps its capitals in messages.

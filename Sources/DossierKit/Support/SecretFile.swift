@@ -80,7 +80,7 @@ enum SecretFile {
         }
     }
 
-    /// The lines of a key file, without their line end (`\n`, `\r\n`) and with spaces and
+    /// The lines of a key file, without their line end (`\n`, `\r\n`, `\r\r\n` as before) and with spaces and
     /// tabs trimmed at both ends, as ranges of `bytes` (empty lines included, so that
     /// `index + 1` is the line number).
     static func lines(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
@@ -90,7 +90,7 @@ enum SecretFile {
             var end = start
             while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
             var last = end
-            if last > start && bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
+            while last > start && bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
             var first = start
             while first < last && (bytes[first] == 0x20 || bytes[first] == 0x09) { first += 1 }
             while last > first && (bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09) { last -= 1 }

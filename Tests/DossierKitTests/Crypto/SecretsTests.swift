@@ -39,6 +39,20 @@ struct SecretsTests {
         #expect(buffer == [0, 0, 0])
     }
 
+    @Test("key files split into lines as before: LF, CRLF and CR CR LF endings, blanks trimmed, numbering kept")
+    func keyFileLines() throws {
+        let generated = try AgeX25519.generate()
+        for ending in ["\n", "\r\n", "\r\r\n"] {
+            let text = generated.identityFile.replacingOccurrences(of: "\n", with: ending)
+            #expect(try AgeIdentity.parseIdentityFile(text).count == 1, "\(ending.debugDescription)")
+        }
+        let text = Array(" a \t\r\n\n#c\r\r\nlast".utf8)
+        let lines = text.withUnsafeBytes { bytes in SecretFile.lines(bytes).map { String(decoding: bytes[$0], as: UTF8.self) } }
+        #expect(lines == ["a", "", "#c", "last"])
+        #expect(Array("é".utf8).withUnsafeBytes { SecretFile.isUTF8($0) })
+        #expect(![0xC3, 0x28].withUnsafeBytes { SecretFile.isUTF8($0) })
+    }
+
     @Test("a throwing initializer leaves no SecureBytes behind")
     func throwingInit() {
         struct Boom: Error {}
@@ -94,7 +108,8 @@ struct SecretHygieneTests {
             key.privateKey.rawRepresentation.withUnsafeBytes { seed in
                 let patterns = Self.residuePatterns(of: "signing key", count: 40) { $0 < 8 ? keyID[$0] : seed[$0 - 8] }
                 encoded += patterns.encoded
-                raw.append(patterns.raw)
+                // The seed alone (the 40 bytes with the key id exist only inside Bech32).
+                raw.append(MemoryResidue.Pattern(name: "signing key seed", count: 24) { seed[$0 + 4] })
             }
             try key.write(toPath: dir.path("plain.sign"))
             try Self.expectNoResidue(encoded, after: "writing a signing key")

@@ -69,7 +69,7 @@ enum MemoryResidue {
                 if address < chunkAddress && chunkAddress < address + UInt(wanted) { wanted = Int(chunkAddress - address) }
                 let got = pread(fd, chunk, wanted, off_t(Int64(bitPattern: UInt64(address))))
                 if got <= 0 {
-                    address += 4096  // an unreadable page (guard page, I/O memory)
+                    address = (address & ~UInt(4095)) + 4096  // an unreadable page (guard page, I/O memory)
                     continue
                 }
                 let bytes = UnsafeRawBufferPointer(start: chunk, count: got)
@@ -86,7 +86,7 @@ enum MemoryResidue {
                     }
                 }
                 // Overlap the next read so a copy across the boundary is seen.
-                let step = got < wanted || got <= longest ? got : got - longest + 1
+                let step = got <= longest ? got : got - longest + 1
                 address += UInt(step)
             }
         }
