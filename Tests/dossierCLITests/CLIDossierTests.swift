@@ -518,6 +518,14 @@ struct CLIDossierTests {
         let inspect = try ws.run(["inspect", ws.path("x.dossier")])
         #expect(inspect.stdout.contains("profile      community-corrections 1.0: overridden"), "\(inspect.stdout)")
         #expect(inspect.stdout.contains("release pending court copy"))
+        // A broken profile is exit 1 whatever its name says (the exit code came from the message text).
+        try Data("{".utf8).write(to: URL(fileURLWithPath: ws.path("does not meet.json")))
+        for command in ["check", "seal"] {
+            let args = command == "check" ? ["check", example, "--profile", ws.path("does not meet.json")]
+                : ["seal", example, "--profile", ws.path("does not meet.json"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("z.dossier")]
+            let broken = try ws.run(args)
+            #expect(broken.status == 1, "\(command): \(broken.stderr)")
+        }
         // An override without a profile, or without a reason, is a usage error.
         #expect(try ws.run(["seal", ws.path("CC-2024-0120"), "--override-profile", "r", "-r", recipient, "-s", ws.path("anna.sign"),
                             "-o", ws.path("y.dossier")]).status == 64)

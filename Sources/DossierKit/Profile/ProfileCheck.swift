@@ -122,7 +122,10 @@ extension DossierProfile {
             case .date: text = value.stringValue.flatMap { Self.isDate($0) ? $0 : nil }
             }
             report.check(text != nil, "metadata.type", field.name, passed: "\"\(field.name)\" is a \(field.kind.rawValue)",
-                         failed: field.kind == .date ? "the metadata field \"\(field.name)\" must be a date written YYYY-MM-DD"
+                         failed: field.kind == .date
+                             ? (value.stringValue.map(Self.looksLikeDate) == true
+                                 ? "the metadata field \"\(field.name)\" (\(value.stringValue ?? "")) is not a date of the calendar"
+                                 : "the metadata field \"\(field.name)\" must be a date written YYYY-MM-DD")
                                                      : "the metadata field \"\(field.name)\" must be a \(field.kind.rawValue)")
             guard let text else { continue }
             if let allowed = field.allowed {
@@ -233,6 +236,12 @@ extension DossierProfile {
         } catch {
             return .failure(MetadataProblem(reason: "cannot be read (\(error))"))
         }
+    }
+
+    /// Whether `text` has the shape YYYY-MM-DD (digits and dashes), whether or not the date exists.
+    static func looksLikeDate(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        return b.count == 10 && b.enumerated().allSatisfy { $0.offset == 4 || $0.offset == 7 ? $0.element == 45 : (48...57).contains($0.element) }
     }
 
     static func isDate(_ text: String) -> Bool {

@@ -81,6 +81,9 @@ struct ProfileTests {
         Case(description: "wrong type (date)", rule: "metadata.type", messageContains: "must be a date written YYYY-MM-DD") {
             try setMetadata($0, "supervision_end", "14 January 2025")
         },
+        Case(description: "a date that does not exist", rule: "metadata.type", messageContains: "(2024-02-30) is not a date of the calendar") {
+            try setMetadata($0, "supervision_end", "2024-02-30")
+        },
         Case(description: "value not allowed", rule: "metadata.allowed", messageContains: "allowed: strict, ordinary, lenient") {
             try setMetadata($0, "classification", "special")
         },
