@@ -22,8 +22,9 @@ extension DossierCommand {
             commandName: "check",
             abstract: "Check a case folder against its profile (the standard template) before sealing.",
             discussion: """
-                Reports every rule (sections, documents, media types, metadata) with the path \
-                concerned and what to do. Exit 0 when the folder meets the profile, 5 when not.
+                Reports every rule (sections, documents, media types, metadata, files sealing \
+                would refuse) and what to do; --json adds each rule's id and the path (or file \
+                name pattern) concerned. Exit 0 when the folder meets the profile, 5 when not.
 
                 Example: dossier check Examples/case-2024-0117 --profile Examples/profiles/community-corrections.json
                 """)
