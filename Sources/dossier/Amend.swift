@@ -44,7 +44,7 @@ extension DossierCommand {
                                               purpose: "countersigned")
                 let report = try Dossier.countersign(file, as: signer, trusting: try trust.store(), requiringRoles: try trust.roles(),
                                                      allowUntrusted: allowUntrusted, recordingTo: recorder)
-                if json { Console.json(Reports.report(report)) } else if !quiet { print("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
+                if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
             } catch {
                 throw fail(error)
             }
@@ -112,7 +112,7 @@ extension DossierCommand {
                 let report = try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
                                                 by: signer, reason: reason, trusting: try trust.store(), requiringRoles: try trust.roles(),
                                                 allowUntrusted: allowUntrusted, recordingTo: recorder)
-                if json { Console.json(Reports.report(report)) } else if !quiet { print("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
+                if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
             } catch {
                 throw fail(error)
             }

@@ -68,7 +68,7 @@ extension DossierCommand {
                     Console.json(.object(["destination": .string(receipt.destination), "files": .integer(Int64(receipt.filesWritten)),
                                           "bytes": .integer(receipt.bytesWritten), "report": Reports.report(receipt.report)]))
                 } else if !quiet {
-                    print("opened \(receipt.report.manifest?.dossierID ?? file) into \(receipt.destination): \(receipt.filesWritten) file(s), \(Reports.bytes(receipt.bytesWritten)), every file checked")
+                    Console.line("opened \(receipt.report.manifest?.dossierID ?? file) into \(receipt.destination): \(receipt.filesWritten) file(s), \(Reports.bytes(receipt.bytesWritten)), every file checked")
                 }
             } catch let error as ValidationError {
                 throw error

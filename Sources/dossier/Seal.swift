@@ -126,7 +126,7 @@ extension DossierCommand {
                                           "manifest": Reports.manifest(receipt.manifest), "status": .string(receipt.report.status.rawValue)]))
                 } else if !quiet {
                     let m = receipt.manifest
-                    print("sealed \(m.dossierID) into \(receipt.path): \(m.fileCount) files, \(Reports.bytes(m.contentBytes)) → \(Reports.bytes(receipt.containerBytes)), \(signers.count) signature(s), verified; logged in \(log.path)")
+                    Console.line("sealed \(m.dossierID) into \(receipt.path): \(m.fileCount) files, \(Reports.bytes(m.contentBytes)) → \(Reports.bytes(receipt.containerBytes)), \(signers.count) signature(s), verified; logged in \(log.path)")
                 }
             }
         }
