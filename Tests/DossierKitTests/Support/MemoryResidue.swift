@@ -33,8 +33,8 @@ enum MemoryResidue {
     }
 
     /// Every place in a private writable mapping (heap, anonymous memory, thread stacks,
-    /// library data) where one of `patterns` occurs. Mappings larger than 1 GiB (sanitizer
-    /// shadow memory, reservations) are skipped; unreadable pages are skipped. Occurrences
+    /// library data) where one of `patterns` occurs, in its resident pages. Mappings larger
+    /// than 1 TiB (sanitizer shadow memory) and unreadable pages are skipped. Occurrences
     /// inside `ignoring` (live buffers that hold the secret on purpose) are not findings.
     static func search(_ patterns: [Pattern], ignoring live: [UnsafeRawBufferPointer] = []) throws -> [Finding] {
         let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
@@ -52,20 +52,15 @@ enum MemoryResidue {
         }
         let chunkAddress = UInt(bitPattern: chunk)
         var findings: [Finding] = []
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 5, fields[1].hasPrefix("rw"), fields[1].hasSuffix("p") else { continue }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
-                  end > start, end - start <= 1 << 30 else { continue }
-            let region = fields.count >= 6 ? String(fields[5]) : "anonymous memory"
-            var address = start
-            while address < end {
+        /// Searches [from, to) of one mapping in 1 MiB reads that overlap by the longest pattern.
+        func scan(_ from: UInt, _ to: UInt, region: String) {
+            var address = from
+            while address < to {
                 if address >= chunkAddress && address < chunkAddress + UInt(chunkSize) {
                     address = chunkAddress + UInt(chunkSize)  // the search's own buffer
                     continue
                 }
-                var wanted = Int(min(UInt(chunkSize), end - address))
+                var wanted = Int(min(UInt(chunkSize), to - address))
                 if address < chunkAddress && chunkAddress < address + UInt(wanted) { wanted = Int(chunkAddress - address) }
                 let got = pread(fd, chunk, wanted, off_t(Int64(bitPattern: UInt64(address))))
                 if got <= 0 {
@@ -88,6 +83,36 @@ enum MemoryResidue {
                 // Overlap the next read so a copy across the boundary is seen.
                 let step = got <= longest ? got : got - longest + 1
                 address += UInt(step)
+            }
+        }
+        let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 5, fields[1].hasPrefix("rw"), fields[1].hasSuffix("p") else { continue }
+            let bounds = fields[0].split(separator: "-")
+            // Mappings over 1 TiB are sanitizer shadow memory, not data.
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
+                  end > start, end - start <= 1 << 40 else { continue }
+            let region = fields.count >= 6 ? String(fields[5]) : "anonymous memory"
+            // Only resident pages are read (mincore): a large reservation (AddressSanitizer's
+            // allocator regions grow past 1 GiB in a long run) is mostly untouched.
+            var window = start
+            while window < end {
+                let windowEnd = min(end, window + (1 << 30))
+                var resident = [UInt8](repeating: 0, count: Int((windowEnd - window) / page))
+                if mincore(UnsafeMutableRawPointer(bitPattern: window), Int(windowEnd - window), &resident) != 0 {
+                    scan(window, windowEnd, region: region)
+                } else {
+                    var i = 0
+                    while i < resident.count {
+                        guard resident[i] & 1 == 1 else { i += 1; continue }
+                        var j = i
+                        while j < resident.count && resident[j] & 1 == 1 { j += 1 }
+                        scan(window + UInt(i) * page, window + UInt(j) * page, region: region)
+                        i = j
+                    }
+                }
+                window = windowEnd
             }
         }
         return findings
