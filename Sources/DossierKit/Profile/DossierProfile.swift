@@ -108,7 +108,7 @@ public struct DossierProfile: Sendable {
                 throw fail("each section needs a \"folder\" (a top-level folder name)", near: "sections")
             }
             var when: Condition?
-            if let w = o["when"] {
+            if let w = o["when"], w != .null {
                 let condition = try schema.object(w, "\"when\" of section \(folder)", known: ["field", "equals"], near: folder)
                 guard let field = try schema.string(condition, "field", near: folder), let equals = try schema.string(condition, "equals", near: folder) else {
                     throw fail("section \(folder): \"when\" needs \"field\" and \"equals\"", near: folder)
@@ -162,8 +162,8 @@ struct LineLocator {
     }
 }
 
-/// Typed access to a profile's JSON: a missing key is nil, a key of the wrong type or one
-/// the schema does not know is an error naming it.
+/// Typed access to a profile's JSON: a missing key (or `null`) is nil, a key of the wrong
+/// type or one the schema does not know is an error naming it.
 private struct ProfileSchema {
     let fail: (String, String?) -> DossierError
 
@@ -176,20 +176,20 @@ private struct ProfileSchema {
     }
 
     func string(_ object: [String: JSONValue], _ key: String, near: String? = nil) throws(DossierError) -> String? {
-        guard let value = object[key] else { return nil }
+        guard let value = object[key], value != .null else { return nil }
         guard let text = value.stringValue else { throw fail("\"\(key)\" must be a string", near ?? key) }
         return text
     }
 
     func bool(_ object: [String: JSONValue], _ key: String, near: String? = nil) throws(DossierError) -> Bool? {
-        guard let value = object[key] else { return nil }
+        guard let value = object[key], value != .null else { return nil }
         guard let flag = value.boolValue else { throw fail("\"\(key)\" must be true or false (without quotes)", near ?? key) }
         return flag
     }
 
     /// A number of documents: an integer 0…1,000,000.
     func count(_ object: [String: JSONValue], _ key: String, near: String? = nil) throws(DossierError) -> Int? {
-        guard let value = object[key] else { return nil }
+        guard let value = object[key], value != .null else { return nil }
         guard let number = value.integerValue, (0...1_000_000).contains(number) else {
             throw fail("\"\(key)\" must be a whole number from 0 to 1000000 (without quotes)", near ?? key)
         }
@@ -197,7 +197,7 @@ private struct ProfileSchema {
     }
 
     func array(_ object: [String: JSONValue], _ key: String, near: String? = nil) throws(DossierError) -> [JSONValue]? {
-        guard let value = object[key] else { return nil }
+        guard let value = object[key], value != .null else { return nil }
         guard let items = value.arrayValue else { throw fail("\"\(key)\" must be a list [ … ]", near ?? key) }
         return items
     }

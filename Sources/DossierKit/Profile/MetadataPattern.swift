@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// A profile's `pattern` for a metadata value: a POSIX extended regular expression (the
 /// syntax of `grep -E`) that the whole value must match, evaluated in UTF-8.
@@ -19,20 +20,35 @@ final class MetadataPattern: @unchecked Sendable {
     /// Escapes that mean the character itself in an ERE.
     private static let literalEscapes = Set(#".[]()*+?{}|^$\/-"#.utf8)
 
+    /// Limits that keep compiling cheap: glibc expands `{n,m}` into copies and its compile
+    /// time and memory grow with the square of the expanded size (`a{1,32767}`: 8.5 GB), and
+    /// it recurses once per nesting level.
+    static let maxLength = 1024
+    static let maxRepeat = 255
+    static let maxExpansion = 1000
+    static let maxDepth = 32
+
     init(_ pattern: String) throws(Invalid) {
-        let bytes = Array(pattern.utf8)
+        let normalized = pattern.precomposedStringWithCanonicalMapping
+        let bytes = Array(normalized.utf8)
         guard !bytes.contains(0) else { throw Invalid(reason: "the pattern contains a NUL character") }
+        guard bytes.count <= Self.maxLength else {
+            throw Invalid(reason: "the pattern is longer than \(Self.maxLength) bytes")
+        }
         try Self.checkSyntax(bytes)
-        compiled = .allocate(capacity: 1)
-        let anchored = "^(" + pattern + ")$"
-        let status = LibArchive.withUTF8Locale { regcomp(compiled, anchored, REG_EXTENDED | REG_NOSUB) }
+        // Compiled into a local buffer: `compiled` is set only for a pattern that compiled (a
+        // failed init must not leave deinit a buffer to free again).
+        let buffer = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        let anchored = "^(" + normalized + ")$"
+        let status = LibArchive.withUTF8Locale { regcomp(buffer, anchored, REG_EXTENDED | REG_NOSUB) }
         guard status == 0 else {
             var message = [CChar](repeating: 0, count: 256)
-            regerror(status, compiled, &message, message.count)
-            compiled.deallocate()
+            regerror(status, buffer, &message, message.count)
+            buffer.deallocate()
             let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw Invalid(reason: "the pattern is not a valid POSIX extended regular expression (\(text))")
         }
+        compiled = buffer
     }
 
     deinit {
@@ -41,16 +57,22 @@ final class MetadataPattern: @unchecked Sendable {
     }
 
     /// Whether the whole of `value` matches. A value holding a NUL character never matches.
+    /// The value is compared in NFC, as the pattern (`Mu\u{308}ller` matches `Müller`).
     func matches(_ value: String) -> Bool {
         guard !value.utf8.contains(0) else { return false }
-        return LibArchive.withUTF8Locale { regexec(compiled, value, 0, nil, 0) } == 0
+        let normalized = value.precomposedStringWithCanonicalMapping
+        return LibArchive.withUTF8Locale { regexec(compiled, normalized, 0, nil, 0) } == 0
     }
 
-    /// Refuses what glibc would accept with another meaning or match slowly: escapes other
-    /// than a literal character (`\d`, `\1`), `(?…)` groups and unbalanced parentheses
-    /// (outside bracket expressions).
+    /// Refuses what glibc would accept with another meaning or compile slowly: escapes other
+    /// than a literal character (`\d`, `\1`), a backslash inside brackets (literal in POSIX,
+    /// so `[\d]` would not mean a digit), `(?…)` groups, unbalanced parentheses (outside
+    /// bracket expressions), nesting deeper than 32 and repeat counts above 255 or
+    /// multiplying (nested) to more than 1000.
     private static func checkSyntax(_ p: [UInt8]) throws(Invalid) {
-        var depth = 0
+        // The largest expansion inside each open group; the last atom's expansion.
+        var factors = [1]
+        var lastAtom = 1
         var i = 0
         while i < p.count {
             switch p[i] {
@@ -62,6 +84,7 @@ final class MetadataPattern: @unchecked Sendable {
                     throw Invalid(reason: "the pattern uses \\\(shown), which POSIX extended regular expressions do not have "
                                   + "(back-references and Perl escapes are refused); write a bracket expression such as [0-9] instead")
                 }
+                lastAtom = 1
                 i += 2
                 continue
             case UInt8(ascii: "["):
@@ -71,6 +94,10 @@ final class MetadataPattern: @unchecked Sendable {
                 if i < p.count && p[i] == UInt8(ascii: "^") { i += 1 }
                 if i < p.count && p[i] == UInt8(ascii: "]") { i += 1 }
                 while i < p.count && p[i] != UInt8(ascii: "]") {
+                    if p[i] == UInt8(ascii: "\\") {
+                        throw Invalid(reason: "the pattern has a \\ inside [ ]: POSIX reads it as a backslash, not as an escape "
+                                      + "(write [0-9] for a digit, [.] for a dot)")
+                    }
                     if p[i] == UInt8(ascii: "["), i + 1 < p.count, [UInt8(ascii: ":"), UInt8(ascii: "."), UInt8(ascii: "=")].contains(p[i + 1]) {
                         let close = p[i + 1]
                         i += 2
@@ -81,19 +108,50 @@ final class MetadataPattern: @unchecked Sendable {
                     i += 1
                 }
                 guard i < p.count else { throw Invalid(reason: "the pattern is not a valid POSIX extended regular expression (an unclosed [)") }
+                lastAtom = 1
             case UInt8(ascii: "("):
                 if i + 1 < p.count && p[i + 1] == UInt8(ascii: "?") {
                     throw Invalid(reason: "the pattern uses a (? group, which POSIX extended regular expressions do not have")
                 }
-                depth += 1
+                factors.append(1)
+                guard factors.count - 1 <= maxDepth else { throw Invalid(reason: "the pattern nests ( ) more than \(maxDepth) deep") }
             case UInt8(ascii: ")"):
-                depth -= 1
-                guard depth >= 0 else { throw Invalid(reason: "the pattern has a ) without its ( (unbalanced parentheses)") }
+                guard factors.count > 1 else { throw Invalid(reason: "the pattern has a ) without its ( (unbalanced parentheses)") }
+                lastAtom = factors.removeLast()
+                factors[factors.count - 1] = Swift.max(factors[factors.count - 1], lastAtom)
+            case UInt8(ascii: "{"):
+                // {n}, {n,}, {n,m}: the largest count given bounds the copies glibc makes.
+                var j = i + 1
+                var largest = 0
+                var digits = 0
+                while j < p.count, p[j] == UInt8(ascii: ",") || (48...57).contains(p[j]) {
+                    if p[j] == UInt8(ascii: ",") {
+                        digits = 0
+                    } else {
+                        digits = Swift.min(digits * 10 + Int(p[j] - 48), 1_000_000)
+                        largest = Swift.max(largest, digits)
+                    }
+                    j += 1
+                }
+                if j < p.count, p[j] == UInt8(ascii: "}") {
+                    guard largest <= maxRepeat else {
+                        throw Invalid(reason: "a repeat count in the pattern may be at most \(maxRepeat) (found \(largest))")
+                    }
+                    let expansion = lastAtom * Swift.max(largest, 1)
+                    guard expansion <= maxExpansion else {
+                        throw Invalid(reason: "nested repeat counts in the pattern may multiply to at most \(maxExpansion) (found \(expansion))")
+                    }
+                    factors[factors.count - 1] = Swift.max(factors[factors.count - 1], expansion)
+                    lastAtom = expansion
+                    i = j + 1
+                    continue
+                }
+                lastAtom = 1
             default:
-                break
+                lastAtom = 1
             }
             i += 1
         }
-        guard depth == 0 else { throw Invalid(reason: "the pattern has a ( without its ) (unbalanced parentheses)") }
+        guard factors.count == 1 else { throw Invalid(reason: "the pattern has a ( without its ) (unbalanced parentheses)") }
     }
 }

@@ -164,7 +164,8 @@ extension DossierProfile {
             let sectionFiles = files.filter { $0.section == section.folder }
             for rule in section.documents {
                 let pattern = rule.name.precomposedStringWithCanonicalMapping
-                let matching = sectionFiles.filter { fnmatch(pattern, $0.name, 0) == 0 }
+                // In UTF-8, so that `?` and `[é]` stand for a character, not a byte.
+                let matching = LibArchive.withUTF8Locale { sectionFiles.filter { fnmatch(pattern, $0.name, 0) == 0 } }
                 let what = rule.description ?? "documents named \(rule.name)"
                 let countOK = matching.count >= rule.min && (rule.max.map { matching.count <= $0 } ?? true)
                 let bounds = rule.max.map { rule.min == $0 ? "exactly \($0)" : "\(rule.min) to \($0)" } ?? "at least \(rule.min)"

@@ -50,6 +50,13 @@ struct ProfileHardeningTests {
 
     @Test("patterns outside POSIX extended regular expressions are refused when the profile is loaded", arguments: [
         (#"\\d{4}"#, "\\d"), (#"(a)\\1"#, "\\1"), ("a)|(b", "parenthes"), ("a)|b", "parenthes"), ("(?i)x", "(?"), ("[a", "not a valid"),
+        // Refused by glibc itself (this crashed: the object was freed twice).
+        ("*.pdf", "not a valid"), ("a{2,1}", "not a valid"), ("[b-a]", "not a valid"), ("[[:foo:]]", "not a valid"),
+        // Patterns whose compilation alone takes gigabytes or overflows the stack.
+        ("a{1,32767}", "at most"), (".{1,300}", "at most"), ("(a{1,100}){1,100}", "at most"),
+        (String(repeating: "a|", count: 600) + "a", "longer than"), (String(repeating: "(", count: 40) + "a" + String(repeating: ")", count: 40), "deep"),
+        // A backslash inside brackets is a literal backslash in POSIX: [\d] would not mean a digit.
+        (#"CC-[\\d]{4}"#, "inside"),
     ])
     func unsupportedPatterns(_ pattern: String, _ named: String) {
         do {
@@ -59,6 +66,19 @@ struct ProfileHardeningTests {
             #expect(error.kind == .profile)
             #expect(error.reason.contains(named), "\(pattern): \(error.reason)")
         }
+    }
+
+    @Test("null means absent, as before; a metadata value in NFD matches an NFC pattern; shell patterns match non-ASCII names")
+    func nullsAndNormalisation() throws {
+        _ = try Self.load(Self.profile(section: #"{"folder": "a", "title": null, "documents": [{"name": "*", "max": null, "description": null}]}"#))
+        let profile = try Self.load(Self.profile(metadata: #"[{"field": "name", "pattern": "Müller|[[:alpha:]]+ [[:alpha:]]+"}]"#,
+                                                 section: #"{"folder": "a", "documents": [{"name": "?.txt"}]}"#))
+        let dir = try TemporaryDirectory()
+        let folder = try Self.folder(dir, metadata: #"{"name": "Mu\u0308ller"}"#)
+        try FileManager.default.removeItem(atPath: folder + "/a/doc.txt")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/a/é.txt"))
+        let report = try profile.check(folder: folder)
+        #expect(report.passed, "\(report.failures.map(\.message))")
     }
 
     @Test("a profile with a wrong type, a misspelt key or an impossible range is refused, naming the key", arguments: [
