@@ -40,6 +40,8 @@ extension DossierProfile {
         func unsealable(_ path: String, _ why: String) {
             report.check(false, "file.unsealable", path, passed: "", failed: "\(path) \(why); sealing refuses it")
         }
+        // Sealing's path rules and collision check (DossierPath), on names in NFC as sealed.
+        var collisions = DossierPath.CollisionDetector()
         func walk(_ dir: String, _ relative: String) throws(DossierError) {
             let names: [[UInt8]]
             do { names = try FileSystem.listDirectory(dir) } catch {
@@ -59,6 +61,15 @@ extension DossierProfile {
                 do { info = try FileSystem.lstatus(path) } catch {
                     unsealable(rel, "cannot be examined (\(error))")
                     continue
+                }
+                if FileSystem.isDirectory(info) || FileSystem.isRegular(info) {
+                    do {
+                        let sealed = try DossierPath.validate(DossierPath.nfc(Array(rel.utf8)))
+                        try collisions.insert(sealed, isFolder: FileSystem.isDirectory(info))
+                    } catch {
+                        report.check(false, "file.unsealable", rel, passed: "", failed: "\(error); sealing refuses it")
+                        continue
+                    }
                 }
                 if FileSystem.isDirectory(info) {
                     if relative.isEmpty { topFolders.append(name) }

@@ -173,5 +173,13 @@ struct ProfileHardeningTests {
             close(fd)
         }
         #expect(nfd.isEmpty, "\(nfd.map(\.message))")
+        // Names sealing refuses by its path rules, and names that collide on macOS and Windows.
+        for (name, reason) in [("CON.txt", "device"), ("x:y.txt", "Windows"), ("trail.", "dot"), ("tab\tname", "control")] {
+            let refused = try failures { try Data("x".utf8).write(to: URL(fileURLWithPath: $0 + "/a/" + name)) }
+            #expect(refused.contains { $0.rule == "file.unsealable" && $0.path == "a/" + name && $0.message.contains(reason) },
+                    "\(name): \(refused.map(\.message))")
+        }
+        let collision = try failures { try Data("x".utf8).write(to: URL(fileURLWithPath: $0 + "/a/DOC.txt")) }
+        #expect(collision.contains { $0.rule == "file.unsealable" && $0.message.contains("doc.txt") }, "\(collision.map(\.message))")
     }
 }
