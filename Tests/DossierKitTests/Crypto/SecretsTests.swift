@@ -86,7 +86,8 @@ struct SecretHygieneTests {
         var planted = try SecureRandom.bytes(48)
         let pattern = MemoryResidue.Pattern(name: "planted", count: 32) { planted[$0 + 8] }
         let found = try MemoryResidue.search([pattern])
-        #expect(found.count == 1, "\(found)")
+        let address = planted.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(found.count == 1, "\(found); the copy: \(MemoryResidue.describe(address))")
         secureWipe(&planted)
         let after = try MemoryResidue.search([pattern])
         #expect(after.isEmpty, "\(after)")

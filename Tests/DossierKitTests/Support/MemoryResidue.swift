@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+@testable import DossierKit
 
 /// Searches this process's writable memory for copies of a secret left behind in freed or
 /// forgotten buffers (Linux: `/proc/self/maps` and `/proc/self/mem`).
@@ -37,7 +38,7 @@ enum MemoryResidue {
     /// than 1 TiB (sanitizer shadow memory) and unreadable pages are skipped. Occurrences
     /// inside `ignoring` (live buffers that hold the secret on purpose) are not findings.
     static func search(_ patterns: [Pattern], ignoring live: [UnsafeRawBufferPointer] = []) throws -> [Finding] {
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let maps = try readMaps()
         let fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         defer { close(fd) }
@@ -116,6 +117,34 @@ enum MemoryResidue {
             }
         }
         return findings
+    }
+
+    /// `/proc/self/maps`, read to its end: procfs hands it out a page at a time, and a reader
+    /// that takes a short read for the end (Foundation's `String(contentsOfFile:)` does) misses
+    /// every mapping after the first pages — under AddressSanitizer in the whole suite, the one
+    /// holding the planted copy.
+    static func readMaps() throws -> String {
+        String(decoding: try FileSource(path: "/proc/self/maps").readAll(), as: UTF8.self)
+    }
+
+    /// What the search sees at `address` (for a failure message): the mapping holding it,
+    /// whether the page is resident and whether it reads.
+    static func describe(_ address: UInt) -> String {
+        guard let maps = try? readMaps() else { return "no /proc/self/maps" }
+        let line = maps.split(separator: "\n").first { line in
+            let bounds = line.split(separator: " ")[0].split(separator: "-")
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16) else { return false }
+            return address >= start && address < end
+        }
+        let page = address & ~UInt(4095)
+        var resident: UInt8 = 0
+        let mincoreResult = mincore(UnsafeMutableRawPointer(bitPattern: page), 4096, &resident)
+        let fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC)
+        var byte: UInt8 = 0
+        let got = pread(fd, &byte, 1, off_t(Int64(bitPattern: UInt64(address))))
+        let readErrno = errno
+        close(fd)
+        return "0x\(String(address, radix: 16)) in \(line.map(String.init) ?? "no mapping"); mincore \(mincoreResult) resident \(resident); pread \(got) errno \(readErrno)"
     }
 
     private static func occurrences(of pattern: Pattern, in bytes: UnsafeRawBufferPointer) -> [Int] {
