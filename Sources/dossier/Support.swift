@@ -164,7 +164,6 @@ enum Passphrase {
         bytes.reserveCapacity(4096)
         defer { secureWipe(&bytes) }
         var byte: UInt8 = 0
-        defer { byte = 0 }
         while true {
             let n = Glibc.read(fd, &byte, 1)
             if n < 0 {

@@ -48,7 +48,7 @@ public enum Age {
                 length += n
             }
         }
-        return withBytes(buffer) { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        return buffer.copy(0..<length)
     }
 
     /// Re-wraps an age file for new recipients: unwraps the file key with `identities`,

@@ -257,8 +257,6 @@ extension DossierProfile {
     }
 
     static func isDate(_ text: String) -> Bool {
-        let b = Array(text.utf8)
-        guard b.count == 10, b[4] == 45, b[7] == 45 else { return false }
-        return Timestamp.parse(text + "T00:00:00Z") != nil
+        looksLikeDate(text) && Timestamp.parse(text + "T00:00:00Z") != nil
     }
 }

@@ -95,7 +95,7 @@ public struct SigningKey: Sendable {
             throw DossierError(.key, "not a dossier signing key (expected DOSSIER-SIGNING-KEY-1…)")
         }
         let keyID = withBytes(decoded.bytes) { Array($0[0..<8]) }
-        let seed = withBytes(decoded.bytes) { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[8...])) }
+        let seed = decoded.bytes.copy(8..<decoded.bytes.count)
         do {
             try self.init(privateKey: Ed25519.PrivateKey(rawRepresentation: seed), keyID: keyID,
                           name: name.flatMap { $0.isEmpty ? nil : $0 })

@@ -48,7 +48,7 @@ enum SecretFile {
             }
         }
         guard length <= Int(info.st_size) else { throw .changed }
-        let contents = withBytes(buffer) { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        let contents = buffer.copy(0..<length)
         if let kind = withBytes(contents, { publicKind(of: $0) }) { throw .publicKey(kind) }
         guard info.st_mode & 0o077 == 0 else { throw .exposed(mode: info.st_mode & 0o777) }
         return contents

@@ -62,6 +62,12 @@ package final class SecureBytes: @unchecked Sendable, ContiguousBytes, Equatable
         try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
     }
 
+    /// A new secure buffer holding the bytes at `range` (a secret's part, or the used prefix of
+    /// a buffer read or decrypted into).
+    package func copy(_ range: Range<Int>) -> SecureBytes {
+        withUnsafeBytes { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
     /// A copy of the bytes as an array. Use sparingly: the array is not wiped automatically.
     package var unsafeCopy: [UInt8] { withUnsafeBytes { Array($0) } }
 
