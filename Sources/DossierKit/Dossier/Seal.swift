@@ -246,7 +246,7 @@ extension Dossier {
             content.progress = progress
             content.expectedBytes = isFolder ? ContentWriter.folderSize(source) : Int64((try? FileSystem.lstatus(source).st_size) ?? 0)
         }
-        let finished: (manifest: PrivateManifest, bytes: [UInt8])
+        let finished: (manifest: PrivateManifest, sha256: [UInt8])
         do throws(DossierError) {
             if isFolder { try content.addFolder(source) } else { try content.addArchive(source) }
             finished = try content.finish(dossierID: id, mtime: sealedAt)
@@ -256,7 +256,7 @@ extension Dossier {
             try? pipeline.close()
             throw error
         }
-        let (privateManifest, privateBytes) = finished
+        let (privateManifest, privateManifestSHA256) = finished
         do { try pipeline.close() } catch {
             throw DossierError.cause(of: error) ?? DossierError(.output, "writing the payload failed: \(error)")
         }
@@ -290,7 +290,7 @@ extension Dossier {
             payloadHeaderSHA256: Hex.encode(payloadSink.headerSHA256), payloadBodySHA256: bodyDigest,
             payloadBodySize: payloadSink.bodySize, fileCount: Int64(privateManifest.files.count),
             directoryCount: Int64(privateManifest.directories.count), contentBytes: privateManifest.totalBytes,
-            privateManifestSHA256: Hex.encode(SHA256.hash(privateBytes)),
+            privateManifestSHA256: Hex.encode(privateManifestSHA256),
             signers: signers.map { .init(keyID: $0.key.publicKey.keyID, role: $0.role, name: $0.name) },
             accessLogGenesisSHA256: genesis?.hash, generator: "swift-dossier \(DossierKit.version)", profile: profile)
         let manifestBytes = manifest.canonicalBytes()

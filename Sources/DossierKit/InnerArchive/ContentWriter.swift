@@ -83,7 +83,11 @@ final class ContentWriter {
         do { entries = try FileSystem.listDirectory(fd: directory, path: absolute) } catch {
             throw DossierError(.source, "\(error)")
         }
-        try addEntries(entries, of: directory, at: absolute, parent: parent)
+        // Names can only collide with their siblings (the key of a name is its folder and its
+        // folded form), and each folder is listed once: the collision check of a folder walk
+        // keeps one folder's names at a time, not the whole tree's.
+        var siblings = DossierPath.CollisionDetector()
+        try addEntries(entries, of: directory, at: absolute, parent: parent, siblings: &siblings)
         // After everything below it: the folder must still hold exactly what was listed (a
         // file added to a folder already listed would be missing from the dossier, one
         // removed after it was read would be in it). Its times change with every entry
@@ -112,7 +116,7 @@ final class ContentWriter {
     }
 
     private func addEntries(_ entries: [FileSystem.DirectoryEntry], of directory: Int32, at absolute: String,
-                            parent: DossierPath.Parent?) throws(DossierError) {
+                            parent: DossierPath.Parent?, siblings: inout DossierPath.CollisionDetector) throws(DossierError) {
         for entry in entries {
             // Stored in NFC; the file is still opened by its own bytes.
             let name = DossierPath.nfc(entry.name)
@@ -123,10 +127,10 @@ final class ContentWriter {
                 let isFolder = entry.type == DT_DIR
                 if let parent {
                     path = try DossierPath.validate(appending: name, to: parent)
-                    try collisions.insert(name, below: parent, path: path, isFolder: isFolder)
+                    try siblings.insert(name, below: parent, path: path, isFolder: isFolder)
                 } else {
                     path = try DossierPath.validate(name)
-                    try collisions.insert(path, isFolder: isFolder)
+                    try siblings.insert(path, isFolder: isFolder)
                 }
             } catch {
                 throw DossierError(.unsafePath, "cannot seal \(error)", hint: "rename the file or folder")
@@ -383,16 +387,26 @@ final class ContentWriter {
 
     // MARK: - End
 
-    /// Writes the private manifest as the last tar entry and returns it with its bytes.
-    func finish(dossierID: String, mtime: Int64) throws(DossierError) -> (manifest: PrivateManifest, bytes: [UInt8]) {
+    /// Writes the private manifest as the last tar entry and returns it with the SHA-256 of
+    /// its bytes. The bytes are counted first and then written in pieces, never held whole.
+    func finish(dossierID: String, mtime: Int64) throws(DossierError) -> (manifest: PrivateManifest, sha256: [UInt8]) {
+        collisions = DossierPath.CollisionDetector()
+        writtenDirectories = []
         let manifest = PrivateManifest(dossierID: dossierID, files: files, directories: directories)
-        let bytes = manifest.canonicalBytes()
+        let size = manifest.canonicalByteCount()
+        let digest = DigestContext(.sha256)
+        var written = 0
         do {
-            try tar.writeHeader(path: Self.manifestEntry, isDirectory: false, size: Int64(bytes.count), permissions: 0o644, mtime: mtime)
-            try withBytes(bytes) { (raw) throws(ArchiveError) in try tar.writeData(raw) }
+            try tar.writeHeader(path: Self.manifestEntry, isDirectory: false, size: Int64(size), permissions: 0o644, mtime: mtime)
+            try manifest.writeCanonical { (piece) throws(ArchiveError) in
+                digest.update(piece)
+                written += piece.count
+                try tar.writeData(piece)
+            }
+            precondition(written == size, "the private manifest changed between counting and writing")
             try tar.finishEntry()
             try tar.close()
         } catch { throw archiveFailure(error, "writing the private manifest") }
-        return (manifest, bytes)
+        return (manifest, digest.finalize())
     }
 }

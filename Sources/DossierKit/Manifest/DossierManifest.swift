@@ -242,6 +242,11 @@ enum Hex {
 
     /// Whether `hex` is the lower-case hex encoding of `bytes` (`encode(bytes) == hex`, without building the string).
     static func matches(_ bytes: [UInt8], _ hex: String) -> Bool {
+        bytes.withUnsafeBytes { matches($0, hex) }
+    }
+
+    /// Whether `hex` is the lower-case hex encoding of `bytes`.
+    static func matches(_ bytes: UnsafeRawBufferPointer, _ hex: String) -> Bool {
         let digits: StaticString = "0123456789abcdef"
         var hex = hex
         return hex.withUTF8 { text in

@@ -56,9 +56,31 @@ struct PrivateManifest: Sendable, Equatable {
     /// sorted order) without building the value tree (tested equal).
     func canonicalBytes() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(128 + files.count * 192 + directories.count * 64)
+        out.reserveCapacity(canonicalByteCount())
+        writeCanonical { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The exact length of `canonicalBytes()`, counted without keeping the bytes.
+    func canonicalByteCount() -> Int {
+        var count = 0
+        writeCanonical { count += $0.count }
+        return count
+    }
+
+    /// Produces `canonicalBytes()` in pieces of about `pieceSize` bytes, so that the private
+    /// manifest of a dossier with many files (65,536 entries: ~14 MB) is never held whole.
+    func writeCanonical<E: Error>(pieceSize: Int = 64 << 10,
+                                  _ emit: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(pieceSize, 1 << 20) + 8192)
         func key(_ text: StaticString) {
             out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        func flush(atLeast threshold: Int) throws(E) {
+            guard out.count >= threshold, !out.isEmpty else { return }
+            try withBytes(out, emit)
+            out.removeAll(keepingCapacity: true)
         }
         key(#"{"directories":["#)
         for (index, directory) in directories.enumerated() {
@@ -69,6 +91,7 @@ struct PrivateManifest: Sendable, Equatable {
             key(#","path":"#)
             JSONValue.appendCanonical(directory.path, to: &out)
             key("}")
+            try flush(atLeast: pieceSize)
         }
         key(#"],"dossierId":"#)
         JSONValue.appendCanonical(dossierID, to: &out)
@@ -87,11 +110,12 @@ struct PrivateManifest: Sendable, Equatable {
             key(#","size":"#)
             JSONValue.appendCanonical(file.size, to: &out)
             key("}")
+            try flush(atLeast: pieceSize)
         }
         key(#"],"format":"#)
         JSONValue.appendCanonical(Self.format, to: &out)
         key("}")
-        return out
+        try flush(atLeast: 0)
     }
 
     /// Parses the canonical bytes of a private manifest.

@@ -24,6 +24,10 @@ struct ContentComparisonTests {
         return problems
     }
 
+    static func inline(_ facts: [(size: Int64, sha256: [UInt8])]) -> [(size: Int64, sha256: Digest32)] {
+        facts.map { ($0.size, Digest32($0.sha256)) }
+    }
+
     @Test("random differences: the same problems as the definition, in the same order")
     func agreesWithDefinition() {
         var random = SplitMix64(seed: 0xC0_4E_A5)
@@ -57,7 +61,7 @@ struct ContentComparisonTests {
                   Set(declaredDirectories.map(\.path)).count == declaredDirectories.count else { continue }
             let manifest = PrivateManifest(dossierID: "x", files: declared, directories: declaredDirectories)
             if declared.map(\.path) == files { pairwise += 1 }
-            #expect(ContentReader.compare(files: files, facts, directories: directories, with: manifest)
+            #expect(ContentReader.compare(files: files, Self.inline(facts), directories: directories, with: manifest)
                 == Self.reference(files: files, facts, directories: directories, with: manifest))
         }
         #expect(pairwise > 500)
@@ -65,8 +69,9 @@ struct ContentComparisonTests {
 
     @Test("a private manifest listing a path twice, or a name in another Unicode form than the tar's, disagrees with the content")
     func duplicatesAndForms() {
-        let fact = (size: Int64(1), sha256: SHA256.hash([1]))
-        let a = PrivateManifest.File(path: "a.txt", size: 1, sha256: Hex.encode(fact.sha256), mediaType: "t", mode: 0o644, mtime: 0)
+        let digest = SHA256.hash([1])
+        let fact = (size: Int64(1), sha256: Digest32(digest))
+        let a = PrivateManifest.File(path: "a.txt", size: 1, sha256: Hex.encode(digest), mediaType: "t", mode: 0o644, mtime: 0)
         // One file in the tar, listed twice (the public counts would say 2 files, 2 bytes).
         let twice = PrivateManifest(dossierID: "x", files: [a, a], directories: [])
         #expect(ContentReader.compare(files: ["a.txt"], [fact], directories: [], with: twice).contains("listed twice: a.txt"))
@@ -74,10 +79,28 @@ struct ContentComparisonTests {
         #expect(ContentReader.compare(files: ["a.txt"], [fact], directories: ["d"], with: folderTwice).contains("listed twice: d"))
         // NFC in the manifest, NFD in the tar (and an extra file, so the comparison goes by path):
         // the names are different bytes, so different files.
-        let nfc = PrivateManifest.File(path: "caf\u{E9}.txt", size: 1, sha256: Hex.encode(fact.sha256), mediaType: "t", mode: 0o644, mtime: 0)
+        let nfc = PrivateManifest.File(path: "caf\u{E9}.txt", size: 1, sha256: Hex.encode(digest), mediaType: "t", mode: 0o644, mtime: 0)
         let problems = ContentReader.compare(files: ["cafe\u{301}.txt", "z.txt"], [fact, fact], directories: [],
                                              with: PrivateManifest(dossierID: "x", files: [nfc], directories: []))
         #expect(problems.contains("missing: caf\u{E9}.txt") && problems.contains("extra: cafe\u{301}.txt"), "\(problems)")
+    }
+
+    @Test("Digest32 keeps its 32 bytes, compares them all, and matches their hex and nothing else")
+    func inlineDigest() {
+        var random = SplitMix64(seed: 32)
+        for _ in 0..<200 {
+            let bytes = (0..<32).map { _ in UInt8(random.next() % 256) }
+            let digest = Digest32(bytes)
+            #expect(digest.bytes == bytes)
+            #expect(digest == Digest32(bytes))
+            #expect(digest.matches(hex: Hex.encode(bytes)))
+            let position = Int(random.next() % 32)
+            var other = bytes
+            other[position] ^= 1 << (random.next() % 8)
+            #expect(digest != Digest32(other), "byte \(position)")
+            #expect(!digest.matches(hex: Hex.encode(other)), "byte \(position)")
+            #expect(!digest.matches(hex: Hex.encode(bytes).uppercased()) || Hex.encode(bytes) == Hex.encode(bytes).uppercased())
+        }
     }
 
     @Test("Hex.matches is encode-then-compare")

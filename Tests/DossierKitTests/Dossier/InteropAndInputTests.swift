@@ -258,6 +258,32 @@ struct RefusalTests {
         #expect(throws: DossierError.self) { try fx.seal(source) }
     }
 
+    @Test("the folder walk finds colliding names at every depth (it keeps one folder's names at a time), and equal names in different folders are fine")
+    func collidingNamesAtDepth() throws {
+        let fx = try DossierFixture()
+        let colliding: [String: [String: [UInt8]]] = [
+            "files-in-a-subfolder": ["a/b/Report.txt": [1], "a/b/report.txt": [2]],
+            "folders-in-a-subfolder": ["a/Sub/x.txt": [1], "a/sub/y.txt": [2]],
+            "file-and-folder": ["a/Akte": [1], "a/akte/x.txt": [2]],
+            "unicode-forms": ["a/b/caf\u{E9}.txt": [1], "a/b/CAFE\u{301}.TXT": [2]],
+        ]
+        for (name, files) in colliding.sorted(by: { $0.key < $1.key }) {
+            let source = try fx.folder(name, files)
+            do {
+                _ = try fx.seal(source)
+                Issue.record("\(name): sealed colliding names")
+            } catch let error as DossierError {
+                #expect(error.kind == .unsafePath && error.reason.contains("collide"), "\(name): \(error)")
+            }
+        }
+        // The same names in different folders, at different depths: no collision.
+        let source = try fx.folder("same-names", ["a/x.txt": [1], "b/x.txt": [2], "A1/x.txt": [3], "a/b/x.txt": [4],
+                                                  "b/a/X.txt": [5], "c/Report.txt": [6], "d/report.txt": [7]])
+        let sealed = try fx.seal(source)
+        let report = Dossier.verify(sealed.path, trusting: fx.trust, identities: [fx.recipient.identity])
+        #expect(report.isValid && report.content?.filesChecked == 7, "\(report)")
+    }
+
     @Test("outputs that cannot work are refused before anything is written or logged; the id stays free")
     func badOutputs() throws {
         let fx = try DossierFixture()

@@ -54,8 +54,15 @@ struct PrivateManifestDecodingTests {
         for _ in 0..<2_000 {
             let manifest = Self.manifest(&random)
             let bytes = manifest.json().canonicalBytes()
-            // The direct writer writes the same bytes as the value tree.
+            // The direct writer writes the same bytes as the value tree, whole or in pieces
+            // of any size, and counts them exactly.
             #expect(manifest.canonicalBytes() == bytes)
+            #expect(manifest.canonicalByteCount() == bytes.count)
+            let pieceSize = Int(random.next() % 300) + 1
+            var pieces: [[UInt8]] = []
+            manifest.writeCanonical(pieceSize: pieceSize) { pieces.append(Array($0)) }
+            #expect(Array(pieces.joined()) == bytes)
+            #expect(pieces.dropLast().allSatisfy { $0.count >= pieceSize && !$0.isEmpty }, "pieces of \(pieceSize): \(pieces.map(\.count))")
             let (fast, general) = Self.agree(bytes)
             #expect(general)
             let needsEscapes = bytes.contains(0x5C)
