@@ -9,6 +9,9 @@
 #   Benchmarks/compare.sh large           # any profiles of make-corpus
 #   RUNS=10 WORK=/data/bench Benchmarks/compare.sh typical
 #
+# After the timed corpora it seals and opens one folder at the format's limit of 65,536
+# files and folders (generated here, ~270 MB) for the memory table only.
+#
 # Needs: hyperfine, age, zstd, minisign, tar (installed when missing), python3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,6 +90,34 @@ for profile in "${profiles[@]}"; do
   results+=("$profile:$size:$seal_rss:$open_rss")
 done
 
+# Memory at the format's limit of entries (FORMAT.md §7: 65,536 files and folders): per-entry
+# state, not buffers, is what grows here. Not timed against a peer; one seal and one open.
+entries="$work/corpus-max-entries"
+if [ ! -d "$entries" ]; then
+  python3 - "$entries" <<'PY'
+import os, random, sys
+random.seed(65536)
+root = sys.argv[1]
+# 64 sections x 16 folders (1,088 folders), 62 files per folder and 15 per section: 64,448 files.
+for a in range(64):
+    section = os.path.join(root, f"section-{a:02d}")
+    for b in range(16):
+        folder = os.path.join(section, f"folder-{b:02d}")
+        os.makedirs(folder, exist_ok=True)
+        for c in range(62):
+            with open(os.path.join(folder, f"document-{c:03d}-note.txt"), "w") as f:
+                f.write(f"note {a}/{b}/{c}: {random.randrange(10**9)}\n" * random.randint(1, 40))
+    for c in range(15):
+        with open(os.path.join(section, f"summary-{c:02d}.txt"), "w") as f:
+            f.write(f"summary {a}/{c}\n" * random.randint(1, 40))
+PY
+fi
+rm -f "$work/max-entries.dossier" "$work/max-ledger.sqlite"*; eval "$(retire ours-open)"
+seal_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" /usr/bin/time -f %M "$dossier" seal "$entries" -r "$ours_recipient" -s keys/ours.sign -o "$work/max-entries.dossier" -q --id bench-max 2>&1 >/dev/null | tail -1)
+open_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" /usr/bin/time -f %M "$dossier" open "$work/max-entries.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q 2>&1 >/dev/null | tail -1)
+eval "$(retire ours-open)"
+results+=("max-entries:$(du -sb "$entries" | cut -f1):$seal_rss:$open_rss:memory")
+
 python3 - "$work" "${results[@]}" <<'PY'
 import json, sys
 work = sys.argv[1]
@@ -94,9 +125,11 @@ print()
 print(f"{'corpus':<12} {'job':<9} {'peer (median s)':>16} {'dossier (median s)':>19} {'dossier MB/s':>13} {'ratio peer/ours':>16}")
 memory = []
 for item in sys.argv[2:]:
-    profile, size, seal_rss, open_rss = item.split(":")
+    profile, size, seal_rss, open_rss, *kind = item.split(":")
     size = int(size)
     memory.append((profile, size, int(seal_rss), int(open_rss)))
+    if kind:  # memory only
+        continue
     data = {r["command"]: r for r in json.load(open(f"{work}/{profile}.json"))["results"]}
     # "open+sync": the same opening of ours against the peer pipeline followed by sync, since
     # an opening of ours is written back to disk before it is renamed into place (durable).

@@ -247,17 +247,20 @@ enum Hex {
 
     /// Whether `hex` is the lower-case hex encoding of `bytes`.
     static func matches(_ bytes: UnsafeRawBufferPointer, _ hex: String) -> Bool {
-        let digits: StaticString = "0123456789abcdef"
         var hex = hex
-        return hex.withUTF8 { text in
-            guard text.count == 2 * bytes.count else { return false }
-            let table = digits.utf8Start
-            for (index, byte) in bytes.enumerated()
-            where text[2 * index] != table[Int(byte >> 4)] || text[2 * index + 1] != table[Int(byte & 15)] {
-                return false
-            }
-            return true
+        return hex.withUTF8 { matches(bytes, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Whether `text` (UTF-8 bytes) is the lower-case hex encoding of `bytes`.
+    static func matches(_ bytes: UnsafeRawBufferPointer, _ text: UnsafeRawBufferPointer) -> Bool {
+        let digits: StaticString = "0123456789abcdef"
+        guard text.count == 2 * bytes.count else { return false }
+        let table = digits.utf8Start
+        for (index, byte) in bytes.enumerated()
+        where text[2 * index] != table[Int(byte >> 4)] || text[2 * index + 1] != table[Int(byte & 15)] {
+            return false
         }
+        return true
     }
 
     static func isSHA256(_ text: String) -> Bool {

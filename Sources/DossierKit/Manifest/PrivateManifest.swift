@@ -174,38 +174,87 @@ struct PrivateManifest: Sendable, Equatable {
     /// within ±(2^53 − 1) and not "-0", strings valid UTF-8 without control characters,
     /// quotes or backslashes, and nothing follows the closing brace.
     static func decodeLayout(_ bytes: [UInt8]) -> PrivateManifest? {
-        guard bytes.count <= maxBytes else { return nil }
-        return bytes.withUnsafeBufferPointer { buffer -> PrivateManifest? in
-            var reader = LayoutReader(text: buffer)
-            guard reader.literal(#"{"directories":["#) else { return nil }
-            var directories: [Directory] = []
-            if !reader.literal("]") {
-                repeat {
-                    guard reader.literal(#"{"mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
-                          reader.literal(#","mtime":"#), let mtime = reader.integer(),
-                          reader.literal(#","path":"#), let path = reader.string(), reader.literal("}") else { return nil }
-                    directories.append(Directory(path: path, mode: UInt32(mode), mtime: mtime))
-                } while reader.literal(",")
-                guard reader.literal("]") else { return nil }
-            }
-            guard reader.literal(#","dossierId":"#), let id = reader.string(), reader.literal(#","files":["#) else { return nil }
-            var files: [File] = []
-            if !reader.literal("]") {
-                repeat {
-                    guard reader.literal(#"{"mediaType":"#), let type = reader.string(),
-                          reader.literal(#","mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
-                          reader.literal(#","mtime":"#), let mtime = reader.integer(),
-                          reader.literal(#","path":"#), let path = reader.string(),
-                          reader.literal(#","sha256":"#), let sha = reader.string(), sha.utf8.count == 64,
-                          sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-                          reader.literal(#","size":"#), let size = reader.integer(), size >= 0, reader.literal("}") else { return nil }
-                    files.append(File(path: path, size: size, sha256: sha, mediaType: type, mode: UInt32(mode), mtime: mtime))
-                } while reader.literal(",")
-                guard reader.literal("]") else { return nil }
-            }
-            guard reader.literal(#","format":"#), reader.literal("\"" + format + "\""), reader.literal("}"), reader.atEnd else { return nil }
-            return PrivateManifest(dossierID: id, files: files, directories: directories)
+        var directories: [Directory] = []
+        var files: [File] = []
+        // The walk has checked every string: valid UTF-8 without escapes.
+        func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+        let outcome = bytes.withUnsafeBufferPointer { buffer in
+            walkLayout(buffer, directory: { directory in
+                directories.append(Directory(path: text(directory.path), mode: directory.mode, mtime: directory.mtime))
+                return true
+            }, file: { file in
+                files.append(File(path: text(file.path), size: file.size, sha256: text(file.sha256), mediaType: text(file.mediaType),
+                                  mode: file.mode, mtime: file.mtime))
+                return true
+            })
         }
+        guard case .complete(let id) = outcome else { return nil }
+        return PrivateManifest(dossierID: id, files: files, directories: directories)
+    }
+
+    /// A directory record of the canonical layout; its path is a range of the manifest's bytes.
+    struct LayoutDirectory {
+        let path: UnsafeBufferPointer<UInt8>
+        let mode: UInt32
+        let mtime: Int64
+    }
+
+    /// A file record of the canonical layout; its strings are ranges of the manifest's bytes.
+    struct LayoutFile {
+        let mediaType: UnsafeBufferPointer<UInt8>
+        let mode: UInt32
+        let mtime: Int64
+        let path: UnsafeBufferPointer<UInt8>
+        /// 64 lower-case hex digits.
+        let sha256: UnsafeBufferPointer<UInt8>
+        let size: Int64
+    }
+
+    enum LayoutOutcome: Equatable {
+        /// The bytes are a whole manifest in the layout, every record was visited (and
+        /// accepted); the dossier id.
+        case complete(String)
+        /// A visitor returned false: the walk stopped there.
+        case stopped
+        /// The bytes are not a manifest in the layout (the general parser decides).
+        case notLayout
+    }
+
+    /// Walks `bytes` as `decodeLayout` reads them, handing every record to the visitors
+    /// without making strings of it (opening compares a manifest of 65,536 entries this
+    /// way, instead of holding it twice, as bytes and as values). The records are checked as
+    /// `decodeLayout` checks them; `.complete` means `decodeLayout` returns a manifest of
+    /// exactly the records visited.
+    static func walkLayout(_ buffer: UnsafeBufferPointer<UInt8>, directory: (LayoutDirectory) -> Bool,
+                           file: (LayoutFile) -> Bool) -> LayoutOutcome {
+        guard buffer.count <= maxBytes else { return .notLayout }
+        var reader = LayoutReader(text: buffer)
+        guard reader.literal(#"{"directories":["#) else { return .notLayout }
+        if !reader.literal("]") {
+            repeat {
+                guard reader.literal(#"{"mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                      reader.literal(#","mtime":"#), let mtime = reader.integer(),
+                      reader.literal(#","path":"#), let path = reader.stringBytes(), reader.literal("}") else { return .notLayout }
+                guard directory(LayoutDirectory(path: path, mode: UInt32(mode), mtime: mtime)) else { return .stopped }
+            } while reader.literal(",")
+            guard reader.literal("]") else { return .notLayout }
+        }
+        guard reader.literal(#","dossierId":"#), let id = reader.stringBytes(), reader.literal(#","files":["#) else { return .notLayout }
+        if !reader.literal("]") {
+            repeat {
+                guard reader.literal(#"{"mediaType":"#), let type = reader.stringBytes(),
+                      reader.literal(#","mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                      reader.literal(#","mtime":"#), let mtime = reader.integer(),
+                      reader.literal(#","path":"#), let path = reader.stringBytes(),
+                      reader.literal(#","sha256":"#), let sha = reader.stringBytes(), sha.count == 64,
+                      sha.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+                      reader.literal(#","size":"#), let size = reader.integer(), size >= 0, reader.literal("}") else { return .notLayout }
+                guard file(LayoutFile(mediaType: type, mode: UInt32(mode), mtime: mtime, path: path, sha256: sha, size: size)) else { return .stopped }
+            } while reader.literal(",")
+            guard reader.literal("]") else { return .notLayout }
+        }
+        guard reader.literal(#","format":"#), reader.literal("\"" + format + "\""), reader.literal("}"), reader.atEnd else { return .notLayout }
+        return .complete(String(decoding: id, as: UTF8.self))
     }
 
     /// A cursor over canonical bytes for `decodeLayout`: every read returns nil/false on
@@ -251,9 +300,9 @@ struct PrivateManifest: Sendable, Equatable {
             return negative ? -magnitude : magnitude
         }
 
-        /// A string whose bytes stand for themselves: valid UTF-8, no control characters, no
-        /// quote or backslash inside.
-        mutating func string() -> String? {
+        /// A string whose bytes stand for themselves (valid UTF-8, no control characters, no
+        /// quote or backslash inside): its bytes, without the quotes.
+        mutating func stringBytes() -> UnsafeBufferPointer<UInt8>? {
             guard position < text.count, text[position] == UInt8(ascii: "\"") else { return nil }
             let start = position + 1
             var i = start
@@ -267,15 +316,11 @@ struct PrivateManifest: Sendable, Equatable {
             }
             guard i < text.count else { return nil }
             let bytes = UnsafeBufferPointer(rebasing: text[start..<i])
-            let value: String
-            if ascii {
-                value = String(decoding: bytes, as: UTF8.self)
-            } else {
-                guard let valid = String(validating: bytes, as: UTF8.self) else { return nil }
-                value = valid
+            if !ascii {
+                guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
             }
             position = i + 1
-            return value
+            return bytes
         }
     }
 

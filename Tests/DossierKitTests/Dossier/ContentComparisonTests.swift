@@ -85,6 +85,88 @@ struct ContentComparisonTests {
         #expect(problems.contains("missing: caf\u{E9}.txt") && problems.contains("extra: cafe\u{301}.txt"), "\(problems)")
     }
 
+    /// The check as it was before the walked comparison: decode, then `compare`, id and counts.
+    static func decodedVerdict(_ bytes: [UInt8], files: [String], _ facts: [(size: Int64, sha256: Digest32)], directories: [String],
+                               against manifest: DossierManifest) -> String? {
+        do {
+            let privateManifest = try PrivateManifest(canonical: bytes)
+            guard privateManifest.dossierID == manifest.dossierID else {
+                return "the private manifest names a different dossier (\(privateManifest.dossierID))"
+            }
+            var problems = ContentReader.compare(files: files, facts, directories: directories, with: privateManifest)
+            if Int64(privateManifest.files.count) != manifest.fileCount || Int64(privateManifest.directories.count) != manifest.directoryCount
+                || privateManifest.totalBytes != manifest.contentBytes {
+                problems.append("the counts in the public manifest disagree with the private manifest")
+            }
+            guard problems.isEmpty else {
+                return "the content disagrees with the private manifest: \(problems.prefix(10).joined(separator: ", "))\(problems.count > 10 ? " and \(problems.count - 10) more" : "")"
+            }
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    @Test("the private manifest compared while it is walked gives the verdict of decoding it and comparing, for every difference")
+    func walkedComparison() {
+        var random = SplitMix64(seed: 0x3A1C)
+        var passed = 0
+        var failed = 0
+        let names = ["a.txt", "Akte/Seite 1.pdf", "名前/文書.txt", "caf\u{E9}.txt", "cafe\u{301}.txt", "quote\"d", "b/c"]
+        for _ in 0..<4_000 {
+            let files = Array(Set((0..<Int(random.next() % 6)).map { _ in names[Int(random.next() % UInt64(names.count))] + "\(random.next() % 4)" })).sorted()
+            var facts = files.map { _ in (size: Int64(random.next() % 3), sha256: Digest32((0..<32).map { _ in UInt8(random.next() % 2) })) }
+            let directories = Array(Set((0..<Int(random.next() % 4)).map { "d\($0)" })).sorted()
+            var declared = zip(files, facts).map {
+                PrivateManifest.File(path: $0, size: $1.size, sha256: Hex.encode($1.sha256.bytes), mediaType: "t", mode: 0o644, mtime: 0)
+            }
+            var declaredDirectories = directories.map { PrivateManifest.Directory(path: $0, mode: 0o755, mtime: 0) }
+            var id = "x"
+            var tarFiles = files
+            var tarDirectories = directories
+            for _ in 0..<Int(random.next() % 3) {
+                switch random.next() % 10 {
+                case 0 where !tarFiles.isEmpty: let i = Int(random.next() % UInt64(tarFiles.count)); tarFiles.remove(at: i); facts.remove(at: i)
+                case 1: tarFiles.append("extra\(random.next() % 5)"); facts.append((1, Digest32([UInt8](repeating: 0, count: 32))))
+                case 2 where !declared.isEmpty: declared[Int(random.next() % UInt64(declared.count))].size += 1
+                case 3 where !declared.isEmpty: declared[Int(random.next() % UInt64(declared.count))].sha256 = String(repeating: "0", count: 64)
+                case 4 where declared.count > 1: declared.swapAt(0, declared.count - 1)
+                case 5 where !tarDirectories.isEmpty: tarDirectories.removeLast()
+                case 6: declaredDirectories.append(.init(path: "extra-dir", mode: 0o755, mtime: 0))
+                case 7 where !declared.isEmpty: declared.append(declared[0])
+                case 8: id = "y"
+                case 9 where !declared.isEmpty: declared[0].sha256 = declared[0].sha256.uppercased()
+                default: break
+                }
+            }
+            guard Set(tarFiles).count == tarFiles.count else { continue }
+            var bytes = PrivateManifest(dossierID: id, files: declared, directories: declaredDirectories).json().canonicalBytes()
+            if random.next() % 8 == 0 {
+                // A byte changed: mostly no manifest at all any more, sometimes another one.
+                let at = Int(random.next() % UInt64(bytes.count))
+                bytes[at] ^= UInt8(1 << (random.next() % 8))
+            }
+            // The public counts: usually those of the tar, sometimes off by one.
+            let offset = random.next() % 6 == 0 ? Int64(1) : 0
+            let manifest = DossierManifest(
+                dossierID: "x", sealedAt: "2026-11-27T00:00:00Z", publicMetadata: [:], payloadHeaderSHA256: "", payloadBodySHA256: "",
+                payloadBodySize: 0, fileCount: Int64(files.count) + offset, directoryCount: Int64(directories.count),
+                contentBytes: facts.prefix(files.count).reduce(0) { $0 + $1.size }, privateManifestSHA256: "", signers: [],
+                accessLogGenesisSHA256: nil, generator: "test")
+            let expected = Self.decodedVerdict(bytes, files: tarFiles, facts, directories: tarDirectories, against: manifest)
+            var actual: String?
+            do {
+                try ContentReader.checkPrivateManifest(bytes, files: tarFiles, facts, directories: tarDirectories, against: manifest)
+            } catch {
+                actual = error.reason
+            }
+            #expect(actual == expected, "\(String(decoding: bytes, as: UTF8.self)) against \(tarFiles), \(tarDirectories)")
+            if expected == nil { passed += 1 } else { failed += 1 }
+        }
+        // Both verdicts came up often (the walked comparison decides the passes by itself).
+        #expect(passed > 500 && failed > 500, "passed \(passed), failed \(failed)")
+    }
+
     @Test("Digest32 keeps its 32 bytes, compares them all, and matches their hex and nothing else")
     func inlineDigest() {
         var random = SplitMix64(seed: 32)

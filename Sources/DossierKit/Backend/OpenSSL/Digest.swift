@@ -122,6 +122,12 @@ package struct Digest32: Equatable, Sendable {
 
     /// Whether `hex` is the lower-case hex encoding of these bytes (without building a string).
     func matches(hex: String) -> Bool {
+        var hex = hex
+        return hex.withUTF8 { matches(hex: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Whether `hex` (bytes) is the lower-case hex encoding of these bytes.
+    func matches(hex: UnsafeRawBufferPointer) -> Bool {
         withUnsafeBytes(of: words) { Hex.matches($0, hex) }
     }
 }
