@@ -181,7 +181,8 @@ enum DossierPath {
         /// or a file. A file may not share its path with a folder of either kind (libarchive
         /// would skip the file and give the folder its mode).
         private enum Kind { case impliedFolder, folder, file }
-        private var seen: [Key: (path: String, name: String, kind: Kind)] = [:]
+        /// The path first seen for a key (its last component is the name as given).
+        private var seen: [Key: (path: String, kind: Kind)] = [:]
         /// Raw bytes of every folder path inserted, explicitly or as a parent.
         private var knownFolders = Set<Bytes>()
 
@@ -192,18 +193,23 @@ enum DossierPath {
         /// Inserts `name` below `parent`, a folder inserted before (a folder walk, where every
         /// folder comes before what it holds). Same verdict as `insert(path)`, less work.
         mutating func insert(_ name: [UInt8], below parent: Parent, path: String, isFolder: Bool) throws(Violation) {
-            let nameString = String(decoding: name, as: UTF8.self)
-            let key = Key(parent: Bytes(bytes: parent.bytes), folded: Self.folded(name, nameString))
+            let key = Key(parent: Bytes(bytes: parent.bytes), folded: Self.folded(name, String(decoding: name, as: UTF8.self)))
             let kind: Kind = isFolder ? .folder : .file
             if let other = seen[key] {
-                guard other.name.utf8.elementsEqual(name) else {
+                guard Self.lastComponent(of: other.path).elementsEqual(name) else {
                     throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
                 }
                 try Self.again(other.kind, kind, path: path)
             }
             // Not added to `knownFolders`: a later `insert(path)` below it finds its key in
             // `seen` when it adds the parent implicitly, which ends the same way.
-            seen[key] = (path, nameString, kind)
+            seen[key] = (path, kind)
+        }
+
+        /// The bytes after the last "/" of `path` (all of it when there is none).
+        private static func lastComponent(of path: String) -> Substring.UTF8View {
+            let utf8 = path[...].utf8
+            return utf8[(utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex)...]
         }
 
         /// The same name inserted again (`other` first): only a folder implied before and then
@@ -248,14 +254,14 @@ enum DossierPath {
             let name = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
             let key = Key(parent: Bytes(bytes: parent), folded: Self.folded(Array(name.utf8), name))
             if let other = seen[key] {
-                guard other.name.utf8.elementsEqual(name.utf8) else {
+                guard Self.lastComponent(of: other.path).elementsEqual(name.utf8) else {
                     throw Violation("paths \"\(other.path)\" and \"\(path)\" collide when case and Unicode normalisation are ignored")
                 }
                 try Self.again(other.kind, kind, path: path)
                 // A folder entry replaces the implied one (its path names it in messages).
-                if other.kind == .impliedFolder && kind == .folder { seen[key] = (path, name, kind) }
+                if other.kind == .impliedFolder && kind == .folder { seen[key] = (path, kind) }
             } else {
-                seen[key] = (path, name, kind)
+                seen[key] = (path, kind)
             }
             if kind != .file { knownFolders.insert(Bytes(bytes: bytes)) }
         }
