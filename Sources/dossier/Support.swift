@@ -75,7 +75,7 @@ func fail(_ error: any Error) -> ExitCode {
         case .noIdentity: return ExitCode(Exit.noIdentity)
         case .signature, .container, .manifest, .payload, .content: return ExitCode(Exit.invalid)
         case .unsafePath: return ExitCode(Exit.invalid)
-        case .profile where error.reason.hasPrefix("the folder does not meet the profile"): return ExitCode(Exit.profile)
+        case .profileNotMet: return ExitCode(Exit.profile)
         default: return ExitCode(Exit.failure)
         }
     }

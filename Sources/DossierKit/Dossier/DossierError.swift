@@ -29,8 +29,12 @@ public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible 
         case content = "content"
         /// A key file or trust file is malformed or has unsafe permissions.
         case key = "key"
-        /// A profile is malformed, or the folder does not meet it.
+        /// A profile is malformed or cannot be read, or the seal's options break it (a
+        /// public field it does not allow).
         case profile = "profile"
+        /// The folder does not meet the profile it is sealed under (and no override reason
+        /// was given): the folder is at fault, not the profile.
+        case profileNotMet = "profile not met"
         /// The access log could not be written or does not verify.
         case accessLog = "access log"
         /// Reading or writing failed.

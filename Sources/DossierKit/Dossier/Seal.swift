@@ -107,7 +107,7 @@ extension Dossier {
             let check = try profile.check(folder: source)
             if !check.passed {
                 guard let reason = options.profileOverride, !reason.isEmpty, !reason.contains(where: { $0.isNewline }) else {
-                    throw DossierError(.profile, "the folder does not meet the profile \(profile.id) \(profile.version): \(check.failures.prefix(5).map(\.message).joined(separator: "; "))\(check.failures.count > 5 ? " and \(check.failures.count - 5) more" : "")",
+                    throw DossierError(.profileNotMet, "the folder does not meet the profile \(profile.id) \(profile.version): \(check.failures.prefix(5).map(\.message).joined(separator: "; "))\(check.failures.count > 5 ? " and \(check.failures.count - 5) more" : "")",
                                        hint: "complete the dossier, or override with a reason (recorded in the manifest and the access log)")
                 }
             }

@@ -151,7 +151,8 @@ struct ProfileTests {
             _ = try fx.seal(failing, options: SealOptions(profile: profile))
             Issue.record("sealed a folder that fails its profile")
         } catch let error as DossierError {
-            #expect(error.kind == .profile)
+            // Its own kind: the folder is at fault, not the profile (the CLI exits 5 for it alone).
+            #expect(error.kind == .profileNotMet)
             #expect(error.reason.contains("Correction plan"))
         }
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("CC-2024-0118.dossier")))
