@@ -359,17 +359,24 @@ func requireReadableDossier(_ path: String) throws {
 extension String {
     /// The string with every character that could move the cursor, end a line, reorder text
     /// or start a terminal escape sequence written as `\u{XX}`: C0 controls but the tab,
-    /// DEL, C1 controls, the line and paragraph separators and the bidirectional controls.
+    /// DEL, C1 controls, the line and paragraph separators and the bidirectional controls;
+    /// and a backslash that begins `\u{`, so that no text can pass for such an escape.
     var terminalSafe: String {
         func unsafe(_ scalar: Unicode.Scalar) -> Bool {
             let v = scalar.value
             return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
                 || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
         }
-        guard unicodeScalars.contains(where: unsafe) else { return self }
+        // A backslash that starts "\u{" is shown escaped too, so that text spelling an escape
+        // (a value holding the characters \u{A}) cannot pass for one.
+        let startsEscape = { (index: String.UnicodeScalarView.Index) -> Bool in
+            self.unicodeScalars[index...].starts(with: "\\u{".unicodeScalars)
+        }
+        guard unicodeScalars.contains(where: unsafe) || contains("\\u{") else { return self }
         var out = String.UnicodeScalarView()
-        for scalar in unicodeScalars {
-            if unsafe(scalar) {
+        for index in unicodeScalars.indices {
+            let scalar = unicodeScalars[index]
+            if unsafe(scalar) || (scalar == "\\" && startsEscape(index)) {
                 out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
             } else {
                 out.append(scalar)

@@ -201,7 +201,8 @@ struct CLIDossierTests {
     func controlCharactersAreEscaped() throws {
         let ws = try Workspace()
         let (recipient, trust) = try keys(ws)
-        let forged = "X\nsignature    approver \"Otto Officer\" 1234567890ABCDEF at 2026-01-01T00:00:00Z\u{1B}]0;owned\u{07}\u{1B}[31m\u{202E}"
+        // A newline, a forged line, terminal escapes, a bidi override, and text that spells an escape.
+        let forged = "X\nsignature    approver \"Otto Officer\" 1234567890ABCDEF at 2026-01-01T00:00:00Z\u{1B}]0;owned\u{07}\u{1B}[31m\u{202E} spelt \\u{A}here"
         let seal = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=\(forged)", "-o", ws.path("case.dossier")])
         #expect(seal.status == 0, "\(seal.stderr)")
         for args in [["inspect", ws.path("case.dossier")], ["verify", ws.path("case.dossier"), "--trust", trust]] {
@@ -213,6 +214,8 @@ struct CLIDossierTests {
             #expect(!bytes.contains { $0 < 0x20 && $0 != 0x0A && $0 != 0x09 }, "\(args): a control character reached the output")
             #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x202E }, "\(args): a bidirectional control reached the output")
             #expect(result.stdout.contains("\\u{1B}"), "\(args): the escape is not shown: \(result.stdout)")
+            // Text spelling an escape is shown with its backslash escaped: it cannot pass for one.
+            #expect(result.stdout.contains("spelt \\u{5C}u{A}here") && !result.stdout.contains("spelt \\u{A}"), "\(args): \(result.stdout)")
         }
         // JSON output keeps the value exactly (JSON escapes it).
         let json = try ws.run(["inspect", ws.path("case.dossier"), "--json"])
