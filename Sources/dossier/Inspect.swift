@@ -31,7 +31,8 @@ extension DossierCommand {
             }
             if json {
                 Console.json(.object(["path": .string(file), "manifest": Reports.manifest(m),
-                                      "signatures": .array(report.signatures.map(Reports.signature)),
+                                      "signatures": .array(report.signatures.map { Reports.signature($0, trustEvaluated: false) }),
+                                      "trustEvaluated": false,
                                       "recipientTypes": .array(report.recipientTypes.map { .string($0) }),
                                       "containerBytes": .integer(report.containerBytes), "intact": .bool(intact),
                                       "problems": .array(intact ? [] : [.string(integrityFailures(report))])]))

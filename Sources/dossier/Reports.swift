@@ -26,14 +26,18 @@ enum Reports {
         return .object(object)
     }
 
-    static func signature(_ s: VerificationReport.Signature) -> JSONValue {
+    /// One signature; without `trustEvaluated` (inspect: no trust store) `trusted` and
+    /// `roleAllowed` are null and `outcome` says only "valid" or "invalid".
+    static func signature(_ s: VerificationReport.Signature, trustEvaluated: Bool) -> JSONValue {
         var object: [String: JSONValue] = [
             "entry": .string(s.entry), "keyId": .string(s.keyID), "role": .string(s.role.rawValue),
-            "signerName": .string(s.signerName), "signedAt": .string(s.signedAt), "outcome": .string(s.outcome),
-            "valid": .bool(s.isValid), "trusted": .bool(s.isTrusted), "roleAllowed": .bool(s.isRoleAllowed),
+            "signerName": .string(s.signerName), "signedAt": .string(s.signedAt),
+            "outcome": .string(trustEvaluated ? s.outcome : (s.isBroken ? "invalid" : "valid")),
+            "valid": .bool(s.isValid), "trusted": trustEvaluated ? .bool(s.isTrusted) : .null,
+            "roleAllowed": trustEvaluated ? .bool(s.isRoleAllowed) : .null,
         ]
         if let name = s.trustedName { object["trustedName"] = .string(name) }
-        if let problem = s.problem { object["problem"] = .string(problem) }
+        if let problem = s.problem, trustEvaluated || s.isBroken { object["problem"] = .string(problem) }
         return .object(object)
     }
 
@@ -42,11 +46,11 @@ enum Reports {
             "path": .string(r.path),
             "status": .string(r.status.rawValue),
             "checks": .array(r.checks.map { .object(["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)]) }),
-            "signatures": .array(r.signatures.map(signature)),
+            "signatures": .array(r.signatures.map { signature($0, trustEvaluated: true) }),
             "transfers": .array(r.transfers.map {
                 .object(["sequence": .integer(Int64($0.sequence)), "at": .string($0.at), "byKeyId": .string($0.byKeyID),
                          "byName": .string($0.byName), "reason": .string($0.reason), "recipients": .integer(Int64($0.recipientCount)),
-                         "signature": signature($0.signature)])
+                         "signature": signature($0.signature, trustEvaluated: true)])
             }),
             "requiredRoles": .array(r.requiredRoles.map { .string($0.rawValue) }),
             "missingRoles": .array(r.missingRoles.map { .string($0.rawValue) }),

@@ -86,7 +86,14 @@ struct CLIDossierTests {
 
         let inspect = try ws.run(["inspect", ws.path("case.dossier"), "--json"])
         #expect(inspect.status == 0)
-        #expect(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) is [String: Any])
+        // inspect evaluates no trust: its signatures say so (null), not "untrusted".
+        let inspected = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+        #expect(inspected["trustEvaluated"] as? Bool == false, "\(inspect.stdout)")
+        let inspectedSignature = try #require((inspected["signatures"] as? [[String: Any]])?.first, "\(inspect.stdout)")
+        #expect(inspectedSignature["trusted"] is NSNull && inspectedSignature["roleAllowed"] is NSNull, "\(inspect.stdout)")
+        #expect(inspectedSignature["outcome"] as? String == "valid" && inspectedSignature["valid"] as? Bool == true, "\(inspect.stdout)")
+        let verifiedSignature = try #require((object["signatures"] as? [[String: Any]])?.first)
+        #expect(verifiedSignature["trusted"] as? Bool == true && verifiedSignature["outcome"] as? String == "valid")
 
         let open = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "-o", ws.path("opened"), "--trust", trust, "--purpose", "test", "--as", ws.path("anna.sign")])
         #expect(open.status == 0, "\(open.stderr)")
