@@ -42,23 +42,28 @@ extension DossierProfile {
         }
         // Sealing's path rules and collision check (DossierPath), on names in NFC as sealed.
         var collisions = DossierPath.CollisionDetector()
-        func walk(_ dir: String, _ relative: String) throws(DossierError) {
-            let names: [[UInt8]]
-            do { names = try FileSystem.listDirectory(dir) } catch {
+        // On descriptors, as sealing walks: each folder is opened once (never through a
+        // link) and what it holds is looked at relative to it, so a tree deeper than the
+        // system's path limit (PATH_MAX counts the case folder's own path too) is checked
+        // as it is sealed.
+        func walk(_ dir: Int32, _ relative: String) throws(DossierError) {
+            let shown = { relative.isEmpty ? folder : folder + "/" + relative }
+            let entries: [FileSystem.DirectoryEntry]
+            do { entries = try FileSystem.listDirectory(fd: dir, path: shown()) } catch {
                 guard !relative.isEmpty else { throw DossierError(.source, "\(error)") }
                 unsealable(relative, "cannot be read (\(error))")
                 return
             }
-            for nameBytes in names {
+            for entry in entries {
+                let nameBytes = entry.name
                 let decoded = String(decoding: nameBytes, as: UTF8.self)
                 let rel = relative.isEmpty ? decoded : relative + "/" + decoded
                 guard let name = String(validating: nameBytes, as: UTF8.self) else {
                     unsealable(rel, "has a name that is not valid UTF-8 (shown with \u{FFFD}); rename it")
                     continue
                 }
-                let path = dir + "/" + name
                 let info: stat
-                do { info = try FileSystem.lstatus(path) } catch {
+                do { info = try FileSystem.lstatusAt(dir, nameBytes, path: folder + "/" + rel) } catch {
                     unsealable(rel, "cannot be examined (\(error))")
                     continue
                 }
@@ -73,12 +78,18 @@ extension DossierProfile {
                 }
                 if FileSystem.isDirectory(info) {
                     if relative.isEmpty { topFolders.append(name) }
-                    try walk(path, rel)
+                    let child = FileSystem.openAt(dir, nameBytes, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else {
+                        unsealable(rel, "cannot be read (\(FileError(operation: "open directory", path: nil, code: errno)))")
+                        continue
+                    }
+                    defer { close(child) }
+                    try walk(child, rel)
                 } else if FileSystem.isRegular(info) {
                     if relative.isEmpty { topFiles.append(name); continue }
                     let section = String(rel.split(separator: "/")[0])
                     var head = [UInt8](repeating: 0, count: 16)
-                    let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                    let fd = FileSystem.openAt(dir, nameBytes, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                     guard fd >= 0 else {
                         unsealable(rel, "cannot be read (\(FileError(operation: "open", path: nil, code: errno)))")
                         continue
@@ -94,7 +105,10 @@ extension DossierProfile {
                 }
             }
         }
-        try walk(folder, "")
+        let root = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw DossierError(.source, FileError(operation: "open directory", path: folder, code: errno).description) }
+        defer { close(root) }
+        try walk(root, "")
 
         // Metadata.
         var metadata: [String: JSONValue] = [:]

@@ -140,6 +140,43 @@ struct ProfileHardeningTests {
         #expect(bom.isEmpty, "\(bom.map(\.message))")
     }
 
+    @Test("check walks a tree deeper than the system's path limit as sealing does: its verdict and the seal agree")
+    func treeBeyondPathLimit() throws {
+        let profile = try Self.load(Self.profile())
+        let dir = try TemporaryDirectory()
+        // The case folder's own path is long, so that the absolute paths below it pass
+        // PATH_MAX (4,096 bytes) while their paths inside the case stay within the dossier's limit.
+        let parent = dir.path(String(repeating: "p", count: 250) + "/" + String(repeating: "q", count: 250))
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let folder = parent + "/case"
+        try FileManager.default.createDirectory(atPath: folder + "/a", withIntermediateDirectories: true)
+        try Data("text".utf8).write(to: URL(fileURLWithPath: folder + "/a/doc.txt"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: folder + "/dossier.json"))
+        var fd = open(folder + "/a", O_RDONLY | O_DIRECTORY)
+        #expect(fd >= 0)
+        for level in 0..<15 {
+            let name = String(format: "%02d", level) + String(repeating: "d", count: 238)
+            #expect(mkdirat(fd, name, 0o755) == 0)
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+            #expect(fd >= 0)
+        }
+        let file = openat(fd, "deep.txt", O_CREAT | O_WRONLY, 0o644)
+        #expect(file >= 0 && write(file, "x", 1) == 1)
+        close(file)
+        close(fd)
+        let relative = "a/" + (0..<15).map { String(format: "%02d", $0) + String(repeating: "d", count: 238) }.joined(separator: "/") + "/deep.txt"
+        #expect(relative.utf8.count <= 4_096 && (folder + "/" + relative).utf8.count > 4_096)
+
+        let report = try profile.check(folder: folder)
+        #expect(report.failures.isEmpty, "\(report.failures.map(\.message))")
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(folder, options: SealOptions(profile: profile))
+        #expect(receipt.manifest.fileCount == 3 && receipt.manifest.profile?.result == "passed")
+        withExtendedLifetime(dir) {}
+    }
+
     @Test("check fails what seal refuses (symbolic links, special files, names that are not UTF-8) and matches names in NFC")
     func checkAgreesWithSeal() throws {
         let profile = try Self.load(Self.profile(section: #"{"folder": "a", "documents": [{"name": "résumé.*"}]}"#))
