@@ -142,6 +142,66 @@ struct ProfileTests {
         }
     }
 
+    @Test("a profile error names the line of the value at fault, not the first line where its key appears")
+    func errorLines() throws {
+        func reason(_ text: String) -> String {
+            do {
+                _ = try DossierProfile(json: Array(text.utf8), source: "p.json")
+                return "loaded"
+            } catch {
+                return error.reason
+            }
+        }
+        let wrongType = """
+            {
+              "profile": "p",
+              "version": "1",
+              "sections": [
+                {"folder": "a", "required": true,
+                 "documents": [{"name": "x.*", "max": 2}]},
+                {"folder": "b",
+                 "required": "yes"}
+              ]
+            }
+            """
+        #expect(reason(wrongType).hasPrefix("p.json line 8:"), "\(reason(wrongType))")
+        let maxBelowMin = """
+            {
+              "profile": "p",
+              "version": "1",
+              "sections": [
+                {"folder": "a", "documents": [{"name": "x.*", "min": 1, "max": 2}]},
+                {"folder": "b",
+                 "documents": [
+                   {"name": "x.*",
+                    "min": 3, "max": 2}]}
+              ]
+            }
+            """
+        #expect(reason(maxBelowMin).hasPrefix("p.json line 9:"), "\(reason(maxBelowMin))")
+        let unknownKey = """
+            {
+              "profile": "p",
+              "version": "1",
+              "metadata": [
+                {"field": "a", "type": "string", "description": "kind"},
+                {"field": "b",
+                 "kind": "string"}
+              ],
+              "sections": [{"folder": "a"}]
+            }
+            """
+        #expect(reason(unknownKey).hasPrefix("p.json line 7:") && reason(unknownKey).contains("\"kind\""), "\(reason(unknownKey))")
+        let badPattern = """
+            {"profile": "p", "version": "1",
+             "metadata": [{"field": "a", "pattern": "[0-9]+"},
+                          {"field": "b",
+                           "pattern": "\\\\d+"}],
+             "sections": [{"folder": "a"}]}
+            """
+        #expect(reason(badPattern).hasPrefix("p.json line 4:"), "\(reason(badPattern))")
+    }
+
     @Test("seal refuses a failing folder, seals with an override reason recorded in the manifest and the log; verify reports the profile")
     func sealing() throws {
         let fx = try DossierFixture()
