@@ -357,26 +357,47 @@ func requireReadableDossier(_ path: String) throws {
 }
 
 extension String {
-    /// The string with every character that could move the cursor, end a line, reorder text
-    /// or start a terminal escape sequence written as `\u{XX}`: C0 controls but the tab,
-    /// DEL, C1 controls, the line and paragraph separators and the bidirectional controls;
-    /// and a backslash that begins `\u{`, so that no text can pass for such an escape.
+    /// The string with every character that could move the cursor, end a line, reorder text,
+    /// start a terminal escape sequence or hide between characters written as `\u{XX}`: C0
+    /// controls but the tab, DEL, C1 controls, the line and paragraph separators, and the
+    /// default-ignorable code points (bidirectional controls, zero-width spaces and joiners,
+    /// variation selectors, …). A backslash — or a character that looks like one — that
+    /// spells `\u{` (marks and invisible characters in between count as nothing) is written
+    /// `\u{5C}` (or its own code), so that no text can pass for such an escape.
     var terminalSafe: String {
         func unsafe(_ scalar: Unicode.Scalar) -> Bool {
             let v = scalar.value
             return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
                 || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+                || scalar.properties.isDefaultIgnorableCodePoint
         }
-        // A backslash that starts "\u{" is shown escaped too, so that text spelling an escape
-        // (a value holding the characters \u{A}) cannot pass for one.
-        let startsEscape = { (index: String.UnicodeScalarView.Index) -> Bool in
-            self.unicodeScalars[index...].starts(with: "\\u{".unicodeScalars)
+        /// Nothing on screen between two characters, or only a mark on the one before.
+        func invisible(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .nonspacingMark, .enclosingMark, .spacingMark, .format: return true
+            default: return scalar.properties.isDefaultIgnorableCodePoint
+            }
         }
-        guard unicodeScalars.contains(where: unsafe) || contains("\\u{") else { return self }
+        let scalars = Array(unicodeScalars)
+        /// A backslash or a look-alike (fullwidth, small, set minus, reverse solidus operators).
+        func backslashLike(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\\" || [0xFF3C, 0xFE68, 0x2216, 0x29F5, 0x29F9].contains(scalar.value)
+        }
+        func spellsEscape(at index: Int) -> Bool {
+            guard backslashLike(scalars[index]) else { return false }
+            let wanted: [Unicode.Scalar] = ["u", "{"]
+            var found = 0
+            var next = index + 1
+            while next < scalars.count && found < wanted.count {
+                if scalars[next] == wanted[found] { found += 1 } else if !invisible(scalars[next]) { return false }
+                next += 1
+            }
+            return found == wanted.count
+        }
+        guard scalars.contains(where: unsafe) || scalars.indices.contains(where: spellsEscape) else { return self }
         var out = String.UnicodeScalarView()
-        for index in unicodeScalars.indices {
-            let scalar = unicodeScalars[index]
-            if unsafe(scalar) || (scalar == "\\" && startsEscape(index)) {
+        for (index, scalar) in scalars.enumerated() {
+            if unsafe(scalar) || spellsEscape(at: index) {
                 out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
             } else {
                 out.append(scalar)

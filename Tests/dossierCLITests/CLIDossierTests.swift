@@ -210,7 +210,12 @@ struct CLIDossierTests {
         let (recipient, trust) = try keys(ws)
         // A newline, a forged line, terminal escapes, a bidi override, and text that spells an escape.
         let forged = "X\nsignature    approver \"Otto Officer\" 1234567890ABCDEF at 2026-01-01T00:00:00Z\u{1B}]0;owned\u{07}\u{1B}[31m\u{202E} spelt \\u{A}here"
-        let seal = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=\(forged)", "-o", ws.path("case.dossier")])
+        // Spelt escapes with invisible characters inside (review finding): each must still be
+        // shown with its backslash escaped. Alone in a value, without a control character.
+        let hidden = ["\\u{\u{34F}A}", "\\\u{200B}u{A}", "\\u\u{200D}{A}", "\u{2216}u{A}"]
+        let seal = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "--public", "court=\(forged)",
+                               "--public", "hidden0=\(hidden[0])", "--public", "hidden1=\(hidden[1])", "--public", "hidden2=\(hidden[2])",
+                               "--public", "hidden3=\(hidden[3])", "-o", ws.path("case.dossier")])
         #expect(seal.status == 0, "\(seal.stderr)")
         for args in [["inspect", ws.path("case.dossier")], ["verify", ws.path("case.dossier"), "--trust", trust]] {
             let result = try ws.run(args)
@@ -223,6 +228,10 @@ struct CLIDossierTests {
             #expect(result.stdout.contains("\\u{1B}"), "\(args): the escape is not shown: \(result.stdout)")
             // Text spelling an escape is shown with its backslash escaped: it cannot pass for one.
             #expect(result.stdout.contains("spelt \\u{5C}u{A}here") && !result.stdout.contains("spelt \\u{A}"), "\(args): \(result.stdout)")
+            for (index, value) in hidden.enumerated() where args[0] == "inspect" {
+                let line = try #require(lines.first { $0.contains("hidden\(index):") }, "\(result.stdout)")
+                #expect(!line.contains(value) && line.contains("\\u{"), "hidden\(index) shown as: \(line)")
+            }
         }
         // JSON output keeps the value exactly (JSON escapes it).
         let json = try ws.run(["inspect", ws.path("case.dossier"), "--json"])

@@ -85,7 +85,8 @@ final class ContentWriter {
         }
         // Names can only collide with their siblings (the key of a name is its folder and its
         // folded form), and each folder is listed once: the collision check of a folder walk
-        // keeps one folder's names at a time, not the whole tree's.
+        // keeps the names of the folders on the current path (each while its subfolders are
+        // walked), not the whole tree's.
         var siblings = DossierPath.CollisionDetector()
         try addEntries(entries, of: directory, at: absolute, parent: parent, siblings: &siblings)
         // After everything below it: the folder must still hold exactly what was listed (a

@@ -64,10 +64,10 @@ public struct DossierProfile: Sendable {
         do { value = try JSONValue.parse(bytes, maxDepth: 16, maxBytes: 4 << 20) } catch {
             throw DossierError(.profile, "\(source) is not valid JSON: \(error.description)")
         }
-        let locator = JSONLineLocator(bytes)
-        // `at`: where in the profile the problem is, as keys and list positions from the top.
+        // `at`: where in the profile the problem is, as keys and list positions from the top
+        // (the text is scanned for lines only when there is an error to report).
         func fail(_ what: String, at place: [String] = []) -> DossierError {
-            DossierError(.profile, "\(source)\(locator.line(of: place).map { " line \($0)" } ?? ""): \(what)")
+            DossierError(.profile, "\(source)\(JSONLineLocator(bytes).line(of: place).map { " line \($0)" } ?? ""): \(what)")
         }
         let schema = ProfileSchema(fail: fail)
         let root = try schema.object(value, "the profile", known: ["profile", "version", "title", "metadataFile", "metadata", "sections",
