@@ -175,7 +175,37 @@ enum DossierPath {
             /// The name lower-cased and in NFC, as bytes: two names are equal here exactly
             /// when their lower-cased forms are canonically equivalent (hashing bytes avoids
             /// Swift's normalising String hash).
-            let folded: Bytes
+            let folded: Folded
+        }
+        /// Folded name bytes, held inline up to 31 bytes (most names) and in an array beyond.
+        /// An array per name is a heap block per entry, and 65,536 of them stay resident
+        /// between the paths still in use after the check is dropped (the end of an opening,
+        /// when the private manifest is read, is its peak of memory).
+        private struct Folded: Hashable {
+            /// The bytes, zero-padded, and their count in the last byte; all zero when long.
+            private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            private var long: [UInt8]?
+
+            init(_ bytes: [UInt8]) {
+                if bytes.count < 32 {
+                    withUnsafeMutableBytes(of: &words) { raw in
+                        bytes.withUnsafeBytes { raw.copyMemory(from: $0) }
+                        raw[31] = UInt8(bytes.count)
+                    }
+                } else {
+                    long = bytes
+                }
+            }
+
+            static func == (a: Folded, b: Folded) -> Bool { a.words == b.words && a.long == b.long }
+
+            func hash(into hasher: inout Hasher) {
+                if let long {
+                    long.withUnsafeBytes { hasher.combine(bytes: $0) }
+                } else {
+                    withUnsafeBytes(of: words) { hasher.combine(bytes: $0) }
+                }
+            }
         }
         /// What a name stands for: a folder only implied by a path below it, a folder entry,
         /// or a file. A file may not share its path with a folder of either kind (libarchive
@@ -225,8 +255,8 @@ enum DossierPath {
         /// `name.lowercased()` in NFC, as bytes. Names of ASCII and scalars without case that
         /// are their own NFC and never combine (CJK ideographs, kana, Hangul syllables — the
         /// names of Chinese, Japanese and Korean case files) only need A–Z folded.
-        private static func folded(_ bytes: [UInt8], _ name: String) -> Bytes {
-            Bytes(bytes: foldedBytes(bytes, name))
+        private static func folded(_ bytes: [UInt8], _ name: String) -> Folded {
+            Folded(foldedBytes(bytes, name))
         }
 
         static func foldedBytes(_ bytes: [UInt8], _ name: String) -> [UInt8] {

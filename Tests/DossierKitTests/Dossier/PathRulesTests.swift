@@ -31,6 +31,15 @@ struct PathRulesTests {
         #expect(collision(["Akte/x", "akte"])?.contains("collide") == true)
         #expect(collision(["x", "x"])?.contains("duplicate") == true)
         #expect(collision(["a/x", "a/x"])?.contains("duplicate") == true)
+        // Folded names are kept inline up to 31 bytes and in an array beyond: both kinds,
+        // and names at the border, which must not be taken for one another.
+        for length in [1, 30, 31, 32, 33, 200] {
+            let name = String(repeating: "n", count: length - 1) + "Z"
+            #expect(collision(["d/" + name, "d/" + name.lowercased()])?.contains("collide") == true, "\(length)")
+            #expect(collision(["d/" + name, "d/" + name + "x", "d/" + String(name.dropLast())]) == nil, "\(length)")
+            #expect(collision(["d/" + String(repeating: "\u{E9}", count: length), "d/" + String(repeating: "E\u{301}", count: length)])?
+                .contains("collide") == true, "\(length)")
+        }
     }
 
     @Test("a file may not have the path of a folder, given or implied, in either order")
