@@ -120,8 +120,36 @@ package enum FuzzEntryPoints {
         if let manifest = try? DossierManifest(canonical: data), manifest.canonicalBytes() != data {
             throw PropertyViolation(description: "an accepted public manifest is not its own canonical form")
         }
-        _ = try? PrivateManifest(canonical: data)
+        if let privateManifest = try? PrivateManifest(canonical: data) { try walkedComparison(data, privateManifest) }
         _ = try? DossierProfile(json: data)
+    }
+
+    /// Opening's comparison of a private manifest walked in place (`checkPrivateManifest`)
+    /// against the entries it lists gives the verdict of decoding and comparing: it accepts
+    /// them, and refuses them once a size is changed.
+    private static func walkedComparison(_ data: [UInt8], _ privateManifest: PrivateManifest) throws(PropertyViolation) {
+        let files = privateManifest.files.map(\.path)
+        let directories = privateManifest.directories.map(\.path)
+        // A tar's paths are unique (the collision rules); a manifest listing one twice is
+        // refused by the decoded comparison, which such a list would take here.
+        var seen = Set<[UInt8]>()
+        guard (files + directories).allSatisfy({ seen.insert(Array($0.utf8)).inserted }) else { return }
+        var facts = privateManifest.files.map { file -> (size: Int64, sha256: Digest32) in
+            let digits = Array(file.sha256.utf8).map { $0 <= 0x39 ? $0 - 0x30 : $0 - 0x57 }
+            return (file.size, Digest32((0..<32).map { digits[2 * $0] << 4 | digits[2 * $0 + 1] }))
+        }
+        let manifest = DossierManifest(
+            dossierID: privateManifest.dossierID, sealedAt: "", publicMetadata: [:], payloadHeaderSHA256: "", payloadBodySHA256: "",
+            payloadBodySize: 0, fileCount: Int64(files.count), directoryCount: Int64(directories.count),
+            contentBytes: privateManifest.totalBytes, privateManifestSHA256: "", signers: [], accessLogGenesisSHA256: nil, generator: "")
+        do { try ContentReader.checkPrivateManifest(data, files: files, facts, directories: directories, against: manifest) } catch {
+            throw PropertyViolation(description: "a private manifest was refused against its own entries: \(error)")
+        }
+        guard !facts.isEmpty else { return }
+        facts[0].size = facts[0].size == 0 ? 1 : facts[0].size - 1
+        if (try? ContentReader.checkPrivateManifest(data, files: files, facts, directories: directories, against: manifest)) != nil {
+            throw PropertyViolation(description: "a private manifest was accepted against an entry of another size")
+        }
     }
 
     /// Minisign signature files and public keys, verified against the fixed key.
