@@ -134,10 +134,8 @@ package enum FuzzEntryPoints {
         // refused by the decoded comparison, which such a list would take here.
         var seen = Set<[UInt8]>()
         guard (files + directories).allSatisfy({ seen.insert(Array($0.utf8)).inserted }) else { return }
-        var facts = privateManifest.files.map { file -> (size: Int64, sha256: Digest32) in
-            let digits = Array(file.sha256.utf8).map { $0 <= 0x39 ? $0 - 0x30 : $0 - 0x57 }
-            return (file.size, Digest32((0..<32).map { digits[2 * $0] << 4 | digits[2 * $0 + 1] }))
-        }
+        // Accepted manifests hold 64 lower-case hex digits per digest.
+        var facts = privateManifest.files.map { (size: $0.size, sha256: Digest32(hexBytes($0.sha256) ?? [])) }
         let manifest = DossierManifest(
             dossierID: privateManifest.dossierID, sealedAt: "", publicMetadata: [:], payloadHeaderSHA256: "", payloadBodySHA256: "",
             payloadBodySize: 0, fileCount: Int64(files.count), directoryCount: Int64(directories.count),

@@ -116,14 +116,11 @@ package struct Digest32: Equatable, Sendable {
 
     package var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
 
-    package static func == (a: Digest32, b: Digest32) -> Bool {
-        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
-    }
+    package static func == (a: Digest32, b: Digest32) -> Bool { a.words == b.words }
 
     /// Whether `hex` is the lower-case hex encoding of these bytes (without building a string).
     func matches(hex: String) -> Bool {
-        var hex = hex
-        return hex.withUTF8 { matches(hex: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: words) { Hex.matches($0, hex) }
     }
 
     /// Whether `hex` (bytes) is the lower-case hex encoding of these bytes.
