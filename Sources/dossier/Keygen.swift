@@ -52,21 +52,21 @@ extension DossierCommand {
                 if let existing = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) {
                     throw DossierError(.output, "\(existing) already exists", hint: "choose another prefix; keys are never overwritten")
                 }
-                var secret: String?
+                var secret: Passphrase?
                 if protect {
                     let first = try passphrase.provider("passphrase for the new keys: ")()
-                    if passphrase.passphraseFD == nil && ProcessInfo.processInfo.environment["DOSSIER_PASSPHRASE"] == nil {
+                    if passphrase.passphraseFD == nil && getenv("DOSSIER_PASSPHRASE") == nil {
                         let again = try passphrase.provider("repeat the passphrase: ")()
-                        guard again == first else { throw ValidationError("the passphrases differ") }
+                        guard again.matches(first) else { throw ValidationError("the passphrases differ") }
                     }
                     guard !first.isEmpty else { throw ValidationError("the passphrase is empty") }
                     secret = first
                 }
                 let identity = try AgeX25519.generate()
                 let signing = try SigningKey.generate(name: name)
-                try identity.writeIdentityFile(toPath: paths[0], passphrase: secret)
+                if let secret { try identity.writeIdentityFile(toPath: paths[0], passphrase: secret) } else { try identity.writeIdentityFile(toPath: paths[0]) }
                 try Data((identity.recipient + "\n").utf8).write(to: URL(fileURLWithPath: paths[1]), options: .withoutOverwriting)
-                try signing.write(toPath: paths[2], passphrase: secret)
+                if let secret { try signing.write(toPath: paths[2], passphrase: secret) } else { try signing.write(toPath: paths[2]) }
                 try Data(signing.publicKey.fileText.utf8).write(to: URL(fileURLWithPath: paths[3]), options: .withoutOverwriting)
                 if json {
                     Console.json(.object(["recipient": .string(identity.recipient), "signingKeyId": .string(signing.publicKey.keyID),

@@ -122,21 +122,28 @@ struct PassphraseOptions: ParsableArguments {
     var passphraseFD: Int32?
 
     /// A provider that asks once per call.
-    func provider(_ prompt: String) -> @Sendable () throws -> String {
+    func provider(_ prompt: String) -> @Sendable () throws -> Passphrase {
         let fd = passphraseFD
-        return { try Passphrase.read(prompt: prompt, fd: fd) }
+        return { try PassphraseReader.read(prompt: prompt, fd: fd) }
     }
 }
 
-enum Passphrase {
+/// Reads passphrases as bytes into wiping memory (`Passphrase`): never into a `String`,
+/// which cannot be wiped.
+enum PassphraseReader {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func read(prompt: String, fd: Int32?) throws -> String {
+    static func read(prompt: String, fd: Int32?) throws -> Passphrase {
         if let fd {
             let wanted = prompt.trimmingCharacters(in: CharacterSet(charactersIn: ": "))
             return try readLine(fd: fd) ?? { throw Failure(description: "no passphrase left on file descriptor \(fd) (wanted: \(wanted))") }()
         }
-        if let value = ProcessInfo.processInfo.environment["DOSSIER_PASSPHRASE"] { return value }
+        if let value = getenv("DOSSIER_PASSPHRASE") {
+            // Copied from the environment (which this process cannot wipe) into wiping memory.
+            var bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+            defer { secureWipe(&bytes) }
+            return passphrase(&bytes)
+        }
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
             throw Failure(description: "a passphrase is needed but there is no terminal; use --passphrase-fd or DOSSIER_PASSPHRASE")
@@ -152,14 +159,15 @@ enum Passphrase {
             tcsetattr(tty, TCSAFLUSH, &old)
             _ = write(tty, "\n", 1)
         }
-        return try readLine(fd: tty) ?? ""
+        var none: [UInt8] = []
+        return try readLine(fd: tty) ?? Passphrase(consuming: &none)
     }
 
-    /// Reads one line byte by byte (so nothing beyond it is consumed).
-    /// The bytes are gathered in one buffer reserved up front and wiped afterwards (a growing
-    /// array would free copies of the passphrase's beginning unwiped); the returned string
-    /// itself cannot be wiped (docs/SECURITY.md).
-    static func readLine(fd: Int32) throws -> String? {
+    /// Reads one line byte by byte (so nothing beyond it is consumed); nil at the end of
+    /// the input. The bytes are gathered in one buffer reserved up front and wiped
+    /// afterwards (a growing array would free copies of the passphrase's beginning
+    /// unwiped). A carriage return is dropped only before the end of the input, as before.
+    static func readLine(fd: Int32) throws -> Passphrase? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
         defer { secureWipe(&bytes) }
@@ -171,10 +179,23 @@ enum Passphrase {
                 throw Failure(description: "file descriptor \(fd): \(String(cString: strerror(errno)).lowercased())")
             }
             if n == 0 { break }
-            if byte == 0x0a { return String(decoding: bytes, as: UTF8.self) }
+            if byte == 0x0a { return passphrase(&bytes) }
             bytes.append(byte)
         }
-        return bytes.isEmpty ? nil : String(decoding: bytes.last == 0x0d ? bytes.dropLast() : bytes[...], as: UTF8.self)
+        if bytes.isEmpty { return nil }
+        if bytes.last == 0x0d { bytes.removeLast() }
+        return passphrase(&bytes)
+    }
+
+    /// The passphrase of `bytes` (wiped here), with what is not UTF-8 replaced by U+FFFD
+    /// exactly as a `String` made of them would be: passphrases were read as strings before
+    /// session 10, and keys protected then must open with the same bytes.
+    static func passphrase(_ bytes: inout [UInt8]) -> Passphrase {
+        var repaired: [UInt8] = []
+        repaired.reserveCapacity(3 * bytes.count)
+        _ = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF8.self, stoppingOnError: false) { repaired.append($0) }
+        secureWipe(&bytes)
+        return Passphrase(consuming: &repaired)
     }
 }
 

@@ -15,8 +15,8 @@ struct CLIDossierTests {
         deinit { try? FileManager.default.removeItem(atPath: root) }
         func path(_ name: String) -> String { root + "/" + name }
         /// Runs dossier with this workspace's access log.
-        func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> CLI.Result {
-            try CLI.run(arguments, environment: ["DOSSIER_LOG": path("ledger.sqlite")].merging(environment) { $1 }, directory: directory)
+        func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, input: Data? = nil) throws -> CLI.Result {
+            try CLI.run(arguments, environment: ["DOSSIER_LOG": path("ledger.sqlite")].merging(environment) { $1 }, directory: directory, input: input)
         }
     }
 
@@ -146,6 +146,28 @@ struct CLIDossierTests {
         let closed = try ws.run(["verify", ws.path("p.dossier"), "-i", ws.path("p.age"), "--passphrase-fd", "9"])
         #expect(closed.stderr.contains("file descriptor 9: bad file descriptor"), "\(closed.stderr)")
         #expect(!closed.stderr.contains("failed: reading the passphrase failed"))
+    }
+
+    /// Passphrases are read as bytes since session 10 (never as a string); what is not
+    /// UTF-8 is replaced by U+FFFD exactly as the string they were read into before, so keys
+    /// protected then still open with the same input.
+    @Test("a passphrase that is not UTF-8 means what it meant when passphrases were strings")
+    func passphraseBytes() throws {
+        let ws = try Workspace()
+        let latin1 = Data("pass".utf8) + Data([0xFF, 0xE9]) + Data("word\n".utf8)
+        let made = try ws.run(["keygen", "--protect", "--passphrase-fd", "0", ws.path("l")], input: latin1)
+        #expect(made.status == 0, "\(made.stderr)")
+        let recipient = try String(contentsOfFile: ws.path("l.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Each invalid byte became one U+FFFD, as String(decoding:as:) makes it.
+        let repaired = Data("pass\u{FFFD}\u{FFFD}word\n".utf8)
+        for (index, input) in [latin1, repaired].enumerated() {
+            let sealed = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("l.sign"), "--passphrase-fd", "0",
+                                     "-o", ws.path("l\(index).dossier"), "--id", "latin1-\(index)"], input: input)
+            #expect(sealed.status == 0, "\(sealed.stderr)")
+        }
+        let wrong = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("l.sign"), "--passphrase-fd", "0",
+                                "-o", ws.path("l9.dossier")], input: Data("password\n".utf8))
+        #expect(wrong.status == 1 && wrong.stderr.contains("wrong passphrase"), "\(wrong.stderr)")
     }
 
     @Test("usage errors exit 64 with a message")

@@ -19,7 +19,8 @@ struct CLI {
         return dir.appendingPathComponent("dossier")
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
+    /// `input`, when given, is the process's standard input (otherwise it inherits this one's).
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, input: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = binary
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -28,7 +29,13 @@ struct CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = input.map { _ in Pipe() }
+        if let stdin { process.standardInput = stdin }
         try process.run()
+        if let stdin, let input {
+            try stdin.fileHandleForWriting.write(contentsOf: input)
+            try stdin.fileHandleForWriting.close()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -34,6 +34,17 @@ extension AgeIdentity {
     /// The file's bytes, its decrypted text and every intermediate of the parsing stay in
     /// wiping memory.
     public static func loadIdentityFile(atPath path: String, passphrase: (@Sendable () throws -> String)? = nil) throws(AgeError) -> [AgeIdentity] {
+        try loadIdentityFile(path, passphrase: passphrase.map { text in { Passphrase(try text()) } })
+    }
+
+    /// Loads an identity file as `loadIdentityFile(atPath:passphrase:)` does, asking
+    /// `passphrase` only if the file is passphrase-protected; the passphrase never becomes a
+    /// string.
+    public static func loadIdentityFile(atPath path: String, passphrase: @escaping @Sendable () throws -> Passphrase) throws(AgeError) -> [AgeIdentity] {
+        try loadIdentityFile(path, passphrase: Optional(passphrase))
+    }
+
+    private static func loadIdentityFile(_ path: String, passphrase: (() throws -> Passphrase)?) throws(AgeError) -> [AgeIdentity] {
         let contents: SecureBytes
         do {
             contents = try SecretFile.read(path)
@@ -53,7 +64,7 @@ extension AgeIdentity {
         }
         if encrypted {
             guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
-            let secret: String
+            let secret: Passphrase
             do { secret = try passphrase() } catch { throw AgeError(.invalidArgument, "reading the passphrase failed: \(error)") }
             let plain: SecureBytes
             do {
@@ -79,6 +90,16 @@ extension AgeX25519.GeneratedKey {
     /// given (age-armored scrypt, readable by `age -d`). Never overwrites: an existing file
     /// is an error. The data is fsynced before this returns.
     public func writeIdentityFile(toPath path: String, passphrase: String? = nil) throws(AgeError) {
+        try writeIdentityFile(path, passphrase: passphrase.map { Passphrase($0) })
+    }
+
+    /// Writes the identity file as `writeIdentityFile(toPath:passphrase:)` does, encrypted
+    /// with `passphrase`.
+    public func writeIdentityFile(toPath path: String, passphrase: Passphrase) throws(AgeError) {
+        try writeIdentityFile(path, passphrase: Optional(passphrase))
+    }
+
+    private func writeIdentityFile(_ path: String, passphrase: Passphrase?) throws(AgeError) {
         var encrypted: [UInt8]?
         if let passphrase {
             let recipient = try AgeRecipient.passphrase(passphrase)

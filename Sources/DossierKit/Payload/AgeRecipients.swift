@@ -31,10 +31,13 @@ public struct AgeRecipient: Sendable, CustomStringConvertible {
 
     /// A passphrase recipient (scrypt, N = 2^workFactor). It must be the only recipient.
     /// age's default work factor is 18 (about one second here); 1…30 are accepted.
+    public static func passphrase(_ passphrase: Passphrase, workFactor: Int = AgeScrypt.defaultWorkFactor) throws(AgeError) -> AgeRecipient {
+        AgeRecipient(type: try AgeScrypt.Recipient(passphrase: passphrase.secret, workFactor: workFactor), description: "scrypt passphrase (work factor \(workFactor))")
+    }
+
+    /// A passphrase recipient from a string (see `Passphrase` for why bytes are better).
     public static func passphrase(_ passphrase: String, workFactor: Int = AgeScrypt.defaultWorkFactor) throws(AgeError) -> AgeRecipient {
-        var bytes = Array(passphrase.utf8)
-        let secret = SecureBytes(consuming: &bytes)
-        return AgeRecipient(type: try AgeScrypt.Recipient(passphrase: secret, workFactor: workFactor), description: "scrypt passphrase (work factor \(workFactor))")
+        try Self.passphrase(Passphrase(passphrase), workFactor: workFactor)
     }
 }
 
@@ -70,10 +73,13 @@ public struct AgeIdentity: Sendable, CustomStringConvertible {
 
     /// A passphrase identity. Headers asking for a work factor above `maxWorkFactor`
     /// (default 22, about 4 GiB of memory and 15 s here) are refused before any work.
+    public static func passphrase(_ passphrase: Passphrase, maxWorkFactor: Int = AgeScrypt.defaultMaxWorkFactor) throws(AgeError) -> AgeIdentity {
+        AgeIdentity(type: try AgeScrypt.Identity(passphrase: passphrase.secret, maxWorkFactor: maxWorkFactor), description: "scrypt passphrase")
+    }
+
+    /// A passphrase identity from a string (see `Passphrase` for why bytes are better).
     public static func passphrase(_ passphrase: String, maxWorkFactor: Int = AgeScrypt.defaultMaxWorkFactor) throws(AgeError) -> AgeIdentity {
-        var bytes = Array(passphrase.utf8)
-        let secret = SecureBytes(consuming: &bytes)
-        return AgeIdentity(type: try AgeScrypt.Identity(passphrase: secret, maxWorkFactor: maxWorkFactor), description: "scrypt passphrase")
+        try Self.passphrase(Passphrase(passphrase), maxWorkFactor: maxWorkFactor)
     }
 
     /// The X25519 recipient (`age1…`) of this identity, if it is one.

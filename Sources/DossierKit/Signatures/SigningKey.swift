@@ -110,6 +110,16 @@ public struct SigningKey: Sendable {
     /// Refuses files that group or others can access. The file's bytes, its decrypted text
     /// and every intermediate of the parsing stay in wiping memory.
     public static func load(path: String, passphrase: (@Sendable () throws -> String)? = nil) throws(DossierError) -> SigningKey {
+        try load(path, passphrase: passphrase.map { text in { Passphrase(try text()) } })
+    }
+
+    /// Loads a secret key file as `load(path:passphrase:)` does, asking `passphrase` only if
+    /// the file is passphrase-protected; the passphrase never becomes a string.
+    public static func load(path: String, passphrase: @escaping @Sendable () throws -> Passphrase) throws(DossierError) -> SigningKey {
+        try load(path, passphrase: Optional(passphrase))
+    }
+
+    private static func load(_ path: String, passphrase: (() throws -> Passphrase)?) throws(DossierError) -> SigningKey {
         let contents: SecureBytes
         do {
             contents = try SecretFile.read(path)
@@ -130,7 +140,7 @@ public struct SigningKey: Sendable {
             guard let passphrase else {
                 throw DossierError(.key, "\(path) is passphrase-protected", hint: "supply the passphrase")
             }
-            let secret: String
+            let secret: Passphrase
             do { secret = try passphrase() } catch { throw DossierError(.key, "reading the passphrase failed: \(error)") }
             let plain: SecureBytes
             do {
@@ -151,6 +161,16 @@ public struct SigningKey: Sendable {
     /// Writes the secret key file (mode 0600, never overwriting), optionally encrypted
     /// with a passphrase (age scrypt, work factor 18). No unwiped copy of the key is made.
     public func write(toPath path: String, passphrase: String? = nil) throws(DossierError) {
+        try write(path, passphrase: passphrase.map { Passphrase($0) })
+    }
+
+    /// Writes the secret key file as `write(toPath:passphrase:)` does, encrypted with
+    /// `passphrase`.
+    public func write(toPath path: String, passphrase: Passphrase) throws(DossierError) {
+        try write(path, passphrase: Optional(passphrase))
+    }
+
+    private func write(_ path: String, passphrase: Passphrase?) throws(DossierError) {
         let file = try secretFile()
         var encrypted: [UInt8]?
         if let passphrase {

@@ -150,12 +150,41 @@ struct SecretHygieneTests {
         try Self.expectNoResidue(encoded + raw, after: "releasing the keys")
     }
 
+    /// The same for the passphrase itself: given as bytes (`Passphrase(consuming:)`), it is
+    /// never copied outside wiping memory while keys are protected with it and opened again.
+    @Test("a passphrase given as bytes leaves no copy in memory after protecting and loading key files")
+    func passphraseLeavesNoResidue() throws {
+        let dir = try TemporaryDirectory()
+        // Random letters, never a string; the search patterns hold them masked.
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+        var bytes = try SecureRandom.bytes(40).map { letters[Int($0) % letters.count] }
+        let pattern = [MemoryResidue.Pattern(name: "passphrase", count: 32) { bytes[$0 + 4] }]
+        do {
+            let passphrase = Passphrase(consuming: &bytes)
+            #expect(bytes.isEmpty)
+            let live = passphrase.secret
+            try Self.expectNoResidue(pattern, after: "making the passphrase", ignoring: live)
+            let key = try SigningKey.generate(name: "residue")
+            try key.write(toPath: dir.path("locked.sign"), passphrase: passphrase)
+            try Self.expectNoResidue(pattern, after: "protecting a signing key", ignoring: live)
+            let generated = try AgeX25519.generate()
+            try generated.writeIdentityFile(toPath: dir.path("locked.age"), passphrase: passphrase)
+            try Self.expectNoResidue(pattern, after: "protecting an identity file", ignoring: live)
+            #expect(try SigningKey.load(path: dir.path("locked.sign"), passphrase: { passphrase }).publicKey == key.publicKey)
+            try Self.expectNoResidue(pattern, after: "loading the signing key", ignoring: live)
+            let identities = try AgeIdentity.loadIdentityFile(atPath: dir.path("locked.age"), passphrase: { passphrase })
+            #expect(identities.first?.recipient?.description == generated.recipient)
+            try Self.expectNoResidue(pattern, after: "loading the identity file", ignoring: live)
+        }
+        try Self.expectNoResidue(pattern, after: "releasing the passphrase")
+    }
+
     /// Searches memory for `patterns`, except inside `live` (a buffer that holds the secret on purpose).
     private static func expectNoResidue(_ patterns: [MemoryResidue.Pattern], after step: String, ignoring live: SecureBytes? = nil,
                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let findings = try live.map { live in try live.withUnsafeBytes { try MemoryResidue.search(patterns, ignoring: [$0]) } }
             ?? MemoryResidue.search(patterns)
-        #expect(findings.isEmpty, "copies of a secret key were left in memory after \(step): \(findings)", sourceLocation: sourceLocation)
+        #expect(findings.isEmpty, "copies of a secret were left in memory after \(step): \(findings)", sourceLocation: sourceLocation)
     }
 
     /// Masked search patterns for the secret `bytes` (given one by one) and the forms a key

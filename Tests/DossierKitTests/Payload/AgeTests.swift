@@ -336,4 +336,39 @@ struct AgeTests {
             #expect(error.reason.contains("wrong passphrase for \(protected)"), "\(error)")
         }
     }
+
+    @Test("a Passphrase of bytes protects and opens what its string form does; it compares in constant time and never prints")
+    func passphraseBytes() throws {
+        let dir = try TemporaryDirectory()
+        var bytes = Array("right horse ✓".utf8)
+        let passphrase = Passphrase(consuming: &bytes)
+        #expect(bytes.isEmpty)
+        #expect(!passphrase.isEmpty)
+        #expect(passphrase.matches(Passphrase("right horse ✓")))
+        #expect(!passphrase.matches(Passphrase("right horse ✗")) && !passphrase.matches(Passphrase("right horse")))
+        #expect("\(passphrase)" == "Passphrase(redacted)" && !"\(passphrase)".contains("horse"))
+        var none: [UInt8] = []
+        #expect(Passphrase(consuming: &none).isEmpty)
+
+        // Written with bytes, read with the string, and the other way round.
+        let identity = try AgeX25519.generate(), key = try SigningKey.generate(name: "bytes")
+        try identity.writeIdentityFile(toPath: dir.path("bytes.age"), passphrase: passphrase)
+        try key.write(toPath: dir.path("bytes.sign"), passphrase: passphrase)
+        try identity.writeIdentityFile(toPath: dir.path("text.age"), passphrase: "right horse ✓")
+        try key.write(toPath: dir.path("text.sign"), passphrase: "right horse ✓")
+        for name in ["bytes", "text"] {
+            #expect(try AgeIdentity.loadIdentityFile(atPath: dir.path("\(name).age"), passphrase: { "right horse ✓" }).first?.recipient?.description == identity.recipient)
+            #expect(try AgeIdentity.loadIdentityFile(atPath: dir.path("\(name).age"), passphrase: { passphrase }).first?.recipient?.description == identity.recipient)
+            #expect(try SigningKey.load(path: dir.path("\(name).sign"), passphrase: { "right horse ✓" }).publicKey == key.publicKey)
+            #expect(try SigningKey.load(path: dir.path("\(name).sign"), passphrase: { passphrase }).publicKey == key.publicKey)
+            #expect(throws: AgeError.self) { try AgeIdentity.loadIdentityFile(atPath: dir.path("\(name).age"), passphrase: { Passphrase("right horse") }) }
+            #expect(throws: DossierError.self) { try SigningKey.load(path: dir.path("\(name).sign"), passphrase: { Passphrase("right horse") }) }
+        }
+        // The payload's recipients and identities too.
+        let ciphertext = try Age.encrypt(Array("x".utf8), to: [AgeRecipient.passphrase(passphrase, workFactor: 10)])
+        #expect(try Age.decrypt(ciphertext, with: [AgeIdentity.passphrase("right horse ✓")]) == Array("x".utf8))
+        #expect(try Age.decrypt(try Age.encrypt(Array("y".utf8), to: [AgeRecipient.passphrase("right horse ✓", workFactor: 10)]),
+                                with: [AgeIdentity.passphrase(passphrase)]) == Array("y".utf8))
+        #expect(throws: AgeError.self) { try Age.decrypt(ciphertext, with: [AgeIdentity.passphrase(Passphrase("right horse"))]) }
+    }
 }
