@@ -12,7 +12,7 @@ struct ProfileOptions: ParsableArguments {
 
     func load() throws -> DossierProfile? {
         guard let profile else { return nil }
-        return try DossierProfile.load(profile, folder: profiles ?? ProcessInfo.processInfo.environment["DOSSIER_PROFILES"])
+        return try DossierProfile.load(profile, folder: profiles ?? environment("DOSSIER_PROFILES"))
     }
 }
 

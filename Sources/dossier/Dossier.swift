@@ -7,8 +7,10 @@ import Foundation
 @main
 struct DossierMain {
     static func main() async {
+        // DOSSIER_PASSPHRASE leaves the environment for wiping memory before anything can copy it.
+        _ = PassphraseReader.environmentPassphrase
         // DOSSIER_CRASH_REPORTS=1 keeps Swift's crash reports (which may print key bytes) for debugging.
-        ProcessHardening.protectSecrets(keepCrashReports: ProcessInfo.processInfo.environment["DOSSIER_CRASH_REPORTS"] == "1")
+        ProcessHardening.protectSecrets(keepCrashReports: environment("DOSSIER_CRASH_REPORTS") == "1")
         await DossierCommand.main()
     }
 }

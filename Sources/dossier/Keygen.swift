@@ -55,7 +55,7 @@ extension DossierCommand {
                 var secret: Passphrase?
                 if protect {
                     let first = try passphrase.provider("passphrase for the new keys: ")()
-                    if passphrase.passphraseFD == nil && getenv("DOSSIER_PASSPHRASE") == nil {
+                    if passphrase.passphraseFD == nil && PassphraseReader.environmentPassphrase == nil {
                         let again = try passphrase.provider("repeat the passphrase: ")()
                         guard again.matches(first) else { throw ValidationError("the passphrases differ") }
                     }

@@ -133,17 +133,25 @@ struct PassphraseOptions: ParsableArguments {
 enum PassphraseReader {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
+    /// `DOSSIER_PASSPHRASE`, taken out of the environment when first asked for — by `main`,
+    /// before anything else can make strings of the environment (Foundation's
+    /// `ProcessInfo.environment` copies every variable into strings): the value is copied
+    /// into wiping memory and overwritten with zeros where the environment holds it (so
+    /// the variable reads as empty afterwards, also in /proc/PID/environ). Nil when unset.
+    static let environmentPassphrase: Passphrase? = {
+        guard let value = getenv("DOSSIER_PASSPHRASE") else { return nil }
+        let count = strlen(value)
+        var bytes = Array(UnsafeRawBufferPointer(start: value, count: count))
+        explicit_bzero(value, count)
+        return passphrase(&bytes)
+    }()
+
     static func read(prompt: String, fd: Int32?) throws -> Passphrase {
         if let fd {
             let wanted = prompt.trimmingCharacters(in: CharacterSet(charactersIn: ": "))
             return try readLine(fd: fd) ?? { throw Failure(description: "no passphrase left on file descriptor \(fd) (wanted: \(wanted))") }()
         }
-        if let value = getenv("DOSSIER_PASSPHRASE") {
-            // Copied from the environment (which this process cannot wipe) into wiping memory.
-            var bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
-            defer { secureWipe(&bytes) }
-            return passphrase(&bytes)
-        }
+        if let environmentPassphrase { return environmentPassphrase }
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else {
             throw Failure(description: "a passphrase is needed but there is no terminal; use --passphrase-fd or DOSSIER_PASSPHRASE")
@@ -164,9 +172,10 @@ enum PassphraseReader {
     }
 
     /// Reads one line byte by byte (so nothing beyond it is consumed); nil at the end of
-    /// the input. The bytes are gathered in one buffer reserved up front and wiped
-    /// afterwards (a growing array would free copies of the passphrase's beginning
-    /// unwiped). A carriage return is dropped only before the end of the input, as before.
+    /// the input. The bytes are gathered in a buffer reserved up front, which grows (beyond
+    /// 4 KiB) only by copying into a larger one and wiping the old (an array growing by
+    /// itself would free copies of the passphrase's beginning unwiped). A carriage return
+    /// is dropped only before the end of the input, as before.
     static func readLine(fd: Int32) throws -> Passphrase? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4096)
@@ -180,6 +189,13 @@ enum PassphraseReader {
             }
             if n == 0 { break }
             if byte == 0x0a { return passphrase(&bytes) }
+            if bytes.count == bytes.capacity {
+                var larger: [UInt8] = []
+                larger.reserveCapacity(2 * bytes.capacity)
+                larger.append(contentsOf: bytes)
+                secureWipe(&bytes)
+                bytes = larger
+            }
             bytes.append(byte)
         }
         if bytes.isEmpty { return nil }
@@ -193,10 +209,18 @@ enum PassphraseReader {
     static func passphrase(_ bytes: inout [UInt8]) -> Passphrase {
         var repaired: [UInt8] = []
         repaired.reserveCapacity(3 * bytes.count)
-        _ = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF8.self, stoppingOnError: false) { repaired.append($0) }
+        bytes.withUnsafeBufferPointer { input in
+            _ = transcode(input.makeIterator(), from: UTF8.self, to: UTF8.self, stoppingOnError: false) { repaired.append($0) }
+        }
         secureWipe(&bytes)
         return Passphrase(consuming: &repaired)
     }
+}
+
+/// An environment variable, read with `getenv`: Foundation's `ProcessInfo.environment`
+/// would make strings of every variable, `DOSSIER_PASSPHRASE` included.
+func environment(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
 }
 
 /// The trust file alone (log: entries and checkpoints are checked against it).
@@ -205,7 +229,7 @@ struct TrustFileOptions: ParsableArguments {
     var trust: String?
 
     func store() throws -> TrustStore {
-        guard let path = trust ?? ProcessInfo.processInfo.environment["DOSSIER_TRUST"] else { return .empty }
+        guard let path = trust ?? environment("DOSSIER_TRUST") else { return .empty }
         return try TrustStore.load(path: path)
     }
 }
@@ -285,8 +309,8 @@ struct LedgerOptions: ParsableArguments {
 
     var path: String {
         if let logPath { return logPath }
-        if let env = ProcessInfo.processInfo.environment["DOSSIER_LOG"], !env.isEmpty { return env }
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        if let env = environment("DOSSIER_LOG"), !env.isEmpty { return env }
+        let home = environment("HOME") ?? NSHomeDirectory()
         return home + "/.local/share/dossier/access-log.sqlite"
     }
 
@@ -324,7 +348,7 @@ struct LogOptions: ParsableArguments {
 
     /// `--as`, else a non-empty $DOSSIER_ACTOR.
     private var actorSpec: String? {
-        actor ?? ProcessInfo.processInfo.environment["DOSSIER_ACTOR"].flatMap { $0.isEmpty ? nil : $0 }
+        actor ?? environment("DOSSIER_ACTOR").flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Whether an actor is named (`--as` or $DOSSIER_ACTOR).

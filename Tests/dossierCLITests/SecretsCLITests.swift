@@ -52,6 +52,38 @@ struct SecretsCLITests {
         #expect(wrong.stderr.contains("passphrase"), "the error says what is wrong: \(wrong.stderr)")
     }
 
+    /// Foundation's `ProcessInfo.environment` makes strings of every variable; the CLI takes
+    /// `DOSSIER_PASSPHRASE` into wiping memory first and zeroes it in its environment.
+    @Test("DOSSIER_PASSPHRASE is wiped from the process's environment when it starts")
+    func environmentPassphraseWiped() throws {
+        let ws = try CLIDossierTests.Workspace()
+        let value = "env-secret-" + UUID().uuidString
+        // keygen --protect with --passphrase-fd waits on the pipe, so the process stays alive.
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["keygen", "--protect", "--passphrase-fd", "0", ws.path("k")]
+        process.environment = ProcessInfo.processInfo.environment.merging(["DOSSIER_PASSPHRASE": value]) { $1 }
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        // Poll until main() has run (the variable is then empty); the tests run as root, which
+        // may read /proc/PID/environ of the non-dumpable process.
+        var environ = Data()
+        for _ in 0..<100 {
+            usleep(50_000)
+            environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.processIdentifier)/environ"))) ?? Data()
+            if environ.range(of: Data("DOSSIER_PASSPHRASE=".utf8)) != nil && environ.range(of: Data(value.utf8)) == nil { break }
+        }
+        #expect(environ.range(of: Data("DOSSIER_PASSPHRASE=".utf8)) != nil, "the environment could not be read")
+        #expect(environ.range(of: Data(value.utf8)) == nil, "the passphrase is still in the environment")
+    }
+
     @Test("the CLI runs with core dumps disabled and crashes without a core or a memory-printing crash report")
     func noCoreDumps() throws {
         let ws = try CLIDossierTests.Workspace()

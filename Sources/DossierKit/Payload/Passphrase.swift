@@ -10,7 +10,9 @@ public final class Passphrase: Sendable, CustomStringConvertible {
     /// The passphrase's bytes, in wiping memory.
     package let secret: SecureBytes
 
-    /// Takes the passphrase's bytes (no line end) and wipes `bytes`.
+    /// Takes the passphrase's bytes (no line end) and wipes `bytes`. Only the array's own
+    /// storage is wiped: if it shares its storage with another array (a copy not yet
+    /// written to), that one keeps the bytes.
     public init(consuming bytes: inout [UInt8]) {
         secret = SecureBytes(consuming: &bytes)
     }
