@@ -72,10 +72,11 @@ struct SecretsCLITests {
             try? input.fileHandleForWriting.close()
             process.waitUntilExit()
         }
-        // Poll until main() has run (the variable is then empty); the tests run as root, which
-        // may read /proc/PID/environ of the non-dumpable process.
+        // Poll until main() has run (the variable is then empty; up to 60 s: a loaded machine
+        // starts processes slowly); the tests run as root, which may read /proc/PID/environ
+        // of the non-dumpable process.
         var environ = Data()
-        for _ in 0..<100 {
+        for _ in 0..<1_200 where process.isRunning {
             usleep(50_000)
             environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.processIdentifier)/environ"))) ?? Data()
             if environ.range(of: Data("DOSSIER_PASSPHRASE=".utf8)) != nil && environ.range(of: Data(value.utf8)) == nil { break }

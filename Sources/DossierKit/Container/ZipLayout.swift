@@ -4,7 +4,7 @@
 /// every byte that is not entry data: each field is a constant, is derived from the data
 /// (sizes, CRC-32, offsets, names), or appears in both the local header and the central
 /// directory and must agree there. So any single-byte change to the framing is detected,
-/// and entry data is covered by signatures and digests (docs/FORMAT.md §3.2).
+/// and entry data is covered by signatures and digests (docs/FORMAT.md §3.1).
 struct ZipLayout {
     struct Entry: Sendable, Equatable {
         let name: String

@@ -100,6 +100,7 @@ extension Dossier {
             throw DossierError(.invalidArgument, "the same key signs twice")
         }
         try checkPublicMetadata(options.publicMetadata)
+        if let recorder = options.log { try LogEntry.checkPurpose(recorder.purpose) }
         var profileRecord: DossierManifest.ProfileRecord?
         if let profile = options.profile {
             guard isFolderPath(source) else { throw DossierError(.invalidArgument, "profiles check folders; extract the archive first") }
@@ -192,14 +193,8 @@ extension Dossier {
     }
 
     static func checkPublicMetadata(_ metadata: [String: String]) throws(DossierError) {
-        guard metadata.count <= 256 else { throw DossierError(.invalidArgument, "more than 256 public metadata fields") }
-        for (key, value) in metadata {
-            let keyBytes = Array(key.utf8)
-            guard (1...64).contains(keyBytes.count),
-                  keyBytes.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 || $0 == 46 }) else {
-                throw DossierError(.invalidArgument, "public metadata key \"\(key)\" must be 1…64 of A-Z a-z 0-9 . _ -")
-            }
-            guard value.utf8.count <= 4096 else { throw DossierError(.invalidArgument, "public metadata value for \"\(key)\" is longer than 4096 bytes") }
+        if let violation = DossierManifest.Limits.publicMetadataViolation(metadata) {
+            throw DossierError(.invalidArgument, "the public metadata has \(violation)")
         }
     }
 

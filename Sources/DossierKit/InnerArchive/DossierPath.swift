@@ -1,7 +1,7 @@
 import Foundation
 
 /// The rules every path inside a dossier obeys, at sealing and again at opening
-/// (docs/FORMAT.md §2.2), so that a dossier opens the same on Linux, macOS and Windows.
+/// (docs/FORMAT.md §2), so that a dossier opens the same on Linux, macOS and Windows.
 ///
 /// A path is relative, UTF-8, "/"-separated, without empty, "." or ".." components (also
 /// not after Unicode compatibility mapping, e.g. fullwidth "．．", nor percent-encoded),
@@ -113,6 +113,10 @@ enum DossierPath {
     /// Byte-level first (this runs for every component of every file when sealing and opening).
     static func checkPortable(_ bytes: ArraySlice<UInt8>, _ shownPath: @autoclosure () -> String) throws(Violation) {
         var shown: String { shownPath() }
+        // Names are stored in NFC (sealing converts them); any other form is not a sealer's.
+        if bytes.contains(where: { $0 >= 0x80 }), case let name = Array(bytes), nfc(name) != name {
+            throw Violation("path \(shown) has a name that is not in Unicode NFC (sealing stores names in NFC)")
+        }
         // < > : " | ? *
         if let bad = bytes.first(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x3A || $0 == 0x22 || $0 == 0x7C || $0 == 0x3F || $0 == 0x2A }) {
             throw Violation("path \(shown) contains \"\(Character(Unicode.Scalar(bad)))\", which Windows does not allow in names")

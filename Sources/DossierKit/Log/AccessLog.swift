@@ -55,9 +55,7 @@ public final class AccessLog: Sendable {
     func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
                 purpose: String, details: [String: String], at date: Date = Date(),
                 moreDetails: ((LogEntry) -> [String: String])?) throws(DossierError) -> LogEntry {
-        guard purpose.utf8.count <= 4096, !purpose.contains(where: { $0.isNewline }) else {
-            throw DossierError(.invalidArgument, "the purpose must be one line of at most 4096 bytes")
-        }
+        try LogEntry.checkPurpose(purpose)
         // A statement must stay under 64 KiB (LogEntry); the details get 32 KiB of it.
         guard details.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) <= 32 * 1024 else {
             throw DossierError(.invalidArgument, "the details of a log entry may hold at most 32 KiB")

@@ -56,6 +56,8 @@ public struct LogEntry: Sendable, Equatable {
     /// Builds and signs a new entry.
     static func make(dossierID: String, sequence: Int, event: LogEvent, at: String, actor: DossierSigner,
                      payloadSHA256: String, purpose: String, details: [String: String], previous: String) throws(DossierError) -> LogEntry {
+        // Every entry written passes here (a sealed entry's purpose was not checked before session 10).
+        try checkPurpose(purpose)
         let statement: JSONValue = .object([
             "format": .string(format), "dossierId": .string(dossierID), "sequence": .integer(Int64(sequence)),
             "event": .string(event.rawValue), "at": .string(at),
@@ -72,7 +74,19 @@ public struct LogEntry: Sendable, Equatable {
         return try LogEntry(statement: bytes, signature: Data(signature).base64EncodedString())
     }
 
+    /// A purpose is written as one line of at most this many bytes (FORMAT.md §8.1).
+    static let maxPurposeBytes = 4096
+
+    /// Refuses a purpose that is not one line of at most `maxPurposeBytes` bytes.
+    static func checkPurpose(_ purpose: String) throws(DossierError) {
+        guard purpose.utf8.count <= maxPurposeBytes, !purpose.contains(where: \.isNewline) else {
+            throw DossierError(.invalidArgument, "the purpose must be one line of at most \(maxPurposeBytes) bytes")
+        }
+    }
+
     /// Parses a stored entry (statement must be canonical and well-formed). Does not verify the signature.
+    /// The purpose is not held to the writing rule here: entries written before every
+    /// path checked it must still verify (reports escape what they show).
     public init(statement: [UInt8], signature: String) throws(DossierError) {
         func fail(_ what: String) -> DossierError { DossierError(.accessLog, "a log entry \(what)") }
         let value: JSONValue

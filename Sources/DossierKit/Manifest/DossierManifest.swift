@@ -13,7 +13,7 @@ public struct DossierManifest: Sendable, Equatable {
     public static let format = "dossier/1"
     static let maxBytes = 1 << 20
 
-    /// The bounds of format v1 (docs/FORMAT.md §4.3). They are format rules: a manifest
+    /// The bounds of format v1 (docs/FORMAT.md §7, Limits). They are format rules: a manifest
     /// outside them is invalid, sealing refuses to write one, and opening checks them
     /// before decrypting, so a decompression bomb or an entry flood is refused up front.
     package enum Limits {
@@ -25,13 +25,35 @@ public struct DossierManifest: Sendable, Equatable {
         /// Content bytes in one dossier (256 GiB).
         package static let maxContentBytes: Int64 = 256 << 30
 
+        /// Public metadata fields, key and value sizes (FORMAT.md §4).
+        package static let maxPublicFields = 256
+        package static let maxPublicValueBytes = 4_096
+
+        /// What breaks the rules of the public metadata first, or nil: at most 256
+        /// fields, keys of 1…64 of `A-Z a-z 0-9 . _ -`, values of at most 4,096 bytes.
+        static func publicMetadataViolation(_ metadata: [String: String]) -> String? {
+            guard metadata.count <= maxPublicFields else { return "more than \(maxPublicFields) fields" }
+            for key in metadata.keys.sorted() {
+                let keyBytes = Array(key.utf8)
+                guard (1...64).contains(keyBytes.count),
+                      keyBytes.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 || $0 == 46 }) else {
+                    let shown = keyBytes.count <= 64 ? "the key \"\(key)\"" : "a key of \(keyBytes.count) bytes"
+                    return "\(shown) (keys are 1…64 of A-Z a-z 0-9 . _ -)"
+                }
+                guard metadata[key]!.utf8.count <= maxPublicValueBytes else {
+                    return "a value for \"\(key)\" longer than \(maxPublicValueBytes) bytes"
+                }
+            }
+            return nil
+        }
+
         /// The first limit the counts break, or nil.
         static func violation(files: Int64, directories: Int64, contentBytes: Int64, bodySize: Int64) -> String? {
             if files > Int64(maxEntries) || directories > Int64(maxEntries) || files + directories > Int64(maxEntries) {
                 return "declares \(files) files and \(directories) folders; format v1 allows at most \(maxEntries) in all"
             }
             if contentBytes > maxContentBytes {
-                return "declares \(contentBytes) content bytes; format v1 allows at most \(maxContentBytes)"
+                return "declares \(contentBytes) content bytes; format v1 allows at most \(maxContentBytes) (256 GiB)"
             }
             let (product, overflow) = bodySize.multipliedReportingOverflow(by: maxExpansionRatio)
             if !overflow, contentBytes > product + expansionSlack {
@@ -167,6 +189,7 @@ public struct DossierManifest: Sendable, Equatable {
             guard let string = item.stringValue else { throw fail("has a non-string public metadata value for \"\(key)\"") }
             metadata[key] = string
         }
+        if let violation = Limits.publicMetadataViolation(metadata) { throw fail("has public metadata with \(violation)") }
         guard let payload = value["payload"]?.objectValue,
               Set(payload.keys) == ["entry", "encryption", "archive", "headerSHA256", "bodySHA256", "bodySize"],
               payload["entry"]?.stringValue == "payload.age", payload["encryption"]?.stringValue == "age-v1",

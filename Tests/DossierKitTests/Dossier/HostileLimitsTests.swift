@@ -1,10 +1,11 @@
+import CDossierZstd
 import Foundation
 import Testing
 @testable import DossierKit
 
 /// Hostile archives beyond the path rules of HostileInputTests: names Windows reserves,
 /// ".." in other encodings, deep nesting, entry floods, bombs, oversized manifests, and
-/// the same rules when sealing (docs/FORMAT.md §2.2, §4.3).
+/// the same rules when sealing (docs/FORMAT.md §2, §7).
 @Suite("Dossier: hostile names and limits")
 struct HostileLimitsTests {
     static let names: [String] = [
@@ -26,6 +27,91 @@ struct HostileLimitsTests {
             Issue.record("\(name) was opened")
         } catch {
             #expect(error.kind == .unsafePath, "\(name): \(error.kind) \(error.reason)")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+    }
+
+    /// FORMAT.md §2 path rules not covered by the names above, each broken alone, with the
+    /// message that names the rule (refused before anything is written).
+    static let brokenPaths: [(path: String, message: String)] = [
+        ("a/./b.txt", "contains a '.' or '..' component"),
+        ("a//b.txt", "has an empty component"),
+        ("del\u{7F}.txt", "contains the control character 0x7f"),
+        ("tab\t.txt", "contains the control character 0x9"),
+        (String(repeating: "n", count: 256) + ".txt", "has a component longer than 255 bytes"),
+        ((0..<17).map { _ in String(repeating: "p", count: 250) }.joined(separator: "/"), "is longer than 4096 bytes"),
+    ]
+
+    @Test("each path rule broken alone is refused when opening, with a message naming the rule", arguments: 0..<brokenPaths.count)
+    func pathRuleBroken(_ index: Int) throws {
+        let (path, message) = Self.brokenPaths[index]
+        let fx = try DossierFixture()
+        let dossier = try HostileDossier.build(fx, name: "hostile", entries: [.file("content/" + path)])
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("\(path.prefix(40)) was opened")
+        } catch {
+            #expect(error.kind == .unsafePath && error.reason.contains(message), "\(path.prefix(40)): \(error.kind) \(error.reason.prefix(300))")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+    }
+
+    /// libarchive writes tar names in NFC, so a name in another form takes a tar made by
+    /// hand: written with an ASCII stand-in of the same length, then patched (and its header
+    /// checksum with it).
+    @Test("a name that is not in NFC (only a hand-made tar can hold one) is refused when opening", arguments: ["cafe\u{301}.txt", "sma\u{30A}/x.txt"])
+    func nonNFCNameRefused(_ name: String) throws {
+        let fx = try DossierFixture()
+        let nameBytes = Array(name.utf8)
+        let standIn = nameBytes.map { $0 >= 0x80 || $0 == UInt8(ascii: "/") ? $0 == UInt8(ascii: "/") ? $0 : UInt8(ascii: "Q") : $0 }
+        let data = Array("x".utf8)
+        let privateBytes = PrivateManifest(dossierID: "nfd", files: [.init(path: name, size: 1, sha256: Hex.encode(SHA256.hash(data)),
+                                                                          mediaType: "text/plain", mode: 0o644, mtime: 0)],
+                                           directories: []).json().canonicalBytes()
+        let tarSink = MemorySink()
+        let tar = try ArchiveWriter(format: .paxTar, sink: tarSink)
+        try tar.writeRawHeader(path: "content/" + String(decoding: standIn, as: UTF8.self), fileType: 0o100000, mode: 0o644, size: 1)
+        try data.withUnsafeBytes { try tar.writeData($0) }
+        try tar.finishEntry()
+        try tar.writeHeader(path: "manifest.json", isDirectory: false, size: Int64(privateBytes.count), permissions: 0o644, mtime: 0)
+        try privateBytes.withUnsafeBytes { try tar.writeData($0) }
+        try tar.finishEntry()
+        try tar.close()
+        var bytes = tarSink.bytes
+        let field = Array("content/".utf8) + standIn
+        try #require(Array(bytes[0..<field.count]) == field, "the first header holds the name in its name field")
+        bytes.replaceSubrange(8..<field.count, with: nameBytes)
+        // Header checksum: the sum of the header's bytes with the checksum field as spaces.
+        bytes.replaceSubrange(148..<156, with: Array(repeating: UInt8(ascii: " "), count: 8))
+        let sum = bytes[0..<512].reduce(0) { $0 + Int($1) }
+        bytes.replaceSubrange(148..<156, with: Array(String(format: "%06o", sum).utf8) + [0, UInt8(ascii: " ")])
+        var compressed = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+        let size = compressed.withUnsafeMutableBytes { out in bytes.withUnsafeBytes { ZSTD_compress(out.baseAddress, out.count, $0.baseAddress, $0.count, 3) } }
+        try #require(ZSTD_isError(size) == 0)
+        let dossier = try HostileDossier.build(fx, name: "nfd", entries: [], privateManifest: privateBytes, declaredFiles: 1, declaredBytes: 1,
+                                               declaredDirectories: 0, innerArchive: Array(compressed[0..<size]))
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("\(name) was opened")
+        } catch {
+            #expect(error.kind == .unsafePath && error.reason.contains("is not in Unicode NFC"), "\(error.kind) \(error.reason)")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+    }
+
+    @Test("more folders than the manifest declares stop opening at the first extra one")
+    func moreFoldersThanDeclared() throws {
+        let fx = try DossierFixture()
+        let dossier = try HostileDossier.build(fx, name: "folders", entries: [.directory("content/a"), .directory("content/b"), .file("content/a/x.txt")],
+                                               declaredDirectories: 1)
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("opened")
+        } catch {
+            #expect(error.kind == .content && error.reason.contains("more folders than the manifest declares"), "\(error.kind) \(error.reason)")
         }
         #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
     }

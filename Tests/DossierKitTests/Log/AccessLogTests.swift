@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import Testing
 @testable import DossierKit
@@ -415,6 +416,39 @@ struct OpenLoggingTests {
         #expect(history[1].actorKeyID == fx.approver.publicKey.keyID)
         let report = fx.log.verify(dossierID: "logged", trusting: fx.trust, anchor: receipt.manifest.accessLogGenesisSHA256)
         #expect(report.isIntact, "\(report.problems)")
+    }
+
+    /// FORMAT.md §8.1: a purpose is one line. `record` refused others; the sealed entry did
+    /// not (before session 10), and a seal found out only after writing the whole payload.
+    @Test("a purpose that is not one line is refused before sealing starts and by every way of writing an entry")
+    func purposeOneLine() throws {
+        let fx = try DossierFixture()
+        let folder = try fx.folder("purpose", ["a.txt": [1]])
+        let sealer = DossierSigner(key: fx.sealer, role: .sealer, name: "Anna Archivist")
+        for purpose in ["two\nlines", "carriage\rreturn", "separator\u{2028}here", String(repeating: "x", count: 4097)] {
+            var options = SealOptions()
+            options.log = AccessRecorder(log: fx.log, actor: sealer, purpose: purpose)
+            // Refused before any content is read: the progress handler is never called.
+            let started = Mutex(false)
+            options.progress = { _, _ in started.withLock { $0 = true } }
+            defer { #expect(!started.withLock { $0 }, "sealing started before the purpose was checked") }
+            do {
+                _ = try fx.seal(folder, id: "purpose-x", options: options)
+                Issue.record("sealed with the purpose \(purpose.prefix(20).debugDescription)")
+            } catch let error as DossierError {
+                #expect(error.kind == .invalidArgument && error.reason.contains("purpose must be one line"), "\(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: fx.dir.path("purpose.dossier")))
+            #expect(try fx.log.history(of: "purpose-x").isEmpty)
+            #expect(throws: DossierError.self) {
+                try LogEntry.make(dossierID: "purpose-y", sequence: 1, event: .registered, at: "2026-11-27T12:00:00Z", actor: sealer,
+                                  payloadSHA256: String(repeating: "ab", count: 32), purpose: purpose, details: [:], previous: LogEntry.zeroHash)
+            }
+        }
+        // One line of exactly 4,096 bytes is a purpose.
+        var options = SealOptions()
+        options.log = AccessRecorder(log: fx.log, actor: sealer, purpose: String(repeating: "x", count: 4096))
+        #expect(try fx.seal(folder, id: "purpose-z", options: options).manifest.accessLogGenesisSHA256 != nil)
     }
 
     @Test("a read-only or missing ledger, or a foreign history, stops opening before anything is decrypted")
