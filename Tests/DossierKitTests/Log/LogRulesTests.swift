@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// Rules of the access log (FORMAT.md §8) that the ledger-tampering tests do not reach,
+/// each broken alone by otherwise valid, validly signed entries, checkpoints and exports:
+/// the problem names the rule.
+@Suite("Access log rules (FORMAT.md §8)")
+struct LogRulesTests {
+    static let digest = String(repeating: "ab", count: 32)
+
+    struct Keys {
+        let anna: DossierSigner
+        let office: SigningKey
+        var trust: TrustStore {
+            TrustStore([.init(name: "Anna", roles: [.sealer, "reader"], publicKey: anna.key.publicKey),
+                        .init(name: "Office", roles: [.ledger], publicKey: office.publicKey)])
+        }
+
+        init() throws {
+            anna = DossierSigner(key: try SigningKey.generate(name: "Anna"), role: .sealer, name: "Anna")
+            office = try SigningKey.generate(name: "Office")
+        }
+
+        func entry(_ sequence: Int, _ event: LogEvent, after previous: LogEntry?, by actor: DossierSigner? = nil, dossier: String = "CC-1") throws -> LogEntry {
+            try LogEntry.make(dossierID: dossier, sequence: sequence, event: event, at: "2026-11-27T12:00:0\(sequence % 10)Z", actor: actor ?? anna,
+                              payloadSHA256: LogRulesTests.digest, purpose: "step \(sequence)", details: [:], previous: previous?.hash ?? LogEntry.zeroHash)
+        }
+    }
+
+    static func chain(_ rows: [(statement: [UInt8], signature: String)], trust: TrustStore, anchor: String? = nil) -> LogReport {
+        var report = LogReport(dossierID: "CC-1")
+        AccessLog.verifyChain(rows.enumerated().map { (index: $0.offset, statement: $0.element.statement, signature: $0.element.signature) },
+                              dossierID: "CC-1", trust: trust, anchor: anchor, into: &report)
+        return report
+    }
+
+    static func chain(_ entries: [LogEntry], trust: TrustStore, anchor: String? = nil) -> LogReport {
+        chain(entries.map { (statement: $0.statement, signature: $0.signature) }, trust: trust, anchor: anchor)
+    }
+
+    static func expectProblem(_ report: LogReport, _ needle: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(report.problems.contains { $0.contains(needle) }, "\"\(needle)\" not among \(report.problems)", sourceLocation: sourceLocation)
+    }
+
+    @Test("the control chain verifies with no problems")
+    func control() throws {
+        let keys = try Keys()
+        let first = try keys.entry(1, .sealed, after: nil)
+        let second = try keys.entry(2, .opened, after: first)
+        let report = Self.chain([first, second], trust: keys.trust, anchor: first.hash)
+        #expect(report.problems.isEmpty && report.untrusted.isEmpty, "\(report.problems) \(report.untrusted)")
+    }
+
+    @Test("a chain must start with a sealed or registered entry naming no previous one, and never start again")
+    func genesisRules() throws {
+        let keys = try Keys()
+        Self.expectProblem(Self.chain([try keys.entry(1, .opened, after: nil)], trust: keys.trust), "starts the log but is not a sealed or registered entry")
+        let other = try keys.entry(1, .registered, after: nil, dossier: "CC-2")
+        Self.expectProblem(Self.chain([try keys.entry(1, .registered, after: other)], trust: keys.trust), "starts the log but names a previous entry")
+        let first = try keys.entry(1, .sealed, after: nil)
+        Self.expectProblem(Self.chain([first, try keys.entry(2, .registered, after: first)], trust: keys.trust), "restarts the log in the middle")
+        Self.expectProblem(Self.chain([first, try keys.entry(2, .sealed, after: first)], trust: keys.trust), "restarts the log in the middle")
+    }
+
+    @Test("the first entry must be the genesis entry the manifest anchors")
+    func anchor() throws {
+        let keys = try Keys()
+        let first = try keys.entry(1, .sealed, after: nil)
+        let impostor = try keys.entry(1, .registered, after: nil)
+        Self.expectProblem(Self.chain([impostor], trust: keys.trust, anchor: first.hash), "is not the genesis entry anchored in the dossier's manifest")
+    }
+
+    @Test("an actor whose key id is trusted but whose public key is another")
+    func impostorActor() throws {
+        let keys = try Keys()
+        let impostorKey = try SigningKey(privateKey: Ed25519.PrivateKey(), keyID: keys.anna.key.keyID, name: "Mallory")
+        let impostor = DossierSigner(key: impostorKey, role: .sealer, name: "Anna")
+        let report = Self.chain([try keys.entry(1, .sealed, after: nil, by: impostor)], trust: keys.trust)
+        Self.expectProblem(report, "names key \(keys.anna.key.publicKey.keyID) with a different public key than the trusted one")
+    }
+
+    @Test("a stored statement that is not canonical JSON is a damaged entry")
+    func nonCanonicalStatement() throws {
+        let keys = try Keys()
+        let first = try keys.entry(1, .sealed, after: nil)
+        let spaced = Array(String(decoding: first.statement, as: UTF8.self).replacingOccurrences(of: "\":", with: "\": ").utf8)
+        Self.expectProblem(Self.chain([(statement: spaced, signature: first.signature)], trust: keys.trust), "is damaged")
+    }
+
+    @Test("checkpoints: another root, more entries than the ledger, an invalid signature, a signer without the ledger role")
+    func checkpointRules() throws {
+        let keys = try Keys()
+        let leaves = (0..<5).map { MerkleTree.leafHash(SHA256.hash([UInt8($0)])) }
+        func verify(_ checkpoint: Checkpoint, trust: TrustStore? = nil) -> LogReport {
+            var report = LogReport(dossierID: nil)
+            AccessLog.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust ?? keys.trust, into: &report)
+            return report
+        }
+        let good = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root(leaves[...]), key: keys.office)
+        let control = verify(good)
+        #expect(control.problems.isEmpty && control.checkpointsVerified == 1, "\(control.problems)")
+        // Leaves reordered: the same size, another root.
+        let other = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root([leaves[1], leaves[0]] + leaves[2...]), key: keys.office)
+        Self.expectProblem(verify(other), "were rewritten, removed or reordered")
+        let larger = try Checkpoint.sign(origin: "bureau.example", size: 6, root: MerkleTree.root(leaves[...]), key: keys.office)
+        Self.expectProblem(verify(larger), "the log was cut: checkpoint covers 6 entries, the ledger has 5")
+        // Signed by a key with the office's id but another public key.
+        let forger = try SigningKey(privateKey: Ed25519.PrivateKey(), keyID: keys.office.keyID, name: "Office")
+        let forged = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root(leaves[...]), key: forger)
+        Self.expectProblem(verify(forged), "has an invalid signature")
+        // A signer trusted, but not in the role ledger: checked, yet not counted as verified.
+        let byAnna = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root(leaves[...]), key: keys.anna.key)
+        let untrusted = verify(byAnna)
+        #expect(untrusted.checkpointsVerified == 0 && untrusted.problems.isEmpty)
+        #expect(untrusted.untrusted.contains { $0.contains("is not trusted in the role ledger") }, "\(untrusted.untrusted)")
+    }
+
+    @Test("exports: a wrong inclusion proof and a checkpoint with an invalid signature are named; diverging histories are not imported")
+    func exportRules() throws {
+        let keys = try Keys()
+        let dir = try TemporaryDirectory()
+        let log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
+        try log.record(.registered, dossierID: "CC-1", payloadSHA256: Self.digest, actor: keys.anna, purpose: "intake")
+        for step in 1...3 { try log.record(.opened, dossierID: "CC-1", payloadSHA256: Self.digest, actor: keys.anna, purpose: "step \(step)") }
+        _ = try log.checkpoint(origin: "bureau.example", signedBy: keys.office)
+        let export = try log.export(dossierID: "CC-1", actor: keys.anna)
+        #expect(AccessLog.verifyExport(export, trusting: keys.trust).isValid)
+        var lines = export.split(separator: "\n").map(String.init)
+
+        // One hash of the second entry's proof replaced by another valid-looking hash.
+        guard case .object(var line)? = try? JSONValue.parseCanonical(Array(lines[2].utf8)),
+              case .array(var proof)? = line["proof"], !proof.isEmpty else {
+            Issue.record("the export's second entry has no proof")
+            return
+        }
+        proof[0] = .string(Data(repeating: 7, count: 32).base64EncodedString())
+        line["proof"] = .array(proof)
+        var wrongProof = lines
+        wrongProof[2] = String(decoding: JSONValue.object(line).canonicalBytes(), as: UTF8.self)
+        let proofReport = AccessLog.verifyExport(wrongProof.joined(separator: "\n") + "\n", trusting: keys.trust)
+        Self.expectProblem(proofReport, "export line 3 is not included in the export's checkpoint")
+
+        // The header's checkpoint signed by a key with the office's id but another public key.
+        let forger = try SigningKey(privateKey: Ed25519.PrivateKey(), keyID: keys.office.keyID, name: "Office")
+        let stored = try #require(try log.checkpoints().last)
+        let forged = try Checkpoint.sign(origin: stored.origin, size: stored.size, root: try #require(hexBytes(stored.root)), key: forger)
+        guard case .object(var header)? = try? JSONValue.parseCanonical(Array(lines[0].utf8)) else {
+            Issue.record("the export has no header")
+            return
+        }
+        header["checkpoint"] = .string(forged.note)
+        lines[0] = String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)
+        Self.expectProblem(AccessLog.verifyExport(lines.joined(separator: "\n") + "\n", trusting: keys.trust), "the export's checkpoint has an invalid signature")
+
+        // Another ledger with another history of the same dossier refuses the export.
+        let elsewhere = try AccessLog(path: dir.path("other.sqlite"), createIfMissing: true)
+        try elsewhere.record(.registered, dossierID: "CC-1", payloadSHA256: Self.digest, actor: keys.anna, purpose: "another intake")
+        do {
+            _ = try elsewhere.importLog(export, trusting: keys.trust)
+            Issue.record("a diverging history was imported")
+        } catch {
+            #expect(error.reason.contains("the ledger's history of CC-1 and the export diverge"), "\(error)")
+        }
+    }
+}
