@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// The transfer rules of FORMAT.md §6, each broken alone by a transfer record that is
+/// validly signed by a trusted transferrer: the dossier is invalid and the transfer's check
+/// names the rule.
+@Suite("Transfer rules (FORMAT.md §6)")
+struct TransferRulesTests {
+    @Test("a validly signed record that does not continue the chain, a malformed record, or one signed in another role")
+    func brokenRecords() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("moved", ["doc.txt": Array("content".utf8)]))
+        let mover = try SigningKey.generate()
+        try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [AgeRecipient(try AgeX25519.generate().recipient)],
+                           by: DossierSigner(key: mover, role: .transferrer, name: "Transfer Desk"), reason: "moved", trusting: fx.trust)
+        let trust = TrustStore(fx.trust.entries + [.init(name: "Transfer Desk", roles: [.transferrer, .approver], publicKey: mover.publicKey)])
+        let container = try ContainerReader(path: receipt.path)
+        let transfer = try #require(container.transfers.first)
+        let entries = try container.layout.entries.map { ($0.name, try container.file.read(at: $0.dataOffset, count: Int($0.size))) }
+        let recordName = ContainerFormat.transferName(1)
+
+        /// The dossier with the record changed by `change` and signed again by the mover in `role`.
+        func verify(_ name: String, role: DossierRole = .transferrer, _ change: (inout [String: JSONValue]) -> Void) throws -> VerificationReport {
+            guard case .object(var record) = try JSONValue.parseCanonical(transfer.record) else { throw DossierError(.manifest, "no record") }
+            change(&record)
+            let bytes = JSONValue.object(record).canonicalBytes()
+            let statement = SignatureStatement(dossierID: receipt.manifest.dossierID, role: role, keyID: mover.publicKey.keyID,
+                                               time: record["at"]?.stringValue ?? "", name: "Transfer Desk")
+            let signature = Array(try mover.sign(bytes, trustedComment: statement.trustedComment).fileText.utf8)
+            let path = fx.dir.path(name)
+            let file = try FileSink(creating: path)
+            let writer = try ContainerWriter(sink: file, mtime: Int64(container.payload.mtime))
+            for (entry, data) in entries {
+                try writer.add(entry, entry == recordName ? bytes : entry == recordName + ".minisig" ? signature : data)
+            }
+            try writer.close()
+            try file.close()
+            return Dossier.verify(path, trusting: trust, requiringRoles: [.sealer, .approver])
+        }
+        func expectFailure(_ report: VerificationReport, _ needle: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(report.status == .invalid, "\(report.failureSummary)", sourceLocation: sourceLocation)
+            let check = report.checks.first { $0.name == "transfer 1" }
+            #expect(check?.passed == false && check?.detail.contains(needle) == true, "\(check.map { "\($0.detail)" } ?? "no transfer check")",
+                    sourceLocation: sourceLocation)
+        }
+
+        #expect(try verify("control.dossier") { _ in }.status == .valid, "the re-signed control must verify")
+        let chain = "the record does not continue the chain of headers of this dossier"
+        expectFailure(try verify("previous.dossier") { $0["previousHeaderSHA256"] = .string(String(repeating: "ab", count: 32)) }, chain)
+        expectFailure(try verify("body.dossier") { $0["bodySHA256"] = .string(String(repeating: "ab", count: 32)) }, chain)
+        expectFailure(try verify("sequence.dossier") { $0["sequence"] = .integer(2) }, chain)
+        expectFailure(try verify("id.dossier") { $0["dossierId"] = "another-dossier" }, chain)
+        expectFailure(try verify("recipients.dossier") { $0["recipients"] = .integer(0) }, "a transfer record is malformed")
+        expectFailure(try verify("far.dossier") { $0["sequence"] = .integer(100) }, "a transfer record is malformed")
+        expectFailure(try verify("role.dossier", role: .approver) { _ in }, "the entry name, the signed statement and the key id disagree")
+    }
+}
