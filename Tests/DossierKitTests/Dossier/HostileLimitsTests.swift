@@ -17,18 +17,25 @@ struct HostileLimitsTests {
         String(repeating: "d/", count: 64) + "deep.txt",
     ]
 
+    /// Opens `dossier` and expects a refusal of `kind` whose reason contains `message`,
+    /// with nothing left behind.
+    static func expectRefusedWhenOpening(_ fx: DossierFixture, _ dossier: String, kind: DossierError.Kind, message: String? = nil,
+                                         _ label: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        do {
+            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
+            Issue.record("\(label) was opened", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.kind == kind && (message.map { error.reason.contains($0) } ?? true), "\(label): \(error.kind) \(error.reason.prefix(300))", sourceLocation: sourceLocation)
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind", sourceLocation: sourceLocation)
+    }
+
     @Test("each name a hostile sealer could use is refused when opening", arguments: names)
     func refusedWhenOpening(_ name: String) throws {
         let fx = try DossierFixture()
         let path = try HostileDossier.build(fx, name: "hostile", entries: [.file("content/" + name)])
-        let before = HostileInputTests.snapshot(fx.dir.url.path)
-        do {
-            _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
-            Issue.record("\(name) was opened")
-        } catch {
-            #expect(error.kind == .unsafePath, "\(name): \(error.kind) \(error.reason)")
-        }
-        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+        try Self.expectRefusedWhenOpening(fx, path, kind: .unsafePath, name)
     }
 
     /// FORMAT.md §2 path rules not covered by the names above, each broken alone, with the
@@ -47,14 +54,7 @@ struct HostileLimitsTests {
         let (path, message) = Self.brokenPaths[index]
         let fx = try DossierFixture()
         let dossier = try HostileDossier.build(fx, name: "hostile", entries: [.file("content/" + path)])
-        let before = HostileInputTests.snapshot(fx.dir.url.path)
-        do {
-            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
-            Issue.record("\(path.prefix(40)) was opened")
-        } catch {
-            #expect(error.kind == .unsafePath && error.reason.contains(message), "\(path.prefix(40)): \(error.kind) \(error.reason.prefix(300))")
-        }
-        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+        try Self.expectRefusedWhenOpening(fx, dossier, kind: .unsafePath, message: message, String(path.prefix(40)))
     }
 
     /// libarchive writes tar names in NFC, so a name in another form takes a tar made by
@@ -91,14 +91,7 @@ struct HostileLimitsTests {
         try #require(ZSTD_isError(size) == 0)
         let dossier = try HostileDossier.build(fx, name: "nfd", entries: [], privateManifest: privateBytes, declaredFiles: 1, declaredBytes: 1,
                                                declaredDirectories: 0, innerArchive: Array(compressed[0..<size]))
-        let before = HostileInputTests.snapshot(fx.dir.url.path)
-        do {
-            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
-            Issue.record("\(name) was opened")
-        } catch {
-            #expect(error.kind == .unsafePath && error.reason.contains("is not in Unicode NFC"), "\(error.kind) \(error.reason)")
-        }
-        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+        try Self.expectRefusedWhenOpening(fx, dossier, kind: .unsafePath, message: "is not in Unicode NFC", name)
     }
 
     @Test("more folders than the manifest declares stop opening at the first extra one")
@@ -106,14 +99,7 @@ struct HostileLimitsTests {
         let fx = try DossierFixture()
         let dossier = try HostileDossier.build(fx, name: "folders", entries: [.directory("content/a"), .directory("content/b"), .file("content/a/x.txt")],
                                                declaredDirectories: 1)
-        let before = HostileInputTests.snapshot(fx.dir.url.path)
-        do {
-            _ = try Dossier.open(dossier, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder)
-            Issue.record("opened")
-        } catch {
-            #expect(error.kind == .content && error.reason.contains("more folders than the manifest declares"), "\(error.kind) \(error.reason)")
-        }
-        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+        try Self.expectRefusedWhenOpening(fx, dossier, kind: .content, message: "more folders than the manifest declares", "two folders, one declared")
     }
 
     @Test("the same names are refused when sealing, with nothing written", arguments: names.filter { !$0.contains("/") && !$0.hasSuffix(" ") })
