@@ -8,36 +8,40 @@ struct HostileInputTests {
         let description: String
         let entries: [HostileDossier.Entry]
         let expected: DossierError.Kind
+        /// What the refusal's reason must say (the rule, not just the kind).
+        let message: String
     }
 
     static let cases: [Case] = [
-        Case(description: "zip-slip ..", entries: [.file("content/../escape.txt")], expected: .unsafePath),
-        Case(description: "deep zip-slip", entries: [.file("content/a/../../../escape.txt")], expected: .unsafePath),
-        Case(description: "absolute path", entries: [.file("/tmp/escape.txt")], expected: .unsafePath),
-        Case(description: "absolute inside content", entries: [.file("content//etc/passwd")], expected: .unsafePath),
-        Case(description: "entry outside content/", entries: [.file("evil.txt")], expected: .unsafePath),
-        Case(description: "symlink escape", entries: [.symlink("content/link", to: "/etc"), .file("content/link/passwd")], expected: .unsafePath),
-        Case(description: "hardlink", entries: [.file("content/a.txt"), .hardlink("content/b.txt", to: "/etc/passwd")], expected: .unsafePath),
-        Case(description: "device", entries: [.device("content/dev")], expected: .unsafePath),
-        Case(description: "setuid bit", entries: [.file("content/run.sh", mode: 0o4755)], expected: .unsafePath),
-        Case(description: "duplicate name", entries: [.file("content/a.txt"), .file("content/a.txt")], expected: .unsafePath),
-        Case(description: "case collision", entries: [.file("content/Report.pdf"), .file("content/report.pdf")], expected: .unsafePath),
-        Case(description: "Unicode normalisation collision", entries: [.file("content/caf\u{E9}.txt"), .file("content/cafe\u{301}.txt")], expected: .unsafePath),
-        Case(description: "backslash", entries: [.file("content/a\\..\\b.txt")], expected: .unsafePath),
-        Case(description: "control character", entries: [.file("content/a\u{1}.txt")], expected: .unsafePath),
+        Case(description: "zip-slip ..", entries: [.file("content/../escape.txt")], expected: .unsafePath, message: "contains a '.' or '..' component"),
+        Case(description: "deep zip-slip", entries: [.file("content/a/../../../escape.txt")], expected: .unsafePath, message: "contains a '.' or '..' component"),
+        Case(description: "absolute path", entries: [.file("/tmp/escape.txt")], expected: .unsafePath, message: "an entry outside content/"),
+        Case(description: "absolute inside content", entries: [.file("content//etc/passwd")], expected: .unsafePath, message: "absolute path"),
+        Case(description: "entry outside content/", entries: [.file("evil.txt")], expected: .unsafePath, message: "an entry outside content/"),
+        Case(description: "symlink escape", entries: [.symlink("content/link", to: "/etc"), .file("content/link/passwd")], expected: .unsafePath, message: "is a link; dossiers hold only files and folders"),
+        Case(description: "hardlink", entries: [.file("content/a.txt"), .hardlink("content/b.txt", to: "/etc/passwd")], expected: .unsafePath, message: "is a link; dossiers hold only files and folders"),
+        Case(description: "device", entries: [.device("content/dev")], expected: .unsafePath, message: "is a device or other special file"),
+        Case(description: "setuid bit", entries: [.file("content/run.sh", mode: 0o4755)], expected: .unsafePath, message: "has setuid, setgid or sticky bits"),
+        Case(description: "duplicate name", entries: [.file("content/a.txt"), .file("content/a.txt")], expected: .unsafePath, message: "duplicate path"),
+        Case(description: "case collision", entries: [.file("content/Report.pdf"), .file("content/report.pdf")], expected: .unsafePath, message: "collide when case and Unicode normalisation are ignored"),
+        // libarchive writes the NFD name in NFC, so the tar holds the same name twice (an NFD
+        // name in a hand-made tar: HostileLimitsTests.nonNFCNameRefused).
+        Case(description: "Unicode normalisation collision", entries: [.file("content/caf\u{E9}.txt"), .file("content/cafe\u{301}.txt")], expected: .unsafePath, message: "duplicate path"),
+        Case(description: "backslash", entries: [.file("content/a\\..\\b.txt")], expected: .unsafePath, message: "contains a backslash"),
+        Case(description: "control character", entries: [.file("content/a\u{1}.txt")], expected: .unsafePath, message: "contains the control character 0x1"),
         // Below a folder entry only the new name is checked at opening: the same rules must hold there.
         Case(description: "case collision below a folder entry", entries: [.directory("content/a"), .file("content/a/x"), .file("content/a/X")],
-             expected: .unsafePath),
+             expected: .unsafePath, message: "collide when case and Unicode normalisation are ignored"),
         Case(description: "folder and an implied folder in another case", entries: [.directory("content/a"), .file("content/a/x"), .file("content/A/y")],
-             expected: .unsafePath),
+             expected: .unsafePath, message: "collide when case and Unicode normalisation are ignored"),
         Case(description: "duplicate below a folder entry", entries: [.directory("content/a"), .file("content/a/x"), .file("content/a/x")],
-             expected: .unsafePath),
-        Case(description: "'..' below a folder entry", entries: [.directory("content/a"), .file("content/a/..")], expected: .unsafePath),
-        Case(description: "device name below a folder entry", entries: [.directory("content/a"), .file("content/a/CON.txt")], expected: .unsafePath),
+             expected: .unsafePath, message: "duplicate path"),
+        Case(description: "'..' below a folder entry", entries: [.directory("content/a"), .file("content/a/..")], expected: .unsafePath, message: "contains a '.' or '..' component"),
+        Case(description: "device name below a folder entry", entries: [.directory("content/a"), .file("content/a/CON.txt")], expected: .unsafePath, message: "uses the Windows device name CON"),
         // A file with the path of a folder (libarchive would skip the file and chmod the folder).
-        Case(description: "file named like an implied folder", entries: [.file("content/a/x"), .file("content/a")], expected: .unsafePath),
-        Case(description: "file, then a path below it", entries: [.file("content/a"), .file("content/a/x")], expected: .unsafePath),
-        Case(description: "folder entry and a file of its path", entries: [.directory("content/a"), .file("content/a")], expected: .unsafePath),
+        Case(description: "file named like an implied folder", entries: [.file("content/a/x"), .file("content/a")], expected: .unsafePath, message: "is both a file and a folder"),
+        Case(description: "file, then a path below it", entries: [.file("content/a"), .file("content/a/x")], expected: .unsafePath, message: "is both a file and a folder"),
+        Case(description: "folder entry and a file of its path", entries: [.directory("content/a"), .file("content/a")], expected: .unsafePath, message: "is both a file and a folder"),
     ]
 
     static func snapshot(_ dir: String) -> Set<String> {
@@ -56,7 +60,7 @@ struct HostileInputTests {
             _ = try Dossier.open(path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("\(c) was opened")
         } catch {
-            #expect(error.kind == c.expected, "\(c): \(error.kind) \(error.reason)")
+            #expect(error.kind == c.expected && error.reason.contains(c.message), "\(c): \(error.kind) \(error.reason)")
         }
         #expect(Self.snapshot(fx.dir.url.path) == before, "files were left behind")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/escape.txt"))
