@@ -50,6 +50,20 @@ retire() { echo "if [ -e '$work/$1' ]; then mv '$work/$1' \"\$(mktemp -d '$work/
 trap 'rm -rf "$work/aside"' EXIT
 for old in peer-open ours-open; do [ ! -e "$work/$old" ] || mv "$work/$old" "$(mktemp -d "$work/aside/XXXXXX")/"; done
 
+# Peak RSS in KiB of a command (/usr/bin/time); a failing command stops the script with
+# its own error message (it would otherwise vanish into the captured output).
+peak_rss() {
+  local out
+  out=$(mktemp)
+  if ! /usr/bin/time -o "$out" -f %M "$@" >/dev/null; then
+    echo "compare.sh: failed: $*" >&2
+    rm -f "$out"
+    exit 1
+  fi
+  tail -n 1 "$out"
+  rm -f "$out"
+}
+
 results=()
 for profile in "${profiles[@]}"; do
   corpus="$work/corpus-$profile"
@@ -60,6 +74,12 @@ for profile in "${profiles[@]}"; do
   DOSSIER_LOG="$work/open-ledger.sqlite" "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/$profile.dossier" -q --id "bench-$profile"
   tar -cf - -C "$corpus" . | zstd -3 -T0 -q | age -r "$peer_recipient" > "$work/$profile.age"
   minisign -S -s keys/peer.key -m "$work/$profile.age" -x "$work/$profile.age.minisig" >/dev/null
+  # Peak memory (max RSS) of one seal and one open, outside hyperfine — before the timed
+  # runs, whose opened folders wait in aside/ until the end and can fill the disk (a 2 GB
+  # corpus: ~30 GB), which the opening's free-space check would refuse.
+  rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; eval "$(retire ours-open)"
+  seal_rss=$(DOSSIER_LOG="$work/seal-ledger.sqlite" peak_rss "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/ours-out.dossier" -q --id bench)
+  open_rss=$(DOSSIER_LOG="$work/open-ledger.sqlite" peak_rss "$dossier" open "$work/$profile.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q)
 
   hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/$profile.json" \
     -n "seal: tar|zstd -3 -T0|age + minisign -S" \
@@ -83,10 +103,6 @@ for profile in "${profiles[@]}"; do
     -n "verify: dossier verify" \
       --prepare "true" \
       "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
-  # Peak memory (max RSS) of one seal and one open, outside hyperfine.
-  rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; eval "$(retire ours-open)"
-  seal_rss=$(DOSSIER_LOG="$work/seal-ledger.sqlite" /usr/bin/time -f %M "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/ours-out.dossier" -q --id bench 2>&1 >/dev/null | tail -1)
-  open_rss=$(DOSSIER_LOG="$work/open-ledger.sqlite" /usr/bin/time -f %M "$dossier" open "$work/$profile.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q 2>&1 >/dev/null | tail -1)
   results+=("$profile:$size:$seal_rss:$open_rss")
 done
 
@@ -113,8 +129,8 @@ for a in range(64):
 PY
 fi
 rm -f "$work/max-entries.dossier" "$work/max-ledger.sqlite"*; eval "$(retire ours-open)"
-seal_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" /usr/bin/time -f %M "$dossier" seal "$entries" -r "$ours_recipient" -s keys/ours.sign -o "$work/max-entries.dossier" -q --id bench-max 2>&1 >/dev/null | tail -1)
-open_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" /usr/bin/time -f %M "$dossier" open "$work/max-entries.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q 2>&1 >/dev/null | tail -1)
+seal_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" peak_rss "$dossier" seal "$entries" -r "$ours_recipient" -s keys/ours.sign -o "$work/max-entries.dossier" -q --id bench-max)
+open_rss=$(DOSSIER_LOG="$work/max-ledger.sqlite" peak_rss "$dossier" open "$work/max-entries.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q)
 eval "$(retire ours-open)"
 results+=("max-entries:$(du -sb "$entries" | cut -f1):$seal_rss:$open_rss:memory")
 
