@@ -55,4 +55,29 @@ struct TransferRulesTests {
         expectFailure(try verify("far.dossier") { $0["sequence"] = .integer(100) }, "a transfer record is malformed")
         expectFailure(try verify("role.dossier", role: .approver) { _ in }, "the entry name, the signed statement and the key id disagree")
     }
+
+    @Test("the 100th transfer is refused: a dossier records at most 99 (FORMAT.md §7), and the refused file is unchanged")
+    func hundredthTransferRefused() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("busy", ["doc.txt": Array("content".utf8)]))
+        let mover = DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Transfer Desk")
+        let trust = TrustStore(fx.trust.entries + [.init(name: "Transfer Desk", roles: [.transferrer], publicKey: mover.key.publicKey)])
+        let recipient = try AgeRecipient(fx.recipient.recipient)
+        let shelf = URL(fileURLWithPath: receipt.path).deletingLastPathComponent().path
+        for n in 1...99 {
+            try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [recipient], by: mover, reason: "move \(n)", trusting: trust)
+        }
+        #expect(try ContainerReader(path: receipt.path).transfers.count == 99)
+        let before = try Data(contentsOf: URL(fileURLWithPath: receipt.path))
+        let listed = try FileManager.default.contentsOfDirectory(atPath: shelf).sorted()
+        var refusal: DossierError?
+        do {
+            try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [recipient], by: mover, reason: "move 100", trusting: trust)
+        } catch { refusal = error }
+        let error = try #require(refusal, "the 100th transfer went through")
+        #expect(error.kind == .invalidArgument && error.reason.contains("a dossier records at most 99 transfers"), "\(error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == before, "the refused transfer changed the file")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shelf).sorted() == listed, "the refused transfer left a file behind")
+        #expect(Dossier.verify(receipt.path, trusting: trust).status == .valid)
+    }
 }
