@@ -12,7 +12,8 @@
 # After the timed corpora it seals and opens one folder at the format's limit of 65,536
 # files and folders (generated here, ~270 MB) for the memory table only.
 #
-# Needs: hyperfine, age, zstd, minisign, tar (installed when missing), python3.
+# Timing: Benchmarks/interleave.py, every command once per round, in interleaved rounds.
+# Needs: age, zstd, minisign, tar (installed when missing), python3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_tool=${CORPUS_TOOL:-$root/../shared/bench/make-corpus}
@@ -22,7 +23,6 @@ profiles=("$@")
 [ ${#profiles[@]} -gt 0 ] || profiles=(typical small-files)
 
 "$root/scripts/setup"
-command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null 2>&1 || sudo apt-get install -y -qq hyperfine >/dev/null; }
 # Built as we recommend installing it (README): release, Swift runtime linked statically
 # (starts in ~10 ms instead of ~18 ms, which matters for verify on small dossiers).
 (cd "$root" && swift build -c release --static-swift-stdlib --product dossier --scratch-path .build-static 2>&1 | tail -1) >&2
@@ -77,35 +77,40 @@ for profile in "${profiles[@]}"; do
   DOSSIER_LOG="$work/open-ledger.sqlite" "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/$profile.dossier" -q --id "bench-$profile"
   tar -cf - -C "$corpus" . | zstd -3 -T0 -q | age -r "$peer_recipient" > "$work/$profile.age"
   minisign -S -s keys/peer.key -m "$work/$profile.age" -x "$work/$profile.age.minisig" >/dev/null
-  # Peak memory (max RSS) of one seal and one open, outside hyperfine — before the timed
+  # Peak memory (max RSS) of one seal and one open, outside the timed rounds — before the timed
   # runs, whose opened folders wait in aside/ until the end and can fill the disk (a 2 GB
   # corpus: ~30 GB), which the opening's free-space check would refuse.
   rm -f "$work/ours-out.dossier" "$work/seal-ledger.sqlite"*; eval "$(retire ours-open)"
   seal_rss=$(DOSSIER_LOG="$work/seal-ledger.sqlite" peak_rss "$dossier" seal "$corpus" -r "$ours_recipient" -s keys/ours.sign -o "$work/ours-out.dossier" -q --id bench)
   open_rss=$(DOSSIER_LOG="$work/open-ledger.sqlite" peak_rss "$dossier" open "$work/$profile.dossier" -i keys/ours.age --as keys/ours.sign -o "$work/ours-open" --purpose bench --trust trust.txt -q)
 
-  hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/$profile.json" \
-    -n "seal: tar|zstd -3 -T0|age + minisign -S" \
-      --prepare "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'; sync" \
+  # Interleaved rounds (Benchmarks/interleave.py): every command once per round, the order
+  # reversed every other round, so that the file system's drift during a run (below) falls
+  # on every command alike; hyperfine would run all runs of one command before the next.
+  python3 -c 'import json, sys; a = sys.argv[2:]; json.dump([{"name": a[i], "prepare": a[i + 1], "command": a[i + 2]} for i in range(0, len(a), 3)], open(sys.argv[1], "w"))' "$work/$profile.spec.json" \
+    "seal: tar|zstd -3 -T0|age + minisign -S" \
+      "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'; sync" \
       "tar -cf - -C '$corpus' . | zstd -3 -T0 -q | age -r '$peer_recipient' > '$work/peer-out.age' && minisign -S -s keys/peer.key -m '$work/peer-out.age' -x '$work/peer-out.age.minisig' >/dev/null" \
-    -n "seal: dossier seal" \
-      --prepare "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*; sync" \
+    "seal: dossier seal" \
+      "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*; sync" \
       "DOSSIER_LOG='$work/seal-ledger.sqlite' '$dossier' seal '$corpus' -r '$ours_recipient' -s keys/ours.sign -o '$work/ours-out.dossier' -q --id bench" \
-    -n "open: age -d|zstd -d|tar -x" \
-      --prepare "$(retire peer-open) && mkdir -p '$work/peer-open'" \
+    "open: age -d|zstd -d|tar -x" \
+      "$(retire peer-open) && mkdir -p '$work/peer-open'" \
       "age -d -i keys/peer.age '$work/$profile.age' | zstd -d -q | tar -xf - -C '$work/peer-open'" \
-    -n "open-durable: age -d|zstd -d|tar -x && sync" \
-      --prepare "$(retire peer-open) && mkdir -p '$work/peer-open'" \
+    "open-durable: age -d|zstd -d|tar -x && sync" \
+      "$(retire peer-open) && mkdir -p '$work/peer-open'" \
       "age -d -i keys/peer.age '$work/$profile.age' | zstd -d -q | tar -xf - -C '$work/peer-open' && sync" \
-    -n "open: dossier open" \
-      --prepare "$(retire ours-open)" \
+    "open: dossier open" \
+      "$(retire ours-open)" \
       "DOSSIER_LOG='$work/open-ledger.sqlite' '$dossier' open '$work/$profile.dossier' -i keys/ours.age --as keys/ours.sign -o '$work/ours-open' --purpose bench --trust trust.txt -q" \
-    -n "verify: minisign -V" \
-      --prepare "true" \
+    "verify: minisign -V" \
+      "true" \
       "minisign -V -q -p keys/peer.pub -m '$work/$profile.age' -x '$work/$profile.age.minisig'" \
-    -n "verify: dossier verify" \
-      --prepare "true" \
-      "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q" >&2
+    "verify: dossier verify" \
+      "true" \
+      "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q"
+  echo "compare.sh: $profile, $runs interleaved rounds" >&2
+  python3 "$root/Benchmarks/interleave.py" "$work/$profile.spec.json" "$runs" "$work/$profile.json"
   results+=("$profile:$size:$seal_rss:$open_rss")
 done
 
