@@ -306,44 +306,46 @@ extension Dossier {
     }
 
     /// The SHA-256 of the body [bodyStart, end) and the CRC-32 of the whole entry
-    /// [entryStart, end), each on its own core and reading the (cached) file itself: the
-    /// pass costs the slower of the two, not the sum.
+    /// [entryStart, end), from one read of the (cached) file: a second thread reads it
+    /// ahead and computes the CRC-32 (`PrefetchingSource`, 256 KiB blocks that stay in the
+    /// cache), the calling thread only hashes. The pass costs the SHA-256 alone: reading the
+    /// file on the hashing thread cost ~0.03 s of the ~0.15 s on 223 MB.
     static func scanPayload(_ file: RandomAccessFile, entryStart: Int64, bodyStart: Int64, end: Int64)
         -> (digest: [UInt8]?, crc: UInt32?, error: FileError?) {
-        let outcome = Mutex<(digest: [UInt8]?, crc: UInt32?, error: FileError?)>((nil, nil, nil))
-        DispatchQueue.concurrentPerform(iterations: 2) { task in
-            do throws(FileError) {
-                if task == 0 {
-                    let digest = DigestContext(.sha256)
-                    try Self.scan(file, from: bodyStart, to: end) { digest.update($0) }
-                    let value = digest.finalize()
-                    outcome.withLock { $0.digest = value }
-                } else {
-                    var crc = CRC32()
-                    try Self.scan(file, from: entryStart, to: end) { crc.update($0) }
-                    let value = crc.value
-                    outcome.withLock { $0.crc = value }
-                }
-            } catch {
-                outcome.withLock { $0.error = error }
+        precondition(entryStart <= bodyStart && bodyStart <= end)
+        let checksummed = CRCSource(file.source(offset: entryStart, length: end - entryStart))
+        let ahead = PrefetchingSource(checksummed, blockSize: 256 << 10, maxQueued: 4)
+        let digest = DigestContext(.sha256)
+        var position = entryStart
+        do {
+            while true {
+                let block = try ahead.nextBlock()
+                if block.isEmpty { break }
+                let from = Int(max(0, min(Int64(block.count), bodyStart - position)))
+                if from < block.count { digest.update(UnsafeRawBufferPointer(rebasing: block[from...])) }
+                position += Int64(block.count)
             }
+        } catch {
+            ahead.cancel()
+            return (nil, nil, error as? FileError ?? FileError(operation: "read", path: file.path, code: EIO))
         }
-        return outcome.withLock { $0 }
+        // The reader has finished (it saw the end before the last block was taken): its CRC is complete.
+        ahead.cancel()
+        guard position == end else { return (nil, nil, FileError(operation: "read (file shrank)", path: file.path, code: EIO)) }
+        return (digest.finalize(), checksummed.value, nil)
     }
 
-    /// Feeds the bytes of `file` in [start, end) to `body`, 256 KiB at a time (stays in L2).
-    static func scan(_ file: RandomAccessFile, from start: Int64, to end: Int64,
-                     _ body: (UnsafeRawBufferPointer) -> Void) throws(FileError) {
-        var buffer = [UInt8](repeating: 0, count: 256 << 10)
-        var offset = start
-        while offset < end {
-            let n = Int(min(Int64(buffer.count), end - offset))
-            let got = try withMutableBytes(&buffer) { (raw) throws(FileError) in
-                try file.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<n]))
-            }
-            guard got == n else { throw FileError(operation: "read (file shrank)", path: file.path, code: EIO) }
-            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += Int64(n)
+    /// CRC-32s what is read through it (on the thread that reads).
+    private final class CRCSource: ByteSource, @unchecked Sendable {
+        private let source: ByteSource
+        private var crc = CRC32()
+        init(_ source: ByteSource) { self.source = source }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            let n = try source.read(into: buffer)
+            if n > 0 { crc.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+            return n
         }
+        /// Read only once the reading thread has stopped.
+        var value: UInt32 { crc.value }
     }
 }
