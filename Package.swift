@@ -50,6 +50,8 @@ let package = Package(
         ),
         // System calls Glibc does not expose (renameat2).
         .systemLibrary(name: "CDossierSystem"),
+        // The CLI's crc32 for libarchive's zip CRC-32s, computed by libdeflate (see its source).
+        .target(name: "CDossierZipCRC", linkerSettings: [.linkedLibrary("deflate")]),
         .target(
             name: "DossierKit",
             dependencies: [
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "dossier",
             dependencies: [
-                "DossierKit",
+                "DossierKit", "CDossierZipCRC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,7 +80,7 @@ let package = Package(
         .executableTarget(name: "dossier-fuzz", dependencies: ["DossierKit", "CDossierFuzz"], path: "Fuzz/Harness"),
         .testTarget(
             name: "dossierCLITests",
-            dependencies: ["dossier"]
+            dependencies: ["dossier", "CDossierZipCRC", "CDossierZlib", "DossierKit"]
         ),
     ],
     swiftLanguageModes: [.v6]
