@@ -27,6 +27,11 @@ profiles=("$@")
 # (starts in ~10 ms instead of ~18 ms, which matters for verify on small dossiers).
 (cd "$root" && swift build -c release --static-swift-stdlib --product dossier --scratch-path .build-static 2>&1 | tail -1) >&2
 dossier="$(cd "$root" && swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/dossier"
+# The CLI's crc32 (Sources/CDossierZipCRC) must be the one the dynamic linker finds: exported.
+if ! nm -D --defined-only "$dossier" | grep -qw crc32; then
+  echo "compare.sh: $dossier does not export crc32: libarchive's zip CRC-32s would run on zlib's (see Sources/CDossierZipCRC)" >&2
+  exit 1
+fi
 
 mkdir -p "$work/keys"
 cd "$work"
@@ -44,7 +49,7 @@ echo "sealer $(tail -n 1 keys/ours.pub) Bench" > trust.txt
 # gets slower by an order of magnitude for every tool (seen: tar -x of small-files 0.5 →
 # 9 s). Real openings go into a fresh folder; the aside copies are deleted at the end.
 mkdir -p "$work/aside"
-# Every run also starts with no dirty data in the page cache (sync in --prepare, untimed):
+# Every run also starts with no dirty data in the page cache (sync in each prepare step, untimed):
 # otherwise whichever tool runs later is throttled by the write-back of the earlier runs.
 # Folders of up to 1,000 entries are deleted at once (the slowdown follows deleting thousands
 # of files; keeping every opened copy of the 2 GB corpus aside needs ~30 GB, and the
