@@ -242,6 +242,11 @@ public final class AgeDecryptingReader: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
+        if offset == chunkLength && buffer.count >= AgeStream.chunkSize {
+            // Room for a whole chunk: decrypted in place, not copied. A chunk that does not
+            // authenticate is wiped from `buffer` before the error is thrown (AEADKey.open).
+            return try stream.nextChunk(into: buffer) ?? 0
+        }
         if offset == chunkLength {
             let stream = self.stream
             let n = try withMutableBytes(&chunk) { (raw) throws(AgeError) in try stream.nextChunk(into: raw) }

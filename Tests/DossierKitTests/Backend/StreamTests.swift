@@ -189,6 +189,41 @@ struct StreamTests {
     }
 }
 
+@Suite("BufferedReader")
+struct BufferedReaderTests {
+    /// A source that records the size of every read asked of it.
+    final class RecordingSource: ByteSource {
+        let inner: MemorySource
+        var requests: [Int] = []
+        init(_ bytes: [UInt8]) { inner = MemorySource(bytes) }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            requests.append(buffer.count)
+            return try inner.read(into: buffer)
+        }
+    }
+
+    @Test("after a line leaves the buffer out of step, large readFully requests go straight to the source, with the same bytes")
+    func largeReadsBypass() throws {
+        let record = 65_552  // an age chunk with its tag
+        let bytes = Array("header line\n".utf8) + (0..<(6 * record + 100)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        let source = RecordingSource(bytes)
+        let reader = BufferedReader(source)
+        #expect(try reader.readLine(maxLength: 100) { DossierError(.invalidArgument, "long") } == Array("header line\n".utf8))
+        var out = Array("header line\n".utf8)
+        var chunk = [UInt8](repeating: 0, count: record)
+        for index in 0..<7 {
+            let n = try chunk.withUnsafeMutableBytes { try reader.readFully(into: $0) }
+            out += chunk[0..<n]
+            if index >= 1 && index < 6 {
+                // Once the leftover is used up, each record is one read of its own size.
+                #expect(source.requests.last == record, "record \(index): \(source.requests.suffix(3))")
+            }
+        }
+        #expect(out == bytes)
+        #expect(try reader.peek() == nil)
+    }
+}
+
 @Suite("Seal read-back: digests of the bytes in the file, over the ranges verification finds")
 struct ReadBackTests {
     @Test("the read-back hashes what the file holds, not what was handed to write")

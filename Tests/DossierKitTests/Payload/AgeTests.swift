@@ -210,6 +210,48 @@ struct AgeTests {
         #expect(refused.bytes.isEmpty)
     }
 
+    @Test("read(into:) decrypts whole chunks in place: the same plaintext for every buffer size, and a chunk that fails leaves nothing of itself in the buffer")
+    func readInPlace() throws {
+        let key = try AgeX25519.generate()
+        let plaintext = Self.pattern(5 * AgeStream.chunkSize + 123)
+        let good = try Age.encrypt(plaintext, to: [AgeRecipient(key.recipient)])
+        // Buffer sizes below, at and above a chunk, and alternating ones that leave a chunk half read.
+        for sizes in [[AgeStream.chunkSize], [AgeStream.chunkSize + 1], [1 << 20], [999], [100, 70_000], [AgeStream.chunkSize - 1, 3]] {
+            let reader = try AgeDecryptingReader(from: MemorySource(good), identities: [key.identity])
+            var out: [UInt8] = [], turn = 0
+            while true {
+                var buffer = [UInt8](repeating: 0, count: sizes[turn % sizes.count])
+                turn += 1
+                let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+                if n == 0 { break }
+                out += buffer[0..<n]
+            }
+            #expect(out == plaintext, "buffer sizes \(sizes)")
+        }
+        // The second chunk modified: read as the opening's prefetcher reads, into one 1 MiB block.
+        let headerLength = try AgeHeader.parse(from: BufferedReader(MemorySource(good))).encoded.count
+        var bad = good
+        bad[headerLength + 16 + AgeStream.encryptedChunkSize + 7] ^= 0x10
+        let reader = try AgeDecryptingReader(from: MemorySource(bad), identities: [key.identity])
+        var block = [UInt8](repeating: 0xEE, count: 1 << 20)
+        var filled = 0
+        var failure: (any Error)?
+        block.withUnsafeMutableBytes { raw in
+            do {
+                while true {
+                    let n = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                    if n == 0 { break }
+                    filled += n
+                }
+            } catch { failure = error }
+        }
+        #expect((failure as? AgeError)?.kind == .payload, "\(String(describing: failure))")
+        #expect(filled == AgeStream.chunkSize && Array(block[0..<filled]) == Array(plaintext[0..<filled]))
+        let second = block[AgeStream.chunkSize..<(2 * AgeStream.chunkSize)]
+        #expect(second.allSatisfy { $0 == 0 }, "the chunk that failed to authenticate was left in the buffer")
+        #expect(block[(2 * AgeStream.chunkSize)...].allSatisfy { $0 == 0xEE })
+    }
+
     @Test("modified, truncated and extended files fail with the right kind and release nothing unauthenticated")
     func tampering() throws {
         let key = try AgeX25519.generate()

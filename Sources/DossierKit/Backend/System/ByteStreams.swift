@@ -311,6 +311,9 @@ final class BufferedReader: ByteSource {
     private var end = 0
     private var reachedEnd = false
 
+    /// The smallest `readFully` request whose bytes beyond the buffered ones are read straight from the source.
+    static let bypassThreshold = 4096
+
     init(_ source: ByteSource, capacity: Int = 64 * 1024) {
         self.source = source
         self.buffer = [UInt8](repeating: 0, count: capacity)
@@ -383,8 +386,11 @@ final class BufferedReader: ByteSource {
         var filled = 0
         while filled < out.count {
             if start == end {
-                // Large reads bypass the buffer.
-                if out.count - filled >= buffer.count {
+                // A request of 4 KiB or more reads what the buffer did not hold straight
+                // from the source, however little that is: a stream of large reads (age: a
+                // header line by line, then chunks of 64 KiB + 16) is then in step with the
+                // source after one short read, instead of being copied through the buffer.
+                if out.count >= BufferedReader.bypassThreshold {
                     let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out[filled...]))
                     if n == 0 { reachedEnd = true; break }
                     filled += n
