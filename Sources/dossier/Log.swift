@@ -172,10 +172,11 @@ extension DossierCommand {
                         map[String(item[..<eq])] = String(item[item.index(after: eq)...])
                     }
                     let actor = try log.actor(defaultRole: "archivist", passphrase: passphrase)
-                    var digest = try ledger.history(of: id).last?.payloadSHA256
+                    var digest: String?
                     if let target, isDossierFile(target) {
-                        digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256 ?? digest
+                        digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256
                     }
+                    if digest == nil { digest = try ledger.history(of: id).last?.payloadSHA256 }
                     guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }
                     let entry = try ledger.record(event, dossierID: id, payloadSHA256: digest, actor: actor, purpose: purpose, details: map)
                     if json { Console.json(Self.entryJSON(entry)) } else { Console.line("recorded #\(entry.sequence) \(entry.event.rawValue) for \(id)") }

@@ -114,8 +114,20 @@ public final class AccessLog: Sendable {
         }
     }
 
-    /// The last entry of a dossier's chain (for anchoring a new entry), if any.
-    func head(of dossierID: String) throws(DossierError) -> LogEntry? { try history(of: dossierID).last }
+    /// The first entry of a dossier's history (its genesis, in a ledger that verifies), if
+    /// any: one row read, however long the history.
+    func genesis(of dossierID: String) throws(DossierError) -> LogEntry? { try edge(of: dossierID, last: false) }
+
+    /// The last entry of a dossier's history, if any: one row read.
+    func head(of dossierID: String) throws(DossierError) -> LogEntry? { try edge(of: dossierID, last: true) }
+
+    private func edge(of dossierID: String, last: Bool) throws(DossierError) -> LogEntry? {
+        do { return try store.edge(dossierID: dossierID, last: last).map { try $0.entry.get() } } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.accessLog, "cannot read the access log: \(error)")
+        }
+    }
 
     // MARK: - Checkpoints
 

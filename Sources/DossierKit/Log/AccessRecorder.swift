@@ -16,8 +16,9 @@ public struct AccessRecorder: Sendable {
     @discardableResult
     func record(_ event: LogEvent, manifest: DossierManifest, details: [String: String] = [:]) throws(DossierError) -> LogEntry {
         if let anchor = manifest.accessLogGenesisSHA256 {
-            let history = try log.history(of: manifest.dossierID)
-            guard let genesis = history.first else {
+            // One row, not the whole history: an opening's cost does not grow with the
+            // number of earlier openings.
+            guard let genesis = try log.genesis(of: manifest.dossierID) else {
                 throw DossierError(.accessLog, "the access log \(log.path) has no history of dossier \(manifest.dossierID)",
                                    hint: "import the dossier's exported log into this ledger first")
             }

@@ -42,6 +42,9 @@ protocol LedgerStore: AnyObject, Sendable {
     /// Stores entries imported from an export, in order, after the dossier's current head.
     func appendImported(_ entries: [LogEntry]) throws
     func records(dossierID: String?) throws -> [LedgerRecord]
+    /// The dossier's first or last entry in ledger order (what `records(dossierID:)` would
+    /// list first or last), reading one row.
+    func edge(dossierID: String, last: Bool) throws -> LedgerRecord?
     func addCheckpoint(size: Int, note: String) throws
     func checkpoints() throws -> [String]
 }
@@ -179,6 +182,13 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                 try Row.fetchAll(db, sql: "SELECT * FROM entries ORDER BY idx")
             }
             return rows.map(Self.row)
+        }
+    }
+
+    func edge(dossierID: String, last: Bool) throws -> LedgerRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY idx \(last ? "DESC" : "ASC") LIMIT 1",
+                             arguments: [dossierID]).map(Self.row)
         }
     }
 

@@ -495,6 +495,34 @@ struct OpenLoggingTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains(".opening-") })
     }
 
+    @Test("a history of the dossier that starts with another genesis than the anchored one is refused; the anchored one opens after many entries")
+    func foreignGenesis() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("anchored", ["a.txt": [1]]))
+        let actor = DossierSigner(key: fx.sealer, role: .sealer, name: "Anna")
+        let digest = receipt.manifest.payloadBodySHA256
+        // Another ledger with a history of the same id, started by a registration.
+        let other = try AccessLog(path: fx.dir.path("other.sqlite"), createIfMissing: true)
+        try other.record(.registered, dossierID: "anchored", payloadSHA256: digest, actor: actor, purpose: "intake elsewhere")
+        for i in 0..<20 { try other.record(.verified, dossierID: "anchored", payloadSHA256: digest, actor: actor, purpose: "check \(i)") }
+        do {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o1"), trusting: fx.trust,
+                                 recordingTo: AccessRecorder(log: other, actor: actor, purpose: "p"))
+            Issue.record("opened with a foreign history")
+        } catch {
+            #expect(error.kind == .accessLog && error.reason.contains("does not start with the entry anchored in its manifest"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("o1")))
+        #expect(try other.history(of: "anchored").count == 21, "the refused opening was recorded")
+        // The dossier's own ledger, with many entries after its genesis.
+        for i in 0..<20 { try fx.log.record(.verified, dossierID: "anchored", payloadSHA256: digest, actor: actor, purpose: "check \(i)") }
+        #expect(try fx.log.genesis(of: "anchored")?.hash == receipt.manifest.accessLogGenesisSHA256)
+        #expect(try fx.log.genesis(of: "never-sealed") == nil)
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path("o2"), trusting: fx.trust,
+                             recordingTo: AccessRecorder(log: fx.log, actor: actor, purpose: "p"))
+        #expect(try fx.log.history(of: "anchored").last?.event == .opened)
+    }
+
     @Test("a ledger file made read-only by its permissions refuses writes (checked as a non-root user via SQLite's read-only mode)")
     func readOnlyFile() throws {
         let fx = try DossierFixture()
