@@ -191,26 +191,27 @@ public final class AccessLog: Sendable {
         // Chains are formed by what the signed statements say; the dossier_id and sequence
         // columns are only an index, and a row re-filed there (to hide it from a query by
         // dossier) is a problem of its own.
-        var byDossier: [String: [LedgerRecord]] = [:]
+        // Each statement is parsed once, here, and the chains are checked on the parsed entries.
+        var byDossier: [String: [ChainRow]] = [:]
         for record in all {
             if record.storedHash != Hex.encode(SHA256.hash(record.statement)) {
                 report.problems.append("ledger entry \(record.index) (\(record.dossierID) #\(record.sequence)) was edited: its stored hash does not match its content")
             }
             var owner = record.dossierID
-            if case .success(let signed) = record.entry {
+            let parsed = record.entry
+            if case .success(let signed) = parsed {
                 owner = signed.dossierID
                 if signed.dossierID != record.dossierID || signed.sequence != record.sequence {
                     report.problems.append("ledger entry \(record.index) is filed as \(record.dossierID) #\(record.sequence) but its signed statement is \(signed.dossierID) #\(signed.sequence): the ledger's rows were re-filed")
                 }
             }
-            byDossier[owner, default: []].append(record)
+            byDossier[owner, default: []].append(ChainRow(index: record.index, entry: parsed))
         }
         let dossiers = dossierID.map { [$0] } ?? byDossier.keys.sorted()
         for id in dossiers {
-            let records = byDossier[id] ?? []
-            if records.isEmpty { report.problems.append("the ledger has no entries for dossier \(id)") }
-            Self.verifyChain(records.map { ($0.index, $0.statement, $0.signature) }, dossierID: id, trust: trust,
-                             anchor: dossierID == nil ? nil : anchor, into: &report)
+            let rows = byDossier[id] ?? []
+            if rows.isEmpty { report.problems.append("the ledger has no entries for dossier \(id)") }
+            Self.verifyChain(rows, dossierID: id, trust: trust, anchor: dossierID == nil ? nil : anchor, into: &report)
         }
         // Checkpoints: the entries they cover must still hash to their roots.
         let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
@@ -255,13 +256,31 @@ public final class AccessLog: Sendable {
 
     /// Checks one dossier's chain: canonical entries, sequence 1…n, previous hashes,
     /// signatures, genesis, anchor, and actor trust. Problems name the entry.
-    static func verifyChain(_ rows: [(index: Int, statement: [UInt8], signature: String)], dossierID: String, trust: TrustStore,
+    /// One entry of a chain as read: its position and its parsed statement (or why it does not parse).
+    struct ChainRow {
+        let index: Int
+        let entry: Result<LogEntry, DossierError>
+
+        init(index: Int, entry: Result<LogEntry, DossierError>) {
+            self.index = index
+            self.entry = entry
+        }
+
+        init(index: Int, statement: [UInt8], signature: String) {
+            self.index = index
+            do throws(DossierError) { entry = .success(try LogEntry(statement: statement, signature: signature)) } catch { entry = .failure(error) }
+        }
+    }
+
+    static func verifyChain(_ rows: [ChainRow], dossierID: String, trust: TrustStore,
                             anchor: String?, into report: inout LogReport) {
         var previousHash = LogEntry.zeroHash
         var expected = 1
         for row in rows {
             let entry: LogEntry
-            do { entry = try LogEntry(statement: row.statement, signature: row.signature) } catch {
+            switch row.entry {
+            case .success(let parsed): entry = parsed
+            case .failure(let error):
                 report.problems.append("entry at position \(row.index) of dossier \(dossierID) is damaged: \(error.reason)")
                 expected += 1
                 continue
@@ -378,7 +397,7 @@ public final class AccessLog: Sendable {
                 }
             }
         }
-        verifyChain(rows.map { (index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
+        verifyChain(rows.map { ChainRow(index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
         if rows.isEmpty { report.problems.append("the export holds no entries") }
         if let last = report.entries.last {
             if last.event != .exported || last.details["entries"] != String(report.entries.count - 1) {

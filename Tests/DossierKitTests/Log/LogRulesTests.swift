@@ -30,7 +30,7 @@ struct LogRulesTests {
 
     static func chain(_ rows: [(statement: [UInt8], signature: String)], trust: TrustStore, anchor: String? = nil) -> LogReport {
         var report = LogReport(dossierID: "CC-1")
-        AccessLog.verifyChain(rows.enumerated().map { (index: $0.offset, statement: $0.element.statement, signature: $0.element.signature) },
+        AccessLog.verifyChain(rows.enumerated().map { AccessLog.ChainRow(index: $0.offset, statement: $0.element.statement, signature: $0.element.signature) },
                               dossierID: "CC-1", trust: trust, anchor: anchor, into: &report)
         return report
     }
