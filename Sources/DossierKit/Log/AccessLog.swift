@@ -254,8 +254,6 @@ public final class AccessLog: Sendable {
         }
     }
 
-    /// Checks one dossier's chain: canonical entries, sequence 1…n, previous hashes,
-    /// signatures, genesis, anchor, and actor trust. Problems name the entry.
     /// One entry of a chain as read: its position and its parsed statement (or why it does not parse).
     struct ChainRow {
         let index: Int
@@ -272,6 +270,8 @@ public final class AccessLog: Sendable {
         }
     }
 
+    /// Checks one dossier's chain: canonical entries, sequence 1…n, previous hashes,
+    /// signatures, genesis, anchor, and actor trust. Problems name the entry.
     static func verifyChain(_ rows: [ChainRow], dossierID: String, trust: TrustStore,
                             anchor: String?, into report: inout LogReport) {
         var previousHash = LogEntry.zeroHash
