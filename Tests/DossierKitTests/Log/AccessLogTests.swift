@@ -44,6 +44,21 @@ struct AccessLogTests {
         }
     }
 
+    @Test("the first and the last entry of a dossier's history are read alone, as the whole history lists them, among other dossiers' entries")
+    func edges() throws {
+        let s = try Setup()
+        try s.history("CC-A", count: 7)
+        try s.history("CC-B", count: 3)
+        try s.log.record(.verified, dossierID: "CC-A", payloadSHA256: String(repeating: "cd", count: 32), actor: s.anna, purpose: "last")
+        try s.history("CC-C", count: 2)
+        let history = try s.log.history(of: "CC-A")
+        #expect(history.count == 8)
+        #expect(try s.log.genesis(of: "CC-A") == history.first && history.first?.sequence == 1)
+        #expect(try s.log.head(of: "CC-A") == history.last && history.last?.purpose == "last")
+        #expect(try s.log.genesis(of: "CC-B")?.event == .registered && s.log.head(of: "CC-B")?.sequence == 3)
+        #expect(try s.log.genesis(of: "CC-X") == nil && s.log.head(of: "CC-X") == nil)
+    }
+
     @Test("an actor trusted only in another role is reported as untrusted for that entry")
     func actorRoles() throws {
         let s = try Setup()
