@@ -283,6 +283,25 @@ struct ReadBackTests {
         #expect(failed.payloadReadBack)
         #expect(failed.status == .invalid)
     }
+
+    @Test("verification's own read of the payload: both digests of one read; ranges outside the entry and a file shorter than the entry are read failures")
+    func scanPayloadRanges() throws {
+        let dir = try TemporaryDirectory()
+        let data = StreamTests.noise(1_000_000, seed: 3)
+        let path = dir.path("payload.bin")
+        try Data(data).write(to: URL(fileURLWithPath: path))
+        let file = try RandomAccessFile(path: path)
+        let whole = Dossier.scanPayload(file, entryStart: 7, bodyStart: 300_001, end: 999_999)
+        #expect(whole.error == nil)
+        #expect(whole.digest == SHA256.hash(Array(data[300_001..<999_999])))
+        #expect(whole.crc == CRC32.checksum(Array(data[7..<999_999])))
+        let empty = Dossier.scanPayload(file, entryStart: 10, bodyStart: 10, end: 10)
+        #expect(empty.digest == SHA256.hash([]) && empty.crc == 0 && empty.error == nil)
+        let inverted = Dossier.scanPayload(file, entryStart: 100, bodyStart: 50, end: 200)
+        #expect(inverted.digest == nil && inverted.crc == nil && inverted.error?.operation.contains("outside its entry") == true)
+        let beyond = Dossier.scanPayload(file, entryStart: 0, bodyStart: 10, end: 1_000_100)
+        #expect(beyond.digest == nil && beyond.crc == nil && beyond.error?.operation.contains("shrank") == true, "\(String(describing: beyond.error))")
+    }
 }
 
 @Suite("CRC-32 (libdeflate) is zlib's CRC-32")
