@@ -28,6 +28,8 @@ public struct OpenOptions: Sendable {
     var placementCallsForTesting = StagingFolder.Calls.system
     /// Tests only: syncfs while extracting after every this many bytes.
     var writebackStepForTesting = ExtractionThread.defaultWritebackStep
+    /// Tests only: this many extraction workers (by default two for small files where there are two cores).
+    var extractionThreadsForTesting: Int?
 
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
@@ -157,9 +159,12 @@ extension Dossier {
             try recorder.record(.opened, manifest: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
+            // One document needs one worker; many small files get more.
+            let threads = options.extractionThreadsForTesting
+                ?? (options.only == nil ? ExtractionThread.threads(entries: manifest.fileCount + manifest.directoryCount, bytes: manifest.contentBytes) : 1)
             let sink = ExtractingSink(root: staging.root, descriptor: staging.descriptor, only: options.only,
                                       privateWorkingDirectory: !options.absolutePathsForTesting, absolutePathsAllowed: absolutePathsAllowed,
-                                      writebackStep: options.writebackStepForTesting, calls: options.placementCallsForTesting)
+                                      threads: threads, writebackStep: options.writebackStepForTesting, calls: options.placementCallsForTesting)
             defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
                                                 fileKey: fileKey, into: sink, progress: options.progress)
@@ -199,7 +204,7 @@ extension Dossier {
     }
 }
 
-/// Hands decrypted content to an `ExtractionThread` writing below the staging folder.
+/// Hands decrypted content to an `ExtractionThread` (its workers) writing below the staging folder.
 final class ExtractingSink: ContentSink {
     private let only: String?
     private let writer: ExtractionThread
@@ -208,10 +213,11 @@ final class ExtractingSink: ContentSink {
     private(set) var wroteOnly = false
 
     init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, absolutePathsAllowed: Bool,
-         writebackStep: Int = ExtractionThread.defaultWritebackStep, calls: StagingFolder.Calls = .system) {
+         threads: Int = ExtractionThread.defaultThreads, writebackStep: Int = ExtractionThread.defaultWritebackStep,
+         calls: StagingFolder.Calls = .system) {
         self.only = only
         writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory,
-                                  absolutePathsAllowed: absolutePathsAllowed, writebackStep: writebackStep, calls: calls)
+                                  absolutePathsAllowed: absolutePathsAllowed, threads: threads, writebackStep: writebackStep, calls: calls)
     }
 
     /// Whether the files were written relative to the extraction thread's own working directory.

@@ -135,16 +135,17 @@ struct ExtractionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
     }
 
-    /// Writes `files` through an extraction thread with tiny batches into a new folder.
-    /// Writes `files` through an extraction thread with tiny batches into a new staging
-    /// folder beside `destination`; returns the staging folder's path.
+    /// Writes `files` through extraction workers (by default as many as an opening of small
+    /// files has) with tiny batches into a new staging folder beside `destination`; returns
+    /// the staging folder's path.
     @discardableResult
-    private func extract(_ files: [(String, [UInt8])], beside destination: String, batchBytes: Int, relative: Bool) throws(DossierError) -> String {
+    private func extract(_ files: [(String, [UInt8])], beside destination: String, batchBytes: Int, relative: Bool,
+                         threads: Int = ExtractionThread.defaultThreads) throws(DossierError) -> String {
         let staging: StagingFolder
         do { staging = try StagingFolder(beside: destination, tag: "test") } catch { throw DossierError(.output, "\(error)") }
         defer { staging.close() }
         let thread = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative,
-                                      batchBytes: batchBytes, maxQueued: 1)
+                                      threads: threads, batchBytes: batchBytes, maxQueued: 1)
         defer { thread.cancel() }
         for (path, content) in files {
             try thread.beginFile(path, size: Int64(content.count), permissions: 0o600, mtime: 0)
@@ -162,11 +163,11 @@ struct ExtractionTests {
         return staging.root
     }
 
-    @Test("data split across many tiny batches arrives whole, in order", arguments: [false, true])
-    func tinyBatches(relative: Bool) throws {
+    @Test("data split across many tiny batches arrives whole, in order (one worker and three)", arguments: [false, true], [1, 3])
+    func tinyBatches(relative: Bool, threads: Int) throws {
         let dir = try TemporaryDirectory()
-        let files = (0..<40).map { ("f\($0).txt", Array("file number \($0) ".utf8) + [UInt8](repeating: UInt8($0), count: $0 * 3)) }
-        let out = try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative)
+        let files = (0..<40).map { ("d\($0 % 7)/f\($0).txt", Array("file number \($0) ".utf8) + [UInt8](repeating: UInt8($0), count: $0 * 3)) }
+        let out = try extract(files, beside: dir.path("out"), batchBytes: 7, relative: relative, threads: threads)
         #expect(try DossierFixture.contents(of: out) == Dictionary(uniqueKeysWithValues: files))
     }
 

@@ -262,15 +262,15 @@ final class EarlyWriteback: @unchecked Sendable {
         thread.start()
     }
 
-    /// Called by the writer (one thread) after each write.
+    /// Called by the writers (any threads) after each write.
     func wrote(_ count: Int) {
+        condition.lock()
+        defer { condition.unlock() }
         unflushed += count
         guard unflushed >= step else { return }
         unflushed = 0
-        condition.lock()
         requested = true
         condition.signal()
-        condition.unlock()
     }
 
     /// Waits for the flush in progress or requested, ends the thread and throws the first flush error.

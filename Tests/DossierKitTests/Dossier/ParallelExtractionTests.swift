@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+@testable import DossierKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several extraction workers: the same tree, modes and times as one, work routed by
+/// folder, a worker waiting for a folder another worker makes, and no hang when a worker
+/// fails or a queue is full.
+@Suite("opening: several extraction workers")
+struct ParallelExtractionTests {
+    /// Runs `body` on a thread of its own and waits at most `seconds` for it; false when it
+    /// did not return in time (a hang: the thread is left behind).
+    static func returns(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            body()
+            done.signal()
+        }
+        thread.start()
+        return done.wait(timeout: .now() + seconds) == .success
+    }
+
+    /// Random bytes from a seeded generator.
+    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+    }
+
+    @Test("one, two and three workers give the same files, modes and folder times, with relative and with absolute paths")
+    func sameTree() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for a in 0..<4 {
+            for b in 0..<3 {
+                for c in 0..<5 { files["s\(a)/f\(b)/note-\(c).txt"] = Array("note \(a) \(b) \(c)".utf8) }
+            }
+            files["s\(a)/summary.txt"] = Array("summary \(a)".utf8)
+        }
+        files["s1/f2/scan.tif"] = Self.bytes((1 << 20) + 333, seed: 1)
+        files["s3/big.bin"] = Self.bytes((3 << 19) + 7, seed: 2)
+        files["top.txt"] = Array("top".utf8)
+        let source = try fx.folder("case", files, emptyDirectories: ["s2/empty/inner"])
+        var times = [timespec(tv_sec: 1_400_000_000, tv_nsec: 0), timespec(tv_sec: 1_400_000_000, tv_nsec: 0)]
+        for (offset, folder) in ["s0", "s1/f2", "s2/empty/inner", "s2/empty", "s3/f0", "s3"].enumerated() {
+            chmod(source + "/" + folder, offset.isMultiple(of: 2) ? 0o700 : 0o750)
+            times[0].tv_sec += 1_000
+            times[1].tv_sec += 1_000
+            utimensat(AT_FDCWD, source + "/" + folder, &times, 0)
+        }
+        let receipt = try fx.seal(source)
+
+        var reference: [String: [Int64]]?
+        for absolute in [false, true] {
+            for threads in 1...3 {
+                var options = OpenOptions()
+                options.absolutePathsForTesting = absolute
+                options.extractionThreadsForTesting = threads
+                let out = fx.dir.path("out-\(absolute)-\(threads)")
+                let opened = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust,
+                                              recordingTo: fx.recorder, options: options)
+                #expect(opened.extractedRelative == (!absolute && ExtractionThread.privateWorkingDirectoryAvailable))
+                #expect(try DossierFixture.contents(of: out) == files, "absolute \(absolute), \(threads) workers")
+                let attributes = try ExtractionTests.attributes(of: out)
+                #expect(attributes["s1/f2"] == [Int64(Glibc.S_IFDIR | 0o755), 1_400_002_000], "\(threads) workers")
+                #expect(attributes["s3"] == [Int64(Glibc.S_IFDIR | 0o755), 1_400_006_000], "\(threads) workers")
+                #expect(attributes["s2/empty/inner"]?[1] == 1_400_003_000, "\(threads) workers")
+                if let reference {
+                    #expect(attributes == reference, "absolute \(absolute), \(threads) workers")
+                } else {
+                    reference = attributes
+                }
+            }
+        }
+    }
+
+    @Test("work is routed by folder: each worker makes its folders and their small files; large files go to the worker with less work")
+    func routing() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.close() }
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2)
+        defer { pool.cancel() }
+        func file(_ path: String, _ content: [UInt8]) throws(DossierError) {
+            try pool.beginFile(path, size: Int64(content.count), permissions: 0o600, mtime: 0)
+            try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+            try pool.endFile()
+        }
+        // a → worker 0; b → worker 1 (less work); their small files with them.
+        try pool.directory("a", permissions: 0o700, mtime: 0)
+        try pool.directory("b", permissions: 0o700, mtime: 0)
+        for n in 0..<3 { try file("a/\(n).txt", [UInt8(n)]) }
+        try file("b/0.txt", [9])
+        // Worker 0 now has more work (4 entries against 2): a large file of a goes to worker 1.
+        try file("a/large.bin", Self.bytes(1 << 20, seed: 3))
+        try pool.finish()
+        #expect(pool.entriesRouted == [4, 3])
+        #expect(try DossierFixture.contents(of: staging.root)["a/large.bin"] == Self.bytes(1 << 20, seed: 3))
+    }
+
+    @Test("a worker writing into a folder that another worker makes waits until it is made (its mode and time are not lost)",
+          arguments: [false, true])
+    func waitsForTheFolder(relative: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.close() }
+        // Worker 0 is slow to make its folders; worker 1 gets the large file inside one.
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative, threads: 2,
+                                    beforeFolderForTesting: { worker in if worker == 0 { usleep(300_000) } })
+        defer { pool.cancel() }
+        let content = Self.bytes((1 << 20) + 5, seed: 4)
+        try pool.directory("slow", permissions: 0o750, mtime: 1_400_000_000)
+        try pool.beginFile("slow/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+        try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+        try pool.endFile()
+        try pool.finish()
+        #expect(pool.entriesRouted == [1, 1])
+        // Had worker 1 written first, libarchive would have made "slow" itself (0755, now),
+        // and the folder's own entry would have found it there and changed nothing.
+        let info = try FileSystem.lstatus(staging.root + "/slow")
+        #expect(info.st_mode & 0o7777 == 0o750)
+        #expect(info.st_mtim.tv_sec == 1_400_000_000)
+        #expect(try DossierFixture.contents(of: staging.root) == ["slow/large.bin": content])
+    }
+
+    @Test("a worker waiting for a folder whose batch is not handed over yet does not hang the opening when its queue is full")
+    func noHangOnFullQueue() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.close() }
+        // Tiny batches and one queued batch per worker: the producer blocks on worker 1's
+        // queue while worker 1 waits for the folder in worker 0's batch.
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2, batchBytes: 4096, maxQueued: 1)
+        let content = Self.bytes(3 << 19, seed: 5)
+        final class Outcome: @unchecked Sendable { var error: DossierError? }
+        let outcome = Outcome()
+        let returned = Self.returns(within: 30) {
+            do throws(DossierError) {
+                try pool.directory("f", permissions: 0o700, mtime: 0)
+                for n in 0..<2 {
+                    try pool.beginFile("f/large-\(n).bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+                    try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                    try pool.endFile()
+                }
+                try pool.finish()
+            } catch { outcome.error = error }
+        }
+        #expect(returned, "the extraction hung")
+        guard returned else { return }
+        #expect(outcome.error == nil, "\(String(describing: outcome.error))")
+        #expect(try DossierFixture.contents(of: staging.root) == ["f/large-0.bin": content, "f/large-1.bin": content])
+        pool.cancel()
+    }
+
+    @Test("a worker waiting for a folder that another worker refuses to make stops, and the refusal reaches the producer")
+    func refusalWhileWaiting() throws {
+        let dir = try TemporaryDirectory()
+        try FileSystem.makeDirectory(dir.path("deep"), mode: 0o700)
+        let staging = try StagingFolder(beside: dir.path("deep/out"), tag: "test")
+        defer { staging.remove() }
+        // Worker 0 refuses only once the producer has handed everything over and waits in
+        // `finish` for worker 1, which waits for worker 0's folder.
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2,
+                                    beforeFolderForTesting: { worker in if worker == 0 { usleep(300_000) } })
+        final class Outcome: @unchecked Sendable { var error: DossierError? }
+        let outcome = Outcome()
+        let returned = Self.returns(within: 30) {
+            do throws(DossierError) {
+                try pool.directory("a/../../b", permissions: 0o700, mtime: 0)
+                let content = Self.bytes((1 << 20) + 1, seed: 6)
+                try pool.beginFile("a/../../b/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+                try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                try pool.endFile()
+                try pool.finish()
+            } catch { outcome.error = error }
+        }
+        #expect(returned, "the extraction hung")
+        guard returned else { return }
+        pool.cancel()
+        #expect(outcome.error?.kind == .unsafePath, "\(String(describing: outcome.error))")
+        #expect(outcome.error?.reason.contains("..") == true, "\(String(describing: outcome.error))")
+        #expect(pool.entriesRouted == [1, 1])
+        #expect(!FileManager.default.fileExists(atPath: dir.path("b")))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("deep/b")))
+    }
+
+    @Test("two workers for small files where there are two cores, one for large files and for nothing")
+    func workersForContent() {
+        #expect(ExtractionThread.threads(entries: 20_214, bytes: 86_000_000) == ExtractionThread.defaultThreads)
+        #expect(ExtractionThread.threads(entries: 491, bytes: 251_000_000) == 1)
+        #expect(ExtractionThread.threads(entries: 10, bytes: 10 * ExtractionThread.smallEntryBytes) == 1)
+        #expect(ExtractionThread.threads(entries: 10, bytes: 10 * ExtractionThread.smallEntryBytes - 1) == ExtractionThread.defaultThreads)
+        #expect(ExtractionThread.threads(entries: 0, bytes: 0) == 1)
+        #expect(ExtractionThread.defaultThreads == min(2, ProcessInfo.processInfo.activeProcessorCount))
+    }
+}
