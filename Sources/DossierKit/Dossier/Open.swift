@@ -137,7 +137,7 @@ extension Dossier {
         guard Dossier.isFolderPath(folder) else {
             throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
         }
-        // Without a working directory of its own, the extraction thread writes by absolute
+        // Without a working directory of its own, the extraction workers write by absolute
         // paths through the staging folder's name, which anyone who can rename entries in
         // its folder could redirect: then only into a folder nobody else can change.
         let absolutePathsAllowed = options.absolutePathsForTesting || !ExtractionThread.privateWorkingDirectoryAvailable
@@ -159,9 +159,11 @@ extension Dossier {
             try recorder.record(.opened, manifest: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
-            // One document needs one worker; many small files get more.
+            // One document needs one worker; many small files get more, unless the workers may
+            // write by absolute paths (they would take turns: one is as fast).
             let threads = options.extractionThreadsForTesting
-                ?? (options.only == nil ? ExtractionThread.threads(entries: manifest.fileCount + manifest.directoryCount, bytes: manifest.contentBytes) : 1)
+                ?? (options.only == nil && !absolutePathsAllowed
+                    ? ExtractionThread.threads(entries: manifest.fileCount + manifest.directoryCount, bytes: manifest.contentBytes) : 1)
             let sink = ExtractingSink(root: staging.root, descriptor: staging.descriptor, only: options.only,
                                       privateWorkingDirectory: !options.absolutePathsForTesting, absolutePathsAllowed: absolutePathsAllowed,
                                       threads: threads, writebackStep: options.writebackStepForTesting, calls: options.placementCallsForTesting)
@@ -220,7 +222,7 @@ final class ExtractingSink: ContentSink {
                                   absolutePathsAllowed: absolutePathsAllowed, threads: threads, writebackStep: writebackStep, calls: calls)
     }
 
-    /// Whether the files were written relative to the extraction thread's own working directory.
+    /// Whether the files were written relative to the extraction workers' own working directories.
     var usedPrivateWorkingDirectory: Bool { writer.usedPrivateWorkingDirectory }
 
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
@@ -245,12 +247,12 @@ final class ExtractingSink: ContentSink {
         filesWritten += 1
     }
 
-    /// Waits until everything is on disk; throws what the extraction thread met.
+    /// Waits until everything is on disk; throws what the extraction workers met.
     func close() throws(DossierError) {
         try writer.finish()
     }
 
-    /// Stops the extraction thread and waits for it (before the staging folder is removed).
+    /// Stops the extraction workers and waits for them (before the staging folder is removed).
     func cancel() {
         writer.cancel()
     }

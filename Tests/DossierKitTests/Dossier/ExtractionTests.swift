@@ -135,12 +135,11 @@ struct ExtractionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
     }
 
-    /// Writes `files` through extraction workers (by default as many as an opening of small
-    /// files has) with tiny batches into a new staging folder beside `destination`; returns
-    /// the staging folder's path.
+    /// Writes `files` through extraction workers (one unless told) with tiny batches into a
+    /// new staging folder beside `destination`; returns the staging folder's path.
     @discardableResult
     private func extract(_ files: [(String, [UInt8])], beside destination: String, batchBytes: Int, relative: Bool,
-                         threads: Int = ExtractionThread.defaultThreads) throws(DossierError) -> String {
+                         threads: Int = 1) throws(DossierError) -> String {
         let staging: StagingFolder
         do { staging = try StagingFolder(beside: destination, tag: "test") } catch { throw DossierError(.output, "\(error)") }
         defer { staging.close() }

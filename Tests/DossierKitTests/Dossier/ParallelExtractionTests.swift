@@ -197,4 +197,114 @@ struct ParallelExtractionTests {
         #expect(ExtractionThread.threads(entries: 0, bytes: 0) == 1)
         #expect(ExtractionThread.defaultThreads == min(2, ProcessInfo.processInfo.activeProcessorCount))
     }
+
+    /// The process's umask, read without changing it (/proc/self/status).
+    static func processUmask() throws -> mode_t? {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }) else { return nil }
+        return mode_t(line.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8)
+    }
+
+    @Test("several workers leave the process's umask and working directory as they were; folders libarchive makes get the umask",
+          arguments: [false, true], [2, 3])
+    func processStateKept(relative: Bool, threads: Int) throws {
+        let dir = try TemporaryDirectory()
+        let umaskBefore = try #require(try Self.processUmask())
+        let workingDirectory = FileManager.default.currentDirectoryPath
+        for round in 0..<6 {
+            let staging = try StagingFolder(beside: dir.path("out-\(round)"), tag: "test")
+            let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative,
+                                        threads: threads, batchBytes: 512)
+            for folder in 0..<24 {
+                // Listed folders, and files in folders nobody listed (libarchive makes those).
+                try pool.directory("listed-\(folder)", permissions: 0o700, mtime: 0)
+                for file in 0..<12 {
+                    let path = file.isMultiple(of: 2) ? "listed-\(folder)/f\(file)" : "unlisted-\(folder)/inner/f\(file)"
+                    try pool.beginFile(path, size: 3, permissions: 0o600, mtime: 0)
+                    try withBytes([UInt8(1), 2, 3]) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                    try pool.endFile()
+                }
+            }
+            try pool.finish()
+            pool.cancel()
+            #expect(pool.entriesRouted.allSatisfy { $0 > 0 }, "\(pool.entriesRouted)")
+            for folder in 0..<24 {
+                for made in ["unlisted-\(folder)", "unlisted-\(folder)/inner"] {
+                    let mode = try FileSystem.lstatus(staging.root + "/" + made).st_mode & 0o777
+                    #expect(mode & umaskBefore == 0, "round \(round): \(made) is \(String(mode, radix: 8))")
+                }
+            }
+            staging.remove()
+            // A umask left at 0 stays 0; another test's opening may clear it for an instant.
+            var umaskNow = try Self.processUmask()
+            for _ in 0..<20 where umaskNow != umaskBefore {
+                usleep(20_000)
+                umaskNow = try Self.processUmask()
+            }
+            #expect(umaskNow == umaskBefore, "round \(round)")
+            #expect(FileManager.default.currentDirectoryPath == workingDirectory)
+        }
+    }
+
+    @Test("a worker writing below a folder another worker makes, through a folder nobody listed, waits for it too",
+          arguments: [false, true])
+    func waitsThroughUnlistedFolders(relative: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.close() }
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative, threads: 2,
+                                    beforeFolderForTesting: { worker in if worker == 0 { usleep(300_000) } })
+        defer { pool.cancel() }
+        let content = Self.bytes((1 << 20) + 9, seed: 7)
+        try pool.directory("a", permissions: 0o700, mtime: 1_400_000_000)
+        // "a/b" is never listed: libarchive makes it, once "a" is there with its own mode.
+        try pool.beginFile("a/b/c.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+        try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+        try pool.endFile()
+        try pool.finish()
+        #expect(pool.entriesRouted == [1, 1])
+        let info = try FileSystem.lstatus(staging.root + "/a")
+        #expect(info.st_mode & 0o7777 == 0o700)
+        #expect(info.st_mtim.tv_sec == 1_400_000_000)
+        #expect(try DossierFixture.contents(of: staging.root) == ["a/b/c.bin": content])
+    }
+
+    @Test("cancelling while a worker waits for another's folder returns, and finish then reports the cancellation")
+    func cancelWhileWaiting() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.remove() }
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2,
+                                    beforeFolderForTesting: { worker in if worker == 0 { usleep(500_000) } })
+        let content = Self.bytes((1 << 20) + 3, seed: 8)
+        try pool.directory("slow", permissions: 0o700, mtime: 0)
+        try pool.beginFile("slow/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+        try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+        try pool.endFile()
+        // Worker 1 waits for "slow" (worker 0 sleeps before making it) when the opening is cancelled.
+        #expect(Self.returns(within: 30) { pool.cancel() }, "cancel hung")
+        #expect(throws: DossierError.self) { try pool.finish() }
+    }
+
+    @Test("a failed final write-back is reported by every later finish, not only the first")
+    func writebackFailureKept() throws {
+        let dir = try TemporaryDirectory()
+        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
+        defer { staging.remove() }
+        var calls = StagingFolder.Calls.system
+        calls.syncFileSystem = { _ in errno = EIO; return -1 }
+        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2, calls: calls)
+        defer { pool.cancel() }
+        try pool.beginFile("a.txt", size: 1, permissions: 0o600, mtime: 0)
+        try withBytes([UInt8(7)]) { (raw) throws(DossierError) in try pool.fileData(raw) }
+        try pool.endFile()
+        for attempt in 1...2 {
+            do {
+                try pool.finish()
+                Issue.record("finish \(attempt) succeeded although syncfs failed")
+            } catch {
+                #expect(error.kind == .output && error.reason.contains(String(cString: strerror(EIO))), "\(error)")
+            }
+        }
+    }
 }

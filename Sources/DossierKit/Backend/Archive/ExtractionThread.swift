@@ -10,15 +10,18 @@ import Glibc
 /// small files the file system's work (creating inodes) is most of an opening, and two
 /// workers creating files in different folders do it side by side.
 ///
-/// Which worker writes what (decided by the producer, `route`): every folder has an owner,
-/// the worker with the least work so far when its entry comes; the owner makes the folder
-/// and writes its files (two threads creating files in one folder would wait for each
-/// other's hold on it in the kernel), except files of 1 MiB or more, which go to whichever
-/// worker has less work (their cost is the data written, not the inode). A worker that is
-/// to write into a folder another worker makes first waits until that worker has made it
-/// (an `await` operation; the batch holding the folder is handed over at once, so the
-/// wait always ends). A worker applies its folders' deferred times and permissions
-/// (`DiskWriter.close`) only after every worker has written everything.
+/// Which worker writes what (decided by the producer in `directory` and `beginFile`): every
+/// listed folder has an owner, the worker with the least work so far when its entry comes;
+/// the owner makes the folder and writes its files (two threads creating files in one
+/// folder would wait for each other's hold on it in the kernel), except files of 1 MiB or
+/// more, which go to whichever worker has less work (their cost is the data written, not
+/// the inode). A worker that is to write below a folder another worker makes — the nearest
+/// listed folder above the entry — first waits until that worker has made it (an `await`
+/// operation; the batch holding the folder is handed over at once, so the wait always
+/// ends); otherwise libarchive would make the folder itself, and the folder's own entry,
+/// finding it there, would not give it its mode and time. A worker applies its folders'
+/// deferred times and permissions (`DiskWriter.close`) only after every worker has written
+/// everything (after a failure, when it frees its writer: the staging folder is removed).
 ///
 /// Where the kernel lets a thread have a working directory of its own (`unshare(CLONE_FS)`,
 /// unprivileged on Linux, but refused by some seccomp profiles), every worker's working
@@ -28,14 +31,18 @@ import Glibc
 /// every component of the absolute path, absolute paths are refused outright
 /// (`SECURE_NOABSOLUTEPATHS`), a swapped-in ancestor of the staging folder cannot redirect
 /// anything, and libarchive's per-entry `umask(0)`/`umask(old)` pair touches only that
-/// thread. Elsewhere it falls back to absolute paths below the staging folder's real path.
+/// thread. Elsewhere it falls back to absolute paths below the staging folder's real path;
+/// there the umask is the process's, and libarchive's per-entry `umask(0)`/`umask(old)` of
+/// two workers could interleave and leave it at 0, so workers writing by absolute paths
+/// take turns (`absolutePathTurns`), and an opener that may fall back asks for one worker.
 ///
 /// Memory: at most `maxQueued` (4) batches of about `batchBytes` of file data per worker; by
 /// default 1 MiB divided among the workers, so ~6 MiB in all with the batches being filled
 /// and written, whatever the number of workers. (Two queued per worker measured ~5% slower
-/// on small files for ~0.6 MiB less.) A failure on any worker stops them
-/// all and is thrown by the next `submit`-ing call or by `finish`; `cancel` stops and waits
-/// for the workers (call it before removing the staging folder).
+/// on small files for ~0.6 MiB less.) A failure on any worker stops them all (the first
+/// in time is reported: with two workers, a refusal and a disk failure in one opening may
+/// be reported either way) and is thrown by the next `submit`-ing call or by `finish`;
+/// `cancel` stops and waits for the workers (call it before removing the staging folder).
 final class ExtractionThread: @unchecked Sendable {
     private enum Operation {
         case directory(path: String, permissions: UInt32, mtime: Int64)
@@ -98,6 +105,9 @@ final class ExtractionThread: @unchecked Sendable {
 
     /// The system calls tests replace (syncfs, fchdir into the staging folder).
     private let calls: StagingFolder.Calls
+    /// Workers writing by absolute paths, in every extraction of the process, take turns at the
+    /// libarchive calls that set and restore the process's umask (see `Worker.inTurn`).
+    static let absolutePathTurns = NSLock()
     /// Tests: runs on a worker (given its index) before it makes a folder.
     private let beforeFolder: (@Sendable (Int) -> Void)?
     /// The file system writes back while we extract (syncfs every `writebackStep` bytes on a
@@ -136,7 +146,7 @@ final class ExtractionThread: @unchecked Sendable {
     /// `calls.enterFolder` (`fchdir`) — fail the extraction instead of falling back to
     /// absolute paths.
     init(root: String, descriptor: Int32, privateWorkingDirectory: Bool = true, absolutePathsAllowed: Bool = true,
-         threads: Int = ExtractionThread.defaultThreads, batchBytes: Int? = nil, maxQueued: Int = 4,
+         threads: Int = 1, batchBytes: Int? = nil, maxQueued: Int = 4,
          writebackStep: Int = ExtractionThread.defaultWritebackStep, calls: StagingFolder.Calls = .system,
          beforeFolderForTesting: (@Sendable (Int) -> Void)? = nil) {
         precondition(threads >= 1, "an extraction needs a worker")
@@ -167,7 +177,7 @@ final class ExtractionThread: @unchecked Sendable {
                 }
                 let reason = String(cString: strerror(errno))
                 if absolutePathsAllowed { return worker.work(relative: false) }
-                worker.work(relative: false, refusal: DossierError(.output, "the extraction thread cannot work in the staging folder (\(step): \(reason)); nothing was written"))
+                worker.work(relative: false, refusal: DossierError(.output, "the extraction thread cannot work in the staging folder (\(step): \(reason)); the opening stops"))
             }
             thread.name = "dossier.extract"
             thread.start()
@@ -208,15 +218,16 @@ final class ExtractionThread: @unchecked Sendable {
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
         let worker = leastLoaded()
         try waitForFolder(of: path, on: worker)
-        try append(.directory(path: path, permissions: permissions, mtime: mtime), to: worker)
+        // Counted first: a batch handed over by `append` holds this folder.
         routes[worker].foldersQueued += 1
+        try append(.directory(path: path, permissions: permissions, mtime: mtime), to: worker)
         routes[worker].cost += Self.entryCost
         folders[path] = Folder(worker: worker, ordinal: routes[worker].foldersQueued)
         count(worker)
     }
 
     func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) {
-        let owner = folders[Self.folder(of: path)]?.worker
+        let owner = listedFolder(above: path)?.worker
         let worker = owner.flatMap { size < Self.largeFile ? $0 : nil } ?? leastLoaded()
         try waitForFolder(of: path, on: worker)
         try append(.begin(path: path, size: size, permissions: permissions, mtime: mtime), to: worker)
@@ -263,11 +274,21 @@ final class ExtractionThread: @unchecked Sendable {
         return String(path[..<slash])
     }
 
-    /// Makes `worker` wait, before `path`, for the folder `path` goes into when another
+    /// The nearest folder above `path` that the dossier listed (made by a worker), if any.
+    private func listedFolder(above path: String) -> Folder? {
+        var folder = Self.folder(of: path)
+        while !folder.isEmpty {
+            if let listed = folders[folder] { return listed }
+            folder = Self.folder(of: folder)
+        }
+        return nil
+    }
+
+    /// Makes `worker` wait, before `path`, for the nearest listed folder above it when another
     /// worker makes it (and has not been waited for by `worker` already); hands that worker's
     /// batch holding the folder over now, so that the wait ends.
     private func waitForFolder(of path: String, on worker: Int) throws(DossierError) {
-        guard let folder = folders[Self.folder(of: path)], folder.worker != worker,
+        guard let folder = listedFolder(above: path), folder.worker != worker,
               routes[worker].awaited[folder.worker] < folder.ordinal else { return }
         if routes[folder.worker].foldersSubmitted < folder.ordinal { try submit(folder.worker) }
         try append(.await(worker: folder.worker, folders: folder.ordinal), to: worker)
@@ -302,18 +323,25 @@ final class ExtractionThread: @unchecked Sendable {
         finishing = true
         condition.broadcast()
         while workersDone < threads { condition.wait() }
-        let failure = self.failure
+        let failed = failure
         condition.unlock()
-        if let failure {
+        if let failed {
             try? writeback.stop()
-            throw failure
+            throw failed
         }
         guard !finished else { return }
         finished = true
-        do { try writeback.stop() } catch { throw DossierError(.output, "writing the opened files to disk failed: \(error)") }
-        guard calls.syncFileSystem(descriptor) == 0 else {
-            throw DossierError(.output, "writing the opened files to disk failed: \(String(cString: strerror(errno)))")
+        var written: DossierError?
+        do { try writeback.stop() } catch { written = DossierError(.output, "writing the opened files to disk failed: \(error)") }
+        if written == nil, calls.syncFileSystem(descriptor) != 0 {
+            written = DossierError(.output, "writing the opened files to disk failed: \(String(cString: strerror(errno)))")
         }
+        guard let written else { return }
+        // Kept: a later `finish` must not report success.
+        condition.lock()
+        failure = written
+        condition.unlock()
+        throw written
     }
 
     /// Stops the workers after the batches they are writing and waits for them. Safe after `finish`.
@@ -346,6 +374,16 @@ final class ExtractionThread: @unchecked Sendable {
             self.pool = pool
         }
 
+        /// Runs `body` (a libarchive call that may set the umask) in turn with every other
+        /// worker of the process writing by absolute paths: they share the process's umask.
+        /// Relative workers have their own (`unshare(CLONE_FS)`) and need no turn.
+        func inTurn<R>(_ body: () throws(ArchiveError) -> R) throws(ArchiveError) -> R {
+            guard !relative else { return try body() }
+            ExtractionThread.absolutePathTurns.lock()
+            defer { ExtractionThread.absolutePathTurns.unlock() }
+            return try body()
+        }
+
         /// Writes the batches until finished, cancelled or failed; with a `refusal`, writes
         /// nothing and fails with it.
         func work(relative: Bool, refusal: DossierError? = nil) {
@@ -357,7 +395,9 @@ final class ExtractionThread: @unchecked Sendable {
             var failed = refusal
             var disk: DiskWriter?
             if failed == nil {
-                do { disk = try DiskWriter(refuseAbsolutePaths: relative) } catch { failed = DossierError(.output, "\(error)") }
+                do { disk = try inTurn { () throws(ArchiveError) in try DiskWriter(refuseAbsolutePaths: relative) } } catch {
+                    failed = DossierError(.output, "\(error)")
+                }
             }
             let prefix = relative ? "" : root + "/"
             while failed == nil {
@@ -399,13 +439,17 @@ final class ExtractionThread: @unchecked Sendable {
                 // from the staging folder.
                 do throws(DossierError) {
                     if relative { try enter("") }
-                    do { try disk.close() } catch { throw DossierError(.unsafePath, "extraction refused: \(error)") }
+                    do { try inTurn { () throws(ArchiveError) in try disk.close() } } catch {
+                        throw DossierError(.unsafePath, "extraction refused: \(error)")
+                    }
                 } catch { failed = error }
             }
             // Freeing the writer applies libarchive's deferred folder fix-ups even after a
             // failure, by the paths the folders were made with: from the staging folder.
             if disk != nil && relative && !workingFolder.isEmpty && fchdir(descriptor) == 0 { workingFolder = "" }
+            if !relative { ExtractionThread.absolutePathTurns.lock() }
             disk = nil
+            if !relative { ExtractionThread.absolutePathTurns.unlock() }
             condition.lock()
             if pool.failure == nil { pool.failure = failed }
             pool.workerDone[index] = true
@@ -492,14 +536,16 @@ final class ExtractionThread: @unchecked Sendable {
                     if relative { try enter("") }
                     pool.beforeFolder?(index)
                     do {
-                        try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
-                        try disk.finishEntry()
+                        try inTurn { () throws(ArchiveError) in
+                            try disk.begin(path: prefix + path, isDirectory: true, size: 0, permissions: permissions, mtime: mtime)
+                            try disk.finishEntry()
+                        }
                     } catch { throw ExtractionThread.failure(error, path) }
                     pool.madeFolder(index)
                 case let .begin(path, size, permissions, mtime):
                     try checkPath(prefix, path)
                     let target = try filePath(path, prefix: prefix)
-                    do { try disk.begin(path: target, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } catch {
+                    do { try inTurn { () throws(ArchiveError) in try disk.begin(path: target, isDirectory: false, size: size, permissions: permissions, mtime: mtime) } } catch {
                         throw ExtractionThread.failure(error, path)
                     }
                 case let .data(range):
@@ -507,7 +553,7 @@ final class ExtractionThread: @unchecked Sendable {
                         throw DossierError(.output, "writing failed: \(error)")
                     }
                 case .end:
-                    do { try disk.finishEntry() } catch { throw ExtractionThread.failure(error, nil) }
+                    do { try inTurn { () throws(ArchiveError) in try disk.finishEntry() } } catch { throw ExtractionThread.failure(error, nil) }
                 case let .await(worker, folders):
                     try pool.waitUntil(worker: worker, hasMade: folders)
                 }
