@@ -307,4 +307,89 @@ struct ParallelExtractionTests {
             }
         }
     }
+
+    /// A random tree in a sealer's order (every listed folder before what is in it), with
+    /// folders nobody listed, files of every size class, folder modes and times.
+    struct RandomTree {
+        var operations: [(path: String, folder: Bool, mode: UInt32, mtime: Int64, content: [UInt8])] = []
+        var listed: [String: (mode: UInt32, mtime: Int64)] = [:]
+        var unlisted: Set<String> = []
+
+        init(seed: UInt64) {
+            var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+            func next(_ bound: Int) -> Int {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return Int(state % UInt64(bound))
+            }
+            var folders = [""]
+            for index in 0..<(40 + next(60)) {
+                let parent = folders[next(folders.count)]
+                if next(5) == 0, folders.count < 40 {
+                    let name = (parent.isEmpty ? "" : parent + "/") + "d\(index)"
+                    folders.append(name)
+                    if next(4) == 0 {
+                        unlisted.insert(name)  // made by libarchive when something inside it is written
+                    } else {
+                        let mode: UInt32 = [0o700, 0o750, 0o755][next(3)]
+                        let mtime = Int64(1_300_000_000 + next(100_000_000))
+                        listed[name] = (mode, mtime)
+                        operations.append((name, true, mode, mtime, []))
+                    }
+                } else {
+                    let size = [0, 1 + next(200), 1 + next(5_000), (1 << 20) + next(3)][next(100) < 3 ? 3 : next(3)]
+                    let content = ParallelExtractionTests.bytes(size, seed: UInt64(index) &+ seed)
+                    operations.append(((parent.isEmpty ? "" : parent + "/") + "f\(index).bin", false, 0o600, 0, content))
+                }
+            }
+        }
+
+        /// An unlisted folder with nothing below it is never made.
+        func made(_ folder: String, in files: [String: [UInt8]]) -> Bool {
+            files.keys.contains { $0.hasPrefix(folder + "/") } || listed.keys.contains { $0.hasPrefix(folder + "/") }
+        }
+    }
+
+    @Test("random trees in a sealer's order: one, two and three workers write the same files, folder modes and times", arguments: 0..<12)
+    func randomTrees(seed: UInt64) throws {
+        let tree = RandomTree(seed: seed)
+        let files = Dictionary(uniqueKeysWithValues: tree.operations.filter { !$0.folder }.map { ($0.path, $0.content) })
+        let umaskNow = try #require(try Self.processUmask())
+        let dir = try TemporaryDirectory()
+        for threads in 1...3 {
+            let staging = try StagingFolder(beside: dir.path("out-\(threads)"), tag: "test")
+            let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: threads, batchBytes: 4096, maxQueued: 2)
+            final class Outcome: @unchecked Sendable { var error: DossierError? }
+            let outcome = Outcome()
+            let returned = Self.returns(within: 60) {
+                do throws(DossierError) {
+                    for operation in tree.operations {
+                        if operation.folder {
+                            try pool.directory(operation.path, permissions: operation.mode, mtime: operation.mtime)
+                        } else {
+                            try pool.beginFile(operation.path, size: Int64(operation.content.count), permissions: operation.mode, mtime: operation.mtime)
+                            try withBytes(operation.content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                            try pool.endFile()
+                        }
+                    }
+                    try pool.finish()
+                } catch { outcome.error = error }
+            }
+            #expect(returned, "seed \(seed), \(threads) workers: hung")
+            guard returned else { return }
+            pool.cancel()
+            #expect(outcome.error == nil, "seed \(seed), \(threads) workers: \(String(describing: outcome.error))")
+            #expect(try DossierFixture.contents(of: staging.root) == files, "seed \(seed), \(threads) workers")
+            for (folder, attributes) in tree.listed {
+                let info = try FileSystem.lstatus(staging.root + "/" + folder)
+                #expect(info.st_mode & 0o777 == mode_t(attributes.mode) && info.st_mtim.tv_sec == attributes.mtime,
+                        "seed \(seed), \(threads) workers: \(folder) is \(String(info.st_mode & 0o777, radix: 8)) at \(info.st_mtim.tv_sec)")
+            }
+            for folder in tree.unlisted where tree.made(folder, in: files) {
+                let info = try FileSystem.lstatus(staging.root + "/" + folder)
+                #expect(info.st_mode & 0o777 == 0o777 & ~umaskNow, "seed \(seed), \(threads) workers: \(folder)")
+            }
+            if threads > 1 && tree.operations.count > 30 { #expect(pool.entriesRouted.filter { $0 > 0 }.count > 1, "\(pool.entriesRouted)") }
+            staging.remove()
+        }
+    }
 }
