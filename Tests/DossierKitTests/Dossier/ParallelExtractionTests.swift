@@ -102,9 +102,9 @@ struct ParallelExtractionTests {
         #expect(try DossierFixture.contents(of: staging.root)["a/large.bin"] == Self.bytes(1 << 20, seed: 3))
     }
 
-    @Test("a worker writing into a folder that another worker makes waits until it is made (its mode and time are not lost)",
-          arguments: [false, true])
-    func waitsForTheFolder(relative: Bool) throws {
+    @Test("a worker writing into a folder that another worker makes waits until it is made, also through folders nobody listed (its mode and time are not lost)",
+          arguments: [false, true], ["slow/large.bin", "slow/unlisted/large.bin"])
+    func waitsForTheFolder(relative: Bool, path: String) throws {
         let dir = try TemporaryDirectory()
         let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
         defer { staging.close() }
@@ -114,7 +114,7 @@ struct ParallelExtractionTests {
         defer { pool.cancel() }
         let content = Self.bytes((1 << 20) + 5, seed: 4)
         try pool.directory("slow", permissions: 0o750, mtime: 1_400_000_000)
-        try pool.beginFile("slow/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+        try pool.beginFile(path, size: Int64(content.count), permissions: 0o600, mtime: 0)
         try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
         try pool.endFile()
         try pool.finish()
@@ -124,7 +124,7 @@ struct ParallelExtractionTests {
         let info = try FileSystem.lstatus(staging.root + "/slow")
         #expect(info.st_mode & 0o7777 == 0o750)
         #expect(info.st_mtim.tv_sec == 1_400_000_000)
-        #expect(try DossierFixture.contents(of: staging.root) == ["slow/large.bin": content])
+        #expect(try DossierFixture.contents(of: staging.root) == [path: content])
     }
 
     @Test("a worker waiting for a folder whose batch is not handed over yet does not hang the opening when its queue is full")
@@ -244,29 +244,6 @@ struct ParallelExtractionTests {
             #expect(umaskNow == umaskBefore, "round \(round)")
             #expect(FileManager.default.currentDirectoryPath == workingDirectory)
         }
-    }
-
-    @Test("a worker writing below a folder another worker makes, through a folder nobody listed, waits for it too",
-          arguments: [false, true])
-    func waitsThroughUnlistedFolders(relative: Bool) throws {
-        let dir = try TemporaryDirectory()
-        let staging = try StagingFolder(beside: dir.path("out"), tag: "test")
-        defer { staging.close() }
-        let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, privateWorkingDirectory: relative, threads: 2,
-                                    beforeFolderForTesting: { worker in if worker == 0 { usleep(300_000) } })
-        defer { pool.cancel() }
-        let content = Self.bytes((1 << 20) + 9, seed: 7)
-        try pool.directory("a", permissions: 0o700, mtime: 1_400_000_000)
-        // "a/b" is never listed: libarchive makes it, once "a" is there with its own mode.
-        try pool.beginFile("a/b/c.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
-        try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
-        try pool.endFile()
-        try pool.finish()
-        #expect(pool.entriesRouted == [1, 1])
-        let info = try FileSystem.lstatus(staging.root + "/a")
-        #expect(info.st_mode & 0o7777 == 0o700)
-        #expect(info.st_mtim.tv_sec == 1_400_000_000)
-        #expect(try DossierFixture.contents(of: staging.root) == ["a/b/c.bin": content])
     }
 
     @Test("cancelling while a worker waits for another's folder returns, and finish then reports the cancellation")
