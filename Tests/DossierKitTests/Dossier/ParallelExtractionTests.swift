@@ -22,6 +22,17 @@ struct ParallelExtractionTests {
         return done.wait(timeout: .now() + seconds) == .success
     }
 
+    /// Runs a producer's calls (`body`) on a thread of its own, waiting at most `seconds`:
+    /// nil when it hung, else the error it threw, if any.
+    static func produce(within seconds: Double, _ body: @escaping @Sendable () throws(DossierError) -> Void) -> DossierError?? {
+        final class Outcome: @unchecked Sendable { var error: DossierError? }
+        let outcome = Outcome()
+        let returned = returns(within: seconds) {
+            do throws(DossierError) { try body() } catch { outcome.error = error }
+        }
+        return returned ? .some(outcome.error) : nil
+    }
+
     /// Random bytes from a seeded generator.
     static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
         var state = seed
@@ -136,22 +147,17 @@ struct ParallelExtractionTests {
         // queue while worker 1 waits for the folder in worker 0's batch.
         let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2, batchBytes: 4096, maxQueued: 1)
         let content = Self.bytes(3 << 19, seed: 5)
-        final class Outcome: @unchecked Sendable { var error: DossierError? }
-        let outcome = Outcome()
-        let returned = Self.returns(within: 30) {
-            do throws(DossierError) {
-                try pool.directory("f", permissions: 0o700, mtime: 0)
-                for n in 0..<2 {
-                    try pool.beginFile("f/large-\(n).bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
-                    try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
-                    try pool.endFile()
-                }
-                try pool.finish()
-            } catch { outcome.error = error }
+        let outcome = Self.produce(within: 30) { () throws(DossierError) in
+            try pool.directory("f", permissions: 0o700, mtime: 0)
+            for n in 0..<2 {
+                try pool.beginFile("f/large-\(n).bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+                try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                try pool.endFile()
+            }
+            try pool.finish()
         }
-        #expect(returned, "the extraction hung")
-        guard returned else { return }
-        #expect(outcome.error == nil, "\(String(describing: outcome.error))")
+        guard let error = outcome else { Issue.record("the extraction hung"); return }
+        #expect(error == nil, "\(String(describing: error))")
         #expect(try DossierFixture.contents(of: staging.root) == ["f/large-0.bin": content, "f/large-1.bin": content])
         pool.cancel()
     }
@@ -166,23 +172,18 @@ struct ParallelExtractionTests {
         // `finish` for worker 1, which waits for worker 0's folder.
         let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 2,
                                     beforeFolderForTesting: { worker in if worker == 0 { usleep(300_000) } })
-        final class Outcome: @unchecked Sendable { var error: DossierError? }
-        let outcome = Outcome()
-        let returned = Self.returns(within: 30) {
-            do throws(DossierError) {
-                try pool.directory("a/../../b", permissions: 0o700, mtime: 0)
-                let content = Self.bytes((1 << 20) + 1, seed: 6)
-                try pool.beginFile("a/../../b/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
-                try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
-                try pool.endFile()
-                try pool.finish()
-            } catch { outcome.error = error }
+        let outcome = Self.produce(within: 30) { () throws(DossierError) in
+            try pool.directory("a/../../b", permissions: 0o700, mtime: 0)
+            let content = Self.bytes((1 << 20) + 1, seed: 6)
+            try pool.beginFile("a/../../b/large.bin", size: Int64(content.count), permissions: 0o600, mtime: 0)
+            try withBytes(content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+            try pool.endFile()
+            try pool.finish()
         }
-        #expect(returned, "the extraction hung")
-        guard returned else { return }
+        guard let error = outcome else { Issue.record("the extraction hung"); return }
         pool.cancel()
-        #expect(outcome.error?.kind == .unsafePath, "\(String(describing: outcome.error))")
-        #expect(outcome.error?.reason.contains("..") == true, "\(String(describing: outcome.error))")
+        #expect(error?.kind == .unsafePath, "\(String(describing: error))")
+        #expect(error?.reason.contains("..") == true, "\(String(describing: error))")
         #expect(pool.entriesRouted == [1, 1])
         #expect(!FileManager.default.fileExists(atPath: dir.path("b")))
         #expect(!FileManager.default.fileExists(atPath: dir.path("deep/b")))
@@ -335,26 +336,21 @@ struct ParallelExtractionTests {
         for threads in 1...3 {
             let staging = try StagingFolder(beside: dir.path("out-\(threads)"), tag: "test")
             let pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: threads, batchBytes: 4096, maxQueued: 2)
-            final class Outcome: @unchecked Sendable { var error: DossierError? }
-            let outcome = Outcome()
-            let returned = Self.returns(within: 60) {
-                do throws(DossierError) {
-                    for operation in tree.operations {
-                        if operation.folder {
-                            try pool.directory(operation.path, permissions: operation.mode, mtime: operation.mtime)
-                        } else {
-                            try pool.beginFile(operation.path, size: Int64(operation.content.count), permissions: operation.mode, mtime: operation.mtime)
-                            try withBytes(operation.content) { (raw) throws(DossierError) in try pool.fileData(raw) }
-                            try pool.endFile()
-                        }
+            let outcome = Self.produce(within: 60) { () throws(DossierError) in
+                for operation in tree.operations {
+                    if operation.folder {
+                        try pool.directory(operation.path, permissions: operation.mode, mtime: operation.mtime)
+                    } else {
+                        try pool.beginFile(operation.path, size: Int64(operation.content.count), permissions: operation.mode, mtime: operation.mtime)
+                        try withBytes(operation.content) { (raw) throws(DossierError) in try pool.fileData(raw) }
+                        try pool.endFile()
                     }
-                    try pool.finish()
-                } catch { outcome.error = error }
+                }
+                try pool.finish()
             }
-            #expect(returned, "seed \(seed), \(threads) workers: hung")
-            guard returned else { return }
+            guard let error = outcome else { Issue.record("seed \(seed), \(threads) workers: hung"); return }
             pool.cancel()
-            #expect(outcome.error == nil, "seed \(seed), \(threads) workers: \(String(describing: outcome.error))")
+            #expect(error == nil, "seed \(seed), \(threads) workers: \(String(describing: error))")
             #expect(try DossierFixture.contents(of: staging.root) == files, "seed \(seed), \(threads) workers")
             for (folder, attributes) in tree.listed {
                 let info = try FileSystem.lstatus(staging.root + "/" + folder)
