@@ -51,6 +51,8 @@ public struct OpenReceipt: Sendable {
     public let bytesWritten: Int64
     /// Tests: whether the files were written relative to the staging folder (see `ExtractionThread`).
     let extractedRelative: Bool
+    /// Tests: how many extraction workers wrote the files.
+    var extractionWorkers = 1
 }
 
 extension Dossier {
@@ -182,7 +184,7 @@ extension Dossier {
             checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
             checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
             return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
-                               extractedRelative: sink.usedPrivateWorkingDirectory)
+                               extractedRelative: sink.usedPrivateWorkingDirectory, extractionWorkers: sink.workers)
         } catch {
             let left = staging.remove()
             guard left.isEmpty else {
@@ -215,7 +217,7 @@ final class ExtractingSink: ContentSink {
     private(set) var wroteOnly = false
 
     init(root: String, descriptor: Int32, only: String?, privateWorkingDirectory: Bool, absolutePathsAllowed: Bool,
-         threads: Int = ExtractionThread.defaultThreads, writebackStep: Int = ExtractionThread.defaultWritebackStep,
+         threads: Int = 1, writebackStep: Int = ExtractionThread.defaultWritebackStep,
          calls: StagingFolder.Calls = .system) {
         self.only = only
         writer = ExtractionThread(root: root, descriptor: descriptor, privateWorkingDirectory: privateWorkingDirectory,
@@ -224,6 +226,8 @@ final class ExtractingSink: ContentSink {
 
     /// Whether the files were written relative to the extraction workers' own working directories.
     var usedPrivateWorkingDirectory: Bool { writer.usedPrivateWorkingDirectory }
+    /// How many extraction workers write.
+    var workers: Int { writer.threads }
 
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
         guard only == nil else { return }

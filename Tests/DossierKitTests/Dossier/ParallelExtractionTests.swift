@@ -365,4 +365,25 @@ struct ParallelExtractionTests {
             staging.remove()
         }
     }
+
+    @Test("an opening uses two workers for many small files (where threads have their own working directory and there are two cores), one for large files, one document, or absolute paths")
+    func workersOfAnOpening() throws {
+        let fx = try DossierFixture()
+        var small: [String: [UInt8]] = [:]
+        for n in 0..<60 { small["f\(n % 6)/n\(n).txt"] = Array("note \(n)".utf8) }
+        let smallDossier = try fx.seal(try fx.folder("small", small), id: "small")
+        let largeDossier = try fx.seal(try fx.folder("large", ["scan.tif": Self.bytes(1 << 20, seed: 9), "a.txt": [1]]), id: "large")
+        func workers(_ receipt: SealReceipt, _ out: String, only: String? = nil, absolute: Bool = false) throws -> Int {
+            var options = OpenOptions(only: only)
+            options.absolutePathsForTesting = absolute
+            return try Dossier.open(receipt.path, with: [fx.recipient.identity], into: fx.dir.path(out), trusting: fx.trust,
+                                    recordingTo: fx.recorder, options: options).extractionWorkers
+        }
+        let expected = ExtractionThread.privateWorkingDirectoryAvailable ? ExtractionThread.defaultThreads : 1
+        #expect(try workers(smallDossier, "small-out") == expected)
+        #expect(try workers(smallDossier, "small-one", only: "f1/n1.txt") == 1)
+        #expect(try workers(smallDossier, "small-absolute", absolute: true) == 1)
+        #expect(try workers(largeDossier, "large-out") == 1)
+        #expect(try DossierFixture.contents(of: fx.dir.path("small-out")) == small)
+    }
 }
