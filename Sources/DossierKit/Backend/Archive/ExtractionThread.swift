@@ -124,14 +124,16 @@ final class ExtractionThread: @unchecked Sendable {
     /// At most this many workers (measured on two cores; see docs/PERFORMANCE.md).
     static let defaultThreads = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
     /// Below this many content bytes per file and folder, an opening is mostly the file
-    /// system making inodes, which a second worker does beside the first.
-    static let smallEntryBytes: Int64 = 64 << 10
+    /// system making inodes, which a second worker does beside the first. (Session 12, two
+    /// cores, one worker against two, interleaved: 16 KiB files 0.485 / 0.417 s, 32 KiB
+    /// 0.497 / 0.484 s, 64 KiB 0.392 / 0.411 s — two are slower there.)
+    static let smallEntryBytes: Int64 = 16 << 10
 
     /// Workers for an opening of `entries` files and folders holding `bytes` of content: one
     /// for large files (the cores are busy hashing and decrypting; a second writer only adds
     /// switching), `defaultThreads` for small ones. Measured (session 12, two cores): 20,000
-    /// files of 4 KiB open 9–25% faster with two, 64,448 files of 0.6 KiB ~20%; 400 files
-    /// of 630 KiB no faster.
+    /// files of 4 KiB open 9–25% faster with two, 64,448 files of 0.6 KiB ~20%; files of
+    /// 64 KiB ~5% slower, of 630 KiB no faster.
     static func threads(entries: Int64, bytes: Int64) -> Int {
         entries > 0 && bytes / entries < smallEntryBytes ? defaultThreads : 1
     }
