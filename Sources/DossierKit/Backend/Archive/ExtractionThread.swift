@@ -162,6 +162,7 @@ final class ExtractionThread: @unchecked Sendable {
         queues = Array(repeating: [], count: threads)
         foldersMade = Array(repeating: 0, count: threads)
         workerDone = Array(repeating: false, count: threads)
+        entriesRouted = Array(repeating: 0, count: threads)
         routes = (0..<threads).map { _ in Route(awaited: Array(repeating: 0, count: threads)) }
         writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: calls.syncFileSystem)
         for index in 0..<threads {
@@ -213,29 +214,30 @@ final class ExtractionThread: @unchecked Sendable {
     }
 
     /// How many entries (files and folders) each worker was given (tests).
-    private(set) var entriesRouted: [Int] = []
+    private(set) var entriesRouted: [Int]
 
     // MARK: Producing (one thread)
 
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
         let worker = leastLoaded()
-        try waitForFolder(of: path, on: worker)
+        try wait(for: listedFolder(above: path), on: worker)
         // Counted first: a batch handed over by `append` holds this folder.
         routes[worker].foldersQueued += 1
         try append(.directory(path: path, permissions: permissions, mtime: mtime), to: worker)
         routes[worker].cost += Self.entryCost
-        folders[path] = Folder(worker: worker, ordinal: routes[worker].foldersQueued)
-        count(worker)
+        // One worker needs no routing (nor the map of folders).
+        if threads > 1 { folders[path] = Folder(worker: worker, ordinal: routes[worker].foldersQueued) }
+        entriesRouted[worker] += 1
     }
 
     func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) {
-        let owner = listedFolder(above: path)?.worker
-        let worker = owner.flatMap { size < Self.largeFile ? $0 : nil } ?? leastLoaded()
-        try waitForFolder(of: path, on: worker)
+        let listed = listedFolder(above: path)
+        let worker = listed.flatMap { size < Self.largeFile ? $0.worker : nil } ?? leastLoaded()
+        try wait(for: listed, on: worker)
         try append(.begin(path: path, size: size, permissions: permissions, mtime: mtime), to: worker)
         routes[worker].cost += Self.entryCost + max(0, size)
         fileWorker = worker
-        count(worker)
+        entriesRouted[worker] += 1
     }
 
     func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {
@@ -258,11 +260,6 @@ final class ExtractionThread: @unchecked Sendable {
         try append(.end, to: fileWorker)
     }
 
-    private func count(_ worker: Int) {
-        if entriesRouted.isEmpty { entriesRouted = Array(repeating: 0, count: threads) }
-        entriesRouted[worker] += 1
-    }
-
     /// The worker with the least work routed to it so far (the first of equals).
     private func leastLoaded() -> Int {
         var best = 0
@@ -276,8 +273,10 @@ final class ExtractionThread: @unchecked Sendable {
         return String(path[..<slash])
     }
 
-    /// The nearest folder above `path` that the dossier listed (made by a worker), if any.
+    /// The nearest folder above `path` that the dossier listed (made by a worker), if any;
+    /// nil with one worker.
     private func listedFolder(above path: String) -> Folder? {
+        guard threads > 1 else { return nil }
         var folder = Self.folder(of: path)
         while !folder.isEmpty {
             if let listed = folders[folder] { return listed }
@@ -286,11 +285,11 @@ final class ExtractionThread: @unchecked Sendable {
         return nil
     }
 
-    /// Makes `worker` wait, before `path`, for the nearest listed folder above it when another
-    /// worker makes it (and has not been waited for by `worker` already); hands that worker's
-    /// batch holding the folder over now, so that the wait ends.
-    private func waitForFolder(of path: String, on worker: Int) throws(DossierError) {
-        guard let folder = listedFolder(above: path), folder.worker != worker,
+    /// Makes `worker` wait, before the entry it is given next, for `folder` (the nearest listed
+    /// folder above that entry) when another worker makes it (and `worker` has not waited for
+    /// it already); hands that worker's batch holding the folder over now, so that the wait ends.
+    private func wait(for folder: Folder?, on worker: Int) throws(DossierError) {
+        guard let folder, folder.worker != worker,
               routes[worker].awaited[folder.worker] < folder.ordinal else { return }
         if routes[folder.worker].foldersSubmitted < folder.ordinal { try submit(folder.worker) }
         try append(.await(worker: folder.worker, folders: folder.ordinal), to: worker)
