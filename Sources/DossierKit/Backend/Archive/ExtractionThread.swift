@@ -106,7 +106,8 @@ final class ExtractionThread: @unchecked Sendable {
     /// The system calls tests replace (syncfs, fchdir into the staging folder).
     private let calls: StagingFolder.Calls
     /// Workers writing by absolute paths, in every extraction of the process, take turns at the
-    /// libarchive calls that set and restore the process's umask (see `Worker.inTurn`).
+    /// libarchive calls that set and restore the process's umask (see `Worker.inTurn`); a
+    /// worker copying the process's umask into its own (`unshare`) takes a turn too.
     static let absolutePathTurns = NSLock()
     /// Tests: runs on a worker (given its index) before it makes a folder.
     private let beforeFolder: (@Sendable (Int) -> Void)?
@@ -174,11 +175,19 @@ final class ExtractionThread: @unchecked Sendable {
                 let worker = Worker(index: index, pool: self)
                 guard privateWorkingDirectory else { return worker.work(relative: false) }
                 var step = "unshare(CLONE_FS)"
-                if dossier_unshare_fs() == 0 {
+                // The thread's own umask is a copy of the process's at this moment: taken in turn
+                // with workers writing by absolute paths, which set the process's to 0 for an
+                // instant (a copy made then would stay 0: folders libarchive makes came out 0775).
+                Self.absolutePathTurns.lock()
+                let unshared = dossier_unshare_fs() == 0
+                var code = errno
+                Self.absolutePathTurns.unlock()
+                if unshared {
                     step = "fchdir to the staging folder"
                     if calls.enterFolder(descriptor) == 0 { return worker.work(relative: true) }
+                    code = errno
                 }
-                let reason = String(cString: strerror(errno))
+                let reason = String(cString: strerror(code))
                 if absolutePathsAllowed { return worker.work(relative: false) }
                 worker.work(relative: false, refusal: DossierError(.output, "the extraction thread cannot work in the staging folder (\(step): \(reason)); the opening stops"))
             }
