@@ -6,7 +6,11 @@
 #include <sys/syscall.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+// glibc (2.26+) declares it only with _GNU_SOURCE.
+extern ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags);
 
 /// renameat2(RENAME_NOREPLACE): atomic rename that fails with EEXIST instead of replacing.
 static inline int dossier_rename_noreplace(const char *from, const char *to) {
@@ -47,6 +51,14 @@ static inline int dossier_unshare_fs(void) {
 /// prctl(PR_GET_DUMPABLE).
 static inline int dossier_get_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/// preadv2(RWF_NOWAIT) into one buffer: reads only what is in the page cache, and fails
+/// with EAGAIN when nothing is (EOPNOTSUPP where the file system cannot tell). An `offset`
+/// of -1 reads at, and moves, the file's position, like read(2). RWF_NOWAIT is 8 in <linux/fs.h>.
+static inline ssize_t dossier_read_cached(int fd, void *buffer, size_t count, off_t offset) {
+    struct iovec piece = { buffer, count };
+    return preadv2(fd, &piece, 1, offset, 0x00000008);
 }
 
 #endif

@@ -68,6 +68,8 @@ public struct SealReceipt: Sendable {
     public let containerBytes: Int64
     /// The verification of the written file (always `.valid` when `seal` returns).
     public let report: VerificationReport
+    /// Tests and benchmarks: what the read-ahead of a source folder did (`FolderReadAhead`).
+    var sourceReadAhead = FolderReadAhead.Statistics()
 }
 
 extension Dossier {
@@ -329,6 +331,8 @@ extension Dossier {
                                hint: "check the file system; the dossier itself was written and verified")
         }
         let size = (try? FileSystem.lstatus(output)).map { Int64($0.st_size) } ?? 0
-        return SealReceipt(path: output, manifest: manifest, containerBytes: size, report: report)
+        var receipt = SealReceipt(path: output, manifest: manifest, containerBytes: size, report: report)
+        receipt.sourceReadAhead = content.readAheadStatistics
+        return receipt
     }
 }

@@ -1,3 +1,4 @@
+import CDossierSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,17 @@ final class ContentWriter {
     var progress: ProgressHandler?
     var expectedBytes: Int64 = 0
     private var doneBytes: Int64 = 0
+    /// Reads the next files into the page cache when the folder is not in memory (from
+    /// the first file the walk finds not cached on).
+    private var readAhead: FolderReadAhead?
+    private var readAheadWoken = false
+    /// Whether the first read of each file may be tried without waiting for the disk
+    /// (off where the kernel does not support it).
+    private var probeReads = true
+    /// Limits of the read-ahead (tests).
+    var readAheadLimits = FolderReadAhead.Limits()
+    /// What the read-ahead did during `addFolder`.
+    private(set) var readAheadStatistics = FolderReadAhead.Statistics()
 
     init(tar: ArchiveWriter) { self.tar = tar }
 
@@ -66,6 +78,14 @@ final class ContentWriter {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open directory", path: root, code: errno).description) }
         defer { close(fd) }
+        readAhead = FolderReadAhead(folder: fd, limits: readAheadLimits)
+        defer {
+            if let readAhead {
+                readAhead.stop()
+                readAheadStatistics = readAhead.statistics
+            }
+            readAhead = nil
+        }
         try addChildren(of: fd, at: root, parent: nil)
     }
 
@@ -232,7 +252,23 @@ final class ContentWriter {
         // Read to the end, not just to the size fstat gave: on some file systems (FUSE,
         // procfs) the size understates the content, and such a file must be refused as
         // changed (more data than its size), not sealed cut short.
+        // The first read must not wait for the disk: when it would, the folder is not in
+        // memory, and the read-ahead is woken for the files after this one.
+        var firstRead = readAhead != nil && probeReads
+        let index = files.count
         let (total, sha256, head) = try copyData(path, size: size, tooLong: changed(path)) { (raw) throws(DossierError) in
+            if firstRead {
+                firstRead = false
+                let n = dossier_read_cached(fd, raw.baseAddress, raw.count, -1)
+                if n >= 0 { return n }
+                if errno == EAGAIN {
+                    readAheadWoken = true
+                    readAhead?.notCached(fileIndex: index)
+                } else if errno == EOPNOTSUPP || errno == EINVAL {
+                    probeReads = false
+                }
+                // Anything else: the ordinary read below reports it.
+            }
             while true {
                 let n = Glibc.read(fd, raw.baseAddress, raw.count)
                 if n >= 0 { return n }
@@ -247,6 +283,7 @@ final class ContentWriter {
         do { try tar.finishEntry() } catch { throw archiveFailure(error, "writing \(path)") }
         files.append(.init(path: path, size: size, sha256: sha256,
                            mediaType: MediaType.detect(path: path, head: head), mode: permissions, mtime: mtime))
+        if readAheadWoken { readAhead?.walkerFinished(files: files.count) }
     }
 
     /// Copies one file's data into the tar in pieces from `read` (which fills the buffer
