@@ -14,11 +14,18 @@
 #
 # Timing: Benchmarks/interleave.py, every command once per round, in interleaved rounds.
 # Needs: age, zstd, minisign, tar (installed when missing), python3.
+#
+# Cold rows ("seal cold", …): the same commands with the corpus and the dossiers not in the
+# page cache (as for a case folder nobody read since the machine started): before each run
+# the caches are dropped (/proc/sys/vm/drop_caches, needs root) and only the programs, their
+# libraries, the keys and the ledger are read back in. In their own rounds, after the warm
+# ones (dropping the caches between warm runs would make them cold too). COLD=0 skips them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 corpus_tool=${CORPUS_TOOL:-$root/../shared/bench/make-corpus}
 work=${WORK:-/tmp/dossier-compare}
 runs=${RUNS:-5}
+cold=${COLD:-1}
 profiles=("$@")
 [ ${#profiles[@]} -gt 0 ] || profiles=(typical small-files)
 
@@ -58,19 +65,25 @@ retire() { echo "if [ -e '$work/$1' ]; then if [ \$(find '$work/$1' | head -n 10
 trap 'rm -rf "$work/aside"' EXIT
 for old in peer-open ours-open; do [ ! -e "$work/$old" ] || mv "$work/$old" "$(mktemp -d "$work/aside/XXXXXX")/"; done
 
-# Peak RSS in KiB of a command (/usr/bin/time); a failing command stops the script with
-# its own error message (it would otherwise vanish into the captured output).
+# Peak memory of a command, "RSS/private" in KiB (Benchmarks/peak-memory.py: the kernel's
+# max RSS, as /usr/bin/time -f %M, and the largest anonymous memory seen); a failing
+# command stops the script with its own error message.
 peak_rss() {
-  local out
-  out=$(mktemp)
-  if ! /usr/bin/time -o "$out" -f %M "$@" >/dev/null; then
-    echo "compare.sh: failed: $*" >&2
-    rm -f "$out"
-    exit 1
-  fi
-  tail -n 1 "$out"
-  rm -f "$out"
+  local figures
+  figures=$(python3 "$root/Benchmarks/peak-memory.py" "$@") || exit 1
+  echo "${figures/ //}"
 }
+
+# Cold runs: what every run reads back in after the caches are dropped — the programs and
+# their libraries, the keys, the trust list and the ledgers (in use all day on a real
+# machine), not the corpus or the dossiers.
+if [ "$cold" != 0 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+  echo "compare.sh: cannot drop the page cache (not root?): no cold rows (COLD=0 to skip them quietly)" >&2
+  cold=0
+fi
+tools=("$dossier" "$(command -v age)" "$(command -v zstd)" "$(command -v tar)" "$(command -v minisign)" "$(command -v bash)")
+warm_files=$(printf '%s\n' "${tools[@]}" $(ldd "${tools[@]}" 2>/dev/null | awk '$3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}') | sort -u | tr '\n' ' ')
+drop_caches="sync; echo 3 > /proc/sys/vm/drop_caches; cat $warm_files '$work'/keys/* '$work'/trust.txt '$work'/open-ledger.sqlite* > /dev/null"
 
 results=()
 for profile in "${profiles[@]}"; do
@@ -116,6 +129,31 @@ for profile in "${profiles[@]}"; do
       "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q"
   echo "compare.sh: $profile, $runs interleaved rounds" >&2
   python3 "$root/Benchmarks/interleave.py" "$work/$profile.spec.json" "$runs" "$work/$profile.json"
+  if [ "$cold" != 0 ]; then
+    python3 -c 'import json, sys; a = sys.argv[2:]; json.dump([{"name": a[i], "prepare": a[i + 1], "command": a[i + 2]} for i in range(0, len(a), 3)], open(sys.argv[1], "w"))' "$work/$profile-cold.spec.json" \
+      "seal: tar|zstd -3 -T0|age + minisign -S" \
+        "rm -f '$work/peer-out.age' '$work/peer-out.age.minisig'; $drop_caches" \
+        "tar -cf - -C '$corpus' . | zstd -3 -T0 -q | age -r '$peer_recipient' > '$work/peer-out.age' && minisign -S -s keys/peer.key -m '$work/peer-out.age' -x '$work/peer-out.age.minisig' >/dev/null" \
+      "seal: dossier seal" \
+        "rm -f '$work/ours-out.dossier' '$work/seal-ledger.sqlite'*; $drop_caches" \
+        "DOSSIER_LOG='$work/seal-ledger.sqlite' '$dossier' seal '$corpus' -r '$ours_recipient' -s keys/ours.sign -o '$work/ours-out.dossier' -q --id bench" \
+      "open: age -d|zstd -d|tar -x" \
+        "$(retire peer-open) && mkdir -p '$work/peer-open'; $drop_caches" \
+        "age -d -i keys/peer.age '$work/$profile.age' | zstd -d -q | tar -xf - -C '$work/peer-open'" \
+      "open: dossier open" \
+        "$(retire ours-open); $drop_caches" \
+        "DOSSIER_LOG='$work/open-ledger.sqlite' '$dossier' open '$work/$profile.dossier' -i keys/ours.age --as keys/ours.sign -o '$work/ours-open' --purpose bench --trust trust.txt -q" \
+      "verify: minisign -V" \
+        "$drop_caches" \
+        "minisign -V -q -p keys/peer.pub -m '$work/$profile.age' -x '$work/$profile.age.minisig'" \
+      "verify: dossier verify" \
+        "$drop_caches" \
+        "'$dossier' verify '$work/$profile.dossier' --trust trust.txt -q"
+    echo "compare.sh: $profile, $runs interleaved rounds, page cache dropped before each run" >&2
+    python3 "$root/Benchmarks/interleave.py" "$work/$profile-cold.spec.json" "$runs" "$work/$profile-cold.json"
+  else
+    rm -f "$work/$profile-cold.json"
+  fi
   results+=("$profile:$size:$seal_rss:$open_rss")
 done
 
@@ -148,26 +186,32 @@ eval "$(retire ours-open)"
 results+=("max-entries:$(du -sb "$entries" | cut -f1):$seal_rss:$open_rss:memory")
 
 python3 - "$work" "${results[@]}" <<'PY'
-import json, sys
+import json, os, sys
 work = sys.argv[1]
 print()
-print(f"{'corpus':<12} {'job':<9} {'peer (median s)':>16} {'dossier (median s)':>19} {'dossier MB/s':>13} {'ratio peer/ours':>16}")
+print(f"{'corpus':<12} {'job':<11} {'peer (median s)':>16} {'dossier (median s)':>19} {'dossier MB/s':>13} {'ratio peer/ours':>16}")
 memory = []
 for item in sys.argv[2:]:
     profile, size, seal_rss, open_rss, *kind = item.split(":")
     size = int(size)
-    memory.append((profile, size, int(seal_rss), int(open_rss)))
+    memory.append((profile, size, [int(x) for x in seal_rss.split("/")], [int(x) for x in open_rss.split("/")]))
     if kind:  # memory only
         continue
-    data = {r["command"]: r for r in json.load(open(f"{work}/{profile}.json"))["results"]}
     # "open+sync": the same opening of ours against the peer pipeline followed by sync, since
     # an opening of ours is written back to disk before it is renamed into place (durable).
-    for job, peer_job, our_job in [("seal", "seal", "seal"), ("open", "open", "open"), ("open+sync", "open-durable", "open"), ("verify", "verify", "verify")]:
-        peer = next(v for k, v in data.items() if k.startswith(peer_job + ":") and "dossier" not in k)
-        ours = next(v for k, v in data.items() if k.startswith(our_job + ": dossier"))
-        print(f"{profile:<12} {job:<9} {peer['median']:>16.3f} {ours['median']:>19.3f} {size / ours['median'] / 1e6:>13.0f} {peer['median'] / ours['median']:>16.2f}")
+    runs = [("", f"{work}/{profile}.json", [("seal", "seal", "seal"), ("open", "open", "open"), ("open+sync", "open-durable", "open"), ("verify", "verify", "verify")])]
+    if os.path.exists(f"{work}/{profile}-cold.json"):
+        runs.append((" cold", f"{work}/{profile}-cold.json", [("seal", "seal", "seal"), ("open", "open", "open"), ("verify", "verify", "verify")]))
+    for suffix, path, jobs in runs:
+        data = {r["command"]: r for r in json.load(open(path))["results"]}
+        for job, peer_job, our_job in jobs:
+            peer = next(v for k, v in data.items() if k.startswith(peer_job + ":") and "dossier" not in k)
+            ours = next(v for k, v in data.items() if k.startswith(our_job + ": dossier"))
+            print(f"{profile:<12} {job + suffix:<11} {peer['median']:>16.3f} {ours['median']:>19.3f} {size / ours['median'] / 1e6:>13.0f} {peer['median'] / ours['median']:>16.2f}")
 print()
-print(f"{'corpus':<12} {'content MB':>11} {'seal peak RSS MiB':>18} {'open peak RSS MiB':>18}")
-for profile, size, seal_rss, open_rss in memory:
-    print(f"{profile:<12} {size / 1e6:>11.0f} {seal_rss / 1024:>18.1f} {open_rss / 1024:>18.1f}")
+# RSS counts the program's and libraries' pages mapped from the page cache too (~24-30 MiB,
+# varying with the cache's state); "private" is the memory the process allocated.
+print(f"{'corpus':<12} {'content MB':>11} {'seal peak RSS MiB':>18} {'(private)':>10} {'open peak RSS MiB':>18} {'(private)':>10}")
+for profile, size, seal, opening in memory:
+    print(f"{profile:<12} {size / 1e6:>11.0f} {seal[0] / 1024:>18.1f} {seal[1] / 1024:>10.1f} {opening[0] / 1024:>18.1f} {opening[1] / 1024:>10.1f}")
 PY
