@@ -48,6 +48,11 @@ static inline int dossier_unshare_fs(void) {
     return (int)syscall(SYS_unshare, 0x00000200);
 }
 
+/// prctl(PR_SET_NAME): names the calling thread (the first 15 bytes), as ps and perf show it.
+static inline int dossier_name_thread(const char *name) {
+    return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /// prctl(PR_GET_DUMPABLE).
 static inline int dossier_get_dumpable(void) {
     return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);

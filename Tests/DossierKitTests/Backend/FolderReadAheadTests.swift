@@ -1,3 +1,4 @@
+import CDossierSystem
 import Foundation
 import Testing
 @testable import DossierKit
@@ -124,7 +125,8 @@ struct FolderReadAheadTests {
         // Files 4–6, which the walker passed meanwhile, are not asked for.
         #expect(recorder.paths == Array(order[1...3]) + Array(order[7...8]))
         helper.stop()
-        #expect(helper.statistics == .init(wakeUps: 1, filesRequested: 5, filesCached: 0))
+        // The top folder, a, a/b, a0, b and empty.
+        #expect(helper.statistics == .init(wakeUps: 1, filesRequested: 5, filesCached: 0, foldersListed: 6))
         #expect(Self.openBelow(root, except: fd).isEmpty)
     }
 
@@ -167,7 +169,8 @@ struct FolderReadAheadTests {
         limits.cachedFilesBeforeRest = 2
         let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
-        #expect(Self.eventually { recorder.paths.count == 2 })
+        // Counted under the same lock as the decision to rest.
+        #expect(Self.eventually { helper.statistics.filesCached == 2 })
         usleep(100_000)
         #expect(recorder.paths == Array(order[1...2]))
         helper.notCached(fileIndex: 4)
@@ -175,7 +178,8 @@ struct FolderReadAheadTests {
         usleep(100_000)
         #expect(recorder.paths == Array(order[1...2]) + Array(order[5...6]))
         helper.stop()
-        #expect(helper.statistics == .init(wakeUps: 2, filesRequested: 0, filesCached: 4))
+        let statistics = helper.statistics
+        #expect(statistics.wakeUps == 2 && statistics.filesRequested == 0 && statistics.filesCached == 4)
     }
 
     @Test("does nothing until the walker finds a file not cached, and stops at once")
@@ -202,7 +206,17 @@ struct FolderReadAheadTests {
         let root = try fx.folder("linked", ["a.txt": [1], "m.txt": [2], "z.txt": [3]])
         try FileManager.default.createSymbolicLink(atPath: root + "/b-file-link", withDestinationPath: outside + "/secret.txt")
         try FileManager.default.createSymbolicLink(atPath: root + "/c-folder-link", withDestinationPath: outside)
-        #expect(mkfifo(root + "/d-pipe", 0o600) == 0)
+        let pipe = root + "/d-pipe"
+        #expect(mkfifo(pipe, 0o600) == 0)
+        // A writer opening the pipe waits until someone opens it for reading: it tells
+        // whether the helper opened it.
+        let writerOpened = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            let end = open(pipe, O_WRONLY | O_CLOEXEC)
+            writerOpened.signal()
+            if end >= 0 { close(end) }
+        }
+        writer.start()
         let fd = try Self.openFolder(root)
         defer { close(fd) }
         let recorder = Recorder()
@@ -214,6 +228,11 @@ struct FolderReadAheadTests {
         helper.stop()
         #expect(recorder.paths == [root + "/a.txt", root + "/m.txt", root + "/z.txt"])
         #expect(Self.openBelow(root, except: fd).isEmpty)
+        #expect(writerOpened.wait(timeout: .now() + 0.2) == .timedOut, "the helper opened the pipe")
+        // Let the writer go.
+        let reader = open(pipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        #expect(writerOpened.wait(timeout: .now() + 10) == .success)
+        if reader >= 0 { close(reader) }
     }
 
     @Test("a folder removed before its turn is skipped, and the walk goes on")
@@ -249,11 +268,104 @@ struct FolderReadAheadTests {
         let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 1)
         #expect(Self.eventually { recorder.paths.count == 1 })
-        usleep(50_000)
-        // a/b/2.txt asked for; waiting to ask for a/b/3.txt, with the top folder, a and a/b open.
-        #expect(Self.openBelow(root, except: fd).count == 3)
+        // a/b/2.txt asked for (and closed); waiting to ask for a/b/3.txt, with the top
+        // folder, a and a/b open.
+        #expect(Self.eventually { Self.openBelow(root, except: fd).count == 3 })
         #expect(ParallelExtractionTests.returns(within: 10) { helper.stop() })
         #expect(Self.openBelow(root, except: fd).isEmpty)
+    }
+
+    @Test("goes no deeper than the walker accepts, so it holds at most as many folders open")
+    func depthLimit() throws {
+        let fx = try DossierFixture()
+        // 70 levels of folders "d", a file "f" in each: "d" sorts first, so the walk goes
+        // down before it asks for any file.
+        var files: [String: [UInt8]] = [:]
+        var path = ""
+        for _ in 0..<70 {
+            path += "d/"
+            files[path + "f"] = [1]
+        }
+        let root = try fx.folder("deep", files)
+        let fd = try Self.openFolder(root)
+        defer { close(fd) }
+        let recorder = Recorder()
+        var limits = FolderReadAhead.Limits()
+        limits.filesAhead = 1
+        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
+        helper.notCached(fileIndex: -1)
+        #expect(Self.eventually { recorder.paths.count == 1 })
+        usleep(50_000)
+        // The deepest file a seal accepts: 64 components below the folder.
+        let first = try #require(recorder.paths.first)
+        #expect(first.dropFirst(root.count + 1).split(separator: "/").count == DossierPath.maxDepth)
+        // Then it waits to ask for the file next to the 63rd folder: its own description of
+        // the top folder and the 62 folders above it are open.
+        #expect(Self.eventually { Self.openBelow(root, except: fd).count == DossierPath.maxDepth - 1 })
+        helper.walkerFinished(files: 1_000)
+        helper.stop()
+        #expect(recorder.paths.allSatisfy { $0.dropFirst(root.count + 1).split(separator: "/").count <= DossierPath.maxDepth })
+        #expect(Self.openBelow(root, except: fd).isEmpty)
+    }
+
+    @Test("stop is looked at before every folder and entry: a helper in a tree of folders without files stops at once")
+    func stopAmongFolders() throws {
+        let fx = try DossierFixture()
+        // 5,000 empty folders, then the one file.
+        let root = try fx.folder("folders", ["z.txt": [2]])
+        for index in 0..<5_000 { try FileManager.default.createDirectory(atPath: root + "/m\(index)", withIntermediateDirectories: false) }
+        let fd = try Self.openFolder(root)
+        defer { close(fd) }
+        let recorder = Recorder()
+        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request))
+        helper.notCached(fileIndex: -1)
+        helper.stop()
+        // Without a look at each folder, stop waited until all 5,001 were listed.
+        #expect(helper.statistics.foldersListed < 2_500)
+        #expect(recorder.paths.isEmpty)
+        #expect(Self.openBelow(root, except: fd).isEmpty)
+    }
+
+    @Test("a resting helper does not follow the walker through the folder")
+    func restingStaysPut() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for folder in 0..<50 { files["f\(folder)/x"] = [1] }
+        let root = try fx.folder("resting", files)
+        let fd = try Self.openFolder(root)
+        defer { close(fd) }
+        let recorder = Recorder(cached: true)
+        var limits = FolderReadAhead.Limits()
+        limits.cachedFilesBeforeRest = 2
+        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
+        helper.notCached(fileIndex: 0)
+        #expect(Self.eventually { helper.statistics.filesCached == 2 })
+        usleep(50_000)
+        let listed = helper.statistics.foldersListed
+        for done in 1...50 { helper.walkerFinished(files: done) }
+        usleep(100_000)
+        #expect(helper.statistics.foldersListed == listed)
+        helper.stop()
+    }
+
+    @Test("without a thread (the system refuses one) there is no read-ahead, and stop does not wait")
+    func noThread() throws {
+        let fx = try DossierFixture()
+        let root = try Self.tree(fx)
+        let fd = try Self.openFolder(root)
+        defer { close(fd) }
+        let recorder = Recorder()
+        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request, startThread: { _ in false }))
+        helper.notCached(fileIndex: 0)
+        helper.notCached(fileIndex: 3)
+        helper.walkerFinished(files: 5)
+        #expect(ParallelExtractionTests.returns(within: 10) { helper.stop() })
+        #expect(recorder.paths.isEmpty)
+        #expect(Self.openBelow(root, except: fd).isEmpty)
+        // A thread can be made here, and runs what it is given.
+        let ran = DispatchSemaphore(value: 0)
+        #expect(SystemThread.start(name: "dossier.test") { ran.signal() })
+        #expect(ran.wait(timeout: .now() + 10) == .success)
     }
 
     /// Drops the page cache of every file below `root` (written back first).
@@ -267,7 +379,35 @@ struct FolderReadAheadTests {
         }
     }
 
-    @Test("a seal of a folder not in memory wakes the read-ahead and seals the same content; a cached one does not")
+    /// Whether this file system drops a file's cached pages on POSIX_FADV_DONTNEED and
+    /// reports it to a read that must not wait (not tmpfs, for one).
+    static func canEvict() -> Bool {
+        guard let dir = try? TemporaryDirectory() else { return false }
+        let path = dir.path("probe")
+        guard (try? Data(repeating: 1, count: 65_536).write(to: URL(fileURLWithPath: path))) != nil else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard fsync(fd) == 0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 else { return false }
+        var byte: UInt8 = 0
+        return dossier_read_cached(fd, &byte, 1, 0) < 0 && errno == EAGAIN
+    }
+
+    @Test("a seal of a folder not in memory that fails after waking the read-ahead leaves nothing open",
+          .enabled(if: canEvict(), "the temporary folder's file system keeps its pages cached (tmpfs?)"))
+    func coldSealFails() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for file in 0..<30 { files["docs/\(file).bin"] = ParallelExtractionTests.bytes(8_000, seed: UInt64(file)) }
+        let root = try fx.folder("cold-fails", files)
+        try FileManager.default.createSymbolicLink(atPath: root + "/zz-link", withDestinationPath: root + "/docs/1.bin")
+        try Self.evict(root)
+        #expect(throws: DossierError.self) { try fx.seal(root, id: "cold-fails") }
+        #expect(Self.openBelow(root, except: -1).isEmpty)
+    }
+
+    @Test("a seal of a folder not in memory wakes the read-ahead and seals the same content; a cached one does not",
+          .enabled(if: canEvict(), "the temporary folder's file system keeps its pages cached (tmpfs?)"))
     func sealColdAndCached() throws {
         let fx = try DossierFixture()
         var files: [String: [UInt8]] = [:]

@@ -31,7 +31,8 @@ final class FolderReadAhead: @unchecked Sendable {
         /// Files asked for that the walker has not reached yet.
         var filesAhead = 256
         /// Bytes asked for that the walker has not reached yet (page cache, not this
-        /// process's memory).
+        /// process's memory): no file is asked for once this many are, so up to one file's
+        /// `bytesPerFile` more.
         var bytesAhead: Int64 = 32 << 20
         /// The first bytes of each file asked for; the kernel's own read-ahead follows the
         /// walker through the rest of a large file.
@@ -49,7 +50,13 @@ final class FolderReadAhead: @unchecked Sendable {
         var filesRequested = 0
         /// Files the helper opened and found already cached.
         var filesCached = 0
+        /// Folders the helper listed.
+        var foldersListed = 0
     }
+
+    /// How long `stop()` waits for the thread (blocked in the kernel, say on a hung network
+    /// file system) before it leaves it to end, and to close its descriptors, by itself.
+    static let stopWait: Double = 2
 
     /// Asks for the first `length` bytes of the open regular file `fd`; returns whether
     /// they were cached already (then nothing is asked). Replaced by tests.
@@ -58,6 +65,7 @@ final class FolderReadAhead: @unchecked Sendable {
     private let root: Int32
     private let limits: Limits
     private let request: Request
+    private let startThread: (@escaping @Sendable () -> Void) -> Bool
     private let condition = NSCondition()
     /// Files the walker has finished: it reads the file of this index (in walk order) next.
     private var walkerDone = 0
@@ -71,11 +79,15 @@ final class FolderReadAhead: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var rootClosed = false
+    /// `stop()` gave up waiting: the thread closes `root` when it ends.
+    private var abandoned = false
     private var counts = Statistics()
 
     /// For a walk of the open folder `directory` (which the caller keeps; the helper opens
     /// its own description of it). Returns nil when it cannot.
-    init?(folder directory: Int32, limits: Limits = Limits(), request: @escaping Request = FolderReadAhead.askKernel) {
+    /// `startThread` starts the helper's thread, false when it cannot (tests replace it).
+    init?(folder directory: Int32, limits: Limits = Limits(), request: @escaping Request = FolderReadAhead.askKernel,
+          startThread: @escaping (@escaping @Sendable () -> Void) -> Bool = { SystemThread.start(name: "dossier.readahead", $0) }) {
         // Its own open file description: listing a directory moves its read position,
         // which a dup would share with the walker's.
         let fd = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -83,8 +95,10 @@ final class FolderReadAhead: @unchecked Sendable {
         root = fd
         self.limits = limits
         self.request = request
+        self.startThread = startThread
     }
 
+    /// Only reached when the thread never ran or has ended (it holds the helper): closes `root`.
     deinit {
         stop()
     }
@@ -105,10 +119,9 @@ final class FolderReadAhead: @unchecked Sendable {
         wantedFrom = max(wantedFrom ?? 0, index + 1)
         cachedInARow = 0
         if !started {
-            started = true
-            let thread = Thread { [self] in work() }
-            thread.name = "dossier.readahead"
-            thread.start()
+            // Without a thread (the system refused one) there is no read-ahead, nothing else.
+            started = startThread { [self] in work() }
+            if !started { stopping = true }
         }
         condition.broadcast()
     }
@@ -118,20 +131,34 @@ final class FolderReadAhead: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         walkerDone = count
-        condition.broadcast()
+        // A resting helper stays where it is (it catches up when woken again).
+        if wantedFrom != nil { condition.broadcast() }
     }
 
-    /// Ends the thread (if it started) and waits for it: every descriptor it opened is closed.
+    /// Ends the thread (if it started) and waits for it, at most `stopWait` seconds; every
+    /// descriptor it opened is closed — by the thread itself when it ends later.
     func stop() {
         condition.lock()
         defer { condition.unlock() }
         stopping = true
         condition.broadcast()
-        while started && !finished { condition.wait() }
-        if !rootClosed {
+        let deadline = Date().addingTimeInterval(Self.stopWait)
+        while started && !finished {
+            if !condition.wait(until: deadline) { break }
+        }
+        if started && !finished {
+            abandoned = true
+        } else if !rootClosed {
             rootClosed = true
             close(root)
         }
+    }
+
+    /// Whether `stop()` was called (read by the thread before each entry).
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
     }
 
     /// `posix_fadvise(WILLNEED)` of the file's first `length` bytes, unless its first byte
@@ -153,26 +180,39 @@ final class FolderReadAhead: @unchecked Sendable {
 
     private func work() {
         var next = 0
-        _ = walk(root, next: &next)
+        _ = walk(root, depth: 0, next: &next)
         condition.lock()
         finished = true
+        if abandoned && !rootClosed {
+            rootClosed = true
+            close(root)
+        }
         condition.broadcast()
         condition.unlock()
     }
 
-    /// Walks `directory` as the seal's walker does; false when stopped.
-    private func walk(_ directory: Int32, next: inout Int) -> Bool {
+    /// Walks `directory` (`depth` levels below the top) as the seal's walker does; false
+    /// when stopped. It goes no deeper than paths the walker accepts (`DossierPath.maxDepth`),
+    /// so it never holds more folders open than the walker may.
+    private func walk(_ directory: Int32, depth: Int, next: inout Int) -> Bool {
+        guard !isStopping else { return false }
         guard let entries = try? FileSystem.listDirectory(fd: directory, path: "") else { return true }
+        condition.lock()
+        counts.foldersListed += 1
+        condition.unlock()
         for entry in entries {
+            // Folders, links and other entries need no turn: stop is looked at for each.
+            guard !isStopping else { return false }
             var type = Int32(entry.type)
             if type == Int32(DT_UNKNOWN) {
                 guard let info = try? FileSystem.lstatusAt(directory, entry.name, path: "") else { continue }
                 type = FileSystem.isRegular(info) ? Int32(DT_REG) : FileSystem.isDirectory(info) ? Int32(DT_DIR) : Int32(DT_UNKNOWN)
             }
             if type == Int32(DT_DIR) {
+                guard depth + 1 < DossierPath.maxDepth else { continue }
                 let fd = FileSystem.openAt(directory, entry.name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard fd >= 0 else { continue }
-                let going = walk(fd, next: &next)
+                let going = walk(fd, depth: depth + 1, next: &next)
                 close(fd)
                 guard going else { return false }
             } else if type == Int32(DT_REG) {
@@ -194,16 +234,18 @@ final class FolderReadAhead: @unchecked Sendable {
         defer { condition.unlock() }
         while true {
             if stopping { return .stop }
+            // Resting: stay here, without following the walker, until woken.
+            guard let from = wantedFrom else {
+                condition.wait()
+                continue
+            }
             // Files the walker has reached need nothing more.
             while let oldest = ahead.first, oldest.index < walkerDone {
                 aheadBytes -= oldest.bytes
                 ahead.removeFirst()
             }
-            if index < walkerDone { return .skip }
-            if let from = wantedFrom {
-                if index < from { return .skip }
-                if ahead.count < limits.filesAhead && aheadBytes < limits.bytesAhead { return .request }
-            }
+            if index < walkerDone || index < from { return .skip }
+            if ahead.count < limits.filesAhead && aheadBytes < limits.bytesAhead { return .request }
             condition.wait()
         }
     }
