@@ -35,9 +35,10 @@ final class ReadBackHasher: @unchecked Sendable {
         file = try RandomAccessFile(path: path)
         self.crcStart = crcStart
         self.shaStart = shaStart
-        let thread = Thread { [self] in work() }
-        thread.name = "dossier.readback"
-        thread.start()
+        do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.readback") { [self] in work() } } catch {
+            // The seal's verification then reads the file again itself.
+            throw FileError(operation: "start a thread to read back", path: path, code: error.code)
+        }
     }
 
     /// The writer has written the file up to `offset` (called after each write).

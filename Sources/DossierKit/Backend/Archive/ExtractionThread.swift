@@ -168,7 +168,7 @@ final class ExtractionThread: @unchecked Sendable {
         writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: calls.syncFileSystem)
         for index in 0..<threads {
             routes[index].current.bytes.reserveCapacity(self.batchBytes)
-            let thread = Thread { [self] in
+            let body: @Sendable () -> Void = { [self] in
                 // A working directory of this thread's own, in the staging folder; or absolute
                 // paths (if unshare worked but fchdir did not, this thread's working directory is
                 // an unshared copy of the process's), where the opener allows them.
@@ -191,8 +191,11 @@ final class ExtractionThread: @unchecked Sendable {
                 if absolutePathsAllowed { return worker.work(relative: false) }
                 worker.work(relative: false, refusal: DossierError(.output, "the extraction thread cannot work in the staging folder (\(step): \(reason)); the opening stops"))
             }
-            thread.name = "dossier.extract"
-            thread.start()
+            do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.extract", body) } catch {
+                // A worker that cannot run fails the extraction at once (the others drain
+                // and end; the producer's next hand-over reports it).
+                Worker(index: index, pool: self).work(relative: false, refusal: DossierError(.output, "cannot start an extraction worker: \(error)"))
+            }
         }
     }
 
@@ -206,11 +209,12 @@ final class ExtractionThread: @unchecked Sendable {
         final class Box: @unchecked Sendable { var value = false }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
-        let probe = Thread {
-            box.value = dossier_unshare_fs() == 0
-            done.signal()
-        }
-        probe.start()
+        do throws(SystemThread.Refused) {
+            try SystemThread.start(name: "dossier.probe") {
+                box.value = dossier_unshare_fs() == 0
+                done.signal()
+            }
+        } catch { return false }
         done.wait()
         return box.value
     }()

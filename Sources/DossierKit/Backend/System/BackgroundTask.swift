@@ -10,13 +10,13 @@ final class BackgroundTask: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
 
+    /// Where the system refuses a thread, the job runs here, before `init` returns.
     init(name: String = "dossier.background", _ job: @escaping @Sendable () throws -> Void) {
-        let thread = Thread { [self] in
+        let run: @Sendable () -> Void = { [self] in
             do { try job() } catch { failure = error }
             finished.signal()
         }
-        thread.name = name
-        thread.start()
+        do throws(SystemThread.Refused) { try SystemThread.start(name: name, run) } catch { run() }
     }
 
     /// Waits for the job and rethrows its error.

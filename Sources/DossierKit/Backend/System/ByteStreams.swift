@@ -257,9 +257,10 @@ final class EarlyWriteback: @unchecked Sendable {
         self.step = step
         self.flush = flush
         self.syncFileSystem = syncFileSystem
-        let thread = Thread { [self] in work() }
-        thread.name = "dossier.writeback"
-        thread.start()
+        // Without a thread there are no early flushes; the final sync still writes everything.
+        do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.writeback") { [self] in work() } } catch {
+            running = false
+        }
     }
 
     /// Called by the writers (any threads) after each write.

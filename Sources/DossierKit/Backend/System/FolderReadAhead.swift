@@ -87,7 +87,7 @@ final class FolderReadAhead: @unchecked Sendable {
     /// its own description of it). Returns nil when it cannot.
     /// `startThread` starts the helper's thread, false when it cannot (tests replace it).
     init?(folder directory: Int32, limits: Limits = Limits(), request: @escaping Request = FolderReadAhead.askKernel,
-          startThread: @escaping (@escaping @Sendable () -> Void) -> Bool = { SystemThread.start(name: "dossier.readahead", $0) }) {
+          startThread: @escaping (@escaping @Sendable () -> Void) -> Bool = { (try? SystemThread.start(name: "dossier.readahead", $0)) != nil }) {
         // Its own open file description: listing a directory moves its read position,
         // which a dup would share with the walker's.
         let fd = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -14,15 +14,20 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     private var closing = false
     private var workerDone = false
     private var failure: (any Error)?
+    /// No worker thread (the system refused one): writes go straight to the target.
+    private(set) var direct = false
 
     init(_ target: ByteSink, blockSize: Int = 1 << 20, maxQueued: Int = 4) {
         self.target = target
         self.blockSize = blockSize
         self.maxQueued = maxQueued
-        pending.reserveCapacity(blockSize)
-        let thread = Thread { [self] in work() }
-        thread.name = "dossier.pipeline"
-        thread.start()
+        do throws(SystemThread.Refused) {
+            try SystemThread.start(name: "dossier.pipeline") { [self] in work() }
+            pending.reserveCapacity(blockSize)
+        } catch {
+            direct = true
+            workerDone = true
+        }
     }
 
     /// Thrown by `write` after `close`.
@@ -31,6 +36,15 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if direct {
+            if let failure { throw failure }
+            if closing { throw ClosedError() }
+            do { try target.write(bytes) } catch {
+                failure = error
+                throw error
+            }
+            return
+        }
         condition.lock()
         let stopped = closing || workerDone
         let failure = self.failure
@@ -62,6 +76,11 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     /// Flushes what is pending, waits until the worker has written everything, and
     /// rethrows its error. The target may be used again by the caller afterwards.
     func close() throws {
+        if direct {
+            closing = true
+            if let failure { throw failure }
+            return
+        }
         if !pending.isEmpty {
             condition.lock()
             let stopped = closing || workerDone

@@ -34,9 +34,30 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
         self.source = source
         self.blockSize = blockSize
         self.maxQueued = maxQueued
-        let thread = Thread { [self] in work() }
-        thread.name = "dossier.prefetch"
-        thread.start()
+        do throws(SystemThread.Refused) {
+            try SystemThread.start(name: "dossier.prefetch") { [self] in work() }
+        } catch {
+            // No worker thread: the reader reads each block itself, when it needs it.
+            direct = true
+            workerDone = true
+        }
+    }
+
+    /// No worker thread (the system refused one): `advance` reads the next block.
+    private(set) var direct = false
+
+    /// Fills `buffer` from the source (fewer bytes only at its end).
+    private func fill(_ buffer: inout [UInt8]) throws -> Int {
+        if buffer.count != blockSize { buffer = [UInt8](repeating: 0, count: blockSize) }
+        return try buffer.withUnsafeMutableBytes { raw in
+            var filled = 0
+            while filled < raw.count {
+                let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                if got == 0 { break }
+                filled += got
+            }
+            return filled
+        }
     }
 
     private func work() {
@@ -44,18 +65,9 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
             condition.lock()
             var buffer = spare.popLast() ?? []
             condition.unlock()
-            if buffer.count != blockSize { buffer = [UInt8](repeating: 0, count: blockSize) }
             let n: Int
             do {
-                n = try buffer.withUnsafeMutableBytes { raw in
-                    var filled = 0
-                    while filled < raw.count {
-                        let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-                        if got == 0 { break }
-                        filled += got
-                    }
-                    return filled
-                }
+                n = try fill(&buffer)
             } catch {
                 condition.lock()
                 failure = error
@@ -81,6 +93,20 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
 
     /// Makes the next queued block current (recycling the consumed one); false at the end.
     private func advance() throws -> Bool {
+        if direct {
+            guard !ended, !cancelled else { return false }
+            var buffer = current
+            current = []
+            currentCount = 0
+            offset = 0
+            let n = try fill(&buffer)
+            if n == 0 {
+                ended = true
+                return false
+            }
+            (current, currentCount) = (buffer, n)
+            return true
+        }
         condition.lock()
         defer { condition.unlock() }
         if !current.isEmpty { spare.append(current) }

@@ -1,4 +1,5 @@
 import CDossierSystem
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,8 +8,20 @@ import Glibc
 ///
 /// Foundation's `Thread.start()` ignores a failing `pthread_create` (too many threads for
 /// the user's or the container's limit): the body then never runs, and whoever waits for it
-/// waits for ever. Here the caller learns it and can do without the thread.
+/// waits for ever — a seal under `ulimit -u 6` hung in `PipelinedSink.close` (session 13).
+/// Every helper thread of DossierKit is started here and does without it when refused: the
+/// work then runs on the caller's thread (slower, same result), or the extraction stops
+/// with a clear error.
 enum SystemThread {
+    /// The system made no thread.
+    struct Refused: Error, CustomStringConvertible {
+        let name: String
+        let code: Int32
+        var description: String {
+            "the system refused a new thread for \(name) (\(String(cString: strerror(code)))): the limit on processes or threads is reached (ulimit -u, a container's pids limit)"
+        }
+    }
+
     private final class Start {
         let name: String
         let body: @Sendable () -> Void
@@ -18,28 +31,44 @@ enum SystemThread {
         }
     }
 
-    /// Runs `body` on a new detached thread named `name` (its first 15 bytes);
-    /// false when no thread could be made (then `body` never runs).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+    /// Runs `body` on a new detached thread named `name` (its first 15 bytes); throws
+    /// (and `body` never runs) when no thread could be made.
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(Refused) {
+        if refusedForTesting.contains(name) { throw Refused(name: name, code: EAGAIN) }
         let context = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var attributes = pthread_attr_t()
-        guard pthread_attr_init(&attributes) == 0 else {
-            Unmanaged<Start>.fromOpaque(context).release()
-            return false
+        var result = pthread_attr_init(&attributes)
+        if result == 0 {
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            var thread = pthread_t()
+            result = pthread_create(&thread, &attributes, { context in
+                let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
+                _ = dossier_name_thread(start.name)
+                start.body()
+                return nil
+            }, context)
+            pthread_attr_destroy(&attributes)
         }
-        defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        var thread = pthread_t()
-        let result = pthread_create(&thread, &attributes, { context in
-            let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
-            _ = dossier_name_thread(start.name)
-            start.body()
-            return nil
-        }, context)
         guard result == 0 else {
             Unmanaged<Start>.fromOpaque(context).release()
-            return false
+            throw Refused(name: name, code: result)
         }
-        return true
+    }
+
+    private static let refusalKey = "dossier.SystemThread.refused"
+
+    /// Names of threads refused to the calling thread (tests; per thread, so that tests
+    /// running side by side do not see each other's refusals).
+    private static var refusedForTesting: Set<String> {
+        (Thread.current.threadDictionary[refusalKey] as? Set<String>) ?? []
+    }
+
+    /// Runs `body` with the threads named in `names` refused to this thread's calls (tests).
+    static func refusing<T>(_ names: Set<String>, _ body: () throws -> T) rethrows -> T {
+        let dictionary = Thread.current.threadDictionary
+        let before = dictionary[refusalKey]
+        dictionary[refusalKey] = names
+        defer { dictionary[refusalKey] = before }
+        return try body()
     }
 }

@@ -39,6 +39,10 @@ final class ZstdSink: ByteSink, FileDataObserver {
     private var wroteFrame = false
     /// Storing a file's data as raw blocks; `pending` then holds the block being filled.
     private var storing = false
+    /// Worker threads asked of zstd (0: compression on the caller's thread).
+    private(set) var workers = 0
+    /// Whether any compressed byte was passed on (before that, the workers may be given up).
+    private var producedAny = false
     /// Files smaller than this are always compressed (a frame switch costs a pipeline flush).
     static let minimumStoredFileSize: Int64 = 512 << 10
     /// The largest raw block (RFC 8878: Block_Maximum_Size is at most 128 KiB).
@@ -65,6 +69,7 @@ final class ZstdSink: ByteSink, FileDataObserver {
             // A libzstd built without threads refuses nbWorkers; compression then stays on this thread.
             if ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, Int32(workers))) == 0 {
                 try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_jobSize, Int32(jobSize)), "job size \(jobSize)")
+                self.workers = workers
             }
         }
     }
@@ -89,10 +94,20 @@ final class ZstdSink: ByteSink, FileDataObserver {
         try output.withUnsafeMutableBytes { raw in
             var out = ZSTD_outBuffer(dst: raw.baseAddress, size: capacity, pos: 0)
             result = ZSTD_compressStream2(cctx, &out, &input, mode)
+            // The first call starts the workers; where the system refuses them (a limit
+            // on threads), the stream is compressed on this thread instead. Nothing was
+            // consumed or produced yet: the call is made again.
+            if dossier_zstd_is_allocation_error(result) != 0 && !producedAny && workers > 0 {
+                workers = 0
+                _ = ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only)
+                try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, 0), "one thread")
+                result = ZSTD_compressStream2(cctx, &out, &input, mode)
+            }
             try check(result, "compression")
             produced = out.pos
         }
         if produced > 0 {
+            producedAny = true
             try output.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
         }
         return result

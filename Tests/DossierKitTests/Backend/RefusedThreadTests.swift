@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+@testable import DossierKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the system refuses a new thread (a process or container thread limit), every
+/// helper does without it or fails with a clear error — none waits for ever for a thread
+/// that never ran (Foundation's `Thread.start` ignores the refusal; a seal under
+/// `ulimit -u 6` hung).
+@Suite("threads refused by the system")
+struct RefusedThreadTests {
+    /// Every helper thread a seal, a verification and an opening start, but the extraction's.
+    static let helpers: Set<String> = ["dossier.pipeline", "dossier.prefetch", "dossier.fsync", "dossier.writeback",
+                                       "dossier.readback", "dossier.readahead", "dossier.background"]
+
+    /// Fails every write after `limit` bytes.
+    final class FailingSink: ByteSink {
+        let limit: Int
+        var written = 0
+        init(limit: Int) { self.limit = limit }
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            guard written + bytes.count <= limit else { throw FileError(operation: "write", path: "test", code: ENOSPC) }
+            written += bytes.count
+        }
+    }
+
+    /// Fails every read after `limit` bytes.
+    final class FailingSource: ByteSource {
+        let inner: MemorySource
+        let limit: Int
+        var read = 0
+        init(_ bytes: [UInt8], limit: Int) {
+            inner = MemorySource(bytes)
+            self.limit = limit
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            guard read < limit else { throw FileError(operation: "read", path: "test", code: EIO) }
+            let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, limit - read)]))
+            read += n
+            return n
+        }
+    }
+
+    @Test("a refused thread never runs; a thread allowed runs")
+    func refusal() throws {
+        let ran = DispatchSemaphore(value: 0)
+        #expect(throws: SystemThread.Refused.self) {
+            try SystemThread.refusing(["dossier.x"]) { try SystemThread.start(name: "dossier.x") { ran.signal() } }
+        }
+        #expect(ran.wait(timeout: .now() + 0.2) == .timedOut)
+        try SystemThread.refusing(["dossier.x"]) { try SystemThread.start(name: "dossier.y") { ran.signal() } }
+        #expect(ran.wait(timeout: .now() + 10) == .success)
+        let message = SystemThread.Refused(name: "dossier.pipeline", code: EAGAIN).description
+        #expect(message.contains("dossier.pipeline") && message.contains("limit"))
+    }
+
+    @Test("the pipeline writes on the caller's thread: same bytes, errors at the write that fails")
+    func pipelineWithoutThread() throws {
+        let bytes = ParallelExtractionTests.bytes(3_000_000, seed: 5)
+        let target = MemorySink()
+        let pipeline = SystemThread.refusing(["dossier.pipeline"]) { PipelinedSink(target, blockSize: 1 << 16) }
+        #expect(pipeline.direct)
+        for start in stride(from: 0, to: bytes.count, by: 100_000) {
+            try bytes[start..<min(start + 100_000, bytes.count)].withUnsafeBytes { try pipeline.write($0) }
+        }
+        try pipeline.close()
+        #expect(target.bytes == bytes)
+        #expect(throws: PipelinedSink.ClosedError.self) { try [1].withUnsafeBytes { try pipeline.write($0) } }
+
+        let failing = SystemThread.refusing(["dossier.pipeline"]) { PipelinedSink(FailingSink(limit: 150_000), blockSize: 1 << 16) }
+        try bytes[0..<100_000].withUnsafeBytes { try failing.write($0) }
+        #expect(throws: FileError.self) { try bytes[0..<100_000].withUnsafeBytes { try failing.write($0) } }
+        #expect(throws: FileError.self) { try failing.close() }
+    }
+
+    @Test("the prefetcher reads on the caller's thread: same bytes by read and by block, the source's error, cancel")
+    func prefetchWithoutThread() throws {
+        let bytes = ParallelExtractionTests.bytes(700_000, seed: 6)
+        let source = SystemThread.refusing(["dossier.prefetch"]) { PrefetchingSource(MemorySource(bytes), blockSize: 65_536) }
+        #expect(source.direct)
+        var read: [UInt8] = []
+        var piece = [UInt8](repeating: 0, count: 10_000)
+        while true {
+            let n = try piece.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            read += piece[0..<n]
+        }
+        #expect(read == bytes)
+        #expect(try piece.withUnsafeMutableBytes { try source.read(into: $0) } == 0)
+
+        let blocks = SystemThread.refusing(["dossier.prefetch"]) { PrefetchingSource(MemorySource(bytes), blockSize: 65_536) }
+        var joined: [UInt8] = []
+        while true {
+            let block = try blocks.nextBlock()
+            if block.isEmpty { break }
+            joined += block
+        }
+        #expect(joined == bytes)
+        blocks.cancel()
+
+        let failing = SystemThread.refusing(["dossier.prefetch"]) { PrefetchingSource(FailingSource(bytes, limit: 100_000), blockSize: 65_536) }
+        #expect(throws: FileError.self) {
+            while try piece.withUnsafeMutableBytes({ try failing.read(into: $0) }) > 0 {}
+        }
+        #expect(ParallelExtractionTests.returns(within: 10) { failing.cancel() })
+    }
+
+    @Test("a background job runs at once on the caller's thread; the early write-back does without its flushes; the read-back is not started")
+    func smallHelpersWithoutThread() throws {
+        final class Flag: @unchecked Sendable { var set = false }
+        let flag = Flag()
+        let task = SystemThread.refusing(["dossier.background"]) {
+            BackgroundTask { flag.set = true; throw FileError(operation: "fsync", path: "x", code: EIO) }
+        }
+        #expect(flag.set)
+        #expect(throws: FileError.self) { try task.wait() }
+
+        let dir = try TemporaryDirectory()
+        let sink = try FileSink(creating: dir.path("file"))
+        SystemThread.refusing(["dossier.writeback"]) { sink.startWritebackEarly(every: 1) }
+        #expect(!sink.earlyWritebackRunning)
+        try [UInt8]([1, 2, 3]).withUnsafeBytes { try sink.write($0) }
+        try sink.sync()
+        try sink.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("file"))) == Data([1, 2, 3]))
+
+        #expect(throws: FileError.self) {
+            try SystemThread.refusing(["dossier.readback"]) { try ReadBackHasher(path: dir.path("file"), crcStart: 0, shaStart: 0) }
+        }
+    }
+
+    @Test("seal, verify and open with every helper thread refused: the same dossier, valid, the same content")
+    func sealVerifyOpenWithoutHelpers() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<12 { files["part-\(index % 3)/doc-\(index).bin"] = ParallelExtractionTests.bytes(150_000 + index * 7_000, seed: UInt64(index)) }
+        let root = try fx.folder("refused", files)
+        final class Run: @unchecked Sendable {
+            let fx: DossierFixture
+            let root: String
+            var failure: (any Error)?
+            var sealed = false
+            var verified = false
+            var opened: [String: [UInt8]]?
+            init(_ fx: DossierFixture, _ root: String) { (self.fx, self.root) = (fx, root) }
+        }
+        let run = Run(fx, root)
+        // On a thread of its own with a watchdog: a helper waiting for a thread that never
+        // ran would hang here.
+        let returned = ParallelExtractionTests.returns(within: 120) {
+            do {
+                try SystemThread.refusing(Self.helpers) {
+                    let receipt = try run.fx.seal(run.root, id: "refused")
+                    run.sealed = receipt.report.isValid
+                    run.verified = Dossier.verify(receipt.path, trusting: run.fx.trust).isValid
+                    let out = run.fx.dir.path("opened")
+                    _ = try Dossier.open(receipt.path, with: [run.fx.recipient.identity], into: out, trusting: run.fx.trust,
+                                         recordingTo: run.fx.recorder)
+                    run.opened = try DossierFixture.contents(of: out)
+                }
+            } catch { run.failure = error }
+        }
+        #expect(returned, "hung")
+        #expect(run.failure == nil, "\(String(describing: run.failure))")
+        #expect(run.sealed && run.verified)
+        #expect(run.opened == files)
+    }
+
+    @Test("an opening whose extraction worker is refused stops with a clear error and leaves nothing at the destination")
+    func extractionWorkerRefused() throws {
+        let fx = try DossierFixture()
+        let files = ["a.txt": [UInt8](repeating: 1, count: 5_000), "b/c.txt": [UInt8](repeating: 2, count: 5_000)]
+        let receipt = try fx.seal(try fx.folder("content", files), id: "no-worker")
+        let out = fx.dir.path("opened")
+        final class Opening: @unchecked Sendable {
+            let fx: DossierFixture
+            let path: String
+            let out: String
+            init(_ fx: DossierFixture, _ path: String, _ out: String) { (self.fx, self.path, self.out) = (fx, path, out) }
+        }
+        let opening = Opening(fx, receipt.path, out)
+        for threads in [1, 2] {
+            let outcome = ParallelExtractionTests.produce(within: 30) { () throws(DossierError) in
+                var options = OpenOptions()
+                options.extractionThreadsForTesting = threads
+                do {
+                    try SystemThread.refusing(["dossier.extract"]) {
+                        _ = try Dossier.open(opening.path, with: [opening.fx.recipient.identity], into: opening.out,
+                                             trusting: opening.fx.trust, recordingTo: opening.fx.recorder, options: options)
+                    }
+                } catch let error as DossierError { throw error } catch { throw DossierError(.output, "unexpected \(error)") }
+            }
+            guard let outcome else { Issue.record("the opening hung"); return }
+            guard let error = outcome else { Issue.record("the opening succeeded"); return }
+            #expect("\(error)".contains("cannot start an extraction worker"), "\(error)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+}
