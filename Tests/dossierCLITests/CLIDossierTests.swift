@@ -573,4 +573,43 @@ struct CLIDossierTests {
         #expect(try ws.run(["seal", ws.path("CC-2024-0120"), "--profile", profile, "--override-profile", " ", "-r", recipient,
                             "-s", ws.path("anna.sign"), "-o", ws.path("y.dossier")]).status == 64)
     }
+
+    /// Whether a process limit can be tried here: root (to run as nobody, whose processes
+    /// the limit counts), util-linux's setpriv and prlimit.
+    static var canLimitThreads: Bool {
+        getuid() == 0 && getpwnam("nobody") != nil
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")
+    }
+
+    @Test("a seal under a tight limit on threads (ulimit -u 6, as nobody) finishes and verifies: the helpers and zstd do without their threads",
+          .enabled(if: canLimitThreads, "needs root, the nobody user, setpriv and prlimit"))
+    func sealUnderThreadLimit() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        for index in 0..<20 { try Data(repeating: UInt8(index), count: 300_000).write(to: URL(fileURLWithPath: ws.path("case/part-\(index).bin"))) }
+        let nobody = getpwnam("nobody")!.pointee
+        for path in [ws.root, ws.path("case"), ws.path("case/01_intake")] + ((try? FileManager.default.subpathsOfDirectory(atPath: ws.root)) ?? []).map({ ws.path($0) }) {
+            #expect(chown(path, nobody.pw_uid, nobody.pw_gid) == 0 || !FileManager.default.fileExists(atPath: path), "\(path)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "/usr/bin/prlimit", "--nproc=6", "--",
+                             CLI.binary.path, "seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("limited.dossier"), "-q"]
+        process.environment = ["DOSSIER_LOG": ws.path("ledger.sqlite"), "PATH": "/usr/bin:/bin"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // A seal waiting for a thread that never ran would hang: 60 s, then it is killed.
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let hung = process.isRunning
+        if hung { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!hung, "the seal hung")
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        let verified = try ws.run(["verify", ws.path("limited.dossier"), "--trust", trust])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+    }
 }
