@@ -80,6 +80,21 @@ struct FolderReadAheadTests {
         }
     }
 
+    /// A helper over the folder `root` (opened here: close `fd`) recording what it asks for.
+    static func start(_ root: String, cached: Bool = false, _ configure: (inout FolderReadAhead.Limits) -> Void = { _ in },
+                      startThread: @escaping (@escaping @Sendable () -> Void) -> Bool = { (try? SystemThread.start(name: "dossier.readahead", $0)) != nil })
+        throws -> (fd: Int32, recorder: Recorder, helper: FolderReadAhead) {
+        let fd = try openFolder(root)
+        let recorder = Recorder(cached: cached)
+        var limits = FolderReadAhead.Limits()
+        configure(&limits)
+        guard let helper = FolderReadAhead(folder: fd, limits: limits, request: recorder.request, startThread: startThread) else {
+            close(fd)
+            throw FileError(operation: "open", path: root, code: errno)
+        }
+        return (fd, recorder, helper)
+    }
+
     static func openFolder(_ path: String) throws -> Int32 {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
@@ -102,12 +117,8 @@ struct FolderReadAheadTests {
         let root = try Self.tree(fx)
         let order = try Self.walkOrder(root)
         #expect(order.count == 9)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root) { $0.filesAhead = 2 }
         defer { close(fd) }
-        let recorder = Recorder()
-        var limits = FolderReadAhead.Limits()
-        limits.filesAhead = 2
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
         #expect(Self.eventually { recorder.paths.count == 2 })
         usleep(100_000)
@@ -138,13 +149,8 @@ struct FolderReadAheadTests {
             "2": [UInt8](repeating: 1, count: 100_000), "3": [UInt8](repeating: 1, count: 300_000),
             "4": [UInt8](repeating: 1, count: 100_000), "5": [],
         ])
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root) { $0.bytesAhead = 250_000; $0.bytesPerFile = 120_000 }
         defer { close(fd) }
-        let recorder = Recorder()
-        var limits = FolderReadAhead.Limits()
-        limits.bytesAhead = 250_000
-        limits.bytesPerFile = 120_000
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
         // 1, 2 (200,000 bytes ahead), 3 (320,000): then full.
         #expect(Self.eventually { recorder.paths.count == 3 })
@@ -162,12 +168,8 @@ struct FolderReadAheadTests {
         let fx = try DossierFixture()
         let root = try Self.tree(fx)
         let order = try Self.walkOrder(root)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root, cached: true) { $0.cachedFilesBeforeRest = 2 }
         defer { close(fd) }
-        let recorder = Recorder(cached: true)
-        var limits = FolderReadAhead.Limits()
-        limits.cachedFilesBeforeRest = 2
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
         // Counted under the same lock as the decision to rest.
         #expect(Self.eventually { helper.statistics.filesCached == 2 })
@@ -186,10 +188,8 @@ struct FolderReadAheadTests {
     func idleUntilWoken() throws {
         let fx = try DossierFixture()
         let root = try Self.tree(fx)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root)
         defer { close(fd) }
-        let recorder = Recorder()
-        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request))
         helper.walkerFinished(files: 3)
         usleep(50_000)
         helper.stop()
@@ -217,10 +217,8 @@ struct FolderReadAheadTests {
             if end >= 0 { close(end) }
         }
         writer.start()
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root)
         defer { close(fd) }
-        let recorder = Recorder()
-        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request))
         // From the first file on (as if the walker found file -1 not cached).
         helper.notCached(fileIndex: -1)
         #expect(Self.eventually { recorder.paths.count == 3 })
@@ -239,12 +237,8 @@ struct FolderReadAheadTests {
     func vanishedFolder() throws {
         let fx = try DossierFixture()
         let root = try fx.folder("vanishing", ["a/1": [1], "b/2": [2], "b/3": [3], "c/4": [4], "d/5": [5]])
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root) { $0.filesAhead = 1 }
         defer { close(fd) }
-        let recorder = Recorder()
-        var limits = FolderReadAhead.Limits()
-        limits.filesAhead = 1
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
         // b/2 asked for; the helper waits to ask for b/3, after listing the top folder.
         #expect(Self.eventually { recorder.paths.count == 1 })
@@ -260,12 +254,8 @@ struct FolderReadAheadTests {
     func stopWhileWaiting() throws {
         let fx = try DossierFixture()
         let root = try Self.tree(fx)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root) { $0.filesAhead = 1 }
         defer { close(fd) }
-        let recorder = Recorder()
-        var limits = FolderReadAhead.Limits()
-        limits.filesAhead = 1
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 1)
         #expect(Self.eventually { recorder.paths.count == 1 })
         // a/b/2.txt asked for (and closed); waiting to ask for a/b/3.txt, with the top
@@ -287,12 +277,8 @@ struct FolderReadAheadTests {
             files[path + "f"] = [1]
         }
         let root = try fx.folder("deep", files)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root) { $0.filesAhead = 1 }
         defer { close(fd) }
-        let recorder = Recorder()
-        var limits = FolderReadAhead.Limits()
-        limits.filesAhead = 1
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: -1)
         #expect(Self.eventually { recorder.paths.count == 1 })
         usleep(50_000)
@@ -314,10 +300,8 @@ struct FolderReadAheadTests {
         // 5,000 empty folders, then the one file.
         let root = try fx.folder("folders", ["z.txt": [2]])
         for index in 0..<5_000 { try FileManager.default.createDirectory(atPath: root + "/m\(index)", withIntermediateDirectories: false) }
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root)
         defer { close(fd) }
-        let recorder = Recorder()
-        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request))
         helper.notCached(fileIndex: -1)
         helper.stop()
         // Without a look at each folder, stop waited until all 5,001 were listed.
@@ -332,12 +316,8 @@ struct FolderReadAheadTests {
         var files: [String: [UInt8]] = [:]
         for folder in 0..<50 { files["f\(folder)/x"] = [1] }
         let root = try fx.folder("resting", files)
-        let fd = try Self.openFolder(root)
+        let (fd, _, helper) = try Self.start(root, cached: true) { $0.cachedFilesBeforeRest = 2 }
         defer { close(fd) }
-        let recorder = Recorder(cached: true)
-        var limits = FolderReadAhead.Limits()
-        limits.cachedFilesBeforeRest = 2
-        let helper = try #require(FolderReadAhead(folder: fd, limits: limits, request: recorder.request))
         helper.notCached(fileIndex: 0)
         #expect(Self.eventually { helper.statistics.filesCached == 2 })
         usleep(50_000)
@@ -352,10 +332,8 @@ struct FolderReadAheadTests {
     func noThread() throws {
         let fx = try DossierFixture()
         let root = try Self.tree(fx)
-        let fd = try Self.openFolder(root)
+        let (fd, recorder, helper) = try Self.start(root, startThread: { _ in false })
         defer { close(fd) }
-        let recorder = Recorder()
-        let helper = try #require(FolderReadAhead(folder: fd, request: recorder.request, startThread: { _ in false }))
         helper.notCached(fileIndex: 0)
         helper.notCached(fileIndex: 3)
         helper.walkerFinished(files: 5)
