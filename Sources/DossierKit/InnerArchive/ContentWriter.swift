@@ -33,8 +33,6 @@ final class ContentWriter {
     /// Whether the first read of each file may be tried without waiting for the disk
     /// (off where the kernel does not support it).
     private var probeReads = true
-    /// Limits of the read-ahead (tests).
-    var readAheadLimits = FolderReadAhead.Limits()
     /// What the read-ahead did during `addFolder`.
     private(set) var readAheadStatistics = FolderReadAhead.Statistics()
 
@@ -78,7 +76,7 @@ final class ContentWriter {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw DossierError(.source, FileError(operation: "open directory", path: root, code: errno).description) }
         defer { close(fd) }
-        readAhead = FolderReadAhead(folder: fd, limits: readAheadLimits)
+        readAhead = FolderReadAhead(folder: fd)
         defer {
             if let readAhead {
                 readAhead.stop()

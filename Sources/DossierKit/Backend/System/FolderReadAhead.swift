@@ -22,10 +22,12 @@ import Glibc
 /// `Limits.cachedFilesBeforeRest` files in a row that were already cached.
 ///
 /// Advice only: it opens files and folders the way the walker does (relative to their
-/// folder, never following a link, regular files and folders only), reads nothing into
-/// this process, ignores every error (the walker's own checks decide what is sealed), and
+/// folder, never following a link, regular files and folders only, no deeper than a
+/// dossier path may go), reads at most one byte of a file into this process (to see whether
+/// it is cached), ignores every error (the walker's own checks decide what is sealed), and
 /// keeps at most `Limits.filesAhead` files and `Limits.bytesAhead` bytes ahead of the
-/// walker. `stop()` ends the thread and closes every descriptor it opened.
+/// walker. `stop()` ends the thread and closes every descriptor it opened (waiting at most
+/// `stopWait`; a thread blocked in the kernel closes them itself when it ends).
 final class FolderReadAhead: @unchecked Sendable {
     struct Limits: Sendable {
         /// Files asked for that the walker has not reached yet.
