@@ -310,6 +310,36 @@ struct FolderReadAheadTests {
         #expect(Self.openBelow(root, except: fd).isEmpty)
     }
 
+    @Test("stop waits at most stopWait for a helper blocked in the kernel; the helper closes its folders when it ends")
+    func stopDoesNotWaitForEver() throws {
+        let fx = try DossierFixture()
+        let root = try Self.tree(fx)
+        let fd = try Self.openFolder(root)
+        defer { close(fd) }
+        // A request that blocks, as a read of a hung network mount would.
+        let blocked = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let request: FolderReadAhead.Request = { _, _ in
+            entered.signal()
+            blocked.wait()
+            return false
+        }
+        guard let helper = FolderReadAhead(folder: fd, request: request) else {
+            Issue.record("no helper")
+            return
+        }
+        helper.notCached(fileIndex: 0)
+        #expect(entered.wait(timeout: .now() + 10) == .success)
+        let started = Date()
+        #expect(ParallelExtractionTests.returns(within: 10) { helper.stop() })
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited >= FolderReadAhead.stopWait - 0.1 && waited < FolderReadAhead.stopWait + 5, "\(waited) s")
+        // Still inside the request: its folders (the top one, a) are open until it ends.
+        #expect(!Self.openBelow(root, except: fd).isEmpty)
+        blocked.signal()
+        #expect(Self.eventually { Self.openBelow(root, except: fd).isEmpty })
+    }
+
     @Test("a resting helper does not follow the walker through the folder")
     func restingStaysPut() throws {
         let fx = try DossierFixture()
