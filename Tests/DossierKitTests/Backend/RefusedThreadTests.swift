@@ -67,7 +67,7 @@ struct RefusedThreadTests {
         }
         try pipeline.close()
         #expect(target.bytes == bytes)
-        #expect(throws: PipelinedSink.ClosedError.self) { try [1].withUnsafeBytes { try pipeline.write($0) } }
+        #expect(throws: PipelinedSink.ClosedError.self) { try pipeline.write([1]) }
 
         let failing = SystemThread.refusing(["dossier.pipeline"]) { PipelinedSink(FailingSink(limit: 150_000), blockSize: 1 << 16) }
         try bytes[0..<100_000].withUnsafeBytes { try failing.write($0) }
@@ -121,7 +121,7 @@ struct RefusedThreadTests {
         let sink = try FileSink(creating: dir.path("file"))
         SystemThread.refusing(["dossier.writeback"]) { sink.startWritebackEarly(every: 1) }
         #expect(!sink.earlyWritebackRunning)
-        try [UInt8]([1, 2, 3]).withUnsafeBytes { try sink.write($0) }
+        try sink.write([1, 2, 3])
         try sink.sync()
         try sink.close()
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path("file"))) == Data([1, 2, 3]))
