@@ -6,16 +6,16 @@ import Foundation
 /// The entry point: secrets stay out of core dumps and crash reports before any command runs.
 @main
 struct DossierMain {
-    static func main() async {
+    static func main() {
         // DOSSIER_PASSPHRASE leaves the environment for wiping memory before anything can copy it.
         _ = PassphraseReader.environmentPassphrase
         // DOSSIER_CRASH_REPORTS=1 keeps Swift's crash reports (which may print key bytes) for debugging.
         ProcessHardening.protectSecrets(keepCrashReports: environment("DOSSIER_CRASH_REPORTS") == "1")
-        await DossierCommand.main()
+        DossierCommand.main()
     }
 }
 
-struct DossierCommand: AsyncParsableCommand {
+struct DossierCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossier",
         abstract: "Seal closed case dossiers into signed, encrypted archives; verify and open them.",

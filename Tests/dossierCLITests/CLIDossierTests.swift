@@ -581,9 +581,30 @@ struct CLIDossierTests {
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")
     }
 
-    @Test("a seal under a tight limit on threads (ulimit -u 6, as nobody) finishes and verifies: the helpers and zstd do without their threads",
+    /// Runs dossier as nobody under `prlimit --nproc=limit` (the limit counts nobody's
+    /// threads, so the process itself is one of them); a run still going after 60 s is killed.
+    func runLimited(_ ws: Workspace, threads limit: Int, _ arguments: [String]) throws -> (status: Int32, stderr: String, hung: Bool) {
+        let nobody = getpwnam("nobody")!.pointee
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "/usr/bin/prlimit", "--nproc=\(limit)", "--",
+                             CLI.binary.path] + arguments
+        process.environment = ["DOSSIER_LOG": ws.path("ledger.sqlite"), "PATH": "/usr/bin:/bin"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let hung = process.isRunning
+        if hung { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), hung)
+    }
+
+    @Test("under a tight limit on threads (ulimit -u, as nobody) verify finishes on the main thread alone, seal with one thread to spare, open with two; with fewer they stop clearly, nothing written",
           .enabled(if: canLimitThreads, "needs root, the nobody user, setpriv and prlimit"))
-    func sealUnderThreadLimit() throws {
+    func underThreadLimit() throws {
         let ws = try Workspace()
         let (recipient, trust) = try keys(ws)
         for index in 0..<20 { try Data(repeating: UInt8(index), count: 300_000).write(to: URL(fileURLWithPath: ws.path("case/part-\(index).bin"))) }
@@ -591,25 +612,31 @@ struct CLIDossierTests {
         for path in [ws.root, ws.path("case"), ws.path("case/01_intake")] + ((try? FileManager.default.subpathsOfDirectory(atPath: ws.root)) ?? []).map({ ws.path($0) }) {
             #expect(chown(path, nobody.pw_uid, nobody.pw_gid) == 0 || !FileManager.default.fileExists(atPath: path), "\(path)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", "/usr/bin/prlimit", "--nproc=6", "--",
-                             CLI.binary.path, "seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("limited.dossier"), "-q"]
-        process.environment = ["DOSSIER_LOG": ws.path("ledger.sqlite"), "PATH": "/usr/bin:/bin"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        // A seal waiting for a thread that never ran would hang: 60 s, then it is killed.
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        let hung = process.isRunning
-        if hung { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(!hung, "the seal hung")
-        #expect(process.terminationStatus == 0, "\(stderr)")
-        let verified = try ws.run(["verify", ws.path("limited.dossier"), "--trust", trust])
-        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        // No thread besides the main one: the access log is not opened (libdispatch, closing it,
+        // would wait for a thread for ever); nothing is written.
+        let lone = try runLimited(ws, threads: 1, ["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("lone.dossier"), "-q"])
+        #expect(!lone.hung, "the seal hung")
+        #expect(lone.status == 1 && lone.stderr.contains("cannot open the access log") && lone.stderr.contains("ulimit -u"), "\(lone.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("lone.dossier")) && !FileManager.default.fileExists(atPath: ws.path("ledger.sqlite")))
+        // The main thread and one more: every helper of the seal is refused (the pipeline, the
+        // prefetcher, zstd's workers, the background fsync) and done on the main thread. (With
+        // Swift's async `main` this waited for ever for a thread of the concurrency pool.)
+        let sealed = try runLimited(ws, threads: 2, ["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("limited.dossier"), "-q"])
+        #expect(!sealed.hung, "the seal hung")
+        #expect(sealed.status == 0, "\(sealed.stderr)")
+        let verified = try runLimited(ws, threads: 1, ["verify", ws.path("limited.dossier"), "--trust", trust, "-q"])
+        #expect(!verified.hung && verified.status == 0, "\(verified.stderr)")
+        #expect(try ws.run(["verify", ws.path("limited.dossier"), "--trust", trust]).status == 0)
+        let open = ["open", ws.path("limited.dossier"), "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "--trust", trust, "--purpose", "limits", "-q", "-o"]
+        // An opening needs its extraction worker: refused, it stops with a clear error and
+        // leaves nothing at the destination.
+        let refused = try runLimited(ws, threads: 2, open + [ws.path("opened-2")])
+        #expect(!refused.hung, "the opening hung")
+        #expect(refused.status == 1 && refused.stderr.contains("cannot start an extraction worker") && refused.stderr.contains("ulimit -u"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("opened-2")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.root).filter { $0.hasPrefix(".") }.isEmpty)
+        let opened = try runLimited(ws, threads: 4, open + [ws.path("opened-4")])
+        #expect(!opened.hung && opened.status == 0, "\(opened.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ws.path("opened-4/part-7.bin"))) == Data(repeating: 7, count: 300_000))
     }
 }

@@ -56,6 +56,17 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     private let pool: any DatabaseWriter
     let path: String
 
+    /// Refuses to open a ledger where the system gives this process no thread besides its
+    /// own: GRDB's database queues are libdispatch queues, and libdispatch, freeing one (when
+    /// the ledger is closed), waits for a worker thread until it gets one — for ever under
+    /// such a limit (`ulimit -u 1`). A thread that starts and ends at once tells.
+    private static func requireThread(_ path: String) throws(DossierError) {
+        do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.ledger") {} } catch {
+            throw DossierError(.accessLog, "cannot open the access log \(path): \(error)",
+                               hint: "the access log needs a thread besides the main one; raise the limit, or end other processes of this user")
+        }
+    }
+
     /// Opens the ledger only for reading: no schema, no pragmas that write, and writes fail.
     /// Where SQLite cannot keep its shared-memory file beside the ledger (a read-only copy
     /// or medium), the file is read as immutable (`immutable`: straight away, for tests).
@@ -64,6 +75,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "give the right path")
         }
+        try Self.requireThread(path)
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(120)
@@ -97,6 +109,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "create it by sealing with a log, or give the right path")
         }
+        try Self.requireThread(path)
         var config = Configuration()
         config.busyMode = .timeout(120)
         config.prepareDatabase { db in

@@ -199,3 +199,27 @@ struct RefusedThreadTests {
         }
     }
 }
+
+extension RefusedThreadTests {
+    @Test("an access log is not opened without a thread to spare (libdispatch would wait for one for ever when it is closed): a clear error, no file made")
+    func accessLogWithoutThread() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("ledger.sqlite")
+        func refusal(_ error: any Error) -> Bool {
+            guard let error = error as? DossierError else { return false }
+            return error.kind == .accessLog && "\(error)".contains("refused a new thread") && "\(error)".contains("ulimit -u")
+        }
+        #expect(performing: {
+            try SystemThread.refusing(["dossier.ledger"]) { _ = try AccessLog(path: path, createIfMissing: true) }
+        }, throws: refusal)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        // Made with a thread to spare, it opens for writing and for reading; refused, neither.
+        _ = try AccessLog(path: path, createIfMissing: true)
+        for readOnly in [true, false] {
+            #expect(performing: {
+                try SystemThread.refusing(["dossier.ledger"]) { _ = try AccessLog(path: path, readOnly: readOnly, immutableForTesting: false) }
+            }, throws: refusal)
+        }
+        #expect(try AccessLog(path: path, readOnly: true).history(of: "none").isEmpty)
+    }
+}
