@@ -4,8 +4,8 @@ import Foundation
 /// the caller goes on with work for the CPU. `wait()` must be called once: it returns when
 /// the job has finished and rethrows its error.
 ///
-/// A dedicated thread, not a dispatch queue: a job blocked in the kernel must not take one
-/// of the threads `DispatchQueue.concurrentPerform` would use on the other cores.
+/// A dedicated thread (`SystemThread`), not a dispatch queue: where the system refuses
+/// threads, libdispatch waits for one for ever; here the job then runs on the caller's.
 final class BackgroundTask: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
