@@ -1,4 +1,5 @@
 import CDossierSystem
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +37,43 @@ final class ContentWriter {
     /// What the read-ahead did during `addFolder`.
     private(set) var readAheadStatistics = FolderReadAhead.Statistics()
 
-    init(tar: ArchiveWriter) { self.tar = tar }
+    /// The first read of each file, not waiting for the disk (`preadv2(RWF_NOWAIT)`);
+    /// tests make it answer as kernels without it would (`answeringNoWaitReads`).
+    private let readCached: (Int32, UnsafeMutableRawPointer?, Int) -> Int
+
+    init(tar: ArchiveWriter) {
+        self.tar = tar
+        if let fake = Thread.current.threadDictionary[Self.noWaitReadsKey] as? NoWaitReads {
+            readCached = { _, _, _ in
+                fake.calls += 1
+                errno = fake.error
+                return -1
+            }
+        } else {
+            readCached = { dossier_read_cached($0, $1, $2, -1) }
+        }
+    }
+
+    /// A no-wait read that always fails with `error` (tests), and how often it was tried.
+    final class NoWaitReads {
+        let error: Int32
+        var calls = 0
+        init(error: Int32) { self.error = error }
+    }
+
+    private static let noWaitReadsKey = "dossier.ContentWriter.noWaitReads"
+
+    /// Runs `body` with the no-wait first reads of content writers made on this thread
+    /// failing with `error` (tests: EOPNOTSUPP or EINVAL where the kernel or file system
+    /// has none, EAGAIN for a file not in memory, or any other); returns how often one was tried.
+    static func answeringNoWaitReads(with error: Int32, _ body: () throws -> Void) rethrows -> Int {
+        let dictionary = Thread.current.threadDictionary
+        let fake = NoWaitReads(error: error)
+        dictionary[noWaitReadsKey] = fake
+        defer { dictionary[noWaitReadsKey] = nil }
+        try body()
+        return fake.calls
+    }
 
     private func advance(_ n: Int) {
         doneBytes += Int64(n)
@@ -257,7 +294,7 @@ final class ContentWriter {
         let (total, sha256, head) = try copyData(path, size: size, tooLong: changed(path)) { (raw) throws(DossierError) in
             if firstRead {
                 firstRead = false
-                let n = dossier_read_cached(fd, raw.baseAddress, raw.count, -1)
+                let n = readCached(fd, raw.baseAddress, raw.count)
                 if n >= 0 { return n }
                 if errno == EAGAIN {
                     readAheadWoken = true

@@ -447,3 +447,42 @@ struct FolderReadAheadTests {
         }
     }
 }
+
+extension FolderReadAheadTests {
+    /// Seals a folder of 12 files in three folders with the walker's no-wait first reads
+    /// failing with `error`; returns how often one was tried, the receipt, and whether the
+    /// opened dossier holds the folder's files.
+    func sealAnswering(_ error: Int32) throws -> (tries: Int, readAhead: FolderReadAhead.Statistics, sameContent: Bool) {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = [:]
+        for file in 0..<12 { files["part-\(file % 3)/\(file).bin"] = ParallelExtractionTests.bytes(5_000 + 700 * file, seed: UInt64(file)) }
+        let root = try fx.folder("answers", files)
+        var receipt: SealReceipt?
+        let tries = try ContentWriter.answeringNoWaitReads(with: error) { receipt = try fx.seal(root, id: "answers") }
+        let out = fx.dir.path("opened")
+        _ = try Dossier.open(receipt!.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        return (tries, receipt!.sourceReadAhead, try DossierFixture.contents(of: out) == files)
+    }
+
+    @Test("where the kernel has no no-wait reads (EOPNOTSUPP, EINVAL) the walker stops trying them after the first file, and the seal reads as usual")
+    func noWaitReadsUnsupported() throws {
+        for error in [EOPNOTSUPP, EINVAL] {
+            let sealed = try sealAnswering(error)
+            #expect(sealed.tries == 1, "\(error)")
+            #expect(sealed.readAhead == .init())
+            #expect(sealed.sameContent)
+        }
+    }
+
+    @Test("a file not in memory (EAGAIN) wakes the read-ahead; any other failure of the no-wait read is left to the ordinary read; both seal the same content")
+    func noWaitReadsAnswered() throws {
+        let notCached = try sealAnswering(EAGAIN)
+        #expect(notCached.tries == 12)
+        #expect(notCached.readAhead.wakeUps >= 1)
+        #expect(notCached.sameContent)
+        let failing = try sealAnswering(EIO)
+        #expect(failing.tries == 12)
+        #expect(failing.readAhead == .init())
+        #expect(failing.sameContent)
+    }
+}
