@@ -223,3 +223,18 @@ extension RefusedThreadTests {
         #expect(try AccessLog(path: path, readOnly: true).history(of: "none").isEmpty)
     }
 }
+
+extension RefusedThreadTests {
+    @Test("the probe for a thread-private working directory answers no, without waiting, when its thread is refused")
+    func probeWithoutThread() {
+        final class Answer: @unchecked Sendable { var value: Bool? }
+        let answer = Answer()
+        let returned = ParallelExtractionTests.returns(within: 10) {
+            answer.value = SystemThread.refusing(["dossier.probe"]) { ExtractionThread.probePrivateWorkingDirectory() }
+        }
+        #expect(returned, "the probe waited for a thread that never ran")
+        #expect(answer.value == false)
+        // Where the system allows it (Linux without a seccomp profile refusing unshare), yes.
+        #expect(ExtractionThread.probePrivateWorkingDirectory() == ExtractionThread.privateWorkingDirectoryAvailable)
+    }
+}

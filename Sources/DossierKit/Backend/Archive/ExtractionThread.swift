@@ -205,7 +205,12 @@ final class ExtractionThread: @unchecked Sendable {
 
     /// Whether this system lets a thread have a working directory of its own (probed once,
     /// on a throwaway thread).
-    static let privateWorkingDirectoryAvailable: Bool = {
+    static let privateWorkingDirectoryAvailable: Bool = probePrivateWorkingDirectory()
+
+    /// Tries `unshare(CLONE_FS)` on a throwaway thread; false where it fails or no thread
+    /// can be had (an opening then asks for one worker writing by absolute paths, and
+    /// stops, its worker refused too, with a clear error).
+    static func probePrivateWorkingDirectory() -> Bool {
         final class Box: @unchecked Sendable { var value = false }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
@@ -217,7 +222,7 @@ final class ExtractionThread: @unchecked Sendable {
         } catch { return false }
         done.wait()
         return box.value
-    }()
+    }
 
     /// Whether every worker wrote relative to its own working directory (valid after `finish`).
     var usedPrivateWorkingDirectory: Bool {
