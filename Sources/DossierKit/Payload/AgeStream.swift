@@ -5,8 +5,8 @@ import Foundation
 /// salt: 16-byte payload nonce, info: "payload").
 ///
 /// Every chunk is independently decryptable given the payload key, its index and whether
-/// it is the last one: `encryptChunk` / `decryptChunk` are the random-access primitives
-/// later layers use for multi-core sealing and for opening one document on its own.
+/// it is the last one: `encryptChunk` / `decryptChunk` encrypt and decrypt one chunk
+/// wherever it is in the stream.
 enum AgeStream {
     static let chunkSize = 64 * 1024
     static let tagSize = 16
@@ -98,6 +98,10 @@ final class AgeStreamEncryptor {
     private var output: [UInt8]
     private var index: UInt64 = 0
     private var finished = false
+    /// The first failure: every later call throws it. A batch whose writing failed may be
+    /// partly in the sink, and its chunk numbers must never encrypt other bytes (the same
+    /// key and nonce twice).
+    private var failed: AgeError?
 
     init(payloadKey: SecureBytes, sink: ByteSink) throws(AgeError) {
         aead = try AgeStream.cipher(payloadKey)
@@ -110,6 +114,25 @@ final class AgeStreamEncryptor {
 
     func write(_ bytes: UnsafeRawBufferPointer) throws(AgeError) {
         precondition(!finished, "write after finish")
+        try failing { () throws(AgeError) in try append(bytes) }
+    }
+
+    func finish() throws(AgeError) {
+        precondition(!finished, "finish called twice")
+        try failing { () throws(AgeError) in try flush(last: true) }
+        finished = true
+    }
+
+    /// Runs `body` unless an earlier call failed; keeps its failure.
+    private func failing(_ body: () throws(AgeError) -> Void) throws(AgeError) {
+        if let failed { throw failed }
+        do { try body() } catch {
+            failed = error
+            throw error
+        }
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) throws(AgeError) {
         var offset = 0
         while offset < bytes.count {
             let remaining = bytes.count - offset
@@ -133,12 +156,6 @@ final class AgeStreamEncryptor {
             filled += n
             offset += n
         }
-    }
-
-    func finish() throws(AgeError) {
-        precondition(!finished, "finish called twice")
-        try flush(last: true)
-        finished = true
     }
 
     /// Encrypts the buffered chunks; with `last`, the final one carries the last-chunk flag.

@@ -238,3 +238,30 @@ extension RefusedThreadTests {
         #expect(ExtractionThread.probePrivateWorkingDirectory() == ExtractionThread.privateWorkingDirectoryAvailable)
     }
 }
+
+extension RefusedThreadTests {
+    /// What asks libdispatch (or Swift concurrency, which runs on it) for worker threads:
+    /// where the system refuses them, libdispatch sleeps and asks again for ever.
+    static let dispatchWorkers = [#"concurrentPerform"#, #"DispatchQueue\.global"#, #"\.async\s*[({]"#, #"asyncAfter"#, #"DispatchGroup"#,
+                                  #"AsyncParsableCommand"#, #"\)\s*async\b"#, #"(^|[^A-Za-z0-9_.])Task\s*(\{|\(|\.detached)"#, #"OperationQueue"#,
+                                  #"readabilityHandler"#, #"(^|[^A-Za-z0-9_])Thread\s*\("#, #"detachNewThread"#]
+
+    @Test("no code of ours asks libdispatch or Swift concurrency for worker threads (they hang where the system refuses threads); helpers start through SystemThread")
+    func noDispatchWorkers() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Sources")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: sources.path).filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 50, "the sources were not found at \(sources.path)")
+        let patterns = try Self.dispatchWorkers.map { try Regex($0) }
+        var found: [String] = []
+        for file in files {
+            let text = try String(contentsOfFile: sources.path + "/" + file, encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = line.trimmingCharacters(in: .whitespaces)
+                guard !code.hasPrefix("//") else { continue }
+                for pattern in patterns where code.contains(pattern) { found.append("\(file):\(number + 1): \(code)") }
+            }
+        }
+        #expect(found.isEmpty, "\(found)")
+    }
+}

@@ -413,3 +413,33 @@ struct AgeTests {
         #expect(throws: AgeError.self) { try Age.decrypt(ciphertext, with: [AgeIdentity.passphrase(Passphrase("right horse"))]) }
     }
 }
+
+extension AgeTests {
+    /// Fails its `failing`-th write (counting from 1) and takes every other.
+    final class FlakySink: ByteSink {
+        let failing: Int
+        var writes = 0
+        var bytes: [UInt8] = []
+        init(failing: Int) { self.failing = failing }
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            writes += 1
+            guard writes != failing else { throw FileError(operation: "write", path: "test", code: EIO) }
+            self.bytes += bytes
+        }
+    }
+
+    @Test("after a failed write the writer refuses to go on, even where the sink would take more: no chunk number encrypts other bytes")
+    func failureSticks() throws {
+        let key = try AgeX25519.generate()
+        let sink = FlakySink(failing: 2)  // the header, then the first batch
+        let writer = try AgeEncryptingWriter(to: sink, recipients: [AgeRecipient(key.recipient)])
+        let header = sink.bytes.count
+        let data = Self.pattern(20 * AgeStream.chunkSize)
+        #expect(throws: AgeError.self) { try data.withUnsafeBytes { try writer.writeChunk($0) } }
+        let retried = Self.pattern(3 * AgeStream.chunkSize).map { $0 ^ 0x5A }
+        #expect(throws: AgeError.self) { try retried.withUnsafeBytes { try writer.writeChunk($0) } }
+        #expect(throws: AgeError.self) { try writer.finish() }
+        #expect(sink.bytes.count == header, "nothing is written after the failure")
+        #expect(sink.writes == 2)
+    }
+}

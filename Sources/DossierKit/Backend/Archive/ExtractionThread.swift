@@ -165,7 +165,9 @@ final class ExtractionThread: @unchecked Sendable {
         workerDone = Array(repeating: false, count: threads)
         entriesRouted = Array(repeating: 0, count: threads)
         routes = (0..<threads).map { _ in Route(awaited: Array(repeating: 0, count: threads)) }
-        writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, syncFileSystem: calls.syncFileSystem)
+        // Started after the workers: where the system gives few threads, they get them first.
+        writeback = EarlyWriteback(fd: descriptor, path: root, step: writebackStep, flush: .fileSystem, startNow: false,
+                                   syncFileSystem: calls.syncFileSystem)
         for index in 0..<threads {
             routes[index].current.bytes.reserveCapacity(self.batchBytes)
             let body: @Sendable () -> Void = { [self] in
@@ -197,6 +199,7 @@ final class ExtractionThread: @unchecked Sendable {
                 Worker(index: index, pool: self).work(relative: false, refusal: DossierError(.output, "cannot start an extraction worker: \(error)"))
             }
         }
+        writeback.start()
     }
 
     deinit {

@@ -114,19 +114,25 @@ package final class AEADKey {
             try OpenSSL.check(ok, .backendFailure, "AES-GCM (long IV) encryption failed")
             return
         }
-        try start(encrypt: 1, nonce: nonce)
-        try addAAD(aad)
-        var written: Int32 = 0
-        if plaintext.count > 0 {
+        do throws(CryptoError) {
+            try start(encrypt: 1, nonce: nonce)
+            try addAAD(aad)
+            var written: Int32 = 0
+            if plaintext.count > 0 {
+                try OpenSSL.check(
+                    EVP_CipherUpdate(ctx, out.baseAddress, &written, plaintext.bindMemory(to: UInt8.self).baseAddress, Int32(plaintext.count)),
+                    .backendFailure, "encryption failed")
+            }
+            var finalLength: Int32 = 0
+            try OpenSSL.check(EVP_CipherFinal_ex(ctx, out.baseAddress! + Int(written), &finalLength), .backendFailure, "encryption final failed")
             try OpenSSL.check(
-                EVP_CipherUpdate(ctx, out.baseAddress, &written, plaintext.bindMemory(to: UInt8.self).baseAddress, Int32(plaintext.count)),
-                .backendFailure, "encryption failed")
+                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, Int32(AEADAlgorithm.tagByteCount), out.baseAddress! + plaintext.count),
+                .backendFailure, "reading the tag failed")
+        } catch {
+            // The context is in an unknown state: the next call initialises it fully (as `open` does).
+            direction = -1
+            throw error
         }
-        var finalLength: Int32 = 0
-        try OpenSSL.check(EVP_CipherFinal_ex(ctx, out.baseAddress! + Int(written), &finalLength), .backendFailure, "encryption final failed")
-        try OpenSSL.check(
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, Int32(AEADAlgorithm.tagByteCount), out.baseAddress! + plaintext.count),
-            .backendFailure, "reading the tag failed")
     }
 
     /// Decrypts and authenticates `sealed` (ciphertext followed by the 16-byte tag) into

@@ -231,7 +231,8 @@ final class EarlyWriteback: @unchecked Sendable {
     private var unflushed = 0
     private var requested = false
     private var stopping = false
-    private var running = true
+    private var started = false
+    private var running = false
     private var failure: FileError?
     private var finishedFlushes = 0
 
@@ -250,16 +251,31 @@ final class EarlyWriteback: @unchecked Sendable {
     private let syncFileSystem: @Sendable (Int32) -> Int32
 
     /// `syncFileSystem` is the `syncfs` call (replaced by tests to inject a write-back error).
-    init(fd: Int32, path: String?, step: Int, flush: Flush = .fileData,
+    /// `startNow: false` leaves the thread to `start()` (after threads that matter more,
+    /// where the system gives few).
+    init(fd: Int32, path: String?, step: Int, flush: Flush = .fileData, startNow: Bool = true,
          syncFileSystem: @escaping @Sendable (Int32) -> Int32 = { dossier_syncfs($0) }) {
         self.fd = fd
         self.path = path
         self.step = step
         self.flush = flush
         self.syncFileSystem = syncFileSystem
-        // Without a thread there are no early flushes; the final sync still writes everything.
+        if startNow { start() }
+    }
+
+    /// Starts the flushing thread (once). Without a thread there are no early flushes; the
+    /// final sync still writes everything.
+    func start() {
+        condition.lock()
+        guard !started else { return condition.unlock() }
+        started = true
+        running = true
+        condition.unlock()
         do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.writeback") { [self] in work() } } catch {
+            condition.lock()
             running = false
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
