@@ -59,7 +59,9 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     /// Refuses to open a ledger where the system gives this process no thread besides its
     /// own: GRDB's database queues are libdispatch queues, and libdispatch, freeing one (when
     /// the ledger is closed), waits for a worker thread until it gets one — for ever under
-    /// such a limit (`ulimit -u 1`). A thread that starts and ends at once tells.
+    /// such a limit (`ulimit -u 1`). A thread that starts and ends at once tells. (Until it
+    /// has ended it still counts against the limit: a helper asked for right after may be
+    /// refused, and does without.)
     private static func requireThread(_ path: String) throws(DossierError) {
         do throws(SystemThread.Refused) { try SystemThread.start(name: "dossier.ledger") {} } catch {
             throw DossierError(.accessLog, "cannot open the access log \(path): \(error)",
