@@ -575,15 +575,18 @@ struct CLIDossierTests {
     }
 
     /// Whether a process limit can be tried here: root (to run as a user of no other
-    /// process, whose threads the limit counts), util-linux's setpriv and prlimit.
+    /// process, whose threads the limit counts), util-linux's setpriv and prlimit, a free
+    /// user id, and no ThreadSanitizer (its runtime takes a thread of its own under the limit).
     static var canLimitThreads: Bool {
         getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")
+            && ProcessInfo.processInfo.environment["TSAN_OPTIONS"] == nil && unusedUser() != nil
     }
 
-    /// A user id of no account and no running process, picked at random: `ulimit -u` counts
-    /// every thread of the user on the machine, so `nobody` (which daemons, or this suite run
-    /// from another checkout, may use) could shift every limit.
-    static func unusedUser() -> uid_t {
+    /// A user id of no account and no running process, picked at random among those this
+    /// user namespace maps (`/proc/self/uid_map`; rootless containers map 65,536): `ulimit -u`
+    /// counts every thread of the user on the machine, so `nobody` (which daemons, or this
+    /// suite run from another checkout, may use) could shift every limit.
+    static func unusedUser() -> uid_t? {
         var used = Set<uid_t>()
         for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -591,10 +594,19 @@ struct CLIDossierTests {
                   let real = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap({ uid_t($0) }) else { continue }
             used.insert(real)
         }
-        while true {
-            let uid = uid_t.random(in: 200_000..<2_000_000)
+        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? "0 0 65536"
+        let ranges = map.split(separator: "\n").compactMap { line -> Range<UInt64>? in
+            let fields = line.split(separator: " ").compactMap { UInt64($0) }
+            guard fields.count == 3 else { return nil }
+            let range = max(fields[0], 20_000)..<min(fields[0] + fields[2], 60_000)
+            return range.isEmpty ? nil : range
+        }
+        for _ in 0..<1000 {
+            guard let range = ranges.randomElement() else { return nil }
+            let uid = uid_t(UInt64.random(in: range))
             if !used.contains(uid) && getpwuid(uid) == nil { return uid }
         }
+        return nil
     }
 
     /// Runs dossier as `user` under `prlimit --nproc=limit` (the process itself is one of
@@ -634,7 +646,7 @@ struct CLIDossierTests {
         let random = FileHandle(forReadingAtPath: "/dev/urandom")!
         let parts = (0..<20).map { _ in random.readData(ofLength: 300_000) }
         for (index, part) in parts.enumerated() { try part.write(to: URL(fileURLWithPath: ws.path("case/part-\(index).bin"))) }
-        let user = Self.unusedUser()
+        let user = try #require(Self.unusedUser())
         for path in [ws.root] + ((try? FileManager.default.subpathsOfDirectory(atPath: ws.root)) ?? []).map({ ws.path($0) }) {
             #expect(chown(path, user, user) == 0, "\(path)")
         }

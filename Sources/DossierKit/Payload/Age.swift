@@ -159,6 +159,8 @@ public final class AgeEncryptingWriter: ByteSink {
     private let stream: AgeStreamEncryptor
     private let armor: AgeArmorWriter?
     private var finished = false
+    /// The first failure: every later call throws it.
+    private var failed: AgeError?
     /// Length of the header (through the MAC line) written at `init`; the payload body follows.
     let headerByteCount: Int
 
@@ -194,16 +196,27 @@ public final class AgeEncryptingWriter: ByteSink {
 
     /// `write(_:)` with a typed error.
     public func writeChunk(_ bytes: UnsafeRawBufferPointer) throws(AgeError) {
+        if let failed { throw failed }
         guard !finished else { throw AgeError(.invalidArgument, "write after finish") }
-        try stream.write(bytes)
+        do { try stream.write(bytes) } catch {
+            failed = error
+            throw error
+        }
     }
 
     /// Writes the last chunk (and the armor end line).
+    /// After a failure (here or in a write) every later call throws it again.
     public func finish() throws(AgeError) {
+        if let failed { throw failed }
         guard !finished else { return }
+        do throws(AgeError) {
+            try stream.finish()
+            do { try armor?.finish() } catch { throw AgeError.wrapping(error, "writing the armor failed") }
+        } catch {
+            failed = error
+            throw error
+        }
         finished = true
-        try stream.finish()
-        do { try armor?.finish() } catch { throw AgeError.wrapping(error, "writing the armor failed") }
     }
 }
 

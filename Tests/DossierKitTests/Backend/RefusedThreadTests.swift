@@ -243,8 +243,9 @@ extension RefusedThreadTests {
     /// What asks libdispatch (or Swift concurrency, which runs on it) for worker threads:
     /// where the system refuses them, libdispatch sleeps and asks again for ever.
     static let dispatchWorkers = [#"concurrentPerform"#, #"DispatchQueue\.global"#, #"\.async\s*[({]"#, #"asyncAfter"#, #"DispatchGroup"#,
-                                  #"AsyncParsableCommand"#, #"\)\s*async\b"#, #"(^|[^A-Za-z0-9_.])Task\s*(\{|\(|\.detached)"#, #"OperationQueue"#,
-                                  #"readabilityHandler"#, #"(^|[^A-Za-z0-9_])Thread\s*\("#, #"detachNewThread"#]
+                                  #"DispatchSource"#, #"DispatchIO"#, #"AsyncParsableCommand"#, #"\basync\b"#, #"(^|[^.A-Za-z0-9_])await\s+[A-Za-z_(\[]"#,
+                                  #"\bactor\s+[A-Z]"#, #"(^|[^A-Za-z0-9_.])Task\b\s*(<[^>]*>)?\s*(\{|\(|\.)"#, #"OperationQueue"#,
+                                  #"readabilityHandler"#, #"(^|[^A-Za-z0-9_])Thread\s*[({]"#, #"detachNewThread"#, #"(^|[^A-Za-z0-9_])Process\s*\("#]
 
     @Test("no code of ours asks libdispatch or Swift concurrency for worker threads (they hang where the system refuses threads); helpers start through SystemThread")
     func noDispatchWorkers() throws {
@@ -263,5 +264,32 @@ extension RefusedThreadTests {
             }
         }
         #expect(found.isEmpty, "\(found)")
+    }
+}
+
+extension RefusedThreadTests {
+    @Test("an extraction asks for its workers' threads before the optional early write-back's (where threads are few, the workers get them); none for the write-back when a worker was refused")
+    func workersFirst() throws {
+        let dir = try TemporaryDirectory()
+        for threads in [1, 2] {
+            let staging = try StagingFolder(beside: dir.path("out-\(threads)"), tag: "test")
+            defer { staging.close() }
+            var pool: ExtractionThread?
+            let starts = SystemThread.recordingStarts {
+                pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: threads)
+            }
+            pool?.cancel()
+            #expect(starts == Array(repeating: "dossier.extract", count: threads) + ["dossier.writeback"])
+        }
+        let staging = try StagingFolder(beside: dir.path("out-refused"), tag: "test")
+        defer { staging.close() }
+        var pool: ExtractionThread?
+        let starts = SystemThread.recordingStarts {
+            SystemThread.refusing(["dossier.extract"]) {
+                pool = ExtractionThread(root: staging.root, descriptor: staging.descriptor, threads: 1)
+            }
+        }
+        pool?.cancel()
+        #expect(starts == ["dossier.extract"])
     }
 }

@@ -439,7 +439,15 @@ extension AgeTests {
         let retried = Self.pattern(3 * AgeStream.chunkSize).map { $0 ^ 0x5A }
         #expect(throws: AgeError.self) { try retried.withUnsafeBytes { try writer.writeChunk($0) } }
         #expect(throws: AgeError.self) { try writer.finish() }
+        #expect(throws: AgeError.self) { try writer.finish() }
         #expect(sink.bytes.count == header, "nothing is written after the failure")
         #expect(sink.writes == 2)
+        // A failing end (the last chunk's write) is not forgotten by a second finish either.
+        let ending = FlakySink(failing: 2)
+        let short = try AgeEncryptingWriter(to: ending, recipients: [AgeRecipient(key.recipient)])
+        try Self.pattern(1000).withUnsafeBytes { try short.writeChunk($0) }
+        #expect(throws: AgeError.self) { try short.finish() }
+        #expect(throws: AgeError.self) { try short.finish() }
+        #expect(throws: AgeError.self) { try [UInt8](repeating: 1, count: 10).withUnsafeBytes { try short.writeChunk($0) } }
     }
 }

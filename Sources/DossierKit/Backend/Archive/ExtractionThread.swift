@@ -199,7 +199,10 @@ final class ExtractionThread: @unchecked Sendable {
                 Worker(index: index, pool: self).work(relative: false, refusal: DossierError(.output, "cannot start an extraction worker: \(error)"))
             }
         }
-        writeback.start()
+        condition.lock()
+        let failed = failure != nil
+        condition.unlock()
+        if !failed { writeback.start() }
     }
 
     deinit {

@@ -263,11 +263,11 @@ final class EarlyWriteback: @unchecked Sendable {
         if startNow { start() }
     }
 
-    /// Starts the flushing thread (once). Without a thread there are no early flushes; the
-    /// final sync still writes everything.
+    /// Starts the flushing thread (once, and not after `stop`). Without a thread there are
+    /// no early flushes; the final sync still writes everything.
     func start() {
         condition.lock()
-        guard !started else { return condition.unlock() }
+        guard !started && !stopping else { return condition.unlock() }
         started = true
         running = true
         condition.unlock()

@@ -34,6 +34,7 @@ enum SystemThread {
     /// Runs `body` on a new detached thread named `name` (its first 15 bytes); throws
     /// (and `body` never runs) when no thread could be made.
     static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(Refused) {
+        if let starts = Thread.current.threadDictionary[startsKey] as? Starts { starts.names.append(name) }
         if refusedForTesting.contains(name) { throw Refused(name: name, code: EAGAIN) }
         let context = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var attributes = pthread_attr_t()
@@ -56,6 +57,23 @@ enum SystemThread {
     }
 
     private static let refusalKey = "dossier.SystemThread.refused"
+    private static let startsKey = "dossier.SystemThread.starts"
+
+    private final class Starts {
+        var names: [String] = []
+    }
+
+    /// Runs `body` and returns the names of the threads it asked for on this thread, in
+    /// order, refused or not (tests).
+    static func recordingStarts(_ body: () throws -> Void) rethrows -> [String] {
+        let dictionary = Thread.current.threadDictionary
+        let before = dictionary[startsKey]
+        let starts = Starts()
+        dictionary[startsKey] = starts
+        defer { dictionary[startsKey] = before }
+        try body()
+        return starts.names
+    }
 
     /// Names of threads refused to the calling thread (tests; per thread, so that tests
     /// running side by side do not see each other's refusals).
