@@ -293,3 +293,22 @@ extension RefusedThreadTests {
         #expect(starts == ["dossier.extract"])
     }
 }
+
+extension RefusedThreadTests {
+    @Test("an early write-back started late starts once, and never after it was stopped (a late thread could flush a descriptor closed and reused meanwhile)")
+    func writebackStartsOnce() throws {
+        let dir = try TemporaryDirectory()
+        let fd = open(dir.path("f.bin"), O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let late = EarlyWriteback(fd: fd, path: "f.bin", step: 1, startNow: false)
+        #expect(SystemThread.recordingStarts { late.start(); late.start() } == ["dossier.writeback"])
+        late.wrote(10)
+        try late.stop()
+        let stopped = EarlyWriteback(fd: fd, path: "f.bin", step: 1, startNow: false)
+        stopped.wrote(10)
+        try stopped.stop()
+        #expect(SystemThread.recordingStarts { stopped.start() }.isEmpty)
+        #expect(!stopped.isRunning)
+    }
+}
