@@ -159,7 +159,8 @@ public final class AgeEncryptingWriter: ByteSink {
     private let stream: AgeStreamEncryptor
     private let armor: AgeArmorWriter?
     private var finished = false
-    /// The first failure: every later call throws it.
+    /// A failure of `finish` (the stream's own failures stick in the stream): every later
+    /// call throws it.
     private var failed: AgeError?
     /// Length of the header (through the MAC line) written at `init`; the payload body follows.
     let headerByteCount: Int
@@ -198,10 +199,8 @@ public final class AgeEncryptingWriter: ByteSink {
     public func writeChunk(_ bytes: UnsafeRawBufferPointer) throws(AgeError) {
         if let failed { throw failed }
         guard !finished else { throw AgeError(.invalidArgument, "write after finish") }
-        do { try stream.write(bytes) } catch {
-            failed = error
-            throw error
-        }
+        // The stream keeps its own failure: a later write or `finish` throws it again.
+        try stream.write(bytes)
     }
 
     /// Writes the last chunk (and the armor end line).
