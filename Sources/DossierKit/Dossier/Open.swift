@@ -126,7 +126,7 @@ extension Dossier {
                                hint: "free space or open into another folder")
         }
         // One inode per file and folder, and the staging folder (one document: it and its folders).
-        let entries = options.only.map { Int64($0.split(separator: "/").count + 1) } ?? manifest.fileCount + manifest.directoryCount + 1
+        let entries = options.only.map { Int64(FileSystem.components(of: $0).count + 1) } ?? manifest.fileCount + manifest.directoryCount + 1
         if let inodes = options.availableInodesForTesting ?? FileSystem.availableInodes(at: at), entries > inodes {
             throw DossierError(.output, "opening makes \(entries) files and folders, but the file system at \(at) can only make \(inodes) more",
                                hint: "free inodes (remove files) or open into another file system")

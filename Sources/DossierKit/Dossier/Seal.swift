@@ -174,7 +174,7 @@ extension Dossier {
     /// Whether the folder `path` is `source` or lies below it (real paths).
     private static func isInside(_ path: String, _ source: String) -> Bool {
         guard let sourceReal = FileSystem.realPath(source), let real = FileSystem.realPath(path) else { return false }
-        return real == sourceReal || real.hasPrefix(sourceReal == "/" ? "/" : sourceReal + "/")
+        return FileSystem.isSameOrBelow(real, sourceReal)
     }
 
     /// The folder's name ("." and ".." resolved), or the archive's name without its extension.

@@ -433,8 +433,8 @@ final class ContentWriter {
 
     private func addParents(of name: String, mtime: Int64) throws(DossierError) {
         var parent = ""
-        for component in name.split(separator: "/").dropLast() {
-            parent += parent.isEmpty ? String(component) : "/" + component
+        for component in FileSystem.components(of: name).dropLast() {
+            parent += parent.isEmpty ? component : "/" + component
             if writtenDirectories.contains(parent) { continue }
             do { try collisions.insert(parent, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
             try addDirectory(parent, mode: 0o755, mtime: mtime)

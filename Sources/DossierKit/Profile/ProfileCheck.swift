@@ -87,7 +87,7 @@ extension DossierProfile {
                     try walk(child, rel)
                 } else if FileSystem.isRegular(info) {
                     if relative.isEmpty { topFiles.append(name); continue }
-                    let section = String(rel.split(separator: "/")[0])
+                    let section = FileSystem.components(of: rel)[0]
                     var head = [UInt8](repeating: 0, count: 16)
                     let fd = FileSystem.openAt(dir, nameBytes, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                     guard fd >= 0 else {

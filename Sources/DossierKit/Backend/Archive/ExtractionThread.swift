@@ -293,8 +293,8 @@ final class ExtractionThread: @unchecked Sendable {
 
     /// The folder part of `path` ("" for the staging folder itself).
     private static func folder(of path: String) -> String {
-        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
-        return String(path[..<slash])
+        guard path.utf8.contains(UInt8(ascii: "/")) else { return "" }
+        return FileSystem.parent(of: path)
     }
 
     /// The nearest folder above `path` that the dossier listed (made by a worker), if any;
@@ -502,18 +502,18 @@ final class ExtractionThread: @unchecked Sendable {
         /// nothing, if a component does not exist.
         @discardableResult
         private func enter(_ folder: String) throws(DossierError) -> Bool {
-            if folder == workingFolder { return true }
+            if FileSystem.same(folder, workingFolder) { return true }
             var current = descriptor
             defer { if current != descriptor { close(current) } }
             if !folder.isEmpty {
-                for component in folder.split(separator: "/", omittingEmptySubsequences: false) {
+                for component in FileSystem.components(of: folder, omittingEmpty: false) {
                     // What libarchive's SECURE_NODOTDOT refuses in the part of the path it no
                     // longer sees (our path rules never let it through; `checkPath` refuses
                     // absolute paths and NUL bytes).
                     guard !component.isEmpty, component != ".", component != ".." else {
                         throw DossierError(.unsafePath, "extraction refused: \(folder) has an empty, \".\" or \"..\" component")
                     }
-                    let next = openat(current, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    let next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard next >= 0 else {
                         let code = errno
                         if code == ENOENT { return false }
@@ -541,12 +541,11 @@ final class ExtractionThread: @unchecked Sendable {
         /// staging folder, with its own checks); absolute mode, the full path.
         private func filePath(_ path: String, prefix: String) throws(DossierError) -> String {
             guard relative else { return prefix + path }
-            guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            guard path.utf8.contains(UInt8(ascii: "/")) else {
                 try enter("")
                 return path
             }
-            let folder = String(path[..<slash])
-            if try enter(folder) { return String(path[path.index(after: slash)...]) }
+            if try enter(FileSystem.parent(of: path)) { return FileSystem.lastComponent(of: path) }
             try enter("")
             return path
         }

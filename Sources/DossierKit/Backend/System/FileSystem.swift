@@ -223,16 +223,39 @@ enum FileSystem {
         return Int64(clamping: info.f_favail)
     }
 
+    // Paths are split at "/" bytes, never at Characters: a "/" followed by a combining
+    // mark (U+0301), a joiner or a variation selector is one grapheme in Swift, but on disk
+    // and in a tar it is still a separator (review of session 15: such a name lost its mark).
+
     /// The directory part of a path ("." for a bare name).
     static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        if slash == utf8.startIndex { return "/" }
+        return String(decoding: utf8[..<slash], as: UTF8.self)
     }
 
+    /// The part of a path after its last "/" (all of it when there is none).
     static func lastComponent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(decoding: utf8[utf8.index(after: slash)...], as: UTF8.self)
+    }
+
+    /// The components of a path between its "/" bytes (empty ones left out unless asked for).
+    static func components(of path: String, omittingEmpty: Bool = true) -> [String] {
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: omittingEmpty).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether two paths are the same bytes (String's `==` compares by canonical equivalence:
+    /// "é" precomposed equals "e" + U+0301, but on disk they are two names).
+    static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    /// Whether `path` is `folder` or lies below it, by bytes.
+    static func isSameOrBelow(_ path: String, _ folder: String) -> Bool {
+        if same(path, folder) { return true }
+        let prefix = folder.utf8.last == UInt8(ascii: "/") ? Array(folder.utf8) : Array(folder.utf8) + [UInt8(ascii: "/")]
+        return path.utf8.starts(with: prefix)
     }
 
     /// A unique sibling path for temporary output: ".<name>.<tag>-<pid>-<random>". The pid
