@@ -231,12 +231,14 @@ final class ExtractingSink: ContentSink {
 
     func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {
         guard only == nil else { return }
-        try writer.directory(path, permissions: 0o700 | (permissions & 0o755), mtime: mtime)
+        // FORMAT.md §2: what the tar says is a sealer's word, not the reader's: folders 0755.
+        try writer.directory(path, permissions: ContentWriter.permissions(permissions, directory: true), mtime: mtime)
     }
 
     func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
         guard only == nil || only == path else { return false }
-        try writer.beginFile(path, size: size, permissions: permissions & 0o755, mtime: mtime)
+        // Files 0644, or 0755 with any execute bit (FORMAT.md §2).
+        try writer.beginFile(path, size: size, permissions: ContentWriter.permissions(permissions, directory: false), mtime: mtime)
         if only != nil { wroteOnly = true }
         return true
     }

@@ -59,6 +59,10 @@ enum ContentReader {
         }
     }
 
+    /// What one entry may take besides its data: a header (512 bytes), a pax header and its
+    /// records (a path of up to 4,096 bytes, times, sizes) and the padding of both, with room.
+    static let headerAllowancePerEntry: Int64 = 8 * 1024
+
     static func read(
         _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
         identities: [AgeIdentity], into sink: ContentSink, progress: ProgressHandler? = nil
@@ -101,9 +105,21 @@ enum ContentReader {
         var privateBytes: [UInt8]?
         var progressDone: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        // Everything libarchive decompresses is content, headers or the private manifest. A
+        // tar that decompresses to more hides data nobody hashes — in special headers (up to
+        // 1 MB each, before any entry) or in entries whose data libarchive skips — and would
+        // otherwise get past the 1,000:1 expansion limit (a decompression bomb).
+        let entries = manifest.fileCount + manifest.directoryCount + 1
+        let decompressionLimit = manifest.contentBytes + entries * Self.headerAllowancePerEntry + Int64(PrivateManifest.maxBytes) + (1 << 20)
+        func checkDecompressed() throws(DossierError) {
+            guard tar.uncompressedBytesRead <= decompressionLimit else {
+                throw DossierError(.content, "the inner archive decompresses to more than its content, headers and private manifest can take (possible decompression bomb)")
+            }
+        }
         while true {
             let entry: ArchiveEntryInfo?
             do { entry = try tar.nextEntry() } catch { throw payloadFailure(error) }
+            try checkDecompressed()
             guard let entry else { break }
             // FORMAT.md §2: the inner archive is tar through zstd; libarchive would read a plain tar too.
             if fileOrder.isEmpty && seenDirectories.isEmpty && privateBytes == nil, !tar.isZstdCompressed {
@@ -153,12 +169,22 @@ enum ContentReader {
                     depth = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).count
                 }
             } catch { throw DossierError(.unsafePath, "the payload has an unsafe entry: \(error)") }
+            // A sealer writes every folder as an entry before what it holds (FORMAT.md §2). A
+            // folder a path only implies would be made by the opening without being counted,
+            // listed in the private manifest or limited (65,536 entries could make millions).
+            if let slash = relative.lastIndex(of: UInt8(ascii: "/")), checkedFolders[Array(relative[..<slash])] == nil {
+                throw DossierError(.content, "\(path) comes before its folder \(AgeHeader.printable(Array(relative[..<slash]))) (or the payload has no entry for that folder): a sealer writes every folder before what it holds")
+            }
             if entry.kind == .directory { checkedFolders[relative] = DossierPath.Parent(bytes: relative, path: path, depth: depth) }
             guard entry.mode & 0o7000 == 0 else {
                 throw DossierError(.unsafePath, "\(path) has setuid, setgid or sticky bits")
             }
             switch entry.kind {
             case .directory:
+                // A GNU dumpdir ('D') is read as a folder whose data libarchive skips: data nobody hashes.
+                if let size = entry.size, size != 0 {
+                    throw DossierError(.content, "the folder entry \(path) carries data (\(size) bytes): a dossier's folders hold none")
+                }
                 seenDirectories.append(path)
                 guard Int64(seenDirectories.count) <= manifest.directoryCount else {
                     throw DossierError(.content, "the payload has more folders than the manifest declares")
@@ -191,6 +217,7 @@ enum ContentReader {
                     progress?(progressDone, manifest.contentBytes)
                 }
                 guard read == size else { throw DossierError(.content, "\(path) is shorter than its size") }
+                try checkDecompressed()
                 if keep { try sink.endFile() }
                 fileFacts.append((size, Digest32(hash.finalize())))
                 fileOrder.append(path)

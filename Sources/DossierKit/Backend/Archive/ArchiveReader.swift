@@ -88,6 +88,10 @@ final class ArchiveReader {
     /// False until libarchive has recognised the format (at the first `nextEntry`).
     var formatRecognized: Bool { archive_format(archive) != 0 }
 
+    /// The bytes the archive format has read so far, after decompression: headers, special
+    /// headers and data, also what it skipped.
+    var uncompressedBytesRead: Int64 { Int64(archive_filter_bytes(archive, 0)) }
+
     private func supply(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
         guard let source else { return 0 }
         do {
