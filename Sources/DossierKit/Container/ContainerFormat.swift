@@ -42,6 +42,9 @@ enum ContainerFormat {
     static func transferName(_ sequence: Int) -> String { "\(transferPrefix)\(twoDigits(sequence)).json" }
 
     static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
+
+    /// Signatures and transfers are numbered with two digits: at most 99 of each.
+    static let maxSequence = 99
 }
 
 /// The trusted comment of a dossier signature, which minisign shows and signs:

@@ -11,7 +11,9 @@ final class RandomAccessFile: Sendable {
     private let fd: Int32
 
     init(path: String) throws(FileError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO without a writer would wait for one for ever (a folder of
+        // dossiers verified by an application); it is refused below as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -23,6 +25,7 @@ final class RandomAccessFile: Sendable {
             close(fd)
             throw FileError(operation: "read (not a regular file)", path: path, code: EINVAL)
         }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.fd = fd
         self.path = path
         self.size = Int64(info.st_size)

@@ -47,6 +47,9 @@ extension Dossier {
         guard !container.signatures.contains(where: { $0.name.keyID == signer.key.publicKey.keyID && $0.name.role == signer.role }) else {
             throw DossierError(.invalidArgument, "key \(signer.key.publicKey.keyID) has already signed this dossier as \(signer.role)")
         }
+        guard container.signatures.count < ContainerFormat.maxSequence else {
+            throw DossierError(.invalidArgument, "the dossier already holds \(container.signatures.count) signatures, the most it can hold")
+        }
         try refuseUntrusted(report, allowUntrusted: allowUntrusted, doing: "countersign")
         let time = Timestamp.format(Int64(Date().timeIntervalSince1970))
         let statement = SignatureStatement(dossierID: manifest.dossierID, role: signer.role, keyID: signer.key.publicKey.keyID, time: time, name: signer.name)
@@ -102,7 +105,7 @@ extension Dossier {
             throw DossierError(.signature, "refusing to transfer a dossier that does not verify: \(report.failureSummary)")
         }
         try refuseUntrusted(report, allowUntrusted: allowUntrusted, doing: "transfer")
-        guard container.transfers.count < 99 else { throw DossierError(.invalidArgument, "a dossier records at most 99 transfers") }
+        guard container.transfers.count < ContainerFormat.maxSequence else { throw DossierError(.invalidArgument, "a dossier records at most 99 transfers") }
         let fileKey: SecureBytes
         do { fileKey = try AgeFile.unwrap(payload.header, identities: identities) } catch {
             if error.kind == .noMatch { throw DossierError(.noIdentity, "none of the given identities can decrypt this dossier: \(error.reason)") }

@@ -101,6 +101,10 @@ extension Dossier {
         guard Set(signers.map(\.key.publicKey.keyID)).count == signers.count else {
             throw DossierError(.invalidArgument, "the same key signs twice")
         }
+        guard signers.count <= ContainerFormat.maxSequence else {
+            throw DossierError(.invalidArgument, "\(signers.count) signers: a dossier holds at most \(ContainerFormat.maxSequence) signatures",
+                               hint: "let fewer keys sign")
+        }
         try checkPublicMetadata(options.publicMetadata)
         if let recorder = options.log { try LogEntry.checkPurpose(recorder.purpose) }
         var profileRecord: DossierManifest.ProfileRecord?

@@ -22,6 +22,14 @@ enum AgeArmor {
     static func looksArmored(firstByte byte: UInt8) -> Bool {
         byte == UInt8(ascii: "-") || isWhitespace(byte)
     }
+
+    /// Whether a key file is age-encrypted (passphrase-protected): binary age, or the armor's
+    /// first line after any whitespace — exact prefixes, as age itself decides. A plain key
+    /// file may start with blank lines or spaces (they are ignored) and is not encrypted.
+    static func isEncryptedKeyFile<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        if bytes.starts(with: "age-encryption.org/".utf8) { return true }
+        return bytes.drop(while: isWhitespace).starts(with: begin)
+    }
 }
 
 /// Decodes armored input as a byte source, in constant memory.

@@ -59,16 +59,14 @@ extension AgeIdentity {
                 throw AgeError(.invalidKey, "secret key file \(path) is accessible by group or others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
             }
         }
-        let encrypted = withBytes(contents) { file in
-            file.first.map(AgeArmor.looksArmored(firstByte:)) == true || file.starts(with: "age-encryption.org/".utf8)
-        }
+        let encrypted = withBytes(contents) { AgeArmor.isEncryptedKeyFile($0) }
         if encrypted {
             guard let passphrase else { throw AgeError(.invalidKey, "\(path) is passphrase-protected; a passphrase is needed") }
             let secret: Passphrase
             do { secret = try passphrase() } catch { throw AgeError(.invalidArgument, "reading the passphrase failed: \(error)") }
             let plain: SecureBytes
             do {
-                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.keyFileMaxWorkFactor)])
             } catch {
                 if error.kind == .noMatch { throw AgeError(.invalidKey, "wrong passphrase for \(path)") }
                 throw error

@@ -7,6 +7,10 @@ public enum AgeScrypt {
     public static let defaultMaxWorkFactor = 22
     /// The hard upper bound (2^30 × 1 KiB = 1 TiB of memory is not a real file).
     public static let maximumWorkFactor = 30
+    /// The most a passphrase-protected key file may demand (age's default limit, 22: ~4 GiB
+    /// and seconds of CPU). A key file is opened on every use, often unattended; one planted
+    /// or damaged to demand 2^30 would take ~1 TiB of memory. We write work factor 18.
+    static let keyFileMaxWorkFactor = defaultMaxWorkFactor
     static let label = Array("age-encryption.org/v1/scrypt".utf8)
 
     static func deriveKey(_ passphrase: SecureBytes, salt: [UInt8], workFactor: Int) throws(AgeError) -> SecureBytes {

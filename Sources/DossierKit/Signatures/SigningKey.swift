@@ -136,7 +136,7 @@ public struct SigningKey: Sendable {
                                    hint: "run: chmod 600 \(path)")
             }
         }
-        if withBytes(contents, { $0.first.map(AgeArmor.looksArmored(firstByte:)) == true }) {
+        if withBytes(contents, { AgeArmor.isEncryptedKeyFile($0) }) {
             guard let passphrase else {
                 throw DossierError(.key, "\(path) is passphrase-protected", hint: "supply the passphrase")
             }
@@ -144,7 +144,7 @@ public struct SigningKey: Sendable {
             do { secret = try passphrase() } catch { throw DossierError(.key, "reading the passphrase failed: \(error)") }
             let plain: SecureBytes
             do {
-                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.maximumWorkFactor)])
+                plain = try Age.decryptSecret(contents.unsafeCopy, with: [AgeIdentity.passphrase(secret, maxWorkFactor: AgeScrypt.keyFileMaxWorkFactor)])
             } catch where error.kind == .noMatch {
                 throw DossierError(.key, "wrong passphrase for \(path)")
             } catch {

@@ -27,12 +27,15 @@ enum SecretFile {
     /// than 1 MiB, a public key given by mistake (checked first: that is the usual mix-up),
     /// and files that group or others may access.
     static func read(_ path: String) throws(Failure) -> SecureBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO without a writer would block the open for ever; it is refused
+        // below as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .system(FileError(operation: "open", path: path, code: errno)) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(FileError(operation: "stat", path: path, code: errno)) }
         guard info.st_mode & Glibc.S_IFMT == Glibc.S_IFREG else { throw .notRegularFile }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         guard info.st_size <= sizeLimit else { throw .tooLarge }
         // One byte more than announced, to see a file that grew.
         var length = 0

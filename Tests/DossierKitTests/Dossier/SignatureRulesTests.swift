@@ -118,4 +118,40 @@ struct SignatureRulesTests {
         lines[1] = bytes.base64EncodedString()
         Self.expectBroken(try sealed.verify("legacy.dossier", sealerText: lines.joined(separator: "\n")), "legacy (non-prehashed) signatures are not accepted")
     }
+
+    /// Review of session 15: the 100th signature got the entry name "100-…", which the
+    /// format (two digits) refuses — the seal wrote everything, then failed its own check.
+    @Test("at most 99 signatures: a seal with 100 signers and a countersignature beyond 99 are refused up front, nothing written")
+    func ninetyNineSignatures() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("many", ["a.txt": [1]])
+        var signers = fx.signers
+        for index in 0..<98 { signers.append(DossierSigner(key: try SigningKey.generate(), role: .approver, name: "Signer \(index)")) }
+        let before = HostileInputTests.snapshot(fx.dir.url.path)
+        var options = SealOptions()
+        options.log = fx.recorder
+        let recipients = [try AgeRecipient(fx.recipient.recipient)]
+        do throws(DossierError) {
+            _ = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: fx.dir.path("100.dossier"),
+                                 options: options)
+            Issue.record("sealed with 100 signers")
+        } catch {
+            #expect(error.kind == .invalidArgument && error.reason.contains("at most 99 signatures"), "\(error.reason)")
+        }
+        #expect(HostileInputTests.snapshot(fx.dir.url.path) == before, "files were left behind")
+        #expect(try fx.log.history(of: "many").isEmpty)
+        // 99 signers seal; a 100th countersignature is refused, the dossier unchanged.
+        signers.removeLast()
+        let receipt = try Dossier.seal(source, to: [AgeRecipient(fx.recipient.recipient)], signedBy: signers, writingTo: fx.dir.path("99.dossier"),
+                                       options: options)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: receipt.path))
+        let extra = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "One too many")
+        do throws(DossierError) {
+            _ = try Dossier.countersign(receipt.path, as: extra, allowUntrusted: true)
+            Issue.record("a 100th signature was added")
+        } catch {
+            #expect(error.reason.contains("99 signatures, the most it can hold"), "\(error.reason)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == bytes)
+    }
 }
