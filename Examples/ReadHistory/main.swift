@@ -14,7 +14,8 @@ guard (3...4).contains(arguments.count) else {
 }
 
 do {
-    let log = try AccessLog(path: arguments[1])
+    // Only read: an inspector's copy of the ledger may be read-only.
+    let log = try AccessLog(path: arguments[1], readOnly: true)
     let trust = arguments.count == 4 ? try TrustStore.load(path: arguments[3]) : .empty
     guard let manifest = Dossier.verify(arguments[2], trusting: trust, requiringRoles: []).manifest else {
         FileHandle.standardError.write(Data("read-history: \(arguments[2]) is not a readable dossier\n".utf8))
@@ -26,6 +27,9 @@ do {
     let report = log.verify(dossierID: manifest.dossierID, trusting: trust, anchor: manifest.accessLogGenesisSHA256)
     print(report.isIntact ? "history intact and anchored in the manifest" : "history DAMAGED: \(report.problems.joined(separator: "; "))")
     for note in report.untrusted { print("untrusted: \(note)") }
+    if report.entriesAfterCheckpoint > 0 {
+        print("\(report.entriesAfterCheckpoint) ledger entries are newer than the newest verified checkpoint")
+    }
     exit(report.isIntact ? 0 : 2)
 } catch {
     FileHandle.standardError.write(Data("read-history: \(error)\n".utf8))

@@ -12,9 +12,10 @@ extension DossierCommand {
                 dossier id. Without options the history is printed. --verify checks the chain \
                 (without TARGET: every chain in the ledger), \
                 every signature, the anchor and the ledger's checkpoints (plus any given with \
-                --checkpoint); --export writes JSON Lines that verify offline (with --as, an \
-                exported entry is recorded first and ends the export); --verify-export checks \
-                such a file without any ledger; --import adds an exported log to this ledger.
+                --checkpoint); --export writes JSON Lines that verify offline (it needs --as: an \
+                exported entry signed by that key is recorded first and ends the export); \
+                --verify-export checks such a file without any ledger; --import adds an exported \
+                log to this ledger. One of these at a time.
 
                 Examples:
                   dossier log case.dossier
@@ -68,10 +69,18 @@ extension DossierCommand {
             return FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) && !isFolder.boolValue
         }
 
+        func isFolder(_ target: String) -> Bool {
+            var isFolder: ObjCBool = false
+            return FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) && isFolder.boolValue
+        }
+
         func resolve() throws -> (id: String, anchor: String?) {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
+            // A case folder, as a path ("./case", "case/", what tab completion gives): its name
+            // is the id (the id defaults to the folder's name when sealing).
+            if target.utf8.contains(UInt8(ascii: "/")), isFolder(target) { return ((target as NSString).lastPathComponent, nil) }
             // A path or a .dossier name that is not there is a mistyped file, not an id.
-            if !isDossierFile(target) && (target.contains("/") || target.hasSuffix(".dossier")) {
+            if !isDossierFile(target) && (target.utf8.contains(UInt8(ascii: "/")) || target.hasSuffix(".dossier")) {
                 try requireReadableDossier(target)
             }
             if isDossierFile(target) {
@@ -91,6 +100,7 @@ extension DossierCommand {
                     "intact": .bool(report.isIntact), "valid": .bool(report.isValid),
                     "problems": .array(report.problems.map { .string($0) }), "untrusted": .array(report.untrusted.map { .string($0) }),
                     "checkpointsVerified": .integer(Int64(report.checkpointsVerified)),
+                    "entriesAfterCheckpoint": .integer(Int64(report.entriesAfterCheckpoint)),
                     "entries": .array(report.entries.map(Self.entryJSON)),
                 ]))
             } else {
@@ -98,6 +108,10 @@ extension DossierCommand {
                 Console.line("log of \(report.dossierID ?? "the whole ledger"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
                 for problem in report.problems { Console.line("  PROBLEM   \(problem)") }
                 for note in report.untrusted { Console.line("  untrusted \(note)") }
+                if report.entriesAfterCheckpoint > 0 {
+                    let count = report.entriesAfterCheckpoint == 1 ? "1 entry is" : "\(report.entriesAfterCheckpoint) entries are"
+                    Console.line("  note      \(count) newer than the newest verified checkpoint: one removed from among them is noticed only by a later checkpoint (dossier checkpoint)")
+                }
             }
             if !report.isIntact { throw ExitCode(Exit.invalid) }
             if !report.isValid { throw ExitCode(Exit.untrusted) }
@@ -110,6 +124,10 @@ extension DossierCommand {
         }
 
         func validate() throws {
+            // One thing at a time: an option that would be ignored is refused instead.
+            let modes = [("--verify", verify), ("--export", export != nil), ("--verify-export", verifyExport != nil),
+                         ("--import", importFile != nil), ("--record", recordEvent != nil)].filter(\.1).map(\.0)
+            guard modes.count <= 1 else { throw ValidationError("\(modes.joined(separator: " and ")) do not go together: give one of them") }
             if recordEvent == nil {
                 guard details.isEmpty else { throw ValidationError("--detail goes with --record") }
                 guard purpose == nil else { throw ValidationError("--purpose goes with --record") }
@@ -118,6 +136,17 @@ extension DossierCommand {
                     throw ValidationError("--record needs a purpose (--purpose), not an empty one")
                 }
                 try log.requireActor()
+            }
+            if export != nil, !log.namesActor {
+                throw ValidationError("--export needs --as KEYFILE (or DOSSIER_ACTOR): the export ends with an exported entry signed by that key, which shows that nothing was cut from it")
+            }
+            guard log.actor == nil || recordEvent != nil || export != nil else { throw ValidationError("--as goes with --record or --export") }
+            guard checkpointFiles.isEmpty || verify else { throw ValidationError("--checkpoint goes with --verify") }
+            guard trust.trust == nil || verify || verifyExport != nil || importFile != nil else {
+                throw ValidationError("--trust goes with --verify, --verify-export or --import")
+            }
+            guard target != nil || verify || verifyExport != nil || importFile != nil else {
+                throw ValidationError("give a .dossier file or a dossier id")
             }
         }
 
@@ -132,27 +161,22 @@ extension DossierCommand {
                     try show(AccessLog.verifyExport(text, trusting: store, anchor: expected?.anchor, dossierID: expected?.id))
                     return
                 }
-                let ledgerExisted = FileManager.default.fileExists(atPath: log.path)
-                let writes = importFile != nil || recordEvent != nil || export != nil
-                let ledger = writes ? try log.open(create: importFile != nil) : try log.openForReading()
                 if let file = importFile {
-                    let created = ledgerExisted ? nil : (try? FileManager.default.attributesOfItem(atPath: log.path)[.systemFileNumber]) as? Int
+                    // A ledger made just for this import does not stay behind if it fails.
+                    let (ledger, made) = try log.ledger.openCreating()
                     let report: LogReport
                     do {
                         report = try ledger.importLog(try String(contentsOfFile: file, encoding: .utf8), trusting: store,
                                                       anchor: expected?.anchor, dossierID: expected?.id)
                     } catch {
-                        // A ledger made just for this import does not stay behind empty — unless
-                        // meanwhile it is another file, or someone else has written to it.
-                        if let created, (try? FileManager.default.attributesOfItem(atPath: log.path)[.systemFileNumber]) as? Int == created,
-                           ledger.verify(trusting: .empty).entries.isEmpty {
-                            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: log.path + suffix) }
-                        }
+                        made?.removeIfUnused(ledger)
                         throw error
                     }
                     Console.line("imported the log of \(report.dossierID ?? "?") (\(report.entries.count) entries) into \(log.path)")
                     return
                 }
+                let writes = recordEvent != nil || export != nil
+                let ledger = writes ? try log.open(create: false) : try log.openForReading()
                 if verify, target == nil {
                     // The whole ledger: every chain, every row, every checkpoint.
                     var extra: [Checkpoint] = []
@@ -172,6 +196,8 @@ extension DossierCommand {
                         map[String(item[..<eq])] = String(item[item.index(after: eq)...])
                     }
                     let actor = try log.actor(defaultRole: "archivist", passphrase: passphrase)
+                    // Never on a history that is not this dossier's own, nor a second one ("registered").
+                    if let anchor { try ledger.requireHistory(of: id, anchoredAt: anchor) }
                     var digest: String?
                     if let target, isDossierFile(target) {
                         digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256
@@ -186,7 +212,8 @@ extension DossierCommand {
                     // An actor named but unusable (a key readable by others, a wrong passphrase)
                     // is an error: the export would miss its signed exported entry. The file is
                     // made (never overwritten) before the exported entry is recorded.
-                    let actor = log.namesActor ? try log.actor(defaultRole: "reader", passphrase: passphrase) : nil
+                    let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
+                    if let anchor { try ledger.requireHistory(of: id, anchoredAt: anchor) }
                     let file = export == "-" ? nil : try OutputFile(creating: export)
                     let text: String
                     do { text = try ledger.export(dossierID: id, actor: actor) } catch {
@@ -207,16 +234,19 @@ extension DossierCommand {
                     try show(ledger.verify(dossierID: id, trusting: store, anchor: anchor, checkpoints: extra))
                     return
                 }
-                let history = try ledger.history(of: id)
-                if json {
-                    Console.json(.object(["dossierId": .string(id), "entries": .array(history.map(Self.entryJSON))]))
-                } else {
-                    Console.line("access log of \(id) (\(history.count) entries) in \(log.path)")
-                    for e in history {
-                        let details = e.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                        Console.line("  #\(e.sequence) \(e.at) \(e.event.rawValue) by \(e.actorName) (\(e.actorRole), \(e.actorKeyID)): \(e.purpose)\(details.isEmpty ? "" : " [\(details)]")")
-                    }
+                let history: [LogEntry]
+                do { history = try ledger.history(of: id) } catch {
+                    // A damaged entry: show what can be read, and say which one is damaged.
+                    let report = ledger.verify(dossierID: id, trusting: .empty)
+                    guard !report.problems.isEmpty else { throw error }
+                    show(history: report.entries, of: id, problems: report.problems)
+                    throw ExitCode(Exit.invalid)
                 }
+                guard !history.isEmpty else {
+                    throw DossierError(.accessLog, "the access log \(log.path) has no history of dossier \(id)",
+                                       hint: "check the id, or give the .dossier file")
+                }
+                show(history: history, of: id)
             } catch let error as ValidationError {
                 throw error
             } catch let error as ExitCode {
@@ -224,6 +254,22 @@ extension DossierCommand {
             } catch {
                 throw fail(error)
             }
+        }
+
+        /// The history as read; `problems` (a damaged entry) are printed after it.
+        func show(history: [LogEntry], of id: String, problems: [String] = []) {
+            if json {
+                var object: [String: JSONValue] = ["dossierId": .string(id), "entries": .array(history.map(Self.entryJSON))]
+                if !problems.isEmpty { object["problems"] = .array(problems.map { .string($0) }) }
+                Console.json(.object(object))
+                return
+            }
+            Console.line("access log of \(id) (\(history.count) entries) in \(log.path)")
+            for e in history {
+                let details = e.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                Console.line("  #\(e.sequence) \(e.at) \(e.event.rawValue) by \(e.actorName) (\(e.actorRole), \(e.actorKeyID)): \(e.purpose)\(details.isEmpty ? "" : " [\(details)]")")
+            }
+            for problem in problems { Console.line("  PROBLEM   \(problem)") }
         }
     }
 

@@ -49,6 +49,7 @@ extension DossierCommand {
 
         func validate() throws {
             guard !identities.isEmpty else { throw ValidationError("give an identity file (-i)") }
+            guard !purpose.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--purpose needs a reason, not an empty one") }
             try log.requireActor()
         }
 
@@ -57,11 +58,18 @@ extension DossierCommand {
                 try requireReadableDossier(file)
                 let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
+                let store = try trust.store()
+                // The opening is recorded anyway (the identity decides who can decrypt), but an
+                // inspector's log --verify will call it untrusted: say so now, while it can be fixed.
+                if !quiet, !store.entries.isEmpty, store.entry(forKeyID: actor.key.publicKey.keyID)?.roles.contains(actor.role) != true {
+                    Console.error("warning: your key \(actor.key.publicKey.keyID) is not trusted in the role \(actor.role) by the trust file; log --verify will report this opening as untrusted",
+                                  hint: "add the key with the role \(actor.role) to the trust file, or act as another role with --as ROLE=KEYFILE")
+                }
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("opening", quiet: quiet || json)
                 defer { bar?.finish() }
                 let receipt = try Dossier.open(
-                    file, with: keys, into: output, trusting: try trust.store(), recordingTo: recorder,
+                    file, with: keys, into: output, trusting: store, recordingTo: recorder,
                     options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only, progress: progress))
                 bar?.finish()
                 if json {

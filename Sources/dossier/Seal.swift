@@ -76,6 +76,7 @@ extension DossierCommand {
                 guard keys.insert(key).inserted else { throw ValidationError("--public \(key) is given twice") }
             }
             guard (1...19).contains(level) else { throw ValidationError("--level must be 1…19, got \(level)") }
+            guard !purpose.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--purpose needs a reason, not an empty one") }
             if let id, !DossierID.isValid(id) {
                 throw ValidationError("--id must be 1…128 characters of A-Z a-z 0-9 . _ - (not starting with . or -), got \"\(id)\"")
             }
@@ -109,10 +110,14 @@ extension DossierCommand {
                 }
                 let profile = try profileOptions.load()
                 let actor = try log.actor(defaultRole: .sealer, passphrase: passphrase, fallback: signers.first)
-                let recorder = AccessRecorder(log: try log.open(create: true), actor: actor, purpose: purpose)
+                // A ledger made for this seal does not stay behind if the seal fails.
+                let (ledger, made) = try log.ledger.openCreating()
+                let recorder = AccessRecorder(log: ledger, actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("sealing", quiet: quiet || json)
                 defer { bar?.finish() }
-                let receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
+                let receipt: SealReceipt
+                do {
+                    receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
                                                options: {
                                                    var options = SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
                                                                              replaceExisting: force, log: recorder, progress: progress)
@@ -120,6 +125,10 @@ extension DossierCommand {
                                                    options.profileOverride = overrideProfile
                                                    return options
                                                }())
+                } catch {
+                    made?.removeIfUnused(ledger)
+                    throw error
+                }
                 bar?.finish()
                 if json {
                     Console.json(.object(["path": .string(receipt.path), "containerBytes": .integer(receipt.containerBytes),

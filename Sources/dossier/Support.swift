@@ -68,8 +68,9 @@ func integrityFailures(_ report: VerificationReport) -> String {
 
 /// Turns library errors into a message and an exit code.
 func fail(_ error: any Error) -> ExitCode {
+    // Our own messages start in lower case or with a name (a path, "ChaCha20"), which keeps its case.
     if let error = error as? DossierError {
-        Console.error(lowercasedFirst(error.reason), hint: error.hint)
+        Console.error(withoutFinalPeriod(error.reason), hint: error.hint)
         switch error.kind {
         case .untrusted: return ExitCode(Exit.untrusted)
         case .noIdentity: return ExitCode(Exit.noIdentity)
@@ -80,7 +81,7 @@ func fail(_ error: any Error) -> ExitCode {
         }
     }
     if let error = error as? AgeError {
-        Console.error(lowercasedFirst(error.description))
+        Console.error(withoutFinalPeriod(error.description))
         return ExitCode(error.kind == .noMatch ? Exit.noIdentity : Exit.failure)
     }
     if let error = error as? ExitCode { return error }
@@ -106,11 +107,20 @@ func describe(_ error: CocoaError) -> String {
     return path.map { "\($0): \(reason)" } ?? reason
 }
 
-func lowercasedFirst(_ text: String) -> String {
+func withoutFinalPeriod(_ text: String) -> String {
     var text = text
     while text.hasSuffix(".") { text.removeLast() }
-    // "Invalid key" → "invalid key", but "I/O failure", "SQLite …", "URL" stay as they are.
-    guard let first = text.first, first.isUppercase, let second = text.dropFirst().first, !second.isUppercase, second != "/" else { return text }
+    return text
+}
+
+/// A message from elsewhere (the system, Foundation) as ours: no final period, and a first
+/// word that is an ordinary capitalised word in lower case.
+func lowercasedFirst(_ text: String) -> String {
+    let text = withoutFinalPeriod(text)
+    // "Invalid key" → "invalid key", but "I/O failure", "SQLite …", "URL" and a name such as
+    // "Case.dossier: …" stay as they are (only a first word of letters with one capital).
+    let word = text.prefix { $0 != " " }
+    guard let first = word.first, first.isUppercase, word.count > 1, word.dropFirst().allSatisfy({ $0.isLetter && !$0.isUppercase }) else { return text }
     return first.lowercased() + text.dropFirst()
 }
 
@@ -321,16 +331,68 @@ struct LedgerOptions: ParsableArguments {
     }
 
     func open(create: Bool) throws -> AccessLog {
-        // A bare file name ("ledger.sqlite") lives in the current folder: nothing to create.
-        let folder = (path as NSString).deletingLastPathComponent
-        if create, !folder.isEmpty {
+        create ? try openCreating().ledger : try AccessLog(path: path, createIfMissing: false)
+    }
+
+    /// Opens the ledger, making it (and its missing folders) when it does not exist yet;
+    /// `made` then undoes that for a command that fails before writing to it.
+    func openCreating() throws -> (ledger: AccessLog, made: NewLedger?) {
+        let path = self.path
+        if FileManager.default.fileExists(atPath: path) { return (try AccessLog(path: path, createIfMissing: true), nil) }
+        // The folders that are missing, outermost first (a bare file name lives in the current folder).
+        var missing: [String] = []
+        var folder = (path as NSString).deletingLastPathComponent
+        while !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            missing.insert(folder, at: 0)
+            let parent = (folder as NSString).deletingLastPathComponent
+            if parent == folder { break }
+            folder = parent
+        }
+        if let deepest = missing.last {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: deepest, withIntermediateDirectories: true)
             } catch let error as CocoaError {
                 throw DossierError(.io, "cannot create the folder of the access log \(path): \(describe(error))")
             }
         }
-        return try AccessLog(path: path, createIfMissing: create)
+        let made = NewLedger(path: path, folders: missing)
+        do {
+            let ledger = try AccessLog(path: path, createIfMissing: true)
+            made.recordFile()
+            return (ledger, made)
+        } catch {
+            made.removeFolders()
+            throw error
+        }
+    }
+}
+
+/// A ledger a command made (the file and the folders it needed), removed again when the
+/// command fails before anything was recorded — unless meanwhile the path names another
+/// file or someone else has written to it.
+final class NewLedger {
+    let path: String
+    let folders: [String]
+    private var inode: Int?
+
+    init(path: String, folders: [String]) {
+        self.path = path
+        self.folders = folders
+    }
+
+    func recordFile() { inode = (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int }
+
+    func removeIfUnused(_ ledger: AccessLog) {
+        guard let inode, (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
+        let contents = ledger.verify(trusting: .empty)
+        guard contents.entries.isEmpty, contents.problems.isEmpty else { return }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        removeFolders()
+    }
+
+    /// The folders made for the ledger, innermost first, each only if it is empty.
+    func removeFolders() {
+        for folder in folders.reversed() { rmdir(folder) }
     }
 }
 
@@ -387,11 +449,18 @@ final class OutputFile {
     /// Removes the (still empty) file when the work it was made for failed.
     func discard() { unlink(path) }
 
-    /// Writes `bytes`, flushes them to disk and closes the file.
+    /// Writes `bytes`, flushes them to disk and closes the file. A write that fails (a full
+    /// disk, a file size limit) removes the file: no partial output stays behind.
     func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try sink.write($0) }
-        try sink.sync()
-        try sink.close()
+        do {
+            try bytes.withUnsafeBytes { try sink.write($0) }
+            try sink.sync()
+            try sink.close()
+        } catch {
+            try? sink.close()
+            unlink(path)
+            throw DossierError(.io, "\(error)", hint: "nothing was left at \(path)")
+        }
     }
 }
 

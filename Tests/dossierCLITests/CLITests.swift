@@ -20,9 +20,11 @@ struct CLI {
     }
 
     /// `input`, when given, is the process's standard input (otherwise it inherits this one's).
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, input: Data? = nil) throws -> Result {
+    /// `executable`, when given, runs instead of dossier (e.g. a shell that sets limits first).
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, input: Data? = nil,
+                    executable: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -180,7 +180,7 @@ struct CrashConsistencyTests {
             let run = try bench.runKilled(arguments, after: Double.random(in: 0...(duration * 1.2), using: &rng))
             if run.killed { killed += 1 } else if run.status == 0 { acknowledged += 1 }
         }
-        let show = try bench.ws.run(["log", dossier, "--trust", bench.trust, "--json"])
+        let show = try bench.ws.run(["log", dossier, "--json"])
         #expect(show.status == 0, "\(show.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
         let entries = (object?["entries"] as? [Any])?.count ?? -1

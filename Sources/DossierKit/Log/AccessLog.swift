@@ -219,21 +219,25 @@ public final class AccessLog: Sendable {
         do { notes = try checkpoints() } catch { report.problems.append("\(error.reason)") }
         // The same note stored and handed in again is checked (and counted) once.
         var seenNotes = Set<String>()
+        var covered = 0
         for checkpoint in notes + extra where seenNotes.insert(checkpoint.note).inserted {
-            Self.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust, into: &report)
+            if Self.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust, into: &report) { covered = max(covered, checkpoint.size) }
         }
+        report.entriesAfterCheckpoint = all.count - covered
         return report
     }
 
     /// Checks one checkpoint against the ledger's leaves. Only a checkpoint signed by a key
     /// trusted in the role ledger counts as verified; others are still checked for a cut or
     /// rewritten log (any intact checkpoint is evidence of what the log held).
-    static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) {
+    /// Returns whether it counted as verified.
+    @discardableResult
+    static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) -> Bool {
         var trusted = false
         if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
             if !checkpoint.isSigned(by: key.publicKey) {
                 report.problems.append("checkpoint of size \(checkpoint.size) has an invalid signature")
-                return
+                return false
             }
             if key.roles.contains(.ledger) {
                 trusted = true
@@ -245,13 +249,15 @@ public final class AccessLog: Sendable {
         }
         guard checkpoint.size <= leaves.count else {
             report.problems.append("the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)")
-            return
+            return false
         }
         if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
             report.problems.append("entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered")
         } else if trusted {
             report.checkpointsVerified += 1
+            return true
         }
+        return false
     }
 
     /// One entry of a chain as read: its position and its parsed statement (or why it does not parse).
@@ -398,6 +404,8 @@ public final class AccessLog: Sendable {
             }
         }
         verifyChain(rows.map { ChainRow(index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
+        let covered = checkpointTrusted && report.checkpointsVerified > 0 ? checkpoint?.size ?? 0 : 0
+        report.entriesAfterCheckpoint = rows.filter { $0.0 >= covered }.count
         if rows.isEmpty { report.problems.append("the export holds no entries") }
         if let last = report.entries.last {
             if last.event != .exported || last.details["entries"] != String(report.entries.count - 1) {
@@ -444,6 +452,12 @@ public struct LogReport: Sendable {
     public internal(set) var untrusted: [String] = []
     /// Checkpoints that matched the entries.
     public internal(set) var checkpointsVerified = 0
+    /// Entries no verified checkpoint covers yet: in a ledger, those after its newest verified
+    /// checkpoint; in an export, those after the export's checkpoint. A hash chain cannot
+    /// show that its own newest entries were removed (nor can a ledger whose positions are
+    /// renumbered after a removal): an entry removed from among these, at the end of a
+    /// dossier's history, is noticed only by a checkpoint signed before the removal.
+    public internal(set) var entriesAfterCheckpoint = 0
 
     init(dossierID: String?) { self.dossierID = dossierID }
 

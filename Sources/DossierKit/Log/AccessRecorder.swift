@@ -15,18 +15,26 @@ public struct AccessRecorder: Sendable {
     /// with the genesis entry anchored in its manifest (when it has one).
     @discardableResult
     func record(_ event: LogEvent, manifest: DossierManifest, details: [String: String] = [:]) throws(DossierError) -> LogEntry {
-        if let anchor = manifest.accessLogGenesisSHA256 {
-            // One row, not the whole history: an opening's cost does not grow with the
-            // number of earlier openings.
-            guard let genesis = try log.genesis(of: manifest.dossierID) else {
-                throw DossierError(.accessLog, "the access log \(log.path) has no history of dossier \(manifest.dossierID)",
-                                   hint: "import the dossier's exported log into this ledger first")
-            }
-            guard genesis.hash == anchor else {
-                throw DossierError(.accessLog, "the access log's history of \(manifest.dossierID) does not start with the entry anchored in its manifest")
-            }
-        }
+        if let anchor = manifest.accessLogGenesisSHA256 { try log.requireHistory(of: manifest.dossierID, anchoredAt: anchor) }
         return try log.record(event, dossierID: manifest.dossierID, payloadSHA256: manifest.payloadBodySHA256, actor: actor,
                               purpose: purpose, details: details)
+    }
+}
+
+extension AccessLog {
+    /// Throws unless this ledger's history of `dossierID` starts with the genesis entry whose
+    /// hash is `anchor` (the manifest's `accessLog.genesisSHA256`). Anything recorded for a
+    /// dossier checks this first: an entry appended to a history that is not the dossier's
+    /// own (or that starts a new one) would make its log fail verification for good.
+    public func requireHistory(of dossierID: String, anchoredAt anchor: String) throws(DossierError) {
+        // One row, not the whole history: an opening's cost does not grow with the number of
+        // earlier openings.
+        guard let genesis = try genesis(of: dossierID) else {
+            throw DossierError(.accessLog, "the access log \(path) has no history of dossier \(dossierID)",
+                               hint: "import the dossier's exported log into this ledger first")
+        }
+        guard genesis.hash == anchor else {
+            throw DossierError(.accessLog, "the access log's history of \(dossierID) does not start with the entry anchored in its manifest")
+        }
     }
 }

@@ -108,8 +108,13 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
 
     init(path: String, create: Bool) throws(DossierError) {
         self.path = path
-        if !create && !FileManager.default.fileExists(atPath: path) {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        if !create && !exists {
             throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "create it by sealing with a log, or give the right path")
+        }
+        if exists && isFolder.boolValue {
+            throw DossierError(.accessLog, "the access log \(path) is a folder", hint: "give the ledger file (e.g. \(path)/access-log.sqlite)")
         }
         try Self.requireThread(path)
         var config = Configuration()
@@ -118,6 +123,19 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
+            // Another application's database given by mistake is not made into a ledger (nor
+            // switched to WAL, which the pool would do): looked at read-only first.
+            if exists, ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0 {
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                let tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
+                guard tables.isEmpty || tables.contains("entries") else {
+                    throw DossierError(.accessLog, "\(path) is not an access log: it is an SQLite database with other tables (\(tables.prefix(5).joined(separator: ", ")))",
+                                       hint: "give the ledger file")
+                }
+            }
             pool = try DatabasePool(path: path, configuration: config)
             try pool.write { db in
                 try db.execute(sql: """
@@ -134,6 +152,10 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                     """)
                 try Self.migrateCheckpoints(db)
             }
+        } catch let error as DossierError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
         } catch {
             throw DossierError(.accessLog, "cannot open the access log \(path): \(error)", hint: "the log must be writable")
         }

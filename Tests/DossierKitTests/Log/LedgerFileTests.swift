@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import Testing
+@testable import DossierKit
+
+/// A path given as the ledger that is not one (review of session 15): another
+/// application's SQLite database got our tables added, a folder gave "disk I/O error".
+@Suite("access log: a path that is not a ledger")
+struct LedgerFileTests {
+    @Test("another application's SQLite database is refused and left as it was, for reading and for writing")
+    func otherDatabase() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("other.sqlite")
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { try $0.execute(sql: "CREATE TABLE x (a INTEGER); INSERT INTO x VALUES (1)") }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        for create in [false, true] {
+            do {
+                _ = try AccessLog(path: path, createIfMissing: create)
+                Issue.record("opened as a ledger (create: \(create))")
+            } catch {
+                #expect(error.reason.contains("is not an access log") && error.reason.contains("other tables (x)"), "\(error.reason)")
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        let tables = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+        #expect(tables == ["x"])
+    }
+
+    @Test("a file that is no database, and a folder, are named as what they are")
+    func notADatabase() throws {
+        let dir = try TemporaryDirectory()
+        try Data(String(repeating: "not a database\n", count: 100).utf8).write(to: URL(fileURLWithPath: dir.path("garbage.sqlite")))
+        #expect(throws: DossierError.self) { try AccessLog(path: dir.path("garbage.sqlite")) }
+        do { _ = try AccessLog(path: dir.path("garbage.sqlite")) } catch {
+            #expect(error.reason.contains("is not an access log (not an SQLite database)"), "\(error.reason)")
+        }
+        try FileManager.default.createDirectory(atPath: dir.path("folder"), withIntermediateDirectories: false)
+        do { _ = try AccessLog(path: dir.path("folder"), createIfMissing: true) } catch {
+            #expect(error.reason.contains("is a folder"), "\(error.reason)")
+        }
+        // An empty file (made by someone for the ledger) still becomes one.
+        #expect(FileManager.default.createFile(atPath: dir.path("empty.sqlite"), contents: Data()))
+        #expect(try AccessLog(path: dir.path("empty.sqlite")).verify(trusting: .empty).isIntact)
+    }
+}
