@@ -29,6 +29,8 @@ final class ContentWriter {
     private var doneBytes: Int64 = 0
     /// Reads the next files into the page cache when the folder is not in memory (from
     /// the first file the walk finds not cached on).
+    /// Every folder walked, with its state once its walk ended (looked at again at the end).
+    private var walkedFolders: [(absolute: String, label: String, device: UInt, inode: UInt, state: FolderState)] = []
     private var readAhead: FolderReadAhead?
     private var readAheadWoken = false
     /// Whether the first read of each file may be tried without waiting for the disk
@@ -122,6 +124,22 @@ final class ContentWriter {
             readAhead = nil
         }
         try addChildren(of: fd, at: root, parent: nil)
+        try recheckWalkedFolders()
+    }
+
+    /// Each folder is checked when its own walk ends, but a file moved from a folder not yet
+    /// walked into one already finished would be in neither (review of session 15). So at
+    /// the end every folder must still be the same folder (device, inode) in the same state:
+    /// a rename changes both folders' times.
+    private func recheckWalkedFolders() throws(DossierError) {
+        for folder in walkedFolders {
+            var info = stat()
+            guard lstat(folder.absolute, &info) == 0, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
+                  Self.state(info) == folder.state else {
+                throw changed(folder.label, folder: true)
+            }
+        }
+        walkedFolders = []
     }
 
     /// What a directory entry turned out to be, opened where it is a file or a folder.
@@ -157,6 +175,9 @@ final class ContentWriter {
         guard after == before, names.elementsEqual(entries.lazy.map(\.name)) else {
             throw changed(parent?.path ?? "the case folder", folder: true)
         }
+        var info = stat()
+        guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
+        walkedFolders.append((absolute, parent?.path ?? "the case folder", UInt(info.st_dev), UInt(info.st_ino), Self.state(info)))
     }
 
     /// What changes when entries are created, removed or renamed in a folder.
@@ -167,8 +188,12 @@ final class ContentWriter {
     private func folderState(_ directory: Int32, at absolute: String) throws(DossierError) -> FolderState {
         var info = stat()
         guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
-        return FolderState(modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: info.st_mtim.tv_nsec, changed: Int64(info.st_ctim.tv_sec),
-                           changedNanoseconds: info.st_ctim.tv_nsec, links: UInt(info.st_nlink), size: Int64(info.st_size))
+        return Self.state(info)
+    }
+
+    private static func state(_ info: stat) -> FolderState {
+        FolderState(modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: info.st_mtim.tv_nsec, changed: Int64(info.st_ctim.tv_sec),
+                    changedNanoseconds: info.st_ctim.tv_nsec, links: UInt(info.st_nlink), size: Int64(info.st_size))
     }
 
     private func addEntries(_ entries: [FileSystem.DirectoryEntry], of directory: Int32, at absolute: String,

@@ -393,6 +393,36 @@ struct RefusalTests {
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("changing-\(folder.isEmpty ? "root" : folder).dossier")))
     }
 
+    /// Review of session 15: each folder was checked when its own walk ended, so a file moved
+    /// from a folder not yet walked into one already finished was sealed nowhere.
+    @Test("a file moved from a folder not yet walked into one already walked stops the seal")
+    func fileMovedBehindTheWalk() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("moving", ["a/keep.txt": [1], "b/big.bin": [UInt8](repeating: 1, count: 16 << 20), "c/x.txt": [2]])
+        // When the walker opens b (after a, before c), another program moves c/x.txt into a.
+        let watch = inotify_init1(Int32(IN_CLOEXEC))
+        try #require(watch >= 0)
+        defer { close(watch) }
+        try #require(inotify_add_watch(watch, source + "/b", UInt32(IN_OPEN)) >= 0)
+        final class Moved: Sendable { let done = DispatchSemaphore(value: 0) }
+        let moved = Moved()
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(watch, &buffer, buffer.count)
+            rename(source + "/c/x.txt", source + "/a/x.txt")
+            moved.done.signal()
+        }
+        do {
+            _ = try fx.seal(source)
+            Issue.record("sealed although a file moved behind the walk")
+        } catch let error as DossierError {
+            #expect(error.kind == .source && error.reason.contains("changed while it was being sealed"), "\(error)")
+        }
+        moved.done.wait()
+        #expect(FileManager.default.fileExists(atPath: source + "/a/x.txt"), "the move happened")
+        #expect(!FileManager.default.fileExists(atPath: fx.dir.path("moving.dossier")))
+    }
+
     @Test("a payload beyond the format's size limit is reported as such, with its hint, not as a write failure of some file", arguments: [64 << 10, 3 << 20])
     func payloadLimit(_ limit: Int) throws {
         let fx = try DossierFixture()
