@@ -124,17 +124,20 @@ final class ContentWriter {
             readAhead = nil
         }
         try addChildren(of: fd, at: root, parent: nil)
-        try recheckWalkedFolders()
+        try recheckWalkedFolders(root: fd)
     }
 
     /// Each folder is checked when its own walk ends, but a file moved from a folder not yet
     /// walked into one already finished would be in neither (review of session 15). So at
     /// the end every folder must still be the same folder (device, inode) in the same state:
     /// a rename changes both folders' times.
-    private func recheckWalkedFolders() throws(DossierError) {
-        for folder in walkedFolders {
+    private func recheckWalkedFolders(root: Int32) throws(DossierError) {
+        for (index, folder) in walkedFolders.enumerated() {
             var info = stat()
-            guard lstat(folder.absolute, &info) == 0, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
+            // The case folder by its descriptor (its path may be a link to it); the others by
+            // their path below it, not following a link in the last component.
+            let looked = index == walkedFolders.count - 1 ? fstat(root, &info) : lstat(folder.absolute, &info)
+            guard looked == 0, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
                   Self.state(info) == folder.state else {
                 throw changed(folder.label, folder: true)
             }
