@@ -124,20 +124,23 @@ final class ContentWriter {
             readAhead = nil
         }
         try addChildren(of: fd, at: root, parent: nil)
-        try recheckWalkedFolders(root: fd)
+        try recheckWalkedFolders(root: fd, at: root)
     }
 
     /// Each folder is checked when its own walk ends, but a file moved from a folder not yet
     /// walked into one already finished would be in neither (review of session 15). So at
     /// the end every folder must still be the same folder (device, inode) in the same state:
     /// a rename changes both folders' times.
-    private func recheckWalkedFolders(root: Int32) throws(DossierError) {
+    private func recheckWalkedFolders(root: Int32, at rootPath: String) throws(DossierError) {
+        let prefix = rootPath.utf8.count + 1
         for (index, folder) in walkedFolders.enumerated() {
-            var info = stat()
             // The case folder by its descriptor (its path may be a link to it); the others by
-            // their path below it, not following a link in the last component.
-            let looked = index == walkedFolders.count - 1 ? fstat(root, &info) : lstat(folder.absolute, &info)
-            guard looked == 0, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
+            // their path below it, never following a link.
+            var rootInfo = stat()
+            let looked = index == walkedFolders.count - 1
+                ? (fstat(root, &rootInfo) == 0 ? rootInfo : nil)
+                : Self.status(below: root, Array(folder.absolute.utf8.dropFirst(prefix)))
+            guard let info = looked, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
                   Self.state(info) == folder.state else {
                 throw changed(folder.label, folder: true)
             }
@@ -181,6 +184,23 @@ final class ContentWriter {
         var info = stat()
         guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
         walkedFolders.append((absolute, parent?.path ?? "the case folder", UInt(info.st_dev), UInt(info.st_ino), Self.state(info)))
+    }
+
+    /// The status of `relative` below the folder `root`, without following links (nil if it
+    /// cannot be had); a path longer than the system takes (the walk goes deeper: it works
+    /// on descriptors) is followed one folder at a time.
+    private static func status(below root: Int32, _ relative: [UInt8]) -> stat? {
+        if relative.count < Int(PATH_MAX) - 1 { return try? FileSystem.lstatusAt(root, relative, path: "") }
+        let components = relative.split(separator: UInt8(ascii: "/"))
+        var current = root
+        defer { if current != root { close(current) } }
+        for component in components.dropLast() {
+            let next = FileSystem.openAt(current, Array(component), flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard next >= 0 else { return nil }
+            if current != root { close(current) }
+            current = next
+        }
+        return try? FileSystem.lstatusAt(current, Array(components.last ?? []), path: "")
     }
 
     /// What changes when entries are created, removed or renamed in a folder.
