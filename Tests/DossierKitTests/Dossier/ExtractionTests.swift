@@ -403,6 +403,22 @@ struct ExtractionTests {
         #expect(FileSystem.removeStaleTemporaries(of: dir.path("out"), tag: "opening") == [planted])
     }
 
+    /// Review of session 15: whether the process that made a temporary still runs was asked
+    /// of this machine only, so on a folder shared between machines (NFS) a live seal or
+    /// opening of another machine looked dead and its temporary was removed under it.
+    @Test("temporaries name their machine: one of another machine is left alone, one of this machine whose process is gone is removed")
+    func staleTemporariesOfThisMachineOnly() throws {
+        let dir = try TemporaryDirectory()
+        let made = FileSystem.temporarySibling(of: dir.path("out"), tag: "opening")
+        #expect(FileSystem.lastComponent(of: made).hasPrefix(".out.opening-\(getpid())-\(FileSystem.machineTag)-"), "\(made)")
+        let other = dir.path(".out.opening-999999-0badc0de-abc")
+        let ours = dir.path(".out.opening-999999-\(FileSystem.machineTag)-abc")
+        let older = dir.path(".out.opening-999998-abc")  // made before temporaries named their machine
+        for path in [other, ours, older] { try FileSystem.makeDirectory(path, mode: 0o700) }
+        #expect(Set(FileSystem.removeStaleTemporaries(of: dir.path("out"), tag: "opening")) == [ours, older])
+        #expect(FileManager.default.fileExists(atPath: other))
+    }
+
     @Test("a staging folder renamed away while filled is not moved into place, and is emptied through its descriptor")
     func stagingSwappedLater() throws {
         let dir = try TemporaryDirectory()

@@ -262,14 +262,24 @@ enum FileSystem {
     /// lets a later run remove what a killed process left (`removeStaleTemporaries`).
     static func temporarySibling(of path: String, tag: String) -> String {
         let random = (try? SecureRandom.bytes(6))?.map { String($0, radix: 16) }.joined() ?? "0"
-        return parent(of: path) + "/" + temporaryPrefix(of: path, tag: tag) + String(getpid()) + "-" + random
+        return parent(of: path) + "/" + temporaryPrefix(of: path, tag: tag) + String(getpid()) + "-" + machineTag + "-" + random
     }
+
+    /// This machine, in temporary names: 8 hex digits of SHA-256 of its host name. A process
+    /// id means something only on the machine that gave it out (a folder may be shared
+    /// between machines, e.g. over NFS).
+    static let machineTag: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return Hex.encode(Array(SHA256.hash(bytes).prefix(4)))
+    }()
 
     /// ".<name>.<tag>-", with <name> shortened (whole characters) so that the whole
     /// temporary name fits the usual 255-byte limit beside a name that itself fits it.
     private static func temporaryPrefix(of path: String, tag: String) -> String {
         var name = Substring(lastComponent(of: path))
-        let room = 255 - (2 + tag.utf8.count + 1) - 10 - 1 - 12  // dots, tag, dash, pid, dash, random
+        let room = 255 - (2 + tag.utf8.count + 1) - 10 - 1 - 8 - 1 - 12  // dots, tag, dash, pid, dash, machine, dash, random
         while name.utf8.count > room { name = name.dropLast() }
         return "." + name + "." + tag + "-"
     }
@@ -287,6 +297,10 @@ enum FileSystem {
             let rest = name.dropFirst(prefix.count)
             guard let dash = rest.firstIndex(of: UInt8(ascii: "-")),
                   let pid = Int32(String(decoding: rest[rest.startIndex..<dash], as: UTF8.self)), pid > 0 else { continue }
+            // "<pid>-<machine>-<random>"; "<pid>-<random>" from before temporaries named their
+            // machine counts as this machine's. Another machine's is not ours to judge.
+            let after = rest[rest.index(after: dash)...]
+            if let next = after.firstIndex(of: UInt8(ascii: "-")), !after[after.startIndex..<next].elementsEqual(machineTag.utf8) { continue }
             if kill(pid, 0) == 0 || errno != ESRCH { continue }
             // Only what this user made: a temporary another user planted (in a shared folder)
             // is left alone.
