@@ -329,19 +329,28 @@ enum ContentReader {
             var declared = Set<[UInt8]>()
             for file in declaredFiles {
                 declared.insert(Array(file.path.utf8))
-                guard let index = seen[Array(file.path.utf8)] else { problems.append("missing: \(file.path)"); continue }
+                guard let index = seen[Array(file.path.utf8)] else { problems.append("missing: \(shown(file.path))"); continue }
                 if facts[index].size != file.size || !facts[index].sha256.matches(hex: file.sha256) { problems.append("changed: \(file.path)") }
             }
-            for path in files where !declared.contains(Array(path.utf8)) { problems.append("extra: \(path)") }
+            for path in files where !declared.contains(Array(path.utf8)) { problems.append("extra: \(shown(path))") }
         }
         if !sameDirectories {
             let declared = Set(declaredDirectories.map { Array($0.path.utf8) })
             let seen = Set(directories.map { Array($0.utf8) })
-            let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+            let text = { (bytes: [UInt8]) in shown(String(decoding: bytes, as: UTF8.self)) }
             for path in declared.subtracting(seen).sorted(by: { $0.lexicographicallyPrecedes($1) }) { problems.append("missing folder: \(text(path))") }
             for path in seen.subtracting(declared).sorted(by: { $0.lexicographicallyPrecedes($1) }) { problems.append("extra folder: \(text(path))") }
         }
         return problems
+    }
+
+    /// A path for a "missing"/"extra" line: one that is not in NFC looks like its NFC twin
+    /// on the other line, so it says so and spells out its scalars (e.g. "cafe<U+0301>.txt").
+    static func shown(_ path: String) -> String {
+        let bytes = Array(path.utf8)
+        guard DossierPath.nfc(bytes) != bytes else { return path }
+        let spelled = path.unicodeScalars.map { $0.isASCII ? String($0) : String(format: "<U+%04X>", $0.value) }.joined()
+        return "\(path) (not in Unicode NFC: \(spelled))"
     }
 
     private static func payloadFailure(_ error: ArchiveError) -> DossierError {
