@@ -28,7 +28,8 @@ do {
     print(report.isIntact ? "history intact and anchored in the manifest" : "history DAMAGED: \(report.problems.joined(separator: "; "))")
     for note in report.untrusted { print("untrusted: \(note)") }
     if report.entriesAfterCheckpoint > 0 {
-        print("\(report.entriesAfterCheckpoint) ledger entries are newer than the newest verified checkpoint")
+        let count = report.entriesAfterCheckpoint
+        print("\(count) ledger \(count == 1 ? "entry is" : "entries are") newer than the newest verified checkpoint")
     }
     exit(report.isIntact ? 0 : 2)
 } catch {
