@@ -93,7 +93,8 @@ extension DossierCommand {
             return (target, nil)
         }
 
-        func show(_ report: LogReport) throws {
+        /// `export`: the report is of an exported log (its checkpoint), not of the ledger.
+        func show(_ report: LogReport, export: Bool = false) throws {
             if json {
                 Console.json(.object([
                     "dossierId": report.dossierID.map { .string($0) } ?? .null,
@@ -109,8 +110,11 @@ extension DossierCommand {
                 for problem in report.problems { Console.line("  PROBLEM   \(problem)") }
                 for note in report.untrusted { Console.line("  untrusted \(note)") }
                 if report.entriesAfterCheckpoint > 0 {
-                    let count = report.entriesAfterCheckpoint == 1 ? "1 entry is" : "\(report.entriesAfterCheckpoint) entries are"
-                    Console.line("  note      \(count) newer than the newest verified checkpoint: one removed from among them is noticed only by a later checkpoint (dossier checkpoint)")
+                    let count = report.entriesAfterCheckpoint
+                    let entries = count == 1 ? "1 entry" : "\(count) entries"
+                    Console.line(export
+                        ? "  note      \(entries) of the export \(count == 1 ? "is" : "are") newer than its verified checkpoint (if any): one cut from its end after an earlier export is noticed only against a later checkpoint"
+                        : "  note      the ledger holds \(entries) newer than its newest verified checkpoint: one removed from among them is noticed only by a later checkpoint (dossier checkpoint)")
                 }
             }
             if !report.isIntact { throw ExitCode(Exit.invalid) }
@@ -158,7 +162,7 @@ extension DossierCommand {
                 let expected = (verifyExport != nil || importFile != nil) ? try target.map { _ in try resolve() } : nil
                 if let file = verifyExport {
                     let text = try String(contentsOfFile: file, encoding: .utf8)
-                    try show(AccessLog.verifyExport(text, trusting: store, anchor: expected?.anchor, dossierID: expected?.id))
+                    try show(AccessLog.verifyExport(text, trusting: store, anchor: expected?.anchor, dossierID: expected?.id), export: true)
                     return
                 }
                 if let file = importFile {

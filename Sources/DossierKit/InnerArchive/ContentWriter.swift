@@ -29,8 +29,12 @@ final class ContentWriter {
     private var doneBytes: Int64 = 0
     /// Reads the next files into the page cache when the folder is not in memory (from
     /// the first file the walk finds not cached on).
-    /// Every folder walked, with its state once its walk ended (looked at again at the end).
-    private var walkedFolders: [(absolute: String, label: String, device: UInt, inode: UInt, state: FolderState)] = []
+    /// Every folder walked (in the order its walk began; the case folder first), with the
+    /// state it was walked in, looked at again at the end. Names, not paths: a folder's path
+    /// is its parents' names (memory stays small for deep trees of many folders).
+    private var walkedFolders: [WalkedFolder] = []
+    /// The index in `walkedFolders` of the folder being walked.
+    private var currentFolder = -1
     private var readAhead: FolderReadAhead?
     private var readAheadWoken = false
     /// Whether the first read of each file may be tried without waiting for the disk
@@ -124,25 +128,42 @@ final class ContentWriter {
             readAhead = nil
         }
         try addChildren(of: fd, at: root, parent: nil)
-        try recheckWalkedFolders(root: fd, at: root)
+        try recheckWalkedFolders(root: fd)
+    }
+
+    /// A folder as walked: its parent's index (-1 for the case folder), its name on disk, its
+    /// device and its state (set when its walk ended).
+    private struct WalkedFolder {
+        let parent: Int
+        let name: [UInt8]
+        var device: UInt = 0
+        var state: FolderState?
+    }
+
+    /// The path of a walked folder below the case folder, as it is on disk.
+    private func relativePath(of index: Int) -> [UInt8] {
+        var names: [[UInt8]] = []
+        var current = index
+        while current > 0 {
+            names.append(walkedFolders[current].name)
+            current = walkedFolders[current].parent
+        }
+        return Array(names.reversed().joined(separator: [UInt8(ascii: "/")]))
     }
 
     /// Each folder is checked when its own walk ends, but a file moved from a folder not yet
     /// walked into one already finished would be in neither (review of session 15). So at
-    /// the end every folder must still be the same folder (device, inode) in the same state:
-    /// a rename changes both folders' times.
-    private func recheckWalkedFolders(root: Int32, at rootPath: String) throws(DossierError) {
-        let prefix = rootPath.utf8.count + 1
-        for (index, folder) in walkedFolders.enumerated() {
+    /// the end every folder must still be in the state it was walked in: a rename changes
+    /// both folders' times. (Device and state, not the inode number: on some network and
+    /// FUSE file systems that is not stable once the kernel forgot the folder.)
+    private func recheckWalkedFolders(root: Int32) throws(DossierError) {
+        for index in walkedFolders.indices {
+            var rootInfo = stat()
             // The case folder by its descriptor (its path may be a link to it); the others by
             // their path below it, never following a link.
-            var rootInfo = stat()
-            let looked = index == walkedFolders.count - 1
-                ? (fstat(root, &rootInfo) == 0 ? rootInfo : nil)
-                : Self.status(below: root, Array(folder.absolute.utf8.dropFirst(prefix)))
-            guard let info = looked, UInt(info.st_dev) == folder.device, UInt(info.st_ino) == folder.inode,
-                  Self.state(info) == folder.state else {
-                throw changed(folder.label, folder: true)
+            let looked = index == 0 ? (fstat(root, &rootInfo) == 0 ? rootInfo : nil) : Self.status(below: root, relativePath(of: index))
+            guard let info = looked, UInt(info.st_dev) == walkedFolders[index].device, Self.state(info) == walkedFolders[index].state else {
+                throw changed(index == 0 ? "the case folder" : String(decoding: relativePath(of: index), as: UTF8.self), folder: true)
             }
         }
         walkedFolders = []
@@ -157,7 +178,15 @@ final class ContentWriter {
     }
 
     private func addChildren(of directory: Int32, at absolute: String, parent: DossierPath.Parent?) throws(DossierError) {
-        let before = try folderState(directory, at: absolute)
+        var info = stat()
+        guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
+        let before = Self.state(info)
+        let index = walkedFolders.count
+        walkedFolders.append(WalkedFolder(parent: currentFolder, name: parent == nil ? [] : Array(FileSystem.lastComponent(of: absolute).utf8),
+                                          device: UInt(info.st_dev), state: nil))
+        let enclosing = currentFolder
+        currentFolder = index
+        defer { currentFolder = enclosing }
         let entries: [FileSystem.DirectoryEntry]
         do { entries = try FileSystem.listDirectory(fd: directory, path: absolute) } catch {
             throw DossierError(.source, "\(error)")
@@ -181,9 +210,7 @@ final class ContentWriter {
         guard after == before, names.elementsEqual(entries.lazy.map(\.name)) else {
             throw changed(parent?.path ?? "the case folder", folder: true)
         }
-        var info = stat()
-        guard fstat(directory, &info) == 0 else { throw DossierError(.source, FileError(operation: "stat", path: absolute, code: errno).description) }
-        walkedFolders.append((absolute, parent?.path ?? "the case folder", UInt(info.st_dev), UInt(info.st_ino), Self.state(info)))
+        walkedFolders[index].state = before
     }
 
     /// The status of `relative` below the folder `root`, without following links (nil if it

@@ -153,8 +153,10 @@ enum DossierPath {
                 }
             }
         }
+        // By bytes: "/" followed by a combining mark is one Character, so String's contains
+        // would not see the separator (review of session 15).
         if hasPercent, let decoded = component.removingPercentEncoding,
-           decoded == "." || decoded == ".." || decoded.contains("/") || decoded.contains("\\") {
+           decoded.utf8.elementsEqual([0x2E]) || decoded.utf8.elementsEqual([0x2E, 0x2E]) || decoded.utf8.contains(0x2F) || decoded.utf8.contains(0x5C) {
             throw Violation("path \(shown) has a percent-encoded \"\(decoded)\" component")
         }
     }

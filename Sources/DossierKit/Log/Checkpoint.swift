@@ -31,7 +31,8 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Signs a checkpoint.
     static func sign(origin: String, size: Int, root: [UInt8], key: SigningKey) throws(DossierError) -> Checkpoint {
-        guard !origin.isEmpty, !origin.contains(where: { $0.isWhitespace }) else {
+        // By scalars: a space followed by a combining mark is one Character.
+        guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
             throw DossierError(.invalidArgument, "a ledger origin is one word without spaces, e.g. justice-bureau.example")
         }
         let text = body(origin: origin, size: size, root: root)

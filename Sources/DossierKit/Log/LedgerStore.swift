@@ -47,6 +47,8 @@ protocol LedgerStore: AnyObject, Sendable {
     func edge(dossierID: String, last: Bool) throws -> LedgerRecord?
     func addCheckpoint(size: Int, note: String) throws
     func checkpoints() throws -> [String]
+    /// Closes the store; anything after fails.
+    func close() throws
 }
 
 /// The SQLite ledger (through GRDB): WAL mode, synchronous=FULL (every commit reaches the
@@ -128,6 +130,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             if exists, ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0 {
                 var readOnly = Configuration()
                 readOnly.readonly = true
+                readOnly.busyMode = .timeout(120)  // another process may be closing it (checkpointing its WAL)
                 let tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
                     try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
                 }
@@ -239,4 +242,6 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     func checkpoints() throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size, rowid") }
     }
+
+    func close() throws { try pool.close() }
 }

@@ -79,7 +79,7 @@ public struct DossierProfile: Sendable {
         self.version = version
         self.title = try schema.string(root, "title") ?? id
         let metadataFile = try schema.string(root, "metadataFile")
-        if let metadataFile, metadataFile.isEmpty || metadataFile.contains("/") || metadataFile == "." || metadataFile == ".." || metadataFile.contains("\0") {
+        if let metadataFile, metadataFile.isEmpty || metadataFile.utf8.contains(0x2F) || metadataFile == "." || metadataFile == ".." || metadataFile.utf8.contains(0) {
             throw fail("\"metadataFile\" must be a file name in the case folder, like dossier.json (no folders, no ..)", at: ["metadataFile"])
         }
         self.metadataFile = metadataFile
@@ -107,7 +107,7 @@ public struct DossierProfile: Sendable {
         for (index, item) in sectionList.enumerated() {
             let place = ["sections", String(index)]
             let o = try schema.object(item, "a section", known: ["folder", "title", "required", "when", "documents", "description"], at: place)
-            guard let folder = try schema.string(o, "folder", at: place), !folder.contains("/"), !folder.isEmpty, folder != ".", folder != ".." else {
+            guard let folder = try schema.string(o, "folder", at: place), !folder.utf8.contains(0x2F), !folder.isEmpty, folder != ".", folder != ".." else {
                 throw fail("each section needs a \"folder\" (a top-level folder name)", at: place + (o["folder"] == nil ? [] : ["folder"]))
             }
             var when: Condition?

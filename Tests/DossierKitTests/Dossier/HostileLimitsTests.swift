@@ -14,6 +14,8 @@ struct HostileLimitsTests {
         "trailing.", "trailing ", "folder./x.txt",
         "\u{FF0E}\u{FF0E}/escape.txt", "\u{2025}/escape.txt", "\u{FF0E}", "a\u{FF0F}b.txt", "a\u{FF3C}b.txt", "a\u{2215}b.txt", "c\u{2105}o.txt",
         "%2e%2e/escape.txt", "%2E%2E%2Fescape.txt", "%2e", "x/%2e%2e/%2e%2e/escape.txt",
+        // A separator followed by a combining mark is one Character in Swift (review of session 15).
+        "x%2F%CC%81y.txt", "x%5C%CC%81y.txt",
         String(repeating: "d/", count: 64) + "deep.txt",
     ]
 

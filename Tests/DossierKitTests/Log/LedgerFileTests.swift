@@ -33,16 +33,32 @@ struct LedgerFileTests {
     func notADatabase() throws {
         let dir = try TemporaryDirectory()
         try Data(String(repeating: "not a database\n", count: 100).utf8).write(to: URL(fileURLWithPath: dir.path("garbage.sqlite")))
-        #expect(throws: DossierError.self) { try AccessLog(path: dir.path("garbage.sqlite")) }
-        do { _ = try AccessLog(path: dir.path("garbage.sqlite")) } catch {
+        do {
+            _ = try AccessLog(path: dir.path("garbage.sqlite"))
+            Issue.record("garbage was opened as a ledger")
+        } catch {
             #expect(error.reason.contains("is not an access log (not an SQLite database)"), "\(error.reason)")
         }
         try FileManager.default.createDirectory(atPath: dir.path("folder"), withIntermediateDirectories: false)
-        do { _ = try AccessLog(path: dir.path("folder"), createIfMissing: true) } catch {
+        do {
+            _ = try AccessLog(path: dir.path("folder"), createIfMissing: true)
+            Issue.record("a folder was opened as a ledger")
+        } catch {
             #expect(error.reason.contains("is a folder"), "\(error.reason)")
         }
         // An empty file (made by someone for the ledger) still becomes one.
         #expect(FileManager.default.createFile(atPath: dir.path("empty.sqlite"), contents: Data()))
         #expect(try AccessLog(path: dir.path("empty.sqlite")).verify(trusting: .empty).isIntact)
+    }
+
+    @Test("a checkpoint's origin is one word: a space is refused, also one a combining mark makes part of one Character")
+    func originIsOneWord() throws {
+        let dir = try TemporaryDirectory()
+        let log = try AccessLog(path: dir.path("l.sqlite"), createIfMissing: true)
+        let key = try SigningKey.generate(name: "Office")
+        for origin in ["", "a b", "a \u{301}b", "a\u{A0}b"] {
+            #expect(throws: DossierError.self, "\(origin.unicodeScalars.map(\.value))") { try log.checkpoint(origin: origin, signedBy: key) }
+        }
+        #expect(try log.checkpoint(origin: "bureau.example", signedBy: key).origin == "bureau.example")
     }
 }

@@ -488,7 +488,7 @@ final class ExtractionThread: @unchecked Sendable {
         /// makes libarchive chdir() through it — and the working directory is the whole
         /// process's in that mode.
         private func checkPath(_ prefix: String, _ path: String) throws(DossierError) {
-            guard !path.hasPrefix("/"), !path.utf8.contains(0) else {
+            guard path.utf8.first != UInt8(ascii: "/"), !path.utf8.contains(0) else {
                 throw DossierError(.unsafePath, "extraction refused: \(path) is an absolute path or holds a NUL byte")
             }
             guard !prefix.isEmpty, prefix.utf8.count + path.utf8.count >= Int(PATH_MAX) else { return }
