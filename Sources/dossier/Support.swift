@@ -386,8 +386,8 @@ final class NewLedger {
         guard let inode, (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
         let contents = ledger.verify(trusting: .empty)
         guard contents.entries.isEmpty, contents.problems.isEmpty else { return }
-        // Closed first: SQLite removes its -wal and -shm by name when it closes, which must not
-        // hit the files of a ledger someone else makes at this path meanwhile.
+        // Closed first, so that no connection of ours touches the files (a writer may merge its
+        // WAL when it closes); then removed only if the path still names the file we made.
         guard (try? ledger.close()) != nil,
               (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }

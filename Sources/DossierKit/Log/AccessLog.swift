@@ -39,9 +39,9 @@ public final class AccessLog: Sendable {
         store = readOnly ? try SQLiteLedger(readOnlyPath: path, immutable: immutableForTesting) : try SQLiteLedger(path: path, create: false)
     }
 
-    /// Closes the ledger (SQLite merges and removes its write-ahead log when the last
-    /// connection closes). Anything afterwards throws. Closing happens anyway when the log
-    /// is released; call this before removing or moving the ledger's files.
+    /// Closes the ledger's connections. Anything afterwards throws. Closing happens anyway
+    /// when the log is released; call this before removing or moving the ledger's files,
+    /// so that no connection of ours writes to them (or to files made at that path) later.
     public func close() throws(DossierError) {
         do { try store.close() } catch { throw DossierError(.accessLog, "cannot close the access log \(path): \(error)") }
     }

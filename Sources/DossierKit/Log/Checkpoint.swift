@@ -31,7 +31,8 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Signs a checkpoint.
     static func sign(origin: String, size: Int, root: [UInt8], key: SigningKey) throws(DossierError) -> Checkpoint {
-        // By scalars: a space followed by a combining mark is one Character.
+        // By scalars: Character.isWhitespace looks at a Character's first scalar only, and a
+        // space after a prepended mark (U+0600) is not first in its Character.
         guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
             throw DossierError(.invalidArgument, "a ledger origin is one word without spaces, e.g. justice-bureau.example")
         }
@@ -52,7 +53,10 @@ public struct Checkpoint: Sendable, Equatable {
         let parts = note.components(separatedBy: "\n\n")
         guard parts.count == 2 else { throw fail("expected a body, an empty line and a signature line") }
         let lines = parts[0].split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count == 3, lines[0].hasPrefix("dossier-ledger/1 "), let size = Int(lines[1]), size >= 0,
+        // The prefix by bytes: an origin starting with a combining mark makes the space before
+        // it part of one Character with it.
+        let prefix = "dossier-ledger/1 ".utf8
+        guard lines.count == 3, lines[0].utf8.starts(with: prefix), let size = Int(lines[1]), size >= 0,
               String(size) == lines[1], let root = Data(base64Encoded: String(lines[2])), root.count == 32 else {
             throw fail("the body is not \"dossier-ledger/1 ORIGIN\", a size and a base64 root")
         }
@@ -63,7 +67,7 @@ public struct Checkpoint: Sendable, Equatable {
               let blob = Data(base64Encoded: String(fields[2])), blob.count == 68 else { throw fail("bad signature line") }
         let keyID = String(fields[1].dropFirst("dossier-ledger-".count))
         guard Hex.isKeyID(keyID) else { throw fail("bad key name") }
-        self.origin = String(lines[0].dropFirst("dossier-ledger/1 ".count))
+        self.origin = String(decoding: lines[0].utf8.dropFirst(prefix.count), as: UTF8.self)
         self.size = size
         self.root = Hex.encode(root)
         self.signerKeyID = keyID

@@ -117,6 +117,46 @@ struct PathBytesTests {
         #expect(!FileManager.default.fileExists(atPath: source + "/\u{301}inner/out.dossier"))
     }
 
+    @Test("folders whose names on disk are not in NFC seal (checked again after the walk by their own bytes) and open under their NFC names")
+    func foldersNotInNFC() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("nfd", ["cafe\u{301}/x.txt": Array("x".utf8), "cafe\u{301}/sma\u{30A}/y.txt": Array("y".utf8)])
+        let receipt = try fx.seal(source)
+        #expect(receipt.manifest.directoryCount == 2)
+        let out = fx.dir.path("opened")
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        #expect(try Self.tree(out) == Self.expected(["caf\u{E9}/x.txt": Array("x".utf8), "caf\u{E9}/sm\u{E5}/y.txt": Array("y".utf8)]))
+    }
+
+    /// The folder check after the walk looks folders up below the case folder by their paths
+    /// on disk; past PATH_MAX it goes one folder at a time. Names of 85 × "e" + U+0301 are
+    /// 255 bytes on disk but 170 in NFC: 16 levels are 4,095 bytes on disk, 2,735 in the dossier.
+    @Test("a tree whose on-disk paths are longer than the system takes (but not its NFC paths) seals")
+    func onDiskPathsBeyondPathMax() throws {
+        let fx = try DossierFixture()
+        let name = String(repeating: "e\u{301}", count: 85)
+        #expect(name.utf8.count == 255)
+        let root = fx.dir.path("deep")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        // Made one level at a time by descriptor: the whole path is beyond PATH_MAX.
+        var fd = open(root, O_RDONLY | O_DIRECTORY)
+        try #require(fd >= 0)
+        for _ in 0..<16 {
+            try #require(mkdirat(fd, name, 0o755) == 0)
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            try #require(next >= 0)
+            fd = next
+        }
+        let file = openat(fd, "leaf.txt", O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try #require(file >= 0)
+        _ = write(file, "leaf", 4)
+        close(file)
+        close(fd)
+        let receipt = try fx.seal(root)
+        #expect(receipt.manifest.directoryCount == 16 && receipt.manifest.fileCount == 1)
+    }
+
     @Test("path helpers split at bytes")
     func helpers() {
         #expect(FileSystem.parent(of: "a/\u{301}b") == "a")

@@ -51,14 +51,18 @@ struct LedgerFileTests {
         #expect(try AccessLog(path: dir.path("empty.sqlite")).verify(trusting: .empty).isIntact)
     }
 
-    @Test("a checkpoint's origin is one word: a space is refused, also one a combining mark makes part of one Character")
+    @Test("a checkpoint's origin is one word: a space is refused wherever it stands in its Character; an origin starting with a combining mark reads back as signed")
     func originIsOneWord() throws {
         let dir = try TemporaryDirectory()
         let log = try AccessLog(path: dir.path("l.sqlite"), createIfMissing: true)
         let key = try SigningKey.generate(name: "Office")
-        for origin in ["", "a b", "a \u{301}b", "a\u{A0}b"] {
+        // "a\u{600} b": the space is not the first scalar of its Character (U+0600 prepends).
+        for origin in ["", "a b", "a \u{301}b", "a\u{A0}b", "a\u{600} b"] {
             #expect(throws: DossierError.self, "\(origin.unicodeScalars.map(\.value))") { try log.checkpoint(origin: origin, signedBy: key) }
         }
         #expect(try log.checkpoint(origin: "bureau.example", signedBy: key).origin == "bureau.example")
+        // An origin that starts with a combining mark is one word and reads back as it was signed.
+        let marked = try log.checkpoint(origin: "\u{301}bureau", signedBy: key)
+        #expect(try Checkpoint(parsing: marked.note).origin.utf8.elementsEqual("\u{301}bureau".utf8))
     }
 }

@@ -100,6 +100,9 @@ struct ProfileHardeningTests {
         (profile().replacingOccurrences(of: "\"dossier.json\"", with: "\"../outside.json\""), "metadataFile"),
         (profile().replacingOccurrences(of: "\"dossier.json\"", with: "\"/etc/passwd\""), "metadataFile"),
         (profile().replacingOccurrences(of: "\"dossier.json\"", with: "\"a/dossier.json\""), "metadataFile"),
+        // A "/" followed by a combining mark is one Character, still a separator (session 15).
+        (profile().replacingOccurrences(of: "\"dossier.json\"", with: "\"a/\u{301}dossier.json\""), "metadataFile"),
+        (profile(section: "{\"folder\": \"a/\u{301}b\"}"), "folder"),
     ])
     func strictSchema(_ text: String, _ key: String) {
         do {
