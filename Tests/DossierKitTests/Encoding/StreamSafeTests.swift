@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// Review of session 15: Swift normalises a String to hash or compare it, and reordering a
+/// long run of combining marks of mixed classes costs quadratic time — a public manifest
+/// key of "a" + 40,000 × (U+0301 U+0316) stalled `inspect` for 15 s (240,000: > 5 min),
+/// before any signature was checked. Strings in our JSON must be Unicode stream-safe
+/// (UAX #15: at most 30 non-starters in a row), which bounds that work.
+@Suite("JSON strings are Unicode stream-safe")
+struct StreamSafeTests {
+    static func json(key: String = "k", value: String = "v") -> [UInt8] {
+        var bytes: [UInt8] = Array("{".utf8)
+        JSONValue.appendCanonical(key, to: &bytes)
+        bytes += Array(":".utf8)
+        JSONValue.appendCanonical(value, to: &bytes)
+        return bytes + Array("}".utf8)
+    }
+
+    static func parse(_ bytes: [UInt8], canonical: Bool) throws(JSONError) -> JSONValue {
+        if canonical { return try JSONValue.parseCanonical(bytes) }
+        return try JSONValue.parse(bytes)
+    }
+
+    static let marks = ["\u{301}", "\u{316}"]
+    static func run(_ count: Int) -> String { (0..<count).map { marks[$0 % 2] }.joined() }
+
+    @Test("30 combining marks in a row are fine; 31 are refused, in a key or a value, canonical or not, also as \\u escapes")
+    func thirtyNonStarters() throws {
+        for canonical in [true, false] {
+            _ = try Self.parse(Self.json(key: "a" + Self.run(30)), canonical: canonical)
+            _ = try Self.parse(Self.json(value: "a" + Self.run(30) + "b" + Self.run(30)), canonical: canonical)
+            for bytes in [Self.json(key: "a" + Self.run(31)), Self.json(value: "a" + Self.run(31)),
+                          Array(#"{"k":"a\#(String(repeating: #"\u0301"#, count: 31))"}"#.utf8)] {
+                do {
+                    _ = try Self.parse(bytes, canonical: canonical)
+                    Issue.record("accepted 31 non-starters")
+                } catch {
+                    // The canonical parser refuses the \u escapes themselves (not canonical) first.
+                    #expect(error.description.contains("stream-safe") || (canonical && bytes.contains(UInt8(ascii: "\\"))), "\(error)")
+                }
+            }
+        }
+    }
+
+    @Test("a character whose decomposition starts with two non-starters counts for two (U+0F73, U+0344)")
+    func decomposingNonStarters() throws {
+        _ = try JSONValue.parseCanonical(Self.json(value: "a" + String(repeating: "\u{F73}", count: 15)))
+        #expect(throws: JSONError.self) { try JSONValue.parseCanonical(Self.json(value: "a" + String(repeating: "\u{F73}", count: 16))) }
+        #expect(throws: JSONError.self) { try JSONValue.parseCanonical(Self.json(value: "a" + String(repeating: "\u{344}", count: 16))) }
+    }
+
+    @Test("the hostile key of the review is refused at once")
+    func hostileKeyFast() throws {
+        let started = Date()
+        #expect(throws: JSONError.self) { try JSONValue.parseCanonical(Self.json(key: "a" + Self.run(80_000))) }
+        #expect(Date().timeIntervalSince(started) < 2)
+    }
+}
