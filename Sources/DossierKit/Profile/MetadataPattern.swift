@@ -27,8 +27,18 @@ final class MetadataPattern: @unchecked Sendable {
     static let maxRepeat = 255
     static let maxExpansion = 1000
     static let maxDepth = 32
+    /// What glibc's matcher keeps per step grows with the pattern's positions (its atoms,
+    /// repeats written out): `(.*a.{250})` × 30, within every other limit, took 2.2 GB and
+    /// 10 s for a 64,000-byte value (review of session 15). Positions are counted as the
+    /// sum over the whole pattern, each repeat multiplying what it repeats.
+    static let maxPositions = 2000
+    /// The longest value a pattern is matched against; a longer one does not have the form
+    /// (metadata values with a pattern are identifiers, dates, short names).
+    static let maxValueBytes = 4096
 
     init(_ pattern: String) throws(Invalid) {
+        // The length first: normalising costs more than reading.
+        guard pattern.utf8.count <= Self.maxLength * 4 else { throw Invalid(reason: "the pattern is longer than \(Self.maxLength) bytes") }
         let normalized = pattern.precomposedStringWithCanonicalMapping
         let bytes = Array(normalized.utf8)
         guard !bytes.contains(0) else { throw Invalid(reason: "the pattern contains a NUL character") }
@@ -56,10 +66,11 @@ final class MetadataPattern: @unchecked Sendable {
         compiled.deallocate()
     }
 
-    /// Whether the whole of `value` matches. A value holding a NUL character never matches.
-    /// The value is compared in NFC, as the pattern (`Mu\u{308}ller` matches `Müller`).
+    /// Whether the whole of `value` matches. A value holding a NUL character, or longer than
+    /// `maxValueBytes`, never matches. The value is compared in NFC, as the pattern
+    /// (`Mu\u{308}ller` matches `Müller`).
     func matches(_ value: String) -> Bool {
-        guard !value.utf8.contains(0) else { return false }
+        guard !value.utf8.contains(0), value.utf8.count <= Self.maxValueBytes else { return false }
         let normalized = value.precomposedStringWithCanonicalMapping
         return LibArchive.withUTF8Locale { regexec(compiled, normalized, 0, nil, 0) } == 0
     }
@@ -70,9 +81,19 @@ final class MetadataPattern: @unchecked Sendable {
     /// bracket expressions), nesting deeper than 32 and repeat counts above 255 or
     /// multiplying (nested) to more than 1000.
     private static func checkSyntax(_ p: [UInt8]) throws(Invalid) {
-        // The largest expansion inside each open group; the last atom's expansion.
+        // The largest expansion inside each open group; the last atom's expansion. Beside
+        // them, the positions of each open group (summed) and of the last atom.
         var factors = [1]
         var lastAtom = 1
+        var positions = [0]
+        var lastPositions = 0
+        func count(_ atom: Int) throws(Invalid) {
+            positions[positions.count - 1] += atom
+            lastPositions = atom
+            guard positions.reduce(0, +) <= maxPositions else {
+                throw Invalid(reason: "the pattern has more than \(maxPositions) positions (atoms, with repeats written out); make it simpler")
+            }
+        }
         var i = 0
         while i < p.count {
             switch p[i] {
@@ -85,6 +106,7 @@ final class MetadataPattern: @unchecked Sendable {
                                   + "(back-references and Perl escapes are refused); write a bracket expression such as [0-9] instead")
                 }
                 lastAtom = 1
+                try count(1)
                 i += 2
                 continue
             case UInt8(ascii: "["):
@@ -109,16 +131,20 @@ final class MetadataPattern: @unchecked Sendable {
                 }
                 guard i < p.count else { throw Invalid(reason: "the pattern is not a valid POSIX extended regular expression (an unclosed [)") }
                 lastAtom = 1
+                try count(1)
             case UInt8(ascii: "("):
                 if i + 1 < p.count && p[i + 1] == UInt8(ascii: "?") {
                     throw Invalid(reason: "the pattern uses a (? group, which POSIX extended regular expressions do not have")
                 }
                 factors.append(1)
+                positions.append(0)
                 guard factors.count - 1 <= maxDepth else { throw Invalid(reason: "the pattern nests ( ) more than \(maxDepth) deep") }
             case UInt8(ascii: ")"):
                 guard factors.count > 1 else { throw Invalid(reason: "the pattern has a ) without its ( (unbalanced parentheses)") }
                 lastAtom = factors.removeLast()
                 factors[factors.count - 1] = Swift.max(factors[factors.count - 1], lastAtom)
+                let group = positions.removeLast()
+                try count(group)
             case UInt8(ascii: "{"):
                 // {n}, {n,}, {n,m}: the largest count given bounds the copies glibc makes.
                 var j = i + 1
@@ -143,12 +169,18 @@ final class MetadataPattern: @unchecked Sendable {
                     }
                     factors[factors.count - 1] = Swift.max(factors[factors.count - 1], expansion)
                     lastAtom = expansion
+                    // The repeated atom written out max(n, m) times in all.
+                    let repeated = lastPositions
+                    try count(repeated * (Swift.max(largest, 1) - 1))
+                    lastPositions = repeated * Swift.max(largest, 1)
                     i = j + 1
                     continue
                 }
                 lastAtom = 1
+                try count(1)
             default:
                 lastAtom = 1
+                try count(1)
             }
             i += 1
         }

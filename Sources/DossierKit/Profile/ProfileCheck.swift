@@ -158,8 +158,13 @@ extension DossierProfile {
                              failed: "the metadata field \"\(field.name)\" is \"\(text)\"; allowed: \(allowed.joined(separator: ", "))")
             }
             if let pattern = field.pattern, let matcher = field.matcher {
+                // The value quoted by its start only: it may be up to 1 MiB.
+                let shown = text.unicodeScalars.count > 64 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(64))) + "…" : text
+                let tooLong = text.utf8.count > MetadataPattern.maxValueBytes
                 report.check(matcher.matches(text), "metadata.pattern", field.name, passed: "\"\(field.name)\" has the expected form",
-                             failed: "the metadata field \"\(field.name)\" (\"\(text)\") does not have the expected form \(pattern)")
+                             failed: tooLong
+                                 ? "the metadata field \"\(field.name)\" (\"\(shown)\") is longer than \(MetadataPattern.maxValueBytes) bytes, the most a pattern is matched against"
+                                 : "the metadata field \"\(field.name)\" (\"\(shown)\") does not have the expected form \(pattern)")
             }
         }
 
