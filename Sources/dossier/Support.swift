@@ -46,7 +46,31 @@ enum Console {
 
     /// Prints a JSON value on one line (sorted keys, stable field names).
     static func json(_ value: JSONValue) {
-        FileHandle.standardOutput.write(Data(value.canonicalBytes() + [0x0a]))
+        FileHandle.standardOutput.write(Data(jsonBytes(value) + [0x0a]))
+    }
+
+    /// `value` as canonical JSON, with the characters a terminal acts on or that reorder or
+    /// end lines written as `\u` escapes (C1 controls such as CSI U+009B, U+2028/2029, the
+    /// bidirectional controls): the same JSON value, but a hostile dossier's text cannot
+    /// reach the terminal through `--json` (review of session 15). They can only stand
+    /// inside strings, where an escape means the same.
+    static func jsonBytes(_ value: JSONValue) -> [UInt8] {
+        let bytes = value.canonicalBytes()
+        // Every such character is encoded with a lead byte 0xC2, 0xD8 or 0xE2.
+        guard bytes.contains(where: { $0 == 0xC2 || $0 == 0xD8 || $0 == 0xE2 }) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            let v = scalar.value
+            if (0x80...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0x200E || v == 0x200F || v == 0x061C
+                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) {
+                let hex = String(v, radix: 16)
+                out += Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            } else {
+                out += Array(String(scalar).utf8)
+            }
+        }
+        return out
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import dossier
+import DossierKit
 
 /// The CLI reads passphrases as bytes (never as a `String`, which cannot be wiped), and
 /// must still mean by them what it meant when it read them into strings.
@@ -59,5 +60,25 @@ struct PassphraseReaderTests {
         // Beyond the 4 KiB reserved at first: the buffer grows by copying and wiping.
         let long = (0..<10_000).map { UInt8(0x61 + $0 % 26) }
         #expect(try read(long + [0x0a] + Array("next".utf8)) == [long, Array("next".utf8)])
+    }
+}
+
+/// Review of session 15: `--json` wrote C1 controls (CSI U+009B, which some terminals act
+/// on in UTF-8), line separators and bidirectional controls from a dossier as they were.
+@Suite("--json output and the terminal")
+struct JSONOutputTests {
+    @Test("characters a terminal acts on are written as \\u escapes; the JSON means the same")
+    func terminalCharactersEscaped() throws {
+        let text = "a\u{9B}31m\u{85}b\u{2028}c\u{2029}d\u{202E}e\u{2066}f\u{200F}g\u{61C}h é 名"
+        let bytes = Console.jsonBytes(.object(["v": .string(text)]))
+        let output = String(decoding: bytes, as: UTF8.self)
+        for escape in ["\\u009b", "\\u0085", "\\u2028", "\\u2029", "\\u202e", "\\u2066", "\\u200f", "\\u061c"] {
+            #expect(output.contains(escape), "\(escape) in \(output)")
+        }
+        #expect(!output.unicodeScalars.contains { (0x80...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x202E })
+        let parsed = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: String]
+        #expect(parsed?["v"] == text)
+        // Plain text is left byte for byte.
+        #expect(Console.jsonBytes(.object(["v": .string("é 名 plain")])) == JSONValue.object(["v": .string("é 名 plain")]).canonicalBytes())
     }
 }

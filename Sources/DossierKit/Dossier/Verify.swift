@@ -154,7 +154,8 @@ extension Dossier {
             return broken("the untrusted comment is not \"dossier signature KEYID PUBLICKEY\"", keyID: signature.keyIDHex)
         }
         guard statement.keyID == signature.keyIDHex, expectedKeyID.map({ $0 == statement.keyID }) ?? true,
-              expectedRole.map({ $0 == statement.role }) ?? true, statement.dossierID == dossierID else {
+              // The id by bytes: String's == takes "\u{212A}" (Kelvin) for "K".
+              expectedRole.map({ $0 == statement.role }) ?? true, statement.dossierID.utf8.elementsEqual(dossierID.utf8) else {
             return broken("the entry name, the signed statement and the key id disagree", keyID: signature.keyIDHex, role: statement.role)
         }
         let trusted = trust.entry(forKeyID: statement.keyID)
@@ -226,7 +227,7 @@ extension Dossier {
                 report.fail("transfer \(transfer.sequence)", error.reason)
                 return chain
             }
-            guard record.sequence == transfer.sequence, record.dossierID == manifest.dossierID,
+            guard record.sequence == transfer.sequence, record.dossierID.utf8.elementsEqual(manifest.dossierID.utf8),
                   record.previousHeaderSHA256 == chain.last, record.bodySHA256 == manifest.payloadBodySHA256 else {
                 report.fail("transfer \(transfer.sequence)", "the record does not continue the chain of headers of this dossier")
                 return chain

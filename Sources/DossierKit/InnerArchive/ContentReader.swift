@@ -284,7 +284,7 @@ enum ContentReader {
             problems = compare(files: files, facts, directories: directories, with: privateManifest)
             counts = (privateManifest.files.count, privateManifest.directories.count, privateManifest.totalBytes)
         }
-        guard dossierID == manifest.dossierID else {
+        guard dossierID.utf8.elementsEqual(manifest.dossierID.utf8) else {
             throw DossierError(.content, "the private manifest names a different dossier (\(dossierID))")
         }
         if Int64(counts.files) != manifest.fileCount || Int64(counts.directories) != manifest.directoryCount || counts.bytes != manifest.contentBytes {

@@ -14,9 +14,9 @@ struct SignatureRulesTests {
         let manifestBytes: [UInt8]
         let mtime: Int64
 
-        init() throws {
+        init(id: String? = nil) throws {
             fx = try DossierFixture()
-            let receipt = try fx.seal(try fx.folder("signed", ["a.txt": [1]]))
+            let receipt = try fx.seal(try fx.folder("signed", ["a.txt": [1]]), id: id)
             let container = try ContainerReader(path: receipt.path)
             mtime = Int64(container.payload.mtime)
             manifestBytes = container.manifestBytes
@@ -78,6 +78,12 @@ struct SignatureRulesTests {
         let sealed = try Sealed()
         let text = try sealed.signature(sealed.fx.sealer, role: .sealer, dossierID: "another-dossier").fileText
         Self.expectBroken(try sealed.verify("dossier.dossier", sealerText: text), "the entry name, the signed statement and the key id disagree")
+        // Equal only by canonical equivalence: "K" written as U+212A KELVIN SIGN (review of
+        // session 15; the ids are compared by bytes).
+        let kelvin = try Sealed(id: "K-2024")
+        #expect("\u{212A}-2024" == "K-2024", "String's == is by canonical equivalence")
+        let relabelled = try kelvin.signature(kelvin.fx.sealer, role: .sealer, dossierID: "\u{212A}-2024").fileText
+        Self.expectBroken(try kelvin.verify("kelvin.dossier", sealerText: relabelled), "the entry name, the signed statement and the key id disagree")
     }
 
     @Test("an untrusted comment that is not \"dossier signature KEYID PUBLICKEY\"")

@@ -56,4 +56,19 @@ struct StreamSafeTests {
         #expect(throws: JSONError.self) { try JSONValue.parseCanonical(Self.json(key: "a" + Self.run(80_000))) }
         #expect(Date().timeIntervalSince(started) < 2)
     }
+
+    @Test("a public manifest's unknown field is quoted by its first 64 characters")
+    func unknownFieldQuotedShort() throws {
+        let key = String(repeating: "x", count: 100_000)
+        var bytes = Array(#"{"dossierId":"d","format":"dossier/1","#.utf8)
+        JSONValue.appendCanonical(key, to: &bytes)
+        bytes += Array(#":1}"#.utf8)
+        // Keys in canonical order: "dossierId" < "format" < "xxx…".
+        do {
+            _ = try DossierManifest(canonical: bytes)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.reason.contains("unknown field") && error.reason.utf8.count < 400, "\(error.reason.prefix(200))")
+        }
+    }
 }
