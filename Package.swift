@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "CDossierOpenSSL", "CDossierArchive", "CDossierDeflate", "CDossierZstd", "CDossierSystem",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(

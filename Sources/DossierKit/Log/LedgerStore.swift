@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One stored row: its position in the ledger (its Merkle leaf index) and the raw
 /// columns, parsed only when verified so that a damaged row can be named.
@@ -128,12 +129,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             // Another application's database given by mistake is not made into a ledger (nor
             // switched to WAL, which the pool would do): looked at read-only first.
             if exists, ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0 {
-                var readOnly = Configuration()
-                readOnly.readonly = true
-                readOnly.busyMode = .timeout(120)  // another process may be closing it (checkpointing its WAL)
-                let tables = try DatabaseQueue(path: path, configuration: readOnly).read { db in
-                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-                }
+                let tables = try Self.tableNames(path)
                 guard tables.isEmpty || tables.contains("entries") else {
                     throw DossierError(.accessLog, "\(path) is not an access log: it is an SQLite database with other tables (\(tables.prefix(5).joined(separator: ", ")))",
                                        hint: "give the ledger file")
@@ -162,6 +158,34 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         } catch {
             throw DossierError(.accessLog, "cannot open the access log \(path): \(error)", hint: "the log must be writable")
         }
+    }
+
+    /// The tables of the SQLite database at `path`, read through SQLite's C API on this
+    /// thread: a GRDB queue would be a libdispatch queue, whose release asks for a worker
+    /// thread — one an opening under a tight thread limit needs for its extraction.
+    private static func tableNames(_ path: String) throws(DossierError) -> [String] {
+        var connection: OpaquePointer?
+        defer { sqlite3_close(connection) }
+        var status = sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY, nil)
+        guard status == SQLITE_OK, let connection else {
+            throw DossierError(.accessLog, "cannot open the access log \(path): \(String(cString: sqlite3_errstr(status)))", hint: "the log must be readable")
+        }
+        sqlite3_busy_timeout(connection, 120_000)  // another process may be closing it (merging its WAL)
+        var statement: OpaquePointer?
+        defer { sqlite3_finalize(statement) }
+        status = sqlite3_prepare_v2(connection, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &statement, nil)
+        var names: [String] = []
+        while status == SQLITE_OK || status == SQLITE_ROW {
+            status = sqlite3_step(statement)
+            if status == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) { names.append(String(cString: text)) }
+        }
+        guard status == SQLITE_DONE else {
+            if status == SQLITE_NOTADB {
+                throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
+            }
+            throw DossierError(.accessLog, "cannot read the access log \(path): \(String(cString: sqlite3_errmsg(connection)))")
+        }
+        return names
     }
 
     /// Ledgers made before 2026-11-27 keyed checkpoints by size alone, so a second
