@@ -56,14 +56,14 @@ enum Console {
     /// inside strings, where an escape means the same.
     static func jsonBytes(_ value: JSONValue) -> [UInt8] {
         let bytes = value.canonicalBytes()
-        // Every such character is encoded with a lead byte 0xC2, 0xD8 or 0xE2.
-        guard bytes.contains(where: { $0 == 0xC2 || $0 == 0xD8 || $0 == 0xE2 }) else { return bytes }
+        // The same characters the text reports escape (C0 controls are escaped by JSON itself;
+        // every other one is DEL or beyond ASCII).
+        guard bytes.contains(where: { $0 >= 0x7F }) else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             let v = scalar.value
-            if (0x80...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0x200E || v == 0x200F || v == 0x061C
-                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) {
+            if v >= 0x7F, Unicode.Scalar.isTerminalUnsafe(scalar) {
                 let hex = String(v, radix: 16)
                 out += Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
             } else {
@@ -498,6 +498,19 @@ func requireReadableDossier(_ path: String) throws {
     if let reason = unreadableReason(path) { throw DossierError(.io, "\(path): \(reason)") }
 }
 
+extension Unicode.Scalar {
+    /// Whether a terminal could act on the scalar, or it could end or reorder a line or hide
+    /// between characters: C0 controls but the tab, DEL, C1 controls, the line and paragraph
+    /// separators and the default-ignorable code points (bidirectional controls, zero-width
+    /// spaces and joiners, variation selectors, …). Text reports and `--json` escape them.
+    static func isTerminalUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
+            || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
+            || scalar.properties.isDefaultIgnorableCodePoint
+    }
+}
+
 extension String {
     /// The string with every character that could move the cursor, end a line, reorder text,
     /// start a terminal escape sequence or hide between characters written as `\u{XX}`: C0
@@ -507,12 +520,7 @@ extension String {
     /// spells `\u{` (marks and invisible characters in between count as nothing) is written
     /// `\u{5C}` (or its own code), so that no text can pass for such an escape.
     var terminalSafe: String {
-        func unsafe(_ scalar: Unicode.Scalar) -> Bool {
-            let v = scalar.value
-            return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
-                || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
-                || scalar.properties.isDefaultIgnorableCodePoint
-        }
+        let unsafe = Unicode.Scalar.isTerminalUnsafe
         /// Nothing on screen between two characters, or only a mark on the one before.
         func invisible(_ scalar: Unicode.Scalar) -> Bool {
             switch scalar.properties.generalCategory {

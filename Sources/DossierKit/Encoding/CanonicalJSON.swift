@@ -575,8 +575,7 @@ private struct JSONParser {
         let earlier = members.index(forKey: key).map { members[$0].key } ?? key
         let equivalent = earlier.unicodeScalars.elementsEqual(key.unicodeScalars)
             ? "" : " (canonically equivalent to an earlier key, which a dossier manifest cannot hold apart)"
-        let shown = key.unicodeScalars.count > 64 ? String(key.unicodeScalars.prefix(64)) + "…" : key
-        let quoted = shown.unicodeScalars.map { $0.value < 0x20 ? "\\u\(hex($0.value, width: 4))" : String($0) }.joined()
+        let quoted = key.abbreviated.unicodeScalars.map { $0.value < 0x20 ? "\\u\(hex($0.value, width: 4))" : String($0) }.joined()
         return failure("duplicate object key \"\(quoted)\"\(equivalent)", at: offset)
     }
 
@@ -755,5 +754,13 @@ private enum CanonicalWriter {
             out.append(.zero + byte >> 4)
             out.append(low < 10 ? .zero + low : UInt8(ascii: "a") + low - 10)
         }
+    }
+}
+
+extension String {
+    /// The string for a message: its first 64 scalars and "…" when it is longer (a hostile
+    /// key or value may be a mebibyte long).
+    package var abbreviated: String {
+        unicodeScalars.count > 64 ? String(String.UnicodeScalarView(unicodeScalars.prefix(64))) + "…" : self
     }
 }

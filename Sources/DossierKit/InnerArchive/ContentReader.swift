@@ -154,6 +154,8 @@ enum ContentReader {
             if entry.kind == .directory, relative.last == UInt8(ascii: "/") { relative.removeLast() }
             let path: String
             var depth = 0
+            // The last "/" of a path below a folder that had no entry before it.
+            var orphan: Array<UInt8>.Index?
             do {
                 // Below a folder already checked (the usual order), only the new name is
                 // checked; anything else gets the whole-path rules (same verdicts, tested).
@@ -167,12 +169,14 @@ enum ContentReader {
                     path = try DossierPath.validate(relative)
                     try collisions.insert(path, isFolder: entry.kind == .directory)
                     depth = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).count
+                    orphan = relative.lastIndex(of: UInt8(ascii: "/"))
                 }
             } catch { throw DossierError(.unsafePath, "the payload has an unsafe entry: \(error)") }
             // A sealer writes every folder as an entry before what it holds (FORMAT.md §2). A
             // folder a path only implies would be made by the opening without being counted,
             // listed in the private manifest or limited (65,536 entries could make millions).
-            if let slash = relative.lastIndex(of: UInt8(ascii: "/")), checkedFolders[Array(relative[..<slash])] == nil {
+            // (Checked after the path rules, so that their verdicts and messages come first.)
+            if let slash = orphan {
                 throw DossierError(.content, "\(path) comes before its folder \(AgeHeader.printable(Array(relative[..<slash]))) (or the payload has no entry for that folder): a sealer writes every folder before what it holds")
             }
             if entry.kind == .directory { checkedFolders[relative] = DossierPath.Parent(bytes: relative, path: path, depth: depth) }

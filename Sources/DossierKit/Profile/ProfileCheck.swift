@@ -158,8 +158,7 @@ extension DossierProfile {
                              failed: "the metadata field \"\(field.name)\" is \"\(text)\"; allowed: \(allowed.joined(separator: ", "))")
             }
             if let pattern = field.pattern, let matcher = field.matcher {
-                // The value quoted by its start only: it may be up to 1 MiB.
-                let shown = text.unicodeScalars.count > 64 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(64))) + "…" : text
+                let shown = text.abbreviated
                 let tooLong = text.utf8.count > MetadataPattern.maxValueBytes
                 report.check(matcher.matches(text), "metadata.pattern", field.name, passed: "\"\(field.name)\" has the expected form",
                              failed: tooLong
