@@ -231,11 +231,15 @@ public struct DossierManifest: Sendable, Equatable {
         var profile: ProfileRecord?
         if let p = value["profile"] {
             guard let o = p.objectValue, Set(o.keys).isSubset(of: ["id", "version", "sha256", "result", "failedRules", "overrideReason"]),
-                  let pid = o["id"]?.stringValue, let pversion = o["version"]?.stringValue,
+                  let pid = o["id"]?.stringValue, DossierID.isValid(pid), let pversion = o["version"]?.stringValue, !pversion.isEmpty,
                   let psha = o["sha256"]?.stringValue, Hex.isSHA256(psha),
                   let result = o["result"]?.stringValue, result == "passed" || result == "overridden",
                   let failed = o["failedRules"]?.integerValue, failed >= 0,
-                  (result == "overridden") == (o["overrideReason"] != nil)
+                  // What a seal writes: "passed" with no failed rule, or "overridden" with failed rules and
+                  // a reason on one line (SealOptions.profileOverride).
+                  (result == "passed") == (failed == 0),
+                  (result == "overridden") == (o["overrideReason"] != nil),
+                  o["overrideReason"].map({ $0.stringValue.map { !$0.isEmpty && !$0.contains(where: \.isNewline) } ?? false }) ?? true
             else { throw fail("has a malformed profile object") }
             profile = ProfileRecord(id: pid, version: pversion, sha256: psha, result: result, failedRules: Int(failed),
                                     overrideReason: o["overrideReason"]?.stringValue)

@@ -81,7 +81,46 @@ struct PublicManifestRulesTests {
         ("profile: override reason only when overridden", {
             $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "passed", "failedRules": 0, "overrideReason": "x"])
         }, "malformed profile object"),
+        ("profile: id follows the dossier id rules", {
+            $0["profile"] = .object(["id": "-p", "version": "1", "sha256": .string(Self.digest), "result": "passed", "failedRules": 0])
+        }, "malformed profile object"),
+        ("profile: version not empty", {
+            $0["profile"] = .object(["id": "p", "version": "", "sha256": .string(Self.digest), "result": "passed", "failedRules": 0])
+        }, "malformed profile object"),
+        ("profile: passed means no failed rule", {
+            $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "passed", "failedRules": 2])
+        }, "malformed profile object"),
+        ("profile: overridden means failed rules", {
+            $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "overridden", "failedRules": 0,
+                                     "overrideReason": "x"])
+        }, "malformed profile object"),
+        ("profile: override reason not empty", {
+            $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "overridden", "failedRules": 1,
+                                     "overrideReason": ""])
+        }, "malformed profile object"),
+        ("profile: override reason on one line", {
+            $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "overridden", "failedRules": 1,
+                                     "overrideReason": "a\nb"])
+        }, "malformed profile object"),
+        ("profile: override reason is a string", {
+            $0["profile"] = .object(["id": "p", "version": "1", "sha256": .string(Self.digest), "result": "overridden", "failedRules": 1,
+                                     "overrideReason": .integer(1)])
+        }, "malformed profile object"),
     ]
+
+    @Test("the profile records a seal writes parse: passed with no failed rule, overridden with failed rules and a reason")
+    func validProfileRecords() throws {
+        for record: JSONValue in [
+            .object(["id": "community-corrections", "version": "1.0", "sha256": .string(Self.digest), "result": "passed", "failedRules": 0]),
+            .object(["id": "p", "version": "2", "sha256": .string(Self.digest), "result": "overridden", "failedRules": 3,
+                     "overrideReason": "court order 12/2024"]),
+        ] {
+            let bytes = Self.bytes { $0["profile"] = record }
+            let manifest = try DossierManifest(canonical: bytes)
+            #expect(manifest.profile != nil)
+            #expect(manifest.canonicalBytes() == bytes)
+        }
+    }
 
     @Test("each rule broken alone is refused with a message naming it", arguments: 0..<broken.count)
     func ruleBroken(_ index: Int) throws {
