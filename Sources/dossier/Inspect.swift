@@ -17,25 +17,29 @@ extension DossierCommand {
 
         func run() throws {
             if let reason = unreadableReason(file) {
+                if json { Console.json(.object(["path": .string(file), "status": .string("error"), "error": .string(reason)])) }
                 Console.error("\(file): \(reason)")
                 throw ExitCode(Exit.failure)
             }
             let report = Dossier.verify(file, trusting: .empty, requiringRoles: [])
             let intact = report.status != .invalid
+            if json {
+                // The same fields for every file; `manifest` only when it could be read (as verify).
+                var object: [String: JSONValue] = [
+                    "path": .string(file),
+                    "signatures": .array(report.signatures.map { Reports.signature($0, trustEvaluated: false) }),
+                    "trustEvaluated": false,
+                    "recipientTypes": .array(report.recipientTypes.map { .string($0) }),
+                    "containerBytes": .integer(report.containerBytes), "intact": .bool(intact),
+                    "problems": .array(intact ? [] : [.string(integrityFailures(report))])]
+                if let m = report.manifest { object["manifest"] = Reports.manifest(m) }
+                Console.json(.object(object))
+            }
             guard let m = report.manifest else {
-                if json {
-                    Console.json(.object(["path": .string(file), "intact": false, "problems": .array([.string(integrityFailures(report))])]))
-                }
                 Console.error("\(file): integrity FAILED: \(integrityFailures(report))")
                 throw ExitCode(Exit.invalid)
             }
             if json {
-                Console.json(.object(["path": .string(file), "manifest": Reports.manifest(m),
-                                      "signatures": .array(report.signatures.map { Reports.signature($0, trustEvaluated: false) }),
-                                      "trustEvaluated": false,
-                                      "recipientTypes": .array(report.recipientTypes.map { .string($0) }),
-                                      "containerBytes": .integer(report.containerBytes), "intact": .bool(intact),
-                                      "problems": .array(intact ? [] : [.string(integrityFailures(report))])]))
                 if !intact { throw ExitCode(Exit.invalid) }
                 return
             }

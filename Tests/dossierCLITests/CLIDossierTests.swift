@@ -271,6 +271,16 @@ struct CLIDossierTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
         #expect(object["intact"] as? Bool == false)
         #expect((object["problems"] as? [String])?.isEmpty == false)
+        // The documented fields of an inspect object, as for a dossier (only `manifest` is absent, as in verify).
+        #expect((object["signatures"] as? [Any])?.isEmpty == true && (object["recipientTypes"] as? [Any])?.isEmpty == true, "\(result.stdout)")
+        #expect(object["trustEvaluated"] as? Bool == false && object["containerBytes"] as? Int == 0 && object["manifest"] == nil, "\(result.stdout)")
+        #expect(object["path"] as? String == ws.path("junk.dossier"))
+        // A file that cannot be read: one JSON object with its error (exit 1), as verify prints.
+        let missing = try ws.run(["inspect", ws.path("typo.dossier"), "--json"])
+        #expect(missing.status == 1, "\(missing.stderr)")
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [String: Any], "\(missing.stdout)")
+        #expect(error["path"] as? String == ws.path("typo.dossier") && error["status"] as? String == "error", "\(missing.stdout)")
+        #expect((error["error"] as? String)?.contains("no such file") == true, "\(missing.stdout)")
     }
 
     @Test("a missing file is an error (exit 1), not a tampered dossier (exit 2); inspect fails on a damaged dossier")
