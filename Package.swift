@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "seal-folder", dependencies: ["DossierKit"], path: "Examples/SealFolder"),
         .executableTarget(name: "verify-shelf", dependencies: ["DossierKit"], path: "Examples/VerifyShelf"),
         .executableTarget(name: "read-history", dependencies: ["DossierKit"], path: "Examples/ReadHistory"),
+        .executableTarget(name: "seal-and-open", dependencies: ["DossierKit"], path: "Examples/SealAndOpen"),
         // The fuzz harness (docs/FUZZING.md): libFuzzer targets with -D DOSSIER_FUZZING, a seed writer and replayer without.
         .systemLibrary(name: "CDossierFuzz", path: "Fuzz/CDossierFuzz"),
         .executableTarget(name: "dossier-fuzz", dependencies: ["DossierKit", "CDossierFuzz"], path: "Fuzz/Harness"),

@@ -74,11 +74,12 @@ extension DossierCommand {
             return FileManager.default.fileExists(atPath: target, isDirectory: &isFolder) && isFolder.boolValue
         }
 
-        func resolve() throws -> (id: String, anchor: String?) {
+        /// The dossier id; for a .dossier file also its anchor and payload digest, from a manifest that verified.
+        func resolve() throws -> (id: String, anchor: String?, payload: String?) {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
             // A case folder, as a path ("./case", "case/", what tab completion gives): its name
             // is the id (the id defaults to the folder's name when sealing).
-            if target.utf8.contains(UInt8(ascii: "/")), isFolder(target) { return ((target as NSString).lastPathComponent, nil) }
+            if target.utf8.contains(UInt8(ascii: "/")), isFolder(target) { return ((target as NSString).lastPathComponent, nil, nil) }
             // A path or a .dossier name that is not there is a mistyped file, not an id.
             if !isDossierFile(target) && (target.utf8.contains(UInt8(ascii: "/")) || target.hasSuffix(".dossier")) {
                 try requireReadableDossier(target)
@@ -88,9 +89,9 @@ extension DossierCommand {
                 guard let manifest = report.manifest, report.status != .invalid else {
                     throw DossierError(.container, "\(target) does not verify, so its anchor cannot be used: \(report.failureSummary)")
                 }
-                return (manifest.dossierID, manifest.accessLogGenesisSHA256)
+                return (manifest.dossierID, manifest.accessLogGenesisSHA256, manifest.payloadBodySHA256)
             }
-            return (target, nil)
+            return (target, nil, nil)
         }
 
         /// `export`: the report is of an exported log (its checkpoint), not of the ledger.
@@ -188,7 +189,7 @@ extension DossierCommand {
                     try show(ledger.verify(dossierID: nil, trusting: store, checkpoints: extra))
                     return
                 }
-                let (id, anchor) = try resolve()
+                let (id, anchor, payload) = try resolve()
                 if let recordEvent {
                     guard let event = LogEvent(rawValue: recordEvent), ![.sealed, .opened, .transferred, .countersigned, .exported].contains(event) else {
                         throw ValidationError("--record takes loaned, returned, verified, destroyed or registered (the others are recorded by their commands)")
@@ -199,13 +200,11 @@ extension DossierCommand {
                         guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--detail takes KEY=VALUE") }
                         map[String(item[..<eq])] = String(item[item.index(after: eq)...])
                     }
-                    let actor = try log.actor(defaultRole: "archivist", passphrase: passphrase)
+                    let actor = try log.actor(defaultRole: .archivist, passphrase: passphrase)
                     // Never on a history that is not this dossier's own, nor a second one ("registered").
                     if let anchor { try ledger.requireHistory(of: id, anchoredAt: anchor) }
-                    var digest: String?
-                    if let target, isDossierFile(target) {
-                        digest = Dossier.verify(target, trusting: .empty, requiringRoles: []).manifest?.payloadBodySHA256
-                    }
+                    // The verified dossier's digest (read once: not a second time, when the file may have changed).
+                    var digest = payload
                     if digest == nil { digest = try ledger.history(of: id).last?.payloadSHA256 }
                     guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }
                     let entry = try ledger.record(event, dossierID: id, payloadSHA256: digest, actor: actor, purpose: purpose, details: map)
@@ -216,7 +215,7 @@ extension DossierCommand {
                     // An actor named but unusable (a key readable by others, a wrong passphrase)
                     // is an error: the export would miss its signed exported entry. The file is
                     // made (never overwritten) before the exported entry is recorded.
-                    let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
+                    let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                     if let anchor { try ledger.requireHistory(of: id, anchoredAt: anchor) }
                     let file = export == "-" ? nil : try OutputFile(creating: export)
                     let text: String

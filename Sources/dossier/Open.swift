@@ -56,7 +56,7 @@ extension DossierCommand {
         func run() throws {
             do {
                 try requireReadableDossier(file)
-                let actor = try log.actor(defaultRole: "reader", passphrase: passphrase)
+                let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
                 let store = try trust.store()
                 // The opening is recorded anyway (the identity decides who can decrypt), but an

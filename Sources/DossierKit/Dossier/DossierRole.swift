@@ -1,6 +1,6 @@
 /// The capacity in which someone signs a dossier: the sealing archivist, the approving
 /// officer, the countersigning archive, or whoever transferred it. Roles are lower-case
-/// words (`[a-z][a-z0-9-]*`, up to 32 characters); the four common ones have names.
+/// words (`[a-z][a-z0-9-]*`, up to 32 characters); the six common ones have names.
 public struct DossierRole: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let rawValue: String
 
@@ -25,6 +25,10 @@ public struct DossierRole: RawRepresentable, Hashable, Sendable, Comparable, Cus
     public static let countersigner: DossierRole = "countersigner"
     /// Whoever re-wrapped the dossier for new recipients.
     public static let transferrer: DossierRole = "transferrer"
+    /// Whoever opens a dossier: the role `dossier open` signs its access-log entry in.
+    public static let reader: DossierRole = "reader"
+    /// An archivist recording a loan, return or other event in the access log (`dossier log --record`).
+    public static let archivist: DossierRole = "archivist"
 
     public var description: String { rawValue }
     public static func < (lhs: DossierRole, rhs: DossierRole) -> Bool { lhs.rawValue < rhs.rawValue }
