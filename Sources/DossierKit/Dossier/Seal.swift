@@ -238,7 +238,7 @@ extension Dossier {
             zstd = try ZstdSink(sink: pipeline, level: options.compressionLevel, workers: ProcessInfo.processInfo.activeProcessorCount)
             tar = try ArchiveWriter(format: .paxTar, sink: zstd)
         } catch {
-            try? pipeline.close()
+            pipeline.cancel()
             throw DossierError(.output, "cannot start the inner archive: \(error)")
         }
         let content = ContentWriter(tar: tar)
@@ -254,7 +254,11 @@ extension Dossier {
             do { try zstd.finish() } catch { throw DossierError.cause(of: error) ?? DossierError(.output, "finishing the compression failed: \(error)") }
         } catch {
             tar.abort()
-            try? pipeline.close()
+            // The pipeline's own failure comes first: what the walker met may be only its
+            // consequence (e.g. "writing scan.bin: …" for a full disk or the payload limit).
+            if let failure = pipeline.cancel() {
+                throw DossierError.cause(of: failure) ?? DossierError(.output, "writing the payload failed: \(failure)")
+            }
             throw error
         }
         let (privateManifest, privateManifestSHA256) = finished

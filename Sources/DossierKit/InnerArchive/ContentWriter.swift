@@ -433,7 +433,8 @@ final class ContentWriter {
     private func notify(_ path: String, _ call: (FileDataObserver) throws -> Void) throws(DossierError) {
         guard let dataObserver else { return }
         do { try call(dataObserver) } catch {
-            throw (error as? DossierError) ?? DossierError(.output, "writing \(path): \(error)")
+            // Our own error from below (the pipeline, through the age layer), as in archiveFailure.
+            throw DossierError.cause(of: error) ?? DossierError(.output, "writing \(path): \(error)")
         }
     }
 

@@ -75,6 +75,47 @@ struct RefusedThreadTests {
         #expect(throws: FileError.self) { try failing.close() }
     }
 
+    /// Holds its first write until `gate` is signalled, telling `entered` when it is held.
+    final class GatedSink: ByteSink, @unchecked Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
+        let lock = NSLock()
+        var writes = 0
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            lock.lock()
+            writes += 1
+            let first = writes == 1
+            lock.unlock()
+            if first {
+                entered.signal()
+                gate.wait()
+            }
+        }
+    }
+
+    @Test("cancelling the pipeline drops the blocks still queued and returns the worker's error (a failed seal writes no more)")
+    func pipelineCancel() throws {
+        let target = GatedSink()
+        let pipeline = PipelinedSink(target, blockSize: 1 << 16)
+        let block = [UInt8](repeating: 7, count: 1 << 16)
+        for _ in 0..<3 { try block.withUnsafeBytes { try pipeline.write($0) } }   // one in the worker's hand, two queued
+        #expect(target.entered.wait(timeout: .now() + 10) == .success)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) { target.gate.signal() }
+        #expect(pipeline.cancel() == nil)
+        #expect(target.writes == 1, "the queued blocks were written after cancel")
+        #expect(throws: PipelinedSink.ClosedError.self) { try block.withUnsafeBytes { try pipeline.write($0) } }
+
+        // Once the worker has failed (a later write says so), cancel returns that failure.
+        let failing = PipelinedSink(FailingSink(limit: 1_000), blockSize: 1 << 16)
+        var refused = false
+        for _ in 0..<2_000 where !refused {
+            do { try block.withUnsafeBytes { try failing.write($0) } } catch { refused = true }
+            if !refused { usleep(1_000) }
+        }
+        #expect(refused)
+        #expect(failing.cancel() is FileError)
+    }
+
     @Test("the prefetcher reads on the caller's thread: same bytes by read and by block, the source's error, cancel")
     func prefetchWithoutThread() throws {
         let bytes = ParallelExtractionTests.bytes(700_000, seed: 6)

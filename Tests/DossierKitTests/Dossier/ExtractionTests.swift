@@ -24,8 +24,7 @@ struct ExtractionTests {
     @Test("the same tree, modes and times with the thread's own working directory and with absolute paths")
     func bothModesAgree() throws {
         let fx = try DossierFixture()
-        var random = SystemRandomNumberGenerator()
-        let big = (0..<(3 << 20) + 17).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let big = [UInt8].random(count: (3 << 20) + 17)
         let source = try fx.folder("case", [
             "a.txt": Array("first".utf8), "empty.bin": [], "big/scan.tif": big,
             "x/y/z/deep.txt": Array("deep".utf8), "x/y/other.txt": Array("other".utf8), "名前/文書.txt": Array("名".utf8),
@@ -67,9 +66,8 @@ struct ExtractionTests {
     @Test("a write that fails on the extraction thread (a full disk) fails the opening and leaves nothing", arguments: [false, true])
     func fullDisk(absolutePaths: Bool) throws {
         let fx = try DossierFixture()
-        var random = SystemRandomNumberGenerator()
         let receipt = try fx.seal(try fx.folder("full", [
-            "a.bin": (0..<(2 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) },
+            "a.bin": [UInt8].random(count: 2 << 20),
             "b.txt": Array("after".utf8),
         ]))
         let small = fx.dir.path("small")

@@ -426,9 +426,8 @@ struct RefusalTests {
     @Test("a payload beyond the format's size limit is reported as such, with its hint, not as a write failure of some file", arguments: [64 << 10, 3 << 20])
     func payloadLimit(_ limit: Int) throws {
         let fx = try DossierFixture()
-        var random = SystemRandomNumberGenerator()
         let source = try fx.folder("huge", ["a.txt": Array("first".utf8),
-                                            "scan.bin": (0..<(4 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) }])
+                                            "scan.bin": [UInt8].random(count: 4 << 20)])
         var options = SealOptions()
         options.payloadLimitForTesting = Int64(limit)
         do {
@@ -440,6 +439,54 @@ struct RefusalTests {
         }
         #expect(!FileManager.default.fileExists(atPath: fx.dir.path("huge.dossier")))
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") }.isEmpty)
+    }
+
+    /// Every stored (incompressible) file starts by ending the zstd frame, which writes to the
+    /// pipeline: a failure of the pipeline thread met there came out as "writing scan-N.bin:
+    /// I/O failure …" with no hint (review of session 16: most runs with scans).
+    @Test("a payload limit met while many scans are stored is still reported as the limit, with its hint", arguments: 0..<4)
+    func payloadLimitAmongScans(_ round: Int) throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = ["a.txt": Array("first".utf8)]
+        for index in 0..<8 { files["scan-\(index).bin"] = [UInt8].random(count: 700_000) }
+        let source = try fx.folder("scans", files)
+        var options = SealOptions()
+        options.payloadLimitForTesting = 64 << 10
+        do {
+            _ = try fx.seal(source, options: options)
+            Issue.record("sealed beyond the limit")
+        } catch let error as DossierError {
+            #expect(error.kind == .invalidArgument && error.reason.contains("would exceed"), "round \(round): \(error)")
+            #expect(error.hint?.contains("split the case folder") == true, "round \(round): \(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") || $0.hasSuffix(".dossier") }.isEmpty)
+    }
+
+    @Test("a full disk met while scans are stored is reported as the payload's write failure, not as a failure of the scan being read")
+    func fullDiskAmongScans() throws {
+        let fx = try DossierFixture()
+        var files: [String: [UInt8]] = ["a.txt": Array("first".utf8)]
+        for index in 0..<8 { files["scan-\(index).bin"] = [UInt8].random(count: 700_000) }
+        let source = try fx.folder("scans", files)
+        let small = fx.dir.path("small")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
+        guard mount.status == 0 else {
+            // Only root can mount a small file system; elsewhere this case cannot be built.
+            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
+            return
+        }
+        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        for round in 0..<4 {
+            do {
+                _ = try fx.seal(source, to: small + "/scans.dossier")
+                Issue.record("sealed 5.6 MB of scans into 1 MiB")
+            } catch let error as DossierError {
+                #expect(error.kind == .output && !error.reason.contains("scan-"), "round \(round): \(error)")
+                #expect(error.reason.contains("No space left on device"), "round \(round): \(error)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: small) == [])
+        }
     }
 
     @Test("an output made by someone else just before the rename is not replaced; the message says the sealed entry is logged")

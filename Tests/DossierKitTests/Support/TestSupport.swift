@@ -37,6 +37,23 @@ extension Array where Element == UInt8 {
     }
 
     var hex: String { map { String(format: "%02x", $0) }.joined() }
+
+    /// `count` random (incompressible) bytes, eight at a time (a byte at a time takes seconds
+    /// per MiB in a debug build).
+    static func random(count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                var word = generator.next()
+                let n = Swift.min(8, raw.count - offset)
+                Swift.withUnsafeBytes(of: &word) { raw.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: n) }
+                offset += n
+            }
+        }
+        return bytes
+    }
 }
 
 extension String {

@@ -96,6 +96,25 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Gives up: drops what is pending or queued (never written), waits for the block the
+    /// worker has in hand, and returns the worker's error, if any — the cause to report when
+    /// the caller's own failure was only its consequence. Writes are refused afterwards.
+    @discardableResult
+    func cancel() -> (any Error)? {
+        pending = []
+        if direct {
+            closing = true
+            return failure
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        queue.removeAll()
+        closing = true
+        condition.broadcast()
+        while !workerDone { condition.wait() }
+        return failure
+    }
+
     private func work() {
         while true {
             condition.lock()
