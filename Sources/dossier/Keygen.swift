@@ -33,14 +33,14 @@ extension DossierCommand {
 
         func run() throws {
             do {
-                guard !prefix.hasSuffix("/"), !prefix.isEmpty, (prefix as NSString).lastPathComponent != "." else {
+                guard !prefix.hasSuffix("/"), !prefix.isEmpty, lastPart(of: prefix) != "." else {
                     throw ValidationError("the prefix names the key files (e.g. keys/anna for keys/anna.age …), not a folder")
                 }
                 if let existing = try? FileManager.default.attributesOfItem(atPath: prefix)[.type] as? FileAttributeType, existing == .typeDirectory {
                     throw ValidationError("\(prefix) is a folder; give a prefix inside it, e.g. \(prefix)/anna")
                 }
                 // The folder for the keys is made if needed, private (0700): it holds secret keys.
-                let folder = (prefix as NSString).deletingLastPathComponent
+                let folder = folderPart(of: prefix)
                 if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
                     do {
                         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -79,7 +79,7 @@ extension DossierCommand {
             guard let target else { throw ValidationError("give a .dossier file or a dossier id") }
             // A case folder, as a path ("./case", "case/", what tab completion gives): its name
             // is the id (the id defaults to the folder's name when sealing).
-            if target.utf8.contains(UInt8(ascii: "/")), isFolder(target) { return ((target as NSString).lastPathComponent, nil, nil) }
+            if target.utf8.contains(UInt8(ascii: "/")), isFolder(target) { return (lastPart(of: target), nil, nil) }
             // A path or a .dossier name that is not there is a mistyped file, not an id.
             if !isDossierFile(target) && (target.utf8.contains(UInt8(ascii: "/")) || target.hasSuffix(".dossier")) {
                 try requireReadableDossier(target)

@@ -131,6 +131,27 @@ func describe(_ error: CocoaError) -> String {
     return path.map { "\($0): \(reason)" } ?? reason
 }
 
+/// The folder part of a path, by bytes: "" for a bare name, "/" for a name in the root,
+/// trailing and repeated slashes ignored. (Foundation's `NSString.deletingLastPathComponent`
+/// traps on a one-character name such as "k": `dossier keygen k` crashed.)
+func folderPart(of path: String) -> String {
+    let slash = UInt8(ascii: "/")
+    var bytes = Array(path.utf8)
+    while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
+    guard var end = bytes.lastIndex(of: slash) else { return "" }
+    while end > 0, bytes[end - 1] == slash { end -= 1 }
+    return end == 0 ? "/" : String(decoding: bytes[..<end], as: UTF8.self)
+}
+
+/// The last name of a path, by bytes, trailing slashes ignored ("/" for the root).
+func lastPart(of path: String) -> String {
+    let slash = UInt8(ascii: "/")
+    var bytes = Array(path.utf8)
+    while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
+    guard let start = bytes.lastIndex(of: slash), bytes.count > 1 else { return String(decoding: bytes, as: UTF8.self) }
+    return String(decoding: bytes[(start + 1)...], as: UTF8.self)
+}
+
 func withoutFinalPeriod(_ text: String) -> String {
     var text = text
     while text.hasSuffix(".") { text.removeLast() }
@@ -365,10 +386,10 @@ struct LedgerOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: path) { return (try AccessLog(path: path, createIfMissing: true), nil) }
         // The folders that are missing, outermost first (a bare file name lives in the current folder).
         var missing: [String] = []
-        var folder = (path as NSString).deletingLastPathComponent
+        var folder = folderPart(of: path)
         while !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
             missing.insert(folder, at: 0)
-            let parent = (folder as NSString).deletingLastPathComponent
+            let parent = folderPart(of: folder)
             if parent == folder { break }
             folder = parent
         }

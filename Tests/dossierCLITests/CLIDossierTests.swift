@@ -54,6 +54,17 @@ struct CLIDossierTests {
             #expect(folder.status == 64, "\(prefix): \(folder.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path("new/keys")).sorted() == ["otto.age", "otto.pub", "otto.recipient", "otto.sign"])
+        // One-character names in the current folder (Foundation's deletingLastPathComponent
+        // traps on them: keygen crashed with SIGILL), and a one-character ledger name.
+        for prefix in ["q", "é"] {
+            let short = try ws.run(["keygen", "--name", "Q", prefix], directory: ws.root)
+            #expect(short.status == 0, "\(prefix): \(short.status) \(short.stderr)")
+            #expect(FileManager.default.fileExists(atPath: ws.path(prefix + ".sign")), "\(prefix)")
+        }
+        let qRecipient = try String(contentsOfFile: ws.path("q.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let shortLedger = try ws.run(["seal", "case", "-r", qRecipient, "-s", "q.sign", "-o", "q.dossier", "--log", "L"], directory: ws.root)
+        #expect(shortLedger.status == 0, "\(shortLedger.status) \(shortLedger.stderr)")
+        #expect(FileManager.default.fileExists(atPath: ws.path("L")))
         // A public key given where the secret one belongs is named as such (not "chmod 600").
         let kRecipient = try String(contentsOfFile: ws.path("k.recipient"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let mixUp = try ws.run(["seal", ws.path("case"), "-r", kRecipient, "-s", ws.path("k.pub"), "-o", ws.path("m.dossier")])
