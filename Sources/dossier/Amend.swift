@@ -13,7 +13,9 @@ extension DossierCommand {
                 signatures keep their bytes; the container is rewritten under a temporary name, \
                 verified and atomically replaced.
 
-                Example: dossier countersign case.dossier --signer countersigner=keys/archive.sign --trust trust.txt
+                Example:
+                  dossier countersign case.dossier --signer countersigner=keys/archive.sign \\
+                      --trust trust.txt
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
@@ -61,7 +63,10 @@ extension DossierCommand {
                 body and manifest keep their bytes. The transfer is recorded in a transfer record \
                 signed by you (role transferrer).
 
-                Example: dossier rewrap case.dossier -i keys/anna.age -r age1... --signer transferrer=keys/anna.sign --reason "moved to the provincial archive" --trust trust.txt
+                Example:
+                  dossier rewrap case.dossier -i keys/anna.age -r age1... \\
+                      --signer transferrer=keys/anna.sign --trust trust.txt \\
+                      --reason "moved to the provincial archive"
                 """,
             aliases: ["transfer"])
 

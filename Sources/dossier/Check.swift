@@ -26,7 +26,9 @@ extension DossierCommand {
                 would refuse) and what to do; --json adds each rule's id and the path (or file \
                 name pattern) concerned. Exit 0 when the folder meets the profile, 5 when not.
 
-                Example: dossier check Examples/case-2024-0117 --profile Examples/profiles/community-corrections.json
+                Example:
+                  dossier check Examples/case-2024-0117 \\
+                      --profile Examples/profiles/community-corrections.json
                 """)
 
         @Argument(help: ArgumentHelp("The case folder.", valueName: "folder"))

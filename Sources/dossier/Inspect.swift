@@ -7,7 +7,7 @@ extension DossierCommand {
         static let configuration = CommandConfiguration(
             commandName: "inspect",
             abstract: "Show a dossier's public manifest, signers, recipients and sizes, without keys.",
-            discussion: "Example: dossier inspect case.dossier --json")
+            discussion: "Example:\n  dossier inspect case.dossier --json")
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
         var file: String

@@ -14,7 +14,8 @@ extension DossierCommand {
                 overwritten. With --protect, both secret files are encrypted with a passphrase \
                 (age scrypt), asked on the terminal or read from --passphrase-fd / DOSSIER_PASSPHRASE.
 
-                Example: dossier keygen --name "Anna Archivist" keys/anna
+                Example:
+                  dossier keygen --name "Anna Archivist" keys/anna
                 """)
 
         @Argument(help: ArgumentHelp("Path prefix of the files to create.", valueName: "prefix"))

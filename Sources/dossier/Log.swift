@@ -19,12 +19,14 @@ extension DossierCommand {
 
                 Examples:
                   dossier log case.dossier
-                  dossier log case.dossier --verify --trust trust.txt --checkpoint published.txt
+                  dossier log case.dossier --verify --trust trust.txt \\
+                      --checkpoint published.txt
                   dossier log --verify --trust trust.txt
                   dossier log case.dossier --export case.log.jsonl --as keys/anna.sign
                   dossier log --verify-export case.log.jsonl --trust trust.txt
-                  dossier log case.dossier --record loaned --as keys/anna.sign --purpose "court hearing" \\
-                      --detail approver="Otto Officer" --detail borrower="District Court"
+                  dossier log case.dossier --record loaned --as keys/anna.sign \\
+                      --purpose "court hearing" --detail approver="Otto Officer" \\
+                      --detail borrower="District Court"
                 """)
 
         @Argument(help: ArgumentHelp("A .dossier file or a dossier id.", valueName: "target"))
@@ -284,7 +286,9 @@ extension DossierCommand {
                 A later verification against this checkpoint detects entries that were removed, \
                 rewritten or cut off. The signing key should be the office's ledger key (trust role: ledger).
 
-                Example: dossier checkpoint --origin justice-bureau.example --signer keys/office.sign -o checkpoint-2026-11.txt
+                Example:
+                  dossier checkpoint --origin justice-bureau.example \\
+                      --signer keys/office.sign -o checkpoint-2026-11.txt
                 """)
 
         @Option(help: "The ledger's name: one word, e.g. justice-bureau.example.")

@@ -16,7 +16,9 @@ extension DossierCommand {
                 The opening is first recorded in the access log (--log), signed by the key given \
                 with --as; if the log cannot be written, nothing is opened.
 
-                Example: dossier open case.dossier -i keys/anna.age --as keys/anna.sign -o opened --purpose "appeal review" --trust trust.txt
+                Example:
+                  dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
+                      -o opened --purpose "appeal review" --trust trust.txt
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))

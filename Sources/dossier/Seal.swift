@@ -15,7 +15,8 @@ extension DossierCommand {
 
                 Example:
                   dossier seal Examples/case-2024-0117 -r age1... -s keys/anna.sign \\
-                      --signer approver=keys/otto.sign --public court="Example District Court" \\
+                      --signer approver=keys/otto.sign \\
+                      --public court="Example District Court" \\
                       -o case-2024-0117.dossier
                 """)
 
@@ -94,7 +95,7 @@ extension DossierCommand {
             } catch let error as ValidationError {
                 throw error
             } catch {
-                throw fail(error)
+                throw fail(error, sealing: true)
             }
         }
 

@@ -91,7 +91,9 @@ func integrityFailures(_ report: VerificationReport) -> String {
 }
 
 /// Turns library errors into a message and an exit code.
-func fail(_ error: any Error) -> ExitCode {
+/// Prints `error` and gives its exit code. `sealing`: an unsafe or colliding name is in the
+/// source the user gave (bad input, 1), not in a dossier that failed verification (2).
+func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {
     // Our own messages start in lower case or with a name (a path, "ChaCha20"), which keeps its case.
     if let error = error as? DossierError {
         Console.error(withoutFinalPeriod(error.reason), hint: error.hint)
@@ -99,7 +101,7 @@ func fail(_ error: any Error) -> ExitCode {
         case .untrusted: return ExitCode(Exit.untrusted)
         case .noIdentity: return ExitCode(Exit.noIdentity)
         case .signature, .container, .manifest, .payload, .content: return ExitCode(Exit.invalid)
-        case .unsafePath: return ExitCode(Exit.invalid)
+        case .unsafePath: return ExitCode(sealing ? Exit.failure : Exit.invalid)
         case .profileNotMet: return ExitCode(Exit.profile)
         default: return ExitCode(Exit.failure)
         }

@@ -15,7 +15,9 @@ extension DossierCommand {
 
                 Exit codes: 0 all valid, 2 any invalid, 1 any file missing or unreadable (none invalid), 3 any untrusted (none of the others).
 
-                Example: dossier verify shelf/*.dossier --trust trust.txt --require-role sealer --require-role approver
+                Example:
+                  dossier verify shelf/*.dossier --trust trust.txt \\
+                      --require-role sealer --require-role approver
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier files to verify.", valueName: "file"))

@@ -294,6 +294,18 @@ struct CLIDossierTests {
         #expect((error["error"] as? String)?.contains("no such file") == true, "\(missing.stdout)")
     }
 
+    @Test("a case folder with colliding names is bad input (exit 1) like one with a symlink, not a failed verification (exit 2)")
+    func collidingNamesExitOne() throws {
+        let ws = try Workspace()
+        let (recipient, _) = try keys(ws)
+        try Data("a".utf8).write(to: URL(fileURLWithPath: ws.path("case/Same.txt")))
+        try Data("b".utf8).write(to: URL(fileURLWithPath: ws.path("case/same.txt")))
+        let result = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("c.dossier")])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("collide"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("c.dossier")))
+    }
+
     @Test("a missing file is an error (exit 1), not a tampered dossier (exit 2); inspect fails on a damaged dossier")
     func missingAndDamaged() throws {
         let ws = try Workspace()

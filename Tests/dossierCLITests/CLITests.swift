@@ -81,6 +81,26 @@ struct CLITests {
                 "\(name): \(result.stdout.prefix(200))")
     }
 
+    /// ArgumentParser wraps help text at 80 columns (without a terminal): an example line
+    /// longer than that was split mid-command ("--purpose \"court" / "hearing\""), and the
+    /// pasted command failed. Every example line stays indented and whole.
+    @Test("help examples are whole lines at 80 columns, pasteable", arguments: [
+        "", "keygen", "check", "seal", "verify", "open", "inspect", "log", "checkpoint", "countersign", "rewrap",
+    ])
+    func examplesNotWrapped(_ name: String) throws {
+        let result = try CLI.run(name.isEmpty ? ["--help"] : [name, "--help"], environment: ["COLUMNS": "80"])
+        #expect(result.status == 0)
+        var inExample = false, examples = 0
+        for line in result.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("Example") { inExample = true; continue }
+            if line.isEmpty { inExample = false; continue }
+            guard inExample else { continue }
+            examples += 1
+            #expect(line.hasPrefix("  ") && line.count < 80, "\(name): \(line)")
+        }
+        #expect(examples > 0, "\(name) has no example")
+    }
+
     @Test("version prints the backends")
     func version() throws {
         let result = try CLI.run(["version"])
