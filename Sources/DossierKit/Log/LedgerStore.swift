@@ -163,13 +163,37 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     /// The tables of the SQLite database at `path`, read through SQLite's C API on this
     /// thread: a GRDB queue would be a libdispatch queue, whose release asks for a worker
     /// thread — one an opening under a tight thread limit needs for its extraction.
-    private static func tableNames(_ path: String) throws(DossierError) -> [String] {
+    ///
+    /// A read-only connection to a WAL database can fail with SQLITE_CANTOPEN while another
+    /// process closes its last connection (and removes the -wal and -shm files): seen in
+    /// parallel seals sharing one ledger (2 in 300). That is tried again, for up to ~1 s.
+    static func tableNames(_ path: String, attempt: (String) -> TableNamesAttempt = tableNamesOnce) throws(DossierError) -> [String] {
+        var outcome = attempt(path)
+        for _ in 0..<100 {
+            guard case .failed(SQLITE_CANTOPEN, _) = outcome else { break }
+            usleep(10_000)
+            outcome = attempt(path)
+        }
+        switch outcome {
+        case .names(let names): return names
+        case .failed(SQLITE_NOTADB, _):
+            throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
+        case .failed(_, let message):
+            throw DossierError(.accessLog, "cannot read the access log \(path): \(message)", hint: "the log must be readable")
+        }
+    }
+
+    enum TableNamesAttempt {
+        case names([String])
+        /// SQLite's primary result code and message.
+        case failed(Int32, String)
+    }
+
+    static func tableNamesOnce(_ path: String) -> TableNamesAttempt {
         var connection: OpaquePointer?
         defer { sqlite3_close(connection) }
         var status = sqlite3_open_v2(path, &connection, SQLITE_OPEN_READONLY, nil)
-        guard status == SQLITE_OK, let connection else {
-            throw DossierError(.accessLog, "cannot open the access log \(path): \(String(cString: sqlite3_errstr(status)))", hint: "the log must be readable")
-        }
+        guard status == SQLITE_OK, let connection else { return .failed(status & 0xff, String(cString: sqlite3_errstr(status))) }
         sqlite3_busy_timeout(connection, 120_000)  // another process may be closing it (merging its WAL)
         var statement: OpaquePointer?
         defer { sqlite3_finalize(statement) }
@@ -179,13 +203,8 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             status = sqlite3_step(statement)
             if status == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) { names.append(String(cString: text)) }
         }
-        guard status == SQLITE_DONE else {
-            if status == SQLITE_NOTADB {
-                throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
-            }
-            throw DossierError(.accessLog, "cannot read the access log \(path): \(String(cString: sqlite3_errmsg(connection)))")
-        }
-        return names
+        guard status == SQLITE_DONE else { return .failed(status & 0xff, String(cString: sqlite3_errmsg(connection))) }
+        return .names(names)
     }
 
     /// Ledgers made before 2026-11-27 keyed checkpoints by size alone, so a second

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 @testable import DossierKit
 
@@ -64,5 +65,38 @@ struct LedgerFileTests {
         // An origin that starts with a combining mark is one word and reads back as it was signed.
         let marked = try log.checkpoint(origin: "\u{301}bureau", signedBy: key)
         #expect(try Checkpoint(parsing: marked.note).origin.utf8.elementsEqual("\u{301}bureau".utf8))
+    }
+
+    @Test("the read-only look at an existing ledger tries again while SQLite cannot open it (another process closing it), and only then fails")
+    func tableNamesRetry() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("ledger.sqlite")
+        try AccessLog(path: path, createIfMissing: true).close()
+        // Two failed attempts, then the real one: the tables.
+        let attempts = Counter()
+        let names = try SQLiteLedger.tableNames(path) { path in
+            attempts.increment()
+            return attempts.value <= 2 ? .failed(SQLITE_CANTOPEN, "unable to open database file") : SQLiteLedger.tableNamesOnce(path)
+        }
+        #expect(names.contains("entries") && attempts.value == 3)
+        // Never able to: the error, after the retries.
+        let always = Counter()
+        #expect(throws: DossierError.self) {
+            _ = try SQLiteLedger.tableNames(path) { _ in always.increment(); return .failed(SQLITE_CANTOPEN, "unable to open database file") }
+        }
+        #expect(always.value > 50)
+        // Not a database: no retry, its own message.
+        let once = Counter()
+        do {
+            _ = try SQLiteLedger.tableNames(path) { _ in once.increment(); return .failed(SQLITE_NOTADB, "file is not a database") }
+            Issue.record("no error")
+        } catch {
+            #expect(error.reason.contains("is not an access log") && once.value == 1, "\(error)")
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private(set) var value = 0
+        func increment() { value += 1 }
     }
 }
