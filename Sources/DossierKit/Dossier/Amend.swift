@@ -30,7 +30,7 @@ extension Dossier {
     static func countersign(
         _ path: String, as signer: DossierSigner, trusting trust: TrustStore = .empty, requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
         allowUntrusted: Bool = false, writingTo output: String? = nil, recordingTo recorder: AccessRecorder? = nil,
-        beforeReplacingForTesting: (() -> Void)?
+        beforeReplacingForTesting: (() -> Void)?, syncFolderForTesting: (@Sendable (Int32) -> Int32)? = nil
     ) throws(DossierError) -> VerificationReport {
         // In place through a symlink: the file it names now is the one verified and replaced.
         let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
@@ -57,7 +57,7 @@ extension Dossier {
         let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
-                           beforeReplacing: beforeReplacingForTesting) { () throws(DossierError) in
+                           beforeReplacing: beforeReplacingForTesting, syncFolder: syncFolderForTesting) { () throws(DossierError) in
             try recorder?.record(.countersigned, manifest: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
         }
     }
@@ -140,7 +140,7 @@ extension Dossier {
     private static func rewrite(
         _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
         appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool,
-        beforeReplacing: (() -> Void)? = nil, beforeCommit: () throws(DossierError) -> Void
+        beforeReplacing: (() -> Void)? = nil, syncFolder: (@Sendable (Int32) -> Int32)? = nil, beforeCommit: () throws(DossierError) -> Void
     ) throws(DossierError) -> VerificationReport {
         if !replacing && FileSystem.exists(output) {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
@@ -166,6 +166,7 @@ extension Dossier {
         guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
         FileSystem.removeStaleTemporaries(of: output, tag: "amending")
         let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
+        let report: VerificationReport
         do throws(DossierError) {
             let file: FileSink
             do { file = try FileSink(creating: temporary, mode: original == nil ? 0o644 : 0o600) } catch { throw DossierError(.output, "\(error)") }
@@ -213,7 +214,7 @@ extension Dossier {
 
             var entries = trust.entries.filter { $0.publicKey.keyID != extraSigner.key.publicKey.keyID }
             entries.append(.init(name: extraSigner.name, roles: [extraSigner.role], publicKey: extraSigner.key.publicKey))
-            let report = verify(temporary, trusting: TrustStore(entries), requiringRoles: [])
+            report = verify(temporary, trusting: TrustStore(entries), requiringRoles: [])
             guard report.status != .invalid else {
                 throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")
             }
@@ -232,16 +233,26 @@ extension Dossier {
                 if replacing {
                     let from = FileSystem.lastComponent(of: temporary), to = FileSystem.lastComponent(of: output)
                     guard renameat(folder, from, folder, to) == 0 else { throw FileError(operation: "rename to", path: output, code: errno) }
-                    guard fsync(folder) == 0 else { throw FileError(operation: "fsync", path: FileSystem.parent(of: output), code: errno) }
                 } else {
                     try FileSystem.renameNoReplace(temporary, output)
-                    try FileSystem.syncDirectory(FileSystem.parent(of: output))
                 }
             } catch { throw DossierError(.output, "cannot move the dossier into place: \(error)") }
-            return report
         } catch {
             unlink(temporary)
             throw error
         }
+        // In place now (and its event logged): a failure from here on must say so — amending
+        // again would be refused ("already signed") or log the event twice.
+        do {
+            if replacing {
+                guard (syncFolder ?? { fsync($0) })(folder) == 0 else { throw FileError(operation: "fsync", path: FileSystem.parent(of: output), code: errno) }
+            } else {
+                try FileSystem.syncDirectory(FileSystem.parent(of: output))
+            }
+        } catch {
+            throw DossierError(.output, "the amended dossier is in place at \(output), but its folder could not be made durable: \(error)",
+                               hint: "check the file system; the dossier was written and verified, and the change is in the access log")
+        }
+        return report
     }
 }

@@ -86,6 +86,26 @@ struct AmendTests {
         }
     }
 
+    @Test("an fsync of the folder failing after the amended dossier is in place says it is in place (and logged), and removes nothing")
+    func folderSyncFailsAfterRename() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-sync", ["x.txt": Array("x".utf8)]))
+        let signer = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Archive")
+        let before = try fx.log.history(of: "case-sync").count
+        do {
+            try Dossier.countersign(receipt.path, as: signer, trusting: fx.trust, allowUntrusted: true, recordingTo: fx.recorder,
+                                    beforeReplacingForTesting: nil, syncFolderForTesting: { _ in errno = EIO; return -1 })
+            Issue.record("reported success although the rename was not made durable")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("is in place") && !error.reason.contains("cannot move"), "\(error)")
+            #expect(error.hint?.contains("access log") == true, "\(error)")
+        }
+        // The amended file is there, with the countersignature, and the event is logged once.
+        #expect(try ContainerReader(path: receipt.path).signatures.contains { $0.name.role == .countersigner })
+        #expect(try fx.log.history(of: "case-sync").count == before + 1)
+        #expect(Dossier.verify(receipt.path, trusting: fx.trust).status != .invalid)
+    }
+
     @Test("two amendments of one dossier at once: the second is refused before it is logged, and the first keeps its signature")
     func concurrentAmendments() throws {
         let fx = try DossierFixture()
