@@ -5,39 +5,39 @@ import CDossierOpenSSL
 /// `code` says which kind of failure it was, so callers and tests can tell a wrong key from
 /// a failed authentication; `reason` is a human explanation that includes OpenSSL's own
 /// reason string when OpenSSL reported the failure. Reasons never contain secret bytes.
-public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure. New codes may be added; switch with a `default`.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
-        public var description: String { name }
+        package var description: String { name }
 
         /// A key has the wrong size or is not a valid key for the algorithm.
-        public static let invalidKey = Code(name: "invalid key")
+        package static let invalidKey = Code(name: "invalid key")
         /// A nonce / IV has a size the algorithm does not accept.
-        public static let invalidNonce = Code(name: "invalid nonce")
+        package static let invalidNonce = Code(name: "invalid nonce")
         /// A parameter (size, cost, length) is out of the accepted range.
-        public static let invalidParameter = Code(name: "invalid parameter")
+        package static let invalidParameter = Code(name: "invalid parameter")
         /// AEAD decryption failed: wrong key, wrong nonce, or modified ciphertext, tag or data.
-        public static let authenticationFailure = Code(name: "authentication failure")
+        package static let authenticationFailure = Code(name: "authentication failure")
         /// A signature did not verify.
-        public static let invalidSignature = Code(name: "invalid signature")
+        package static let invalidSignature = Code(name: "invalid signature")
         /// An X25519 exchange produced the all-zero secret (a low-order public key).
-        public static let lowOrderPoint = Code(name: "low-order point")
+        package static let lowOrderPoint = Code(name: "low-order point")
         /// The CSPRNG could not deliver bytes.
-        public static let randomFailure = Code(name: "random failure")
+        package static let randomFailure = Code(name: "random failure")
         /// OpenSSL failed for another reason (see `reason`).
-        public static let backendFailure = Code(name: "backend failure")
+        package static let backendFailure = Code(name: "backend failure")
     }
 
-    public let code: Code
-    public let reason: String
+    package let code: Code
+    package let reason: String
 
-    public init(_ code: Code, _ reason: String) {
+    package init(_ code: Code, _ reason: String) {
         self.code = code
         self.reason = reason
     }
 
-    public var description: String { "\(code): \(reason)" }
+    package var description: String { "\(code): \(reason)" }
 }
 
 /// The funnel between OpenSSL's return codes / error queue and `CryptoError`.
