@@ -8,7 +8,6 @@ import PackageDescription
 // Only DossierKit's backend files import the C modules below; nothing public exposes a C pointer.
 let package = Package(
     name: "swift-dossier",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "DossierKit", targets: ["DossierKit"]),
         .executable(name: "dossier", targets: ["dossier"]),
