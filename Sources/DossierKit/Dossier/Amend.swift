@@ -12,6 +12,17 @@ extension Dossier {
     /// A countersignature says "received and accepted": the dossier must verify, and its
     /// `requiredRoles` must carry valid signatures by keys `trust` holds for them, unless
     /// `allowUntrusted` (integrity is required either way).
+    ///
+    /// With `recorder`, a `countersigned` event (details `keyId`, `role`) is written to its
+    /// access log after the new file verified and before it replaces the dossier; if it
+    /// cannot be written (no history of the dossier in that ledger, a history that does not
+    /// start with the anchored genesis entry, a read-only log) nothing is changed; if the
+    /// replacing fails after it was written, the entry stays. Without a recorder the
+    /// countersignature is not written to any access log. The `dossier` command always
+    /// records it; pass one whenever the dossier's ledger is at hand.
+    ///
+    /// Returns the verification of the new file, trusting `trust` plus `signer` and
+    /// requiring no role.
     @discardableResult
     public static func countersign(
         _ path: String,
@@ -73,7 +84,19 @@ extension Dossier {
     /// manifest keep their bytes. The transfer is recorded in a signed transfer record
     /// (`META-INF/transfers/NN.json`) that chains the old header digest to the new one.
     /// Like `countersign`, it refuses a dossier whose `requiredRoles` are not signed by
-    /// trusted keys unless `allowUntrusted`.
+    /// trusted keys unless `allowUntrusted`. `signer` must sign in the role `.transferrer`;
+    /// `identities` must include a recipient of the current header (else `.noIdentity`);
+    /// `reason` is one line of at most 4096 bytes, stored in the signed transfer record.
+    ///
+    /// Each transfer is meant to be an access-log event. With `recorder`, a `transferred`
+    /// event (details `recipients`, `transfer`, `from`, `reason`) is written to its access
+    /// log after the new file verified and before it replaces the dossier; if it cannot be
+    /// written, nothing is changed (as for `countersign`). Without a recorder the transfer
+    /// is recorded only in the dossier's own transfer record, not in any access log. The
+    /// `dossier` command always records it; pass one whenever the dossier's ledger is at hand.
+    ///
+    /// Returns the verification of the new file, trusting `trust` plus `signer` and
+    /// requiring no role.
     @discardableResult
     public static func rewrap(
         _ path: String,

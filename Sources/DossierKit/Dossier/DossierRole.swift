@@ -2,8 +2,10 @@
 /// officer, the countersigning archive, or whoever transferred it. Roles are lower-case
 /// words (`[a-z][a-z0-9-]*`, up to 32 characters); the six common ones have names.
 public struct DossierRole: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The role word as written in signature names, statements and trust files, e.g. "sealer".
     public let rawValue: String
 
+    /// A role from its word; nil unless it is `[a-z][a-z0-9-]*` of at most 32 bytes.
     public init?(rawValue: String) {
         let bytes = Array(rawValue.utf8)
         guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 32,
@@ -12,6 +14,8 @@ public struct DossierRole: RawRepresentable, Hashable, Sendable, Comparable, Cus
         self.rawValue = rawValue
     }
 
+    /// A role from a literal such as `"registrar"`; an invalid literal is a programming
+    /// error and traps.
     public init(stringLiteral value: String) {
         guard let role = DossierRole(rawValue: value) else { preconditionFailure("invalid role literal \(value)") }
         self = role

@@ -31,6 +31,9 @@ public struct OpenOptions: Sendable {
     /// Tests only: this many extraction workers (by default two for small files where there are two cores).
     var extractionThreadsForTesting: Int?
 
+    /// Sets each option of the same name: by default a valid trusted sealer signature is
+    /// required, untrusted dossiers are refused, everything is extracted, and no progress
+    /// is reported.
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
                 progress: ProgressHandler? = nil) {
         self.progress = progress
@@ -48,6 +51,7 @@ public struct OpenReceipt: Sendable {
     public let report: VerificationReport
     /// Files written (one with `only`).
     public let filesWritten: Int
+    /// Content bytes written into those files.
     public let bytesWritten: Int64
     /// Tests: whether the files were written relative to the staging folder (see `ExtractionThread`).
     let extractedRelative: Bool

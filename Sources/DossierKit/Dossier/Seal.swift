@@ -9,10 +9,17 @@ public typealias ProgressHandler = @Sendable (_ done: Int64, _ total: Int64) -> 
 
 /// Someone who signs a dossier: a signing key, the role it signs in, and a name for people.
 public struct DossierSigner: Sendable {
+    /// The key that signs; its key id is in the signature's entry name and statement (and,
+    /// at sealing, in the manifest's list of signers).
     public let key: SigningKey
+    /// The role it signs in, written into the signature's entry name and signed statement.
     public let role: DossierRole
+    /// The signer's name for people, in the signed statement (and, at sealing, in the
+    /// manifest's list of signers): claimed by the signer, not vouched for by the trust
+    /// store. One line; sealing accepts 1…200 characters.
     public let name: String
 
+    /// A signer: `key` signing in `role` under `name`.
     public init(key: SigningKey, role: DossierRole, name: String) {
         self.key = key
         self.role = role
@@ -40,12 +47,17 @@ public struct SealOptions: Sendable {
     /// The profile the folder must meet; sealing refuses a failing folder unless
     /// `profileOverride` gives a reason (recorded in the manifest and the access log).
     public var profile: DossierProfile?
+    /// The reason for sealing a folder that does not meet `profile` (one non-empty line):
+    /// recorded in the manifest's profile record (result "overridden") and in the genesis
+    /// log entry's `profileOverride` detail. Without it, such a folder is refused with
+    /// `.profileNotMet`. Ignored when the folder meets the profile or there is no profile.
     public var profileOverride: String?
     /// Tests only: runs right before the written dossier is renamed into place.
     var beforeRenameForTesting: (@Sendable () -> Void)?
     /// Tests only: the payload size limit instead of format v1's 4 GiB.
     var payloadLimitForTesting: Int64?
 
+    /// Sets each option of the same name; the defaults are those described for each.
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
                 replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil,
                 profile: DossierProfile? = nil, profileOverride: String? = nil) {
@@ -63,8 +75,11 @@ public struct SealOptions: Sendable {
 
 /// What sealing produced, after it re-read and verified the written file.
 public struct SealReceipt: Sendable {
+    /// Where the dossier now is: `output` without trailing slashes.
     public let path: String
+    /// The public manifest as written and signed.
     public let manifest: DossierManifest
+    /// Size of the written dossier file in bytes (0 if it could not be examined after the rename).
     public let containerBytes: Int64
     /// The verification of the written file (always `.valid` when `seal` returns).
     public let report: VerificationReport

@@ -5,7 +5,8 @@ public struct VerificationReport: Sendable {
     public enum Status: String, Sendable {
         /// Intact, signed by trusted keys in every required role.
         case valid
-        /// Intact, but a signature is untrusted or a required role is missing.
+        /// Intact, but a signature is untrusted or a required role is missing (or, verifying
+        /// with identities, none of them is a recipient, so the content was not checked).
         case untrusted
         /// Malformed, modified, truncated or with an invalid signature.
         case invalid
@@ -13,8 +14,14 @@ public struct VerificationReport: Sendable {
 
     /// One check and its outcome.
     public struct Check: Sendable, Equatable {
+        /// What was checked: "container", "manifest", "timestamps", "signature ENTRY",
+        /// "signers", "required roles", "transfer N", "payload header", "payload body" or
+        /// "content".
         public let name: String
+        /// Whether the check passed.
         public let passed: Bool
+        /// What was found, for people: the facts checked when it passed, the problem when
+        /// it failed.
         public let detail: String
         /// A failed trust check makes a dossier untrusted; any other failed check makes it invalid.
         public let isTrustCheck: Bool
@@ -24,11 +31,17 @@ public struct VerificationReport: Sendable {
     public struct Signature: Sendable, Equatable {
         /// The container entry, e.g. "META-INF/signatures/01-sealer-E7620F1842B4E81F.minisig".
         public let entry: String
+        /// The key id (16 upper-case hex digits) of the signed statement; for a signature
+        /// too malformed to have one, the signature's own key id or the one its entry name
+        /// (for a transfer, its record) claims.
         public let keyID: String
+        /// The role of the signed statement; for a signature too malformed to have one, the
+        /// role its entry name claims (`.transferrer` for a transfer record's signature).
         public let role: DossierRole
         /// The signer name in the signed trusted comment (claimed by the signer).
         public let signerName: String
-        /// When the signer says it signed.
+        /// When the signer says it signed: RFC 3339 UTC, seconds precision; empty when the
+        /// signature is too malformed to say.
         public let signedAt: String
         /// The signature is well-formed and verifies over the manifest (or transfer record).
         public let isValid: Bool
@@ -54,29 +67,58 @@ public struct VerificationReport: Sendable {
 
     /// One recorded transfer (re-wrap for new recipients).
     public struct Transfer: Sendable, Equatable {
+        /// The transfer's number, 1…99: the first re-wrap is 1 (`META-INF/transfers/01.json`).
         public let sequence: Int
+        /// When it was re-wrapped, as the record says: RFC 3339 UTC, seconds precision.
         public let at: String
+        /// The key id the record names as the transferrer's (16 upper-case hex digits).
         public let byKeyID: String
+        /// The transferrer's name as the record gives it (claimed, like `Signature.signerName`).
         public let byName: String
+        /// Why it was transferred, one line as recorded.
         public let reason: String
+        /// How many recipients the payload was re-wrapped for.
         public let recipientCount: Int
+        /// The transferrer's signature over the record, with its validity and trust.
         public let signature: Signature
     }
 
     /// The result of checking the decrypted content against the private manifest.
     public struct ContentCheck: Sendable, Equatable {
+        /// Files whose size and SHA-256 matched the private manifest (0 when the check failed).
         public let filesChecked: Int
+        /// Content bytes of those files (0 when the check failed).
         public let bytesChecked: Int64
+        /// Empty when the content matched; otherwise the reason it did not (or could not be
+        /// checked, e.g. no identity is a recipient) as one entry.
         public let problems: [String]
     }
 
+    /// The file verified. In the reports `seal`, `countersign` and `rewrap` return, this is
+    /// the temporary file the new dossier was written to and verified under before it was
+    /// renamed into place, not the dossier's final path.
     public let path: String
+    /// The public manifest, parsed from the file before any signature is checked; nil when
+    /// the container or the manifest could not be read. Use it (e.g. its
+    /// `accessLogGenesisSHA256` or payload digests) only when `status` is not `.invalid`,
+    /// and trust what it claims only when `status` is `.valid`: before that it is whatever
+    /// the file says.
     public internal(set) var manifest: DossierManifest?
+    /// Every check run, in order, passed or failed; `status` is derived from these.
     public internal(set) var checks: [Check] = []
+    /// The signatures in `META-INF/signatures/`, in container order (transfer records'
+    /// signatures are in `transfers`).
     public internal(set) var signatures: [Signature] = []
+    /// The transfer records, oldest first. Checking stops at the first record that is
+    /// malformed or does not continue the chain of headers; that one and later ones are
+    /// not listed (a failed check says why).
     public internal(set) var transfers: [Transfer] = []
+    /// The roles that had to carry a valid signature by a key trusted for them, sorted.
     public internal(set) var requiredRoles: [DossierRole] = []
+    /// The required roles without such a signature, sorted; empty when all are present.
     public internal(set) var missingRoles: [DossierRole] = []
+    /// The check of the decrypted content: nil unless identities were given to `verify`
+    /// (or the report is an opening's).
     public internal(set) var content: ContentCheck?
     /// The recipient stanza types of the age header ("X25519", "scrypt", …): who can decrypt, by kind.
     public internal(set) var recipientTypes: [String] = []
@@ -88,6 +130,8 @@ public struct VerificationReport: Sendable {
 
     init(path: String) { self.path = path }
 
+    /// `.invalid` if any check other than a trust check failed, else `.untrusted` if a trust
+    /// check failed, else `.valid`.
     public var status: Status {
         if checks.contains(where: { !$0.passed && !$0.isTrustCheck }) { return .invalid }
         if checks.contains(where: { !$0.passed }) { return .untrusted }

@@ -26,9 +26,14 @@ public final class AccessLog: Sendable {
         }
     }
 
-    /// Opens the ledger at `path` for reading only (`readOnly` must be true): the history
-    /// can be shown and verified, nothing is written (also not SQLite's own files where it
-    /// cannot: a read-only copy or medium is read as it is), and recording throws.
+    /// Opens the existing ledger at `path`; a missing ledger is an error either way.
+    ///
+    /// With `readOnly: true` it is opened for reading only: the history can be shown and
+    /// verified, nothing is written (also not SQLite's own files where it cannot: a
+    /// read-only copy or medium is read as it is), and recording (also an export's
+    /// `exported` entry), checkpointing and importing throw `.accessLog`. With
+    /// `readOnly: false` it is opened for writing, as `init(path:)` (with
+    /// `createIfMissing: false`) does.
     public convenience init(path: String, readOnly: Bool) throws(DossierError) {
         try self.init(path: path, readOnly: readOnly, immutableForTesting: false)
     }
@@ -450,6 +455,8 @@ public final class AccessLog: Sendable {
 
 /// What a log verification found.
 public struct LogReport: Sendable {
+    /// The dossier whose log was verified: the one asked for, or for an export the one its
+    /// header names; nil for a whole ledger (and for text that is not an export at all).
     public let dossierID: String?
     /// The entries read, in order (only those that could be parsed).
     public internal(set) var entries: [LogEntry] = []
@@ -457,7 +464,9 @@ public struct LogReport: Sendable {
     public internal(set) var problems: [String] = []
     /// Actors and checkpoint signers not in the trust store (integrity may still be fine).
     public internal(set) var untrusted: [String] = []
-    /// Checkpoints that matched the entries.
+    /// Checkpoints that matched the entries and are signed by a key trusted in the role
+    /// `ledger` (others are still checked, but not counted); for an export, 1 when its
+    /// checkpoint is.
     public internal(set) var checkpointsVerified = 0
     /// Entries no verified checkpoint covers yet: in a ledger, those after its newest verified
     /// checkpoint; in an export, those after the export's checkpoint. A hash chain cannot

@@ -1,10 +1,16 @@
 /// Who records an event in which access log, and why: the actor signs the entry.
 public struct AccessRecorder: Sendable {
+    /// The ledger the entries are written to; it must be open for writing.
     public let log: AccessLog
+    /// Who signs the entries: the key, the role the entry names (e.g. `.reader` when opening)
+    /// and the name recorded with it.
     public let actor: DossierSigner
     /// The purpose or reason, one line (e.g. "appeal review, case 2024-117").
     public let purpose: String
 
+    /// A recorder writing to `log`, signed by `actor`, giving `purpose`. Nothing is checked
+    /// here: a purpose that is not one line of at most 4096 bytes is refused
+    /// (`.invalidArgument`) when an entry is recorded (by `Dossier.seal` before it starts).
     public init(log: AccessLog, actor: DossierSigner, purpose: String) {
         self.log = log
         self.actor = actor

@@ -11,10 +11,16 @@ import Foundation
 /// — dossier-ledger-KEYID BASE64(KEYHASH(4) ‖ ED25519 SIGNATURE(64))
 /// ```
 public struct Checkpoint: Sendable, Equatable {
+    /// The ledger's name as given when signing (where it must be one word without spaces,
+    /// e.g. "justice-bureau.example").
     public let origin: String
+    /// How many ledger entries it covers (of all dossiers): the first `size` in ledger order.
     public let size: Int
     /// Merkle root (RFC 9162) over the entry hashes, hex.
     public let root: String
+    /// The key id of the signing key (16 upper-case hex digits), from the signature line's
+    /// key name `dossier-ledger-KEYID`. Verifiers count the checkpoint only when the trust
+    /// store holds that key in the role `ledger`.
     public let signerKeyID: String
     /// The whole signed note.
     public let note: String

@@ -6,15 +6,21 @@ public enum LogEvent: String, Sendable, CaseIterable {
     case sealed
     /// The genesis entry of a dossier sealed elsewhere without a log.
     case registered
+    /// Verified by someone who recorded it (`dossier log --record verified`); `Dossier.verify`
+    /// records nothing.
     case verified
     /// Opened whole, or one document (`details["document"]`).
     case opened
     /// Re-wrapped for new recipients (`details["recipients"]`, `details["from"]`).
     case transferred
+    /// Countersigned (`details["keyId"]` and `details["role"]` name the new signature).
     case countersigned
     /// Lent out (`details["approver"]` names the approving officer, `details["borrower"]`).
     case loaned
+    /// Back from a loan.
     case returned
+    /// The log was exported; the entry ends the export, and `details["entries"]` is the
+    /// number of entries before it.
     case exported
     /// Destroyed at the end of retention.
     case destroyed
@@ -27,6 +33,7 @@ public enum LogEvent: String, Sendable, CaseIterable {
 /// signs `"dossier-log-entry/1\n" ‖ statement` with Ed25519; the statement carries the
 /// actor's public key, so an exported log verifies offline.
 public struct LogEntry: Sendable, Equatable {
+    /// The `format` field of every entry statement.
     public static let format = "dossier-log/1"
     static let signingContext = Array("dossier-log-entry/1\n".utf8)
     static let zeroHash = String(repeating: "0", count: 64)
@@ -37,17 +44,37 @@ public struct LogEntry: Sendable, Equatable {
     public let signature: String
 
     // Parsed fields.
+    /// The dossier the entry is about.
     public let dossierID: String
+    /// The entry's place in this dossier's history (not the ledger's): 1 for the genesis
+    /// (`sealed` or `registered`) entry, one more for each later entry of the same dossier.
     public let sequence: Int
+    /// What happened.
     public let event: LogEvent
+    /// When it was recorded (the time the recorder gave, by default its clock's): RFC 3339
+    /// UTC, seconds precision ("2026-11-26T22:00:00Z"). A `sealed` entry has the sealing time.
     public let at: String
+    /// The key id of the actor who signed the entry (16 upper-case hex digits); it matches
+    /// the public key carried in the statement.
     public let actorKeyID: String
+    /// The actor's name as the actor gave it (claimed; the trust store names the key).
     public let actorName: String
+    /// The role the actor acted in (e.g. `.reader` for an opening); verification checks that
+    /// the trust store allows the key this role.
     public let actorRole: DossierRole
     let actorPublicKey: SignerPublicKey
+    /// SHA-256 (hex) of the dossier's payload body, as in its manifest's `payloadBodySHA256`:
+    /// which sealed bytes the entry is about (a re-wrap keeps it).
     public let payloadSHA256: String
+    /// Why, one line as the actor gave it (e.g. "appeal review, case 2024-117"): at most
+    /// 4096 bytes when written, though entries read back are not held to that.
     public let purpose: String
+    /// Facts particular to the event (see `LogEvent`), e.g. `document` for an opening of one
+    /// document, `files` and `profile` for a sealing; at most 32 KiB of keys and values
+    /// through `AccessLog.record`.
     public let details: [String: String]
+    /// SHA-256 (hex) of the previous entry of this dossier (its `hash`); 64 zeros for the
+    /// genesis entry.
     public let previous: String
 
     /// SHA-256 (hex) of the statement.

@@ -10,6 +10,7 @@ import Glibc
 /// payload body, and the SHA-256 of the private manifest. Its bytes are RFC 8785
 /// canonical JSON, so they are reproducible and a reader can check canonicity.
 public struct DossierManifest: Sendable, Equatable {
+    /// The `format` field of the manifest: the only version this library reads and writes.
     public static let format = "dossier/1"
     static let maxBytes = 1 << 20
 
@@ -65,13 +66,18 @@ public struct DossierManifest: Sendable, Equatable {
 
     /// Which profile the dossier was checked against, and the outcome.
     public struct ProfileRecord: Sendable, Equatable {
+        /// The profile's id (by the `DossierID` rules, e.g. "community-corrections").
         public let id: String
+        /// The profile's version as its file gives it (e.g. "1.0").
         public let version: String
         /// SHA-256 (hex) of the profile file.
         public let sha256: String
         /// "passed", or "overridden" when the archivist sealed a failing dossier with a reason.
         public let result: String
+        /// How many rules the folder failed: 0 when "passed", at least 1 when "overridden".
         public let failedRules: Int
+        /// The archivist's reason for sealing anyway (one line), present exactly when the
+        /// result is "overridden".
         public let overrideReason: String?
     }
 
@@ -79,10 +85,14 @@ public struct DossierManifest: Sendable, Equatable {
     public struct Signer: Sendable, Equatable {
         /// Minisign key id, 16 upper-case hex digits.
         public let keyID: String
+        /// The role it signed in at sealing.
         public let role: DossierRole
+        /// The signer's name as the sealer gave it (claimed; the trust store names the key).
         public let name: String
     }
 
+    /// The dossier's id (see `DossierID`), also named in every signature statement,
+    /// transfer record and access-log entry of the dossier.
     public let dossierID: String
     /// RFC 3339 UTC time of sealing, seconds precision ("2026-11-26T22:00:00Z").
     public let sealedAt: String
@@ -92,13 +102,19 @@ public struct DossierManifest: Sendable, Equatable {
     public let payloadHeaderSHA256: String
     /// SHA-256 (hex) of the payload body: everything after the age header.
     public let payloadBodySHA256: String
+    /// Size of the payload body in bytes (the payload nonce and STREAM chunks after the age header).
     public let payloadBodySize: Int64
     /// Counts and total size of the sealed content (no names).
     public let fileCount: Int64
+    /// Folders in the content: the case folder's subfolders at any depth (not itself).
     public let directoryCount: Int64
+    /// Total size in bytes of the content's files.
     public let contentBytes: Int64
     /// SHA-256 (hex) of the private manifest inside the payload.
     public let privateManifestSHA256: String
+    /// The signers at sealing, in signature order; each must have a valid signature in the
+    /// container. Later countersigners and transferrers are not listed (the manifest never
+    /// changes).
     public let signers: [Signer]
     /// The profile the content was checked against at sealing, if any.
     public let profile: ProfileRecord?
@@ -253,6 +269,7 @@ public struct DossierManifest: Sendable, Equatable {
 
 /// Dossier identifiers: 1…128 characters from `A-Z a-z 0-9 . _ -`, not starting with "." or "-".
 public enum DossierID {
+    /// Whether `id` follows those rules (by bytes: only ASCII letters, digits, ".", "_", "-").
     public static func isValid(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
         guard (1...128).contains(bytes.count), bytes.first != UInt8(ascii: "."), bytes.first != UInt8(ascii: "-") else { return false }

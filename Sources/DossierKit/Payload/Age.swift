@@ -229,6 +229,10 @@ public final class AgeDecryptingReader: ByteSource {
     private var chunkLength = 0
     private var offset = 0
 
+    /// Reads the header from `source` (binary or armored), unwraps the file key with the
+    /// first of `identities` that can, and verifies the header MAC; nothing is decrypted yet.
+    /// Throws an `AgeError`, e.g. `.noMatch` when none of `identities` is a recipient, `.hmac`
+    /// when the header MAC does not verify, `.header` or `.armor` for malformed input.
     public convenience init(from source: ByteSource, identities: [AgeIdentity]) throws(AgeError) {
         try self.init(opened: AgeFile.openHeader(source, identities: identities))
     }
@@ -252,6 +256,9 @@ public final class AgeDecryptingReader: ByteSource {
         return Array(chunk[0..<n])
     }
 
+    /// Reads up to `buffer.count` bytes of authenticated plaintext; 0 at the clean end.
+    /// Throws an `AgeError` (`.payload` for a chunk that does not authenticate or a stream
+    /// that is cut short).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         if offset == chunkLength && buffer.count >= AgeStream.chunkSize {

@@ -3,6 +3,8 @@
 /// `kind` tells what failed, in the categories of the age test suite, so callers and tests
 /// can tell a malformed header from a wrong key from a modified payload.
 public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What failed. The raw value is a short label for messages ("header failure",
+    /// "no match", …).
     public enum Kind: String, Sendable, CaseIterable {
         /// The header is malformed, non-canonical or disallowed (rejected while parsing or unwrapping).
         case header = "header failure"
@@ -22,12 +24,15 @@ public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
         case io = "I/O failure"
     }
 
+    /// What failed; see `Kind`.
     public let kind: Kind
+    /// What exactly failed, for people.
     public let reason: String
     /// The error of the byte source or sink that caused an `.io` failure (a layer above may
     /// need it whole, e.g. a size limit with its hint).
     let underlying: (any Error)?
 
+    /// Makes an error of `kind` with `reason` (and no underlying error).
     public init(_ kind: Kind, _ reason: String) {
         self.init(kind, reason, underlying: nil)
     }

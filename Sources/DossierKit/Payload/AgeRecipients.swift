@@ -15,6 +15,8 @@ protocol AgeIdentityType: Sendable {
 /// Someone a payload is encrypted to: an X25519 public key (`age1…`) or a passphrase.
 public struct AgeRecipient: Sendable, CustomStringConvertible {
     let type: any AgeRecipientType
+    /// The recipient for people and logs: the `age1…` string, or "scrypt passphrase (work
+    /// factor N)" (never the passphrase).
     public let description: String
 
     /// Parses an X25519 recipient (`age1…`).
@@ -45,6 +47,8 @@ public struct AgeRecipient: Sendable, CustomStringConvertible {
 /// The description never shows secret material.
 public struct AgeIdentity: Sendable, CustomStringConvertible {
     let type: any AgeIdentityType
+    /// The identity for people: "X25519 identity for age1…", "scrypt passphrase" or
+    /// "mlkem768x25519 identity (unsupported)"; never the secret.
     public let description: String
 
     init(type: any AgeIdentityType, description: String) {

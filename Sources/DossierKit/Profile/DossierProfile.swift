@@ -8,10 +8,17 @@ import Foundation
 public struct DossierProfile: Sendable {
     /// A metadata field of the dossier's metadata file.
     public struct Field: Sendable {
+        /// The type a value must have: a JSON string; a string `YYYY-MM-DD` that is a date of
+        /// the calendar; a JSON integer; or `true`/`false`.
         public enum Kind: String, Sendable { case string, date, integer, boolean }
+        /// The key in the metadata file's top-level object.
         public let name: String
+        /// The type its value must have (`.string` when the profile names none).
         public let kind: Kind
+        /// Whether the field must be present (default false).
         public let required: Bool
+        /// The values allowed, compared as text (integers in decimal, booleans as
+        /// `true`/`false`); nil allows any.
         public let allowed: [String]?
         /// A POSIX extended regular expression the whole value must match.
         public let pattern: String?
@@ -20,7 +27,10 @@ public struct DossierProfile: Sendable {
 
     /// A condition on a metadata field.
     public struct Condition: Sendable {
+        /// The metadata field looked at.
         public let field: String
+        /// The value it must have for the condition to hold, compared as text (strings as
+        /// they are, integers in decimal, booleans as `true`/`false`); unset never holds.
         public let equals: String
     }
 
@@ -28,29 +38,49 @@ public struct DossierProfile: Sendable {
     public struct DocumentRule: Sendable {
         /// A shell-style pattern (`*`, `?`, `[...]`) matched against the file name.
         public let name: String
+        /// The media types the matching files may have, as detected from their extension and
+        /// first bytes (e.g. "application/pdf"); nil allows any.
         public let mediaTypes: [String]?
+        /// The fewest matching files, 0…1,000,000 (default 1).
         public let min: Int
+        /// The most matching files, at least `min`; nil for no limit.
         public let max: Int?
+        /// What the documents are, for messages; nil says "documents named NAME".
         public let description: String?
     }
 
     /// A section: a top-level folder of the case folder.
     public struct Section: Sendable {
+        /// The folder's name, directly in the case folder (no "/").
         public let folder: String
+        /// The section's name for people; the folder name when the profile gives none.
         public let title: String
+        /// Whether the section must be present (default true). A section with `when` is
+        /// required exactly when its condition holds, whatever this says.
         public let required: Bool
         /// When set, the section is required if the condition holds and must be absent otherwise.
         public let when: Condition?
+        /// Rules for the files anywhere below the folder, matched by file name.
         public let documents: [DocumentRule]
     }
 
+    /// The profile's id (by the `DossierID` rules), recorded in the manifest of a dossier
+    /// sealed under it.
     public let id: String
+    /// The profile's version, a non-empty string (e.g. "1.0"), recorded with the id.
     public let version: String
+    /// The profile's name for people; the id when the profile gives none.
     public let title: String
+    /// The name of the JSON metadata file at the top of the case folder (e.g. dossier.json),
+    /// whose top-level object `fields` are checked against; nil when the profile names none.
     public let metadataFile: String?
+    /// The rules for the metadata fields, in the profile's order.
     public let fields: [Field]
+    /// The sections, in the profile's order (at least one).
     public let sections: [Section]
+    /// The media types every file below a top-level folder may have; nil allows any.
     public let allowedMediaTypes: [String]?
+    /// Whether top-level folders that are not sections are allowed (default false).
     public let allowExtraSections: Bool
     /// Metadata fields the profile allows to be disclosed in the public manifest.
     public let publicFields: [String]

@@ -6,20 +6,34 @@ import Foundation
 /// The result of checking a case folder against a profile: every rule, passed or failed,
 /// with the path concerned and a message a clerk understands.
 public struct ProfileReport: Sendable {
+    /// One rule applied to one place, and its outcome.
     public struct Rule: Sendable, Equatable {
         /// A stable rule id, e.g. "section.required", "document.count", "metadata.allowed".
         public let rule: String
+        /// Where: a path relative to the case folder (a file, a folder, a section), a
+        /// metadata field's name, the metadata file's name, or "SECTION/PATTERN" for a
+        /// document count.
         public let path: String
+        /// Whether the place meets the rule.
         public let passed: Bool
+        /// What was found, for a clerk: what is right when it passed, what is wrong (and
+        /// often what to do) when it failed.
         public let message: String
     }
 
+    /// The id of the profile checked against.
     public let profileID: String
+    /// The version of the profile checked against.
     public let profileVersion: String
+    /// SHA-256 (hex) of the profile file's bytes.
     public let profileSHA256: String
+    /// Every rule applied, in the order checked: files that sealing would refuse, metadata,
+    /// sections and their documents, then extra folders, media types and loose files.
     public internal(set) var rules: [Rule] = []
 
+    /// True when no rule failed (also when there were none to apply).
     public var passed: Bool { rules.allSatisfy(\.passed) }
+    /// The failed rules, in the order checked.
     public var failures: [Rule] { rules.filter { !$0.passed } }
 
     mutating func check(_ ok: Bool, _ rule: String, _ path: String, passed: String, failed: String) {

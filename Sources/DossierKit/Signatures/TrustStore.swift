@@ -6,11 +6,18 @@
 /// sealer,approver  RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3  Anna Archivist
 /// ```
 public struct TrustStore: Sendable {
+    /// One trusted key: whose it is, and the roles it may sign in.
     public struct Entry: Sendable, Equatable {
+        /// The key holder's name, as the inspector knows it; reports show it instead of the
+        /// name a signature claims.
         public let name: String
+        /// The roles the key is trusted to sign in; a valid signature in another role is
+        /// reported as "role not allowed".
         public let roles: Set<DossierRole>
+        /// The trusted key; a signature with its key id but another key is invalid.
         public let publicKey: SignerPublicKey
 
+        /// An entry trusting `publicKey`, held by `name`, in `roles`.
         public init(name: String, roles: Set<DossierRole>, publicKey: SignerPublicKey) {
             self.name = name
             self.roles = roles
@@ -18,8 +25,11 @@ public struct TrustStore: Sendable {
         }
     }
 
+    /// The trusted keys, in file (or given) order.
     public let entries: [Entry]
 
+    /// A trust store of `entries`. Unlike a parsed trust file, a key id may appear twice
+    /// here; then only its first entry counts.
     public init(_ entries: [Entry]) { self.entries = entries }
 
     /// No trusted keys: every signature is reported untrusted.

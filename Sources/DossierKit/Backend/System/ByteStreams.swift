@@ -45,8 +45,10 @@ public final class MemorySource: ByteSource {
     private let bytes: [UInt8]
     private var offset = 0
 
+    /// A source that yields `bytes`, then its end.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// Copies the next bytes into `buffer`; 0 once all were read. Never throws.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = Swift.min(buffer.count, bytes.count - offset)
         guard n > 0 else { return 0 }
@@ -63,8 +65,10 @@ public final class MemorySink: ByteSink {
     /// Everything written so far.
     public private(set) var bytes: [UInt8] = []
 
+    /// An empty sink.
     public init() {}
 
+    /// Appends what is written to `bytes`. Never throws.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         self.bytes.append(contentsOf: bytes)
     }
@@ -79,12 +83,14 @@ public struct FileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The errno value.
     public let code: Int32
 
+    /// A failure of `operation` on `path` (nil when unknown) with the errno value `code`.
     public init(operation: String, path: String?, code: Int32) {
         self.operation = operation
         self.path = path
         self.code = code
     }
 
+    /// "cannot OPERATION PATH: ERRNO TEXT", e.g. "cannot open /cases/x: No such file or directory".
     public var description: String {
         let message = String(cString: strerror(code))
         if let path { return "cannot \(operation) \(path): \(message)" }
@@ -116,6 +122,8 @@ public final class FileSource: ByteSource {
 
     deinit { if ownsDescriptor { close(fd) } }
 
+    /// One read(2) into `buffer` (retried on EINTR): may return fewer bytes than asked,
+    /// 0 at the end. Throws `FileError`.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         while true {
@@ -164,6 +172,8 @@ public final class FileSink: ByteSink {
         if ownsDescriptor && !closed { Glibc.close(fd) }
     }
 
+    /// Writes all of `bytes`, calling write(2) until they are written (retried on EINTR).
+    /// Throws `FileError`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
