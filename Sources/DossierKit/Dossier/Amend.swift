@@ -67,7 +67,7 @@ extension Dossier {
         let signature = try signer.key.sign(container.manifestBytes, trustedComment: statement.trustedComment)
         let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
-                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil, logged: recorder != nil,
                            beforeReplacing: beforeReplacingForTesting, syncFolder: syncFolderForTesting) { () throws(DossierError) in
             try recorder?.record(.countersigned, manifest: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
         }
@@ -117,6 +117,9 @@ extension Dossier {
         guard !reason.contains(where: { $0.isNewline }), reason.utf8.count <= 4096 else {
             throw DossierError(.invalidArgument, "the reason must be one line of at most 4096 bytes")
         }
+        guard !identities.isEmpty else {
+            throw DossierError(.invalidArgument, "no identities given: a transfer needs the identity of a current recipient", hint: "give the identity file of a recipient")
+        }
         let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
@@ -151,7 +154,8 @@ extension Dossier {
         let name = ContainerFormat.transferName(sequence)
         return try rewrite(container, manifest, newHeader: (newHeader.encoded, payload.headerLength),
                            appending: [(name, recordBytes), (name + ".minisig", Array(signature.fileText.utf8))],
-                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil) { () throws(DossierError) in
+                           trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
+                           logged: recorder != nil) { () throws(DossierError) in
             try recorder?.record(.transferred, manifest: manifest, details: [
                 "recipients": recipients.map(\.description).joined(separator: " "), "transfer": String(sequence),
                 "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason])
@@ -162,7 +166,7 @@ extension Dossier {
     /// verifies it, and moves it into place.
     private static func rewrite(
         _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
-        appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool,
+        appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool, logged: Bool,
         beforeReplacing: (() -> Void)? = nil, syncFolder: (@Sendable (Int32) -> Int32)? = nil, beforeCommit: () throws(DossierError) -> Void
     ) throws(DossierError) -> VerificationReport {
         if !replacing && FileSystem.exists(output) {
@@ -189,7 +193,7 @@ extension Dossier {
         guard let sealedAt = Timestamp.parse(manifest.sealedAt) else { throw DossierError(.manifest, "invalid sealing time") }
         FileSystem.removeStaleTemporaries(of: output, tag: "amending")
         let temporary = FileSystem.temporarySibling(of: output, tag: "amending")
-        let report: VerificationReport
+        var report: VerificationReport
         do throws(DossierError) {
             let file: FileSink
             do { file = try FileSink(creating: temporary, mode: original == nil ? 0o644 : 0o600) } catch { throw DossierError(.output, "\(error)") }
@@ -264,6 +268,7 @@ extension Dossier {
             unlink(temporary)
             throw error
         }
+        report.path = output
         // In place now (and its event logged): a failure from here on must say so — amending
         // again would be refused ("already signed") or log the event twice.
         do {
@@ -274,7 +279,7 @@ extension Dossier {
             }
         } catch {
             throw DossierError(.output, "the amended dossier is in place at \(output), but its folder could not be made durable: \(error)",
-                               hint: "check the file system; the dossier was written and verified, and the change is in the access log")
+                               hint: "check the file system; the dossier was written and verified\(logged ? ", and the change is in the access log" : "")")
         }
         return report
     }

@@ -330,7 +330,7 @@ extension Dossier {
         let trust = TrustStore(signers.map { .init(name: $0.name, roles: [$0.role], publicKey: $0.key.publicKey) })
         nonisolated(unsafe) let written = file
         let syncing = BackgroundTask(name: "dossier.fsync") { try written.sync() }
-        let report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)), identities: [], readBack: readBack)
+        var report = verify(temporary, trusting: trust, requiringRoles: Set(signers.map(\.role)), identities: [], readBack: readBack)
         do {
             try syncing.wait()
             try file.close()
@@ -354,6 +354,7 @@ extension Dossier {
                                hint: "check the file system; the dossier itself was written and verified")
         }
         let size = (try? FileSystem.lstatus(output)).map { Int64($0.st_size) } ?? 0
+        report.path = output
         var receipt = SealReceipt(path: output, manifest: manifest, containerBytes: size, report: report)
         receipt.sourceReadAhead = content.readAheadStatistics
         return receipt

@@ -94,10 +94,9 @@ public struct VerificationReport: Sendable {
         public let problems: [String]
     }
 
-    /// The file verified. In the reports `seal`, `countersign` and `rewrap` return, this is
-    /// the temporary file the new dossier was written to and verified under before it was
-    /// renamed into place, not the dossier's final path.
-    public let path: String
+    /// The file verified. In the reports `seal`, `countersign` and `rewrap` return, the
+    /// dossier's path (it was verified under a temporary name before it was renamed there).
+    public internal(set) var path: String
     /// The public manifest, parsed from the file before any signature is checked; nil when
     /// the container or the manifest could not be read. Use it (e.g. its
     /// `accessLogGenesisSHA256` or payload digests) only when `status` is not `.invalid`,

@@ -86,6 +86,38 @@ struct AmendTests {
         }
     }
 
+    @Test("the reports of seal, countersign and rewrap name the dossier, not the temporary file they were verified under")
+    func reportsNameTheDossier() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-path", ["x.txt": Array("x".utf8)]))
+        #expect(receipt.report.path == receipt.path, "\(receipt.report.path)")
+        let signer = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Archive")
+        let countersigned = try Dossier.countersign(receipt.path, as: signer, trusting: fx.trust, allowUntrusted: true)
+        #expect(countersigned.path == receipt.path, "\(countersigned.path)")
+        let copy = fx.dir.path("copy.dossier")
+        let elsewhere = try Dossier.countersign(receipt.path, as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "B"),
+                                                trusting: fx.trust, allowUntrusted: true, writingTo: copy)
+        #expect(elsewhere.path == copy, "\(elsewhere.path)")
+        let transferrer = DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Mover")
+        let moved = try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [try AgeRecipient(fx.recipient.recipient)], by: transferrer,
+                                       reason: "test", trusting: fx.trust, allowUntrusted: true)
+        #expect(moved.path == receipt.path, "\(moved.path)")
+    }
+
+    @Test("rewrap without identities is refused up front as a wrong argument (as open does), not as a damaged payload")
+    func rewrapWithoutIdentities() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-noid", ["x.txt": Array("x".utf8)]))
+        let transferrer = DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Mover")
+        let recipient = try AgeRecipient(fx.recipient.recipient)
+        do {
+            try Dossier.rewrap(receipt.path, with: [], to: [recipient], by: transferrer, reason: "test", trusting: fx.trust, allowUntrusted: true)
+            Issue.record("re-wrapped without an identity")
+        } catch {
+            #expect(error.kind == .invalidArgument, "\(error)")
+        }
+    }
+
     @Test("an fsync of the folder failing after the amended dossier is in place says it is in place (and logged), and removes nothing")
     func folderSyncFailsAfterRename() throws {
         let fx = try DossierFixture()
@@ -104,6 +136,15 @@ struct AmendTests {
         #expect(try ContainerReader(path: receipt.path).signatures.contains { $0.name.role == .countersigner })
         #expect(try fx.log.history(of: "case-sync").count == before + 1)
         #expect(Dossier.verify(receipt.path, trusting: fx.trust).status != .invalid)
+        // Without a recorder nothing was logged, and the hint does not say it was.
+        do {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "Unlogged"),
+                                    trusting: fx.trust, allowUntrusted: true, beforeReplacingForTesting: nil,
+                                    syncFolderForTesting: { _ in errno = EIO; return -1 })
+            Issue.record("reported success although the rename was not made durable")
+        } catch {
+            #expect(error.reason.contains("is in place") && error.hint?.contains("access log") == false, "\(error)")
+        }
     }
 
     @Test("two amendments of one dossier at once: the second is refused before it is logged, and the first keeps its signature")
