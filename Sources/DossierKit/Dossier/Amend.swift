@@ -69,7 +69,7 @@ extension Dossier {
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil, logged: recorder != nil,
                            beforeReplacing: beforeReplacingForTesting, syncFolder: syncFolderForTesting) { () throws(DossierError) in
-            try recorder?.record(.countersigned, manifest: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
+            try recorder?.record(.countersigned, for: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
         }
     }
 
@@ -156,7 +156,7 @@ extension Dossier {
                            appending: [(name, recordBytes), (name + ".minisig", Array(signature.fileText.utf8))],
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
                            logged: recorder != nil) { () throws(DossierError) in
-            try recorder?.record(.transferred, manifest: manifest, details: [
+            try recorder?.record(.transferred, for: manifest, details: [
                 "recipients": recipients.map(\.description).joined(separator: " "), "transfer": String(sequence),
                 "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason])
         }

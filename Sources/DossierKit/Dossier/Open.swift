@@ -162,7 +162,7 @@ extension Dossier {
             if let only = options.only { details["document"] = only }
             // Bounded: whoever can write the file can add any number of untrusted signatures.
             if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
-            try recorder.record(.opened, manifest: manifest, details: details)
+            try recorder.record(.opened, for: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
             // One document needs one worker; many small files get more, unless the workers may

@@ -54,7 +54,9 @@ public final class AccessLog: Sendable {
     // MARK: - Writing
 
     /// Appends an entry for `dossierID`, chained to its last entry, signed by `actor`.
-    /// The entry is committed to disk before this returns.
+    /// The entry is committed to disk before this returns. This checks no anchor: for a
+    /// dossier at hand use `AccessRecorder.record(_:for:)`, which first checks that this
+    /// ledger's history is the one the dossier's manifest anchors.
     @discardableResult
     public func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
                        purpose: String, details: [String: String] = [:], at date: Date = Date()) throws(DossierError) -> LogEntry {

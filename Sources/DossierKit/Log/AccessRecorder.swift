@@ -17,10 +17,17 @@ public struct AccessRecorder: Sendable {
         self.purpose = purpose
     }
 
-    /// Records `event` for a dossier after checking that the ledger's history of it starts
-    /// with the genesis entry anchored in its manifest (when it has one).
+    /// Records `event` (e.g. `.loaned`, `.returned`, `.verified`, or `.registered` for a
+    /// dossier sealed without a log) for the dossier whose manifest is given, after checking
+    /// that this ledger's history of it starts with the genesis entry anchored in that
+    /// manifest (when it has one): an entry appended to another history, or starting a second
+    /// one, would make the dossier's log fail verification for good. Prefer this to
+    /// `AccessLog.record`, which checks no anchor. Take the manifest from a
+    /// `VerificationReport` whose status is not `.invalid`.
+    /// - Throws: `.accessLog` (no or another history, the ledger cannot be written, `.sealed`
+    ///   or `.registered` for a dossier that has a history), `.invalidArgument` (purpose or details).
     @discardableResult
-    func record(_ event: LogEvent, manifest: DossierManifest, details: [String: String] = [:]) throws(DossierError) -> LogEntry {
+    public func record(_ event: LogEvent, for manifest: DossierManifest, details: [String: String] = [:]) throws(DossierError) -> LogEntry {
         if let anchor = manifest.accessLogGenesisSHA256 { try log.requireHistory(of: manifest.dossierID, anchoredAt: anchor) }
         return try log.record(event, dossierID: manifest.dossierID, payloadSHA256: manifest.payloadBodySHA256, actor: actor,
                               purpose: purpose, details: details)

@@ -86,6 +86,36 @@ struct AmendTests {
         }
     }
 
+    @Test("AccessRecorder.record(_:for:) checks the manifest's anchor: not into another ledger, a registration only for a dossier without history")
+    func recordForManifest() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-rec", ["x.txt": Array("x".utf8)]))
+        // Into the dossier's own ledger: appended to its history.
+        let loan = try fx.recorder.record(.loaned, for: receipt.manifest, details: ["borrower": "court"])
+        #expect(loan.sequence == 2 && loan.payloadSHA256 == receipt.manifest.payloadBodySHA256)
+        // Into another ledger, which has no history of it: refused, nothing written.
+        let other = try AccessLog(path: fx.dir.path("other.sqlite"), createIfMissing: true)
+        let elsewhere = AccessRecorder(log: other, actor: fx.recorder.actor, purpose: "loan")
+        for event in [LogEvent.loaned, .registered] {
+            do {
+                try elsewhere.record(event, for: receipt.manifest)
+                Issue.record("\(event) recorded into a ledger without the dossier's history")
+            } catch {
+                #expect(error.kind == .accessLog && error.reason.contains("no history"), "\(error)")
+            }
+        }
+        #expect(try other.history(of: "case-rec").isEmpty)
+        // A dossier sealed without a log: registered first, then its events.
+        var options = SealOptions()
+        options.log = nil
+        let unlogged = try Dossier.seal(try fx.folder("case-free", ["y.txt": [1]]), to: [AgeRecipient(fx.recipient.recipient)], signedBy: fx.signers,
+                                        writingTo: fx.dir.path("case-free.dossier"), options: options)
+        #expect(throws: DossierError.self) { try elsewhere.record(.returned, for: unlogged.manifest) }
+        try elsewhere.record(.registered, for: unlogged.manifest)
+        try elsewhere.record(.returned, for: unlogged.manifest)
+        #expect(try other.history(of: "case-free").map(\.event) == [.registered, .returned])
+    }
+
     @Test("the reports of seal, countersign and rewrap name the dossier, not the temporary file they were verified under")
     func reportsNameTheDossier() throws {
         let fx = try DossierFixture()
