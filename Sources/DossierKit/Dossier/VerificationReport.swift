@@ -103,6 +103,10 @@ public struct VerificationReport: Sendable {
     /// and trust what it claims only when `status` is `.valid`: before that it is whatever
     /// the file says.
     public internal(set) var manifest: DossierManifest?
+    /// Why the file could not be read at all (missing, a folder, no permission), or nil.
+    /// `status` is then `.invalid` — nothing could be verified — but this is not evidence of
+    /// tampering: a caller checking a shelf can tell a mistyped path from a damaged dossier.
+    public internal(set) var unreadable: String?
     /// Every check run, in order, passed or failed; `status` is derived from these.
     public internal(set) var checks: [Check] = []
     /// The signatures in `META-INF/signatures/`, in container order (transfer records'

@@ -109,6 +109,7 @@ extension Dossier {
             report.containerBytes = container.file.size
             report.pass("container", "well-formed: \(container.layout.entries.count) entries, \(container.file.size) bytes")
         } catch {
+            if error.kind == .io { report.unreadable = error.reason }
             report.fail("container", error.reason)
             return nil
         }
