@@ -233,10 +233,14 @@ public struct SignerPublicKey: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension String {
+    /// Without the leading and trailing Unicode scalars that are in `set` — by scalars, not
+    /// Characters: in a String, "\r\n" is one Character, so a set of " \t\r\n" would not
+    /// contain a lone "\n".
     func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
+        let members = Set(set.unicodeScalars)
+        var s = Substring(self).unicodeScalars
+        while let c = s.first, members.contains(c) { s = s.dropFirst() }
+        while let c = s.last, members.contains(c) { s = s.dropLast() }
         return String(s)
     }
 }

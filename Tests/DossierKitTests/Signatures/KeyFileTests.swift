@@ -7,6 +7,15 @@ import Testing
 /// protected file could demand any scrypt work factor up to 30 (N = 2^30: about 1 TiB).
 @Suite("secret key files: plain or protected, and the work factor they may demand")
 struct KeyFileTests {
+    @Test("a public key line parses with any trailing line ending or blanks (a lone LF or CR was not trimmed: \"\\r\\n\" is one Character)",
+          arguments: ["\n", "\r", "\r\n", " ", "\t\n", "\n\n", ""])
+    func publicKeyLineEndings(_ ending: String) throws {
+        let key = try SigningKey.generate(name: "Anna")
+        let line = key.publicKey.base64
+        #expect(try SignerPublicKey(line + ending) == key.publicKey)
+        #expect(try SignerPublicKey(" " + line + ending) == key.publicKey)
+    }
+
     @Test("a plain identity or signing key file with blank lines or spaces before its first line loads without a passphrase",
           arguments: ["\n", "\r\n", "  ", "\t\n\n"])
     func leadingWhitespace(_ lead: String) throws {
