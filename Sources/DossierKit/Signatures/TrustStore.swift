@@ -46,6 +46,12 @@ public struct TrustStore: Sendable {
         var number = 0
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
+            // A control character could make an active line look like a comment on a terminal
+            // ("…Anna\r# revoked"): refused on every line, comments too.
+            if let hidden = raw.unicodeScalars.first(where: Self.hidesText) {
+                throw DossierError(.key, "trust file line \(number) holds the control character U+\(String(hidden.value, radix: 16, uppercase: true)), which can hide what the line says",
+                                   hint: "remove it (a trust file is plain text, one key per line)")
+            }
             let line = raw.trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
@@ -69,6 +75,14 @@ public struct TrustStore: Sendable {
             entries.append(Entry(name: String(fields[2].trimmingWhitespace()), roles: roles, publicKey: key))
         }
         self.entries = entries
+    }
+
+    /// C0 controls but the tab, DEL, C1 controls, the line and paragraph separators and the
+    /// bidirectional controls. (Not every invisible character: joiners belong in some names.)
+    static func hidesText(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return (v < 0x20 && v != 0x09) || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029
+            || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F || v == 0x061C
     }
 
     /// Loads a trust file.

@@ -7,6 +7,29 @@ import Testing
 /// protected file could demand any scrypt work factor up to 30 (N = 2^30: about 1 TiB).
 @Suite("secret key files: plain or protected, and the work factor they may demand")
 struct KeyFileTests {
+    @Test("a trust file line holding a control, separator or bidi character is refused by line, comments too (it could look like a comment)",
+          arguments: ["\r# revoked", "\u{1B}[8m", "\u{2028}", "\u{202E}", "\u{85}", "\u{7F}"])
+    func trustFileControlCharacters(_ hidden: String) throws {
+        let key = try SigningKey.generate(name: "Anna")
+        let good = "sealer \(key.publicKey.base64) Anna Archivist"
+        #expect(try TrustStore(parsing: "# keys\n" + good + "\n").entries.count == 1)
+        for text in ["# keys\n" + good + hidden + "\n", "# keys" + hidden + "\n" + good + "\n"] {
+            do {
+                _ = try TrustStore(parsing: text)
+                Issue.record("accepted \(text.unicodeScalars.map { String($0.value, radix: 16) })")
+            } catch {
+                #expect(error.kind == .key && error.reason.contains("control character") && error.reason.contains("line"), "\(error)")
+            }
+        }
+    }
+
+    @Test("names with joiners (Indic scripts) stay valid in a trust file, with CRLF line ends")
+    func trustFileJoinersAllowed() throws {
+        let key = try SigningKey.generate(name: "Anna")
+        let store = try TrustStore(parsing: "sealer \(key.publicKey.base64) \u{915}\u{94D}\u{200D}\u{937} Archivist\r\n")
+        #expect(store.entries.first?.name == "\u{915}\u{94D}\u{200D}\u{937} Archivist")
+    }
+
     @Test("a public key line parses with any trailing line ending or blanks (a lone LF or CR was not trimmed: \"\\r\\n\" is one Character)",
           arguments: ["\n", "\r", "\r\n", " ", "\t\n", "\n\n", ""])
     func publicKeyLineEndings(_ ending: String) throws {
