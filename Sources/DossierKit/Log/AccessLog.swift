@@ -155,7 +155,10 @@ public final class AccessLog: Sendable {
         let records: [LedgerRecord]
         do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         // The very entries signed for (an entry appended meanwhile waits for the next one).
-        let check = verify(records, dossierID: nil, trusting: .empty, anchor: nil, checkpoints: [])
+        // The signer's own earlier checkpoints bind it (a ledger cut below one is refused);
+        // notes by other keys are no evidence here.
+        let signer = TrustStore([.init(name: key.name ?? "", roles: [.ledger], publicKey: key.publicKey)])
+        let check = verify(records, dossierID: nil, trusting: signer, anchor: nil, checkpoints: [])
         guard check.isIntact else {
             throw DossierError(.accessLog, "the access log \(path) does not verify, so no checkpoint is signed: \(check.problems.prefix(3).joined(separator: "; "))",
                                hint: "find out what happened to the ledger (dossier log --verify) before signing for it")
@@ -242,36 +245,45 @@ public final class AccessLog: Sendable {
     }
 
     /// Checks one checkpoint against the ledger's leaves. Only a checkpoint signed by a key
-    /// trusted in the role ledger counts as verified; others are still checked for a cut or
-    /// rewritten log (any intact checkpoint is evidence of what the log held).
+    /// trusted in the role ledger is evidence: it counts as verified, and a log cut or
+    /// rewritten below it is a problem. Any other — its signer unknown or not trusted as
+    /// ledger, or its signature not verifying — is unauthenticated (anyone can write one, and
+    /// one handed in or stored must not make a genuine log fail): it is listed among the
+    /// untrusted findings, with what it would say about the log, and changes no verdict.
     /// Returns whether it counted as verified.
     @discardableResult
     static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) -> Bool {
-        var trusted = false
+        let unused: String?
         if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
             if !checkpoint.isSigned(by: key.publicKey) {
-                report.problems.append("checkpoint of size \(checkpoint.size) has an invalid signature")
-                return false
-            }
-            if key.roles.contains(.ledger) {
-                trusted = true
+                unused = "its signature does not verify with the trusted key of that id"
+            } else if !key.roles.contains(.ledger) {
+                unused = "that key is not trusted in the role ledger"
             } else {
-                report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger")
+                unused = nil
             }
         } else {
-            report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
+            unused = "that key is not in the trust store"
         }
-        guard checkpoint.size <= leaves.count else {
-            report.problems.append("the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)")
+        let finding: String?
+        if checkpoint.size > leaves.count {
+            finding = "the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)"
+        } else if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
+            finding = "entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered"
+        } else {
+            finding = nil
+        }
+        if let unused {
+            report.untrusted.append("checkpoint of size \(checkpoint.size) by \(checkpoint.signerKeyID) was not used: \(unused)"
+                                    + (finding.map { "; it would say: \($0)" } ?? ""))
             return false
         }
-        if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
-            report.problems.append("entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered")
-        } else if trusted {
-            report.checkpointsVerified += 1
-            return true
+        if let finding {
+            report.problems.append(finding)
+            return false
         }
-        return false
+        report.checkpointsVerified += 1
+        return true
     }
 
     /// One entry of a chain as read: its position and its parsed statement (or why it does not parse).

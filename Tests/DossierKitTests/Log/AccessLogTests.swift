@@ -251,7 +251,7 @@ struct AccessLogTests {
         let forged = try Checkpoint(parsing: tamperedNote)
         var report = LogReport(dossierID: nil)
         AccessLog.verifyCheckpoint(forged, leaves: [], trust: s.trust, into: &report)
-        #expect(report.problems.contains { $0.contains("invalid signature") })
+        #expect(report.problems.isEmpty && report.untrusted.contains { $0.contains("does not verify") }, "\(report.problems) \(report.untrusted)")
     }
 
     @Test("a checkpoint is not signed over a ledger that does not verify: cut below a stored checkpoint, an entry edited or deleted")
@@ -272,6 +272,20 @@ struct AccessLogTests {
             }
             #expect(try s.log.checkpoints().count == 1, "\(sql)")
         }
+    }
+
+    @Test("a note stored in the ledger by another key, claiming a cut, neither fails the ledger's verification nor stops its key from signing")
+    func strangerNoteIsNoEvidence() throws {
+        let s = try Setup()
+        try s.history("CC-N", count: 3)
+        let stranger = try Checkpoint.sign(origin: "bureau.example", size: 999, root: [UInt8](repeating: 0, count: 32), key: try SigningKey.generate())
+        try s.tamper("INSERT INTO checkpoints (size, note) VALUES (?, ?)", [stranger.size, stranger.note])
+        let report = s.log.verify(trusting: s.trust)
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        #expect(report.untrusted.contains { $0.contains("not used") && $0.contains("cut") }, "\(report.untrusted)")
+        let signed = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        #expect(signed.size == 3)
+        #expect(s.log.verify(trusting: s.trust).checkpointsVerified == 1)
     }
 
     @Test("checkpoints of the same size by different keys are all kept; the same note twice is kept once")
