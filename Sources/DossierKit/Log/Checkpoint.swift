@@ -74,11 +74,18 @@ public struct Checkpoint: Sendable, Equatable {
         let keyID = String(fields[1].dropFirst("dossier-ledger-".count))
         guard Hex.isKeyID(keyID) else { throw fail("bad key name") }
         self.origin = String(decoding: lines[0].utf8.dropFirst(prefix.count), as: UTF8.self)
+        // As signing requires: one word (else one checkpoint could be written several ways).
+        guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
+            throw fail("the origin is not one word")
+        }
         self.size = size
         self.root = Hex.encode(root)
         self.signerKeyID = keyID
         self.note = note
-        guard Checkpoint.body(origin: origin, size: size, root: Array(root)) + "\n" + parts[1] == note else {
+        // The whole note rebuilt, the signature line too (spaces, base64 padding bits): one
+        // checkpoint has one spelling, stored and counted once.
+        let line = "\u{2014} \(Checkpoint.keyName(keyID)) \(blob.base64EncodedString())\n"
+        guard Checkpoint.body(origin: origin, size: size, root: Array(root)) + "\n" + line == note else {
             throw fail("not in canonical form")
         }
     }

@@ -130,6 +130,31 @@ struct LogRulesTests {
         #expect(untrusted.untrusted.contains { $0.contains("is not trusted in the role ledger") }, "\(untrusted.untrusted)")
     }
 
+    @Test("a checkpoint note is accepted only in its one canonical form: no respelled signature line, no spaces in the origin")
+    func checkpointCanonical() throws {
+        let keys = try Keys()
+        let leaves = (0..<3).map { MerkleTree.leafHash(SHA256.hash([UInt8($0)])) }
+        let good = try Checkpoint.sign(origin: "bureau.example", size: 3, root: MerkleTree.root(leaves[...]), key: keys.office)
+        #expect(try Checkpoint(parsing: good.note).note == good.note)
+        let body = good.note.components(separatedBy: "\n\n")[0]
+        let line = good.note.components(separatedBy: "\n\n")[1]
+        let fields = line.dropLast().split(separator: " ").map(String.init)
+        // The blob's last base64 digit with other padding bits (the same 68 bytes decoded).
+        var blob = Array(fields[2])
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let padded = blob.lastIndex { $0 != "=" }!
+        blob[padded] = alphabet[alphabet.firstIndex(of: blob[padded])! ^ 1]
+        let variants = [
+            body + "\n\n " + line,                                          // leading space
+            body + "\n\n" + fields[0] + "  " + fields[1] + " " + fields[2] + "\n",   // doubled space
+            body + "\n\n" + fields[0] + " " + fields[1] + " " + String(blob) + "\n", // other padding bits
+            body.replacingOccurrences(of: "bureau.example", with: "bureau example") + "\n\n" + line,
+        ]
+        for (index, variant) in variants.enumerated() {
+            #expect(throws: DossierError.self, "variant \(index)") { try Checkpoint(parsing: variant) }
+        }
+    }
+
     @Test("exports: a wrong inclusion proof and a checkpoint with an invalid signature are named; diverging histories are not imported")
     func exportRules() throws {
         let keys = try Keys()
