@@ -218,7 +218,7 @@ public final class AccessLog: Sendable {
             let parsed = record.entry
             if case .success(let signed) = parsed {
                 owner = signed.dossierID
-                if signed.dossierID != record.dossierID || signed.sequence != record.sequence {
+                if !FileSystem.same(signed.dossierID, record.dossierID) || signed.sequence != record.sequence {
                     report.problems.append("ledger entry \(record.index) is filed as \(record.dossierID) #\(record.sequence) but its signed statement is \(signed.dossierID) #\(signed.sequence): the ledger's rows were re-filed")
                 }
             }
@@ -319,7 +319,7 @@ public final class AccessLog: Sendable {
             }
             report.entries.append(entry)
             let label = "entry #\(entry.sequence) (\(entry.event.rawValue), \(entry.at))"
-            if entry.dossierID != dossierID { report.problems.append("\(label) belongs to dossier \(entry.dossierID)") }
+            if !FileSystem.same(entry.dossierID, dossierID) { report.problems.append("\(label) belongs to dossier \(entry.dossierID)") }
             if entry.sequence > expected {
                 report.problems.append(expected == entry.sequence - 1 ? "entry #\(expected) is missing (deleted)" : "entries #\(expected)…#\(entry.sequence - 1) are missing (deleted)")
             } else if entry.sequence < expected {
@@ -365,7 +365,7 @@ public final class AccessLog: Sendable {
         let all: [LedgerRecord]
         do { all = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
-        let mine = all.filter { $0.dossierID == dossierID }
+        let mine = all.filter { FileSystem.same($0.dossierID, dossierID) }
         guard !mine.isEmpty else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
         let checkpoint = try checkpoints().last { $0.size <= leaves.count }
         var header: [String: JSONValue] = ["format": "dossier-log-export/1", "dossierId": .string(dossierID)]
@@ -389,12 +389,12 @@ public final class AccessLog: Sendable {
         var report = LogReport(dossierID: nil)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
         guard let first = lines.first, let header = try? JSONValue.parseCanonical(Array(first.utf8)),
-              header["format"]?.stringValue == "dossier-log-export/1", let id = header["dossierId"]?.stringValue else {
+              header["format"]?.stringValue == "dossier-log-export/1", let id = header["dossierId"]?.stringValue, DossierID.isValid(id) else {
             report.problems.append("not a dossier log export (the first line must be its header)")
             return report
         }
         report = LogReport(dossierID: id)
-        if let expected, expected != id { report.problems.append("the export is the log of \(id), not of \(expected)") }
+        if let expected, !FileSystem.same(expected, id) { report.problems.append("the export is the log of \(id), not of \(expected)") }
         var checkpoint: Checkpoint?
         var checkpointTrusted = false
         if let note = header["checkpoint"]?.stringValue {

@@ -130,6 +130,25 @@ struct LogRulesTests {
         #expect(untrusted.untrusted.contains { $0.contains("is not trusted in the role ledger") }, "\(untrusted.untrusted)")
     }
 
+    @Test("an export's header names its dossier by the id rules and by bytes: the Kelvin sign is not K")
+    func exportHeaderIDByBytes() throws {
+        let keys = try Keys()
+        let dir = try TemporaryDirectory()
+        let log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
+        try log.record(.registered, dossierID: "KC-1", payloadSHA256: Self.digest, actor: keys.anna, purpose: "intake")
+        let export = try log.export(dossierID: "KC-1", actor: keys.anna)
+        #expect(AccessLog.verifyExport(export, trusting: keys.trust, dossierID: "KC-1").isValid)
+        var lines = export.split(separator: "\n").map(String.init)
+        guard case .object(var header)? = try? JSONValue.parseCanonical(Array(lines[0].utf8)) else {
+            Issue.record("the export has no header")
+            return
+        }
+        header["dossierId"] = .string("\u{212A}C-1")
+        lines[0] = String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)
+        let report = AccessLog.verifyExport(lines.joined(separator: "\n") + "\n", trusting: keys.trust, dossierID: "KC-1")
+        #expect(!report.isIntact, "an export headed \\u{212A}C-1 verified as the log of KC-1")
+    }
+
     @Test("a checkpoint note is accepted only in its one canonical form: no respelled signature line, no spaces in the origin")
     func checkpointCanonical() throws {
         let keys = try Keys()
