@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "dossier",
             dependencies: [
-                "DossierKit", "CDossierZipCRC",
+                "DossierKit", "CDossierZipCRC", "CDossierSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

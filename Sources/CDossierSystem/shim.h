@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <unistd.h>
 
 // glibc (2.26+) declares it only with _GNU_SOURCE.
@@ -40,6 +41,59 @@ static inline int dossier_default_signal(int sig) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;
     return sigaction(sig, &action, 0);
+}
+
+/// The terminal a passphrase prompt turned echo off on, and its settings before: a signal
+/// that ends the process at the prompt (Ctrl-C) gives them back first — otherwise the
+/// shell is left without echo.
+struct dossier_prompt_state {
+    int fd;
+    struct termios settings;
+    struct sigaction previous[4];
+};
+
+/// One state for the process (a static local: Swift does not import a header's static variables).
+static inline struct dossier_prompt_state *dossier_prompt(void) {
+    static struct dossier_prompt_state state = {.fd = -1};
+    return &state;
+}
+
+static inline int dossier_prompt_signal_number(int i) {
+    static const int numbers[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    return numbers[i];
+}
+
+static inline void dossier_prompt_signal(int sig) {
+    struct dossier_prompt_state *state = dossier_prompt();
+    if (state->fd >= 0) {
+        tcsetattr(state->fd, TCSAFLUSH, &state->settings);
+        ssize_t written = write(state->fd, "\n", 1);
+        (void)written;
+    }
+    dossier_default_signal(sig);
+    raise(sig);
+}
+
+/// While echo is off on `fd`: SIGINT, SIGTERM, SIGHUP and SIGQUIT restore `settings` on
+/// it, then end the process as they would have.
+static inline void dossier_prompt_guard(int fd, const struct termios *settings) {
+    struct dossier_prompt_state *state = dossier_prompt();
+    state->settings = *settings;
+    state->fd = fd;
+    for (int i = 0; i < 4; i++) {
+        struct sigaction action;
+        action.sa_handler = dossier_prompt_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0;
+        sigaction(dossier_prompt_signal_number(i), &action, &state->previous[i]);
+    }
+}
+
+/// Ends `dossier_prompt_guard`: the signals' earlier actions are back.
+static inline void dossier_prompt_unguard(void) {
+    struct dossier_prompt_state *state = dossier_prompt();
+    for (int i = 0; i < 4; i++) sigaction(dossier_prompt_signal_number(i), &state->previous[i], 0);
+    state->fd = -1;
 }
 
 /// unshare(CLONE_FS): gives the calling thread its own working directory, root and umask

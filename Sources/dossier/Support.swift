@@ -1,4 +1,5 @@
 import ArgumentParser
+import CDossierSystem
 import DossierKit
 import Foundation
 
@@ -219,9 +220,12 @@ enum PassphraseReader {
         tcgetattr(tty, &old)
         var silent = old
         silent.c_lflag &= ~tcflag_t(ECHO)
+        // Ctrl-C (or another ending signal) at the prompt gives the terminal its echo back.
+        dossier_prompt_guard(tty, &old)
         tcsetattr(tty, TCSAFLUSH, &silent)
         defer {
             tcsetattr(tty, TCSAFLUSH, &old)
+            dossier_prompt_unguard()
             _ = write(tty, "\n", 1)
         }
         var none: [UInt8] = []
