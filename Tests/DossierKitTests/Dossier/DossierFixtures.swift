@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import DossierKit
 
 /// Keys, folders and sealed dossiers for the dossier tests.
@@ -54,6 +55,22 @@ struct DossierFixture {
         return try Dossier.seal(source, to: [AgeRecipient(recipient.recipient)], signedBy: signers,
                                 writingTo: output ?? dir.path(FileSystem.lastComponent(of: source) + ".dossier"), options: options)
     }
+
+    /// A tmpfs with `options` (e.g. "size=1m") mounted at the new folder `name`, or nil where
+    /// it cannot be made: only root can mount (as root, a failure is recorded). Unmount it
+    /// with `unmount`.
+    func smallFileSystem(_ name: String, options: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
+        let path = dir.path(name)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path])
+        guard mount.status == 0 else {
+            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)", sourceLocation: sourceLocation)
+            return nil
+        }
+        return path
+    }
+
+    static func unmount(_ path: String) { _ = try? Subprocess.run("/bin/umount", [path]) }
 
     /// Every regular file below `root` as relative path → content.
     static func contents(of root: String) throws -> [String: [UInt8]] {

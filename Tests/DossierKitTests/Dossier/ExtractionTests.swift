@@ -70,15 +70,8 @@ struct ExtractionTests {
             "a.bin": [UInt8].random(count: 2 << 20),
             "b.txt": Array("after".utf8),
         ]))
-        let small = fx.dir.path("small")
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
-        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
-        guard mount.status == 0 else {
-            // Only root can mount a small file system; elsewhere this case cannot be built.
-            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
-            return
-        }
-        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        guard let small = try fx.smallFileSystem("small", options: "size=1m") else { return }
+        defer { DossierFixture.unmount(small) }
         var options = OpenOptions()
         options.availableBytesForTesting = 1 << 40
         options.absolutePathsForTesting = absolutePaths
@@ -97,14 +90,8 @@ struct ExtractionTests {
     func outOfInodes(absolutePaths: Bool) throws {
         let fx = try DossierFixture()
         let receipt = try fx.seal(try fx.folder("inodes", Dictionary(uniqueKeysWithValues: (0..<12).map { ("f\($0).txt", [UInt8($0)]) })))
-        let small = fx.dir.path("few-inodes")
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
-        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m,nr_inodes=6", "tmpfs", small])
-        guard mount.status == 0 else {
-            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
-            return
-        }
-        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        guard let small = try fx.smallFileSystem("few-inodes", options: "size=8m,nr_inodes=6") else { return }
+        defer { DossierFixture.unmount(small) }
         // Refused up front, before it is logged…
         let logged = try fx.log.history(of: receipt.manifest.dossierID).count
         do {

@@ -468,15 +468,8 @@ struct RefusalTests {
         var files: [String: [UInt8]] = ["a.txt": Array("first".utf8)]
         for index in 0..<8 { files["scan-\(index).bin"] = [UInt8].random(count: 700_000) }
         let source = try fx.folder("scans", files)
-        let small = fx.dir.path("small")
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: false)
-        let mount = try Subprocess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
-        guard mount.status == 0 else {
-            // Only root can mount a small file system; elsewhere this case cannot be built.
-            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
-            return
-        }
-        defer { _ = try? Subprocess.run("/bin/umount", [small]) }
+        guard let small = try fx.smallFileSystem("small", options: "size=1m") else { return }
+        defer { DossierFixture.unmount(small) }
         for round in 0..<4 {
             do {
                 _ = try fx.seal(source, to: small + "/scans.dossier")
