@@ -70,22 +70,28 @@ static inline void dossier_prompt_signal(int sig) {
         ssize_t written = write(state->fd, "\n", 1);
         (void)written;
     }
-    dossier_default_signal(sig);
+    // Then what the signal would have done without the prompt.
+    for (int i = 0; i < 4; i++) {
+        if (dossier_prompt_signal_number(i) == sig) sigaction(sig, &state->previous[i], 0);
+    }
     raise(sig);
 }
 
-/// While echo is off on `fd`: SIGINT, SIGTERM, SIGHUP and SIGQUIT restore `settings` on
-/// it, then end the process as they would have.
+/// While echo is off on `fd`: SIGINT, SIGTERM, SIGHUP and SIGQUIT — those not ignored
+/// (nohup, a background job) — restore `settings` on it, then do what they did before.
 static inline void dossier_prompt_guard(int fd, const struct termios *settings) {
     struct dossier_prompt_state *state = dossier_prompt();
     state->settings = *settings;
     state->fd = fd;
     for (int i = 0; i < 4; i++) {
+        int sig = dossier_prompt_signal_number(i);
+        sigaction(sig, 0, &state->previous[i]);
+        if (state->previous[i].sa_handler == SIG_IGN) continue;
         struct sigaction action;
         action.sa_handler = dossier_prompt_signal;
         sigemptyset(&action.sa_mask);
         action.sa_flags = 0;
-        sigaction(dossier_prompt_signal_number(i), &action, &state->previous[i]);
+        sigaction(sig, &action, 0);
     }
 }
 

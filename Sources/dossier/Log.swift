@@ -103,6 +103,7 @@ extension DossierCommand {
                     "dossierId": report.dossierID.map { .string($0) } ?? .null,
                     "intact": .bool(report.isIntact), "valid": .bool(report.isValid),
                     "problems": .array(report.problems.map { .string($0) }), "untrusted": .array(report.untrusted.map { .string($0) }),
+                    "unusedCheckpoints": .array(report.unusedCheckpoints.map { .string($0) }),
                     "checkpointsVerified": .integer(Int64(report.checkpointsVerified)),
                     "entriesAfterCheckpoint": .integer(Int64(report.entriesAfterCheckpoint)),
                     "entries": .array(report.entries.map(Self.entryJSON)),
@@ -112,6 +113,7 @@ extension DossierCommand {
                 Console.line("log of \(report.dossierID ?? "the whole ledger"): \(verdict), \(report.entries.count) entries, \(report.checkpointsVerified) checkpoint(s) verified")
                 for problem in report.problems { Console.line("  PROBLEM   \(problem)") }
                 for note in report.untrusted { Console.line("  untrusted \(note)") }
+                for note in report.unusedCheckpoints { Console.line("  unused    \(note)") }
                 if report.entriesAfterCheckpoint > 0 {
                     let count = report.entriesAfterCheckpoint
                     let entries = count == 1 ? "1 entry" : "\(count) entries"
@@ -284,7 +286,9 @@ extension DossierCommand {
             abstract: "Sign a checkpoint of the whole access log (size and Merkle root) to hand to inspectors or publish.",
             discussion: """
                 A later verification against this checkpoint detects entries that were removed, \
-                rewritten or cut off. The signing key should be the office's ledger key (trust role: ledger).
+                rewritten or cut off. The signing key should be the office's ledger key (trust role: ledger). \
+                No checkpoint is signed over a ledger cut or rewritten below an earlier checkpoint of the \
+                same key or of a ledger key in the trust file (--trust, $DOSSIER_TRUST).
 
                 Example:
                   dossier checkpoint --origin justice-bureau.example \\
@@ -302,17 +306,20 @@ extension DossierCommand {
 
         @OptionGroup var log: LedgerOptions
         @OptionGroup var passphrase: PassphraseOptions
+        /// Earlier checkpoints of the ledger keys it trusts (role ledger) bind the signing too.
+        @OptionGroup var trust: TrustFileOptions
 
         @Flag(help: "Print as JSON.")
         var json = false
 
         func run() throws {
             do {
+                let store = try trust.store()
                 let key = try SigningKey.load(path: signer, passphrase: passphrase.provider("passphrase for \(signer): "))
                 // Made (never overwritten) before the checkpoint is signed and stored.
                 let file = try output.map { try OutputFile(creating: $0) }
                 let checkpoint: Checkpoint
-                do { checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key) } catch {
+                do { checkpoint = try log.open(create: false).checkpoint(origin: origin, signedBy: key, trusting: store) } catch {
                     file?.discard()
                     throw error
                 }

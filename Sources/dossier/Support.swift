@@ -215,7 +215,6 @@ enum PassphraseReader {
             throw Failure(description: "a passphrase is needed but there is no terminal; use --passphrase-fd or DOSSIER_PASSPHRASE")
         }
         defer { close(tty) }
-        _ = prompt.withCString { write(tty, $0, strlen($0)) }
         var old = termios()
         tcgetattr(tty, &old)
         var silent = old
@@ -228,6 +227,8 @@ enum PassphraseReader {
             dossier_prompt_unguard()
             _ = write(tty, "\n", 1)
         }
+        // Asked once echo is off: nothing typed after the prompt appears is shown.
+        _ = prompt.withCString { write(tty, $0, strlen($0)) }
         var none: [UInt8] = []
         return try readLine(fd: tty) ?? Passphrase(consuming: &none)
     }

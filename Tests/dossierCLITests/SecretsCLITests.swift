@@ -56,8 +56,8 @@ struct SecretsCLITests {
     /// `DOSSIER_PASSPHRASE` into wiping memory first and zeroes it in its environment.
     /// Run on a pseudo-terminal by Python's pty module: Ctrl-C at the passphrase prompt
     /// (echo off) left the terminal without echo — what the user typed next was invisible.
-    @Test("Ctrl-C at the passphrase prompt gives the terminal its echo back")
-    func interruptRestoresEcho() throws {
+    @Test("Ctrl-C at the passphrase prompt gives the terminal its echo back; where SIGINT is ignored it still is", arguments: [false, true])
+    func interruptRestoresEcho(ignored: Bool) throws {
         let ws = try CLIDossierTests.Workspace()
         let script = """
             import os, pty, sys, termios, time, select, signal
@@ -65,8 +65,10 @@ struct SecretsCLITests {
             pid, fd = pty.fork()
             if pid == 0:
                 os.environ.pop("DOSSIER_PASSPHRASE", None)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # the test runner may hand it down ignored or blocked
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+                # The test runner may hand SIGINT down ignored or blocked: set as the case wants.
+                signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[3] == "ignored" else signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM])
                 os.execv(binary, [binary, "keygen", "--protect", prefix])
             out = b""
             deadline = time.time() + 30
@@ -77,23 +79,31 @@ struct SecretsCLITests {
                     except OSError: break
             silent = not (termios.tcgetattr(fd)[3] & termios.ECHO)
             os.write(fd, b"\\x03")
-            for _ in range(200):
+            time.sleep(0.5)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            alive = done == 0
+            if alive and sys.argv[3] == "ignored":
+                os.kill(pid, signal.SIGTERM)
+            for _ in range(200 if alive else 0):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done: break
                 time.sleep(0.1)
             else:
-                os.kill(pid, signal.SIGKILL)
-                _, status = os.waitpid(pid, 0)
+                if alive:
+                    os.kill(pid, signal.SIGKILL)
+                    _, status = os.waitpid(pid, 0)
             echo = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+            ended = {2: "interrupted", 15: "terminated"}.get(os.WTERMSIG(status), "signal") if os.WIFSIGNALED(status) else "status %d" % status
             print("prompt" if b"assphrase" in out else "no-prompt", "silent" if silent else "echoing",
-                  "echo-after" if echo else "silent-after", "interrupted" if os.WIFSIGNALED(status) and os.WTERMSIG(status) == 2 else "status %d" % status)
+                  "alive" if alive else "gone", "echo-after" if echo else "silent-after", ended)
             """
         let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
                                   ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { $0 + "/python3" }
                                       .first { FileManager.default.isExecutableFile(atPath: $0) }, "python3 is needed (scripts/setup installs it)")
-        let result = try CLI.run(["-c", script, CLI.binary.path, ws.path("k")], executable: python)
+        let result = try CLI.run(["-c", script, CLI.binary.path, ws.path("k"), ignored ? "ignored" : "default"], executable: python)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "prompt silent echo-after interrupted", "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                == (ignored ? "prompt silent alive echo-after terminated" : "prompt silent gone echo-after interrupted"), "\(result.stdout) \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: ws.path("k.age")) && !FileManager.default.fileExists(atPath: ws.path("k.sign")))
     }
 

@@ -149,16 +149,20 @@ public final class AccessLog: Sendable {
     /// verifies (every row, chain and signature, and every stored checkpoint: a ledger cut
     /// or rewritten below one is not vouched for). Who signs vouches for what the ledger
     /// holds, so this reads and checks all of it.
+    /// The stored checkpoints that bind it are those of `key` itself and of any key `trust`
+    /// holds in the role ledger (e.g. a ledger key that was replaced); notes by other keys
+    /// are no evidence (anyone can store one) and do not stop it.
     @discardableResult
-    public func checkpoint(origin: String, signedBy key: SigningKey) throws(DossierError) -> Checkpoint {
+    public func checkpoint(origin: String, signedBy key: SigningKey, trusting trust: TrustStore = .empty) throws(DossierError) -> Checkpoint {
         try requireWritable()
         let records: [LedgerRecord]
         do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         // The very entries signed for (an entry appended meanwhile waits for the next one).
-        // The signer's own earlier checkpoints bind it (a ledger cut below one is refused);
-        // notes by other keys are no evidence here.
-        let signer = TrustStore([.init(name: key.name ?? "", roles: [.ledger], publicKey: key.publicKey)])
-        let check = verify(records, dossierID: nil, trusting: signer, anchor: nil, checkpoints: [])
+        // The signer's own earlier checkpoints and those of trusted ledger keys bind it (a
+        // ledger cut below one is refused); notes by other keys are no evidence here.
+        let binding = TrustStore([.init(name: key.name ?? "", roles: [.ledger], publicKey: key.publicKey)]
+                                 + trust.entries.filter { $0.roles.contains(.ledger) && $0.publicKey.keyID != key.publicKey.keyID })
+        let check = verify(records, dossierID: nil, trusting: binding, anchor: nil, checkpoints: [])
         guard check.isIntact else {
             throw DossierError(.accessLog, "the access log \(path) does not verify, so no checkpoint is signed: \(check.problems.prefix(3).joined(separator: "; "))",
                                hint: "find out what happened to the ledger (dossier log --verify) before signing for it")
@@ -171,13 +175,10 @@ public final class AccessLog: Sendable {
         return checkpoint
     }
 
-    /// The checkpoints stored in this ledger, oldest first.
+    /// The checkpoints stored in this ledger, oldest first (a stored note that does not parse
+    /// is left out; `verify` lists it among the unused checkpoints).
     public func checkpoints() throws(DossierError) -> [Checkpoint] {
-        do { return try store.checkpoints().map { try Checkpoint(parsing: $0) } } catch let error as DossierError {
-            throw error
-        } catch {
-            throw DossierError(.accessLog, "cannot read checkpoints: \(error)")
-        }
+        try storedCheckpoints().checkpoints
     }
 
     // MARK: - Verification
@@ -233,7 +234,11 @@ public final class AccessLog: Sendable {
         // Checkpoints: the entries they cover must still hash to their roots.
         let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
         var notes: [Checkpoint] = []
-        do { notes = try checkpoints() } catch { report.problems.append("\(error.reason)") }
+        do {
+            let stored = try storedCheckpoints()
+            notes = stored.checkpoints
+            report.unusedCheckpoints += stored.unparsed
+        } catch { report.problems.append("\(error.reason)") }
         // The same note stored and handed in again is checked (and counted) once.
         var seenNotes = Set<String>()
         var covered = 0
@@ -244,27 +249,24 @@ public final class AccessLog: Sendable {
         return report
     }
 
+    /// Why `checkpoint` is no evidence under `trust` — its signer unknown or not trusted in
+    /// the role ledger, or its signature not verifying with the trusted key of that id — or
+    /// nil when it is evidence.
+    static func notEvidence(_ checkpoint: Checkpoint, trust: TrustStore) -> String? {
+        guard let key = trust.entry(forKeyID: checkpoint.signerKeyID) else { return "that key is not in the trust store" }
+        if !checkpoint.isSigned(by: key.publicKey) { return "its signature does not verify with the trusted key of that id" }
+        if !key.roles.contains(.ledger) { return "that key is not trusted in the role ledger" }
+        return nil
+    }
+
     /// Checks one checkpoint against the ledger's leaves. Only a checkpoint signed by a key
     /// trusted in the role ledger is evidence: it counts as verified, and a log cut or
-    /// rewritten below it is a problem. Any other — its signer unknown or not trusted as
-    /// ledger, or its signature not verifying — is unauthenticated (anyone can write one, and
-    /// one handed in or stored must not make a genuine log fail): it is listed among the
-    /// untrusted findings, with what it would say about the log, and changes no verdict.
+    /// rewritten below it is a problem. Any other is unauthenticated (anyone can write one,
+    /// and one handed in or stored must not make a genuine log fail): it is listed in
+    /// `unusedCheckpoints`, with what it would say about the log, and changes no verdict.
     /// Returns whether it counted as verified.
     @discardableResult
     static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) -> Bool {
-        let unused: String?
-        if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
-            if !checkpoint.isSigned(by: key.publicKey) {
-                unused = "its signature does not verify with the trusted key of that id"
-            } else if !key.roles.contains(.ledger) {
-                unused = "that key is not trusted in the role ledger"
-            } else {
-                unused = nil
-            }
-        } else {
-            unused = "that key is not in the trust store"
-        }
         let finding: String?
         if checkpoint.size > leaves.count {
             finding = "the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)"
@@ -273,9 +275,9 @@ public final class AccessLog: Sendable {
         } else {
             finding = nil
         }
-        if let unused {
-            report.untrusted.append("checkpoint of size \(checkpoint.size) by \(checkpoint.signerKeyID) was not used: \(unused)"
-                                    + (finding.map { "; it would say: \($0)" } ?? ""))
+        if let unused = notEvidence(checkpoint, trust: trust) {
+            report.unusedCheckpoints.append("checkpoint of size \(checkpoint.size) by \(checkpoint.signerKeyID) was not used: \(unused)"
+                                            + (finding.map { "; it would say: \($0)" } ?? ""))
             return false
         }
         if let finding {
@@ -284,6 +286,18 @@ public final class AccessLog: Sendable {
         }
         report.checkpointsVerified += 1
         return true
+    }
+
+    /// The checkpoints stored in this ledger that parse, oldest first; a stored note that
+    /// does not parse is listed in `unparsed` (it is no evidence and must not hide the others).
+    func storedCheckpoints() throws(DossierError) -> (checkpoints: [Checkpoint], unparsed: [String]) {
+        let notes: [String]
+        do { notes = try store.checkpoints() } catch { throw DossierError(.accessLog, "cannot read checkpoints: \(error)") }
+        var parsed: [Checkpoint] = [], unparsed: [String] = []
+        for note in notes {
+            do { parsed.append(try Checkpoint(parsing: note)) } catch { unparsed.append("a stored checkpoint was not used: \(error.reason)") }
+        }
+        return (parsed, unparsed)
     }
 
     /// One entry of a chain as read: its position and its parsed statement (or why it does not parse).
@@ -356,6 +370,8 @@ public final class AccessLog: Sendable {
     /// a header, then every entry with its inclusion proof in the latest checkpoint that
     /// covers it. With `actor`, an `exported` entry is recorded first and ends the export.
     public func export(dossierID: String, actor: DossierSigner? = nil, purpose: String = "export") throws(DossierError) -> String {
+        // Read before the exported entry is recorded: a failure here records nothing.
+        let stored = try storedCheckpoints().checkpoints
         if let actor {
             guard let head = try head(of: dossierID) else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
             // The number of entries before it is the head's sequence at the moment of appending.
@@ -367,7 +383,10 @@ public final class AccessLog: Sendable {
         let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
         let mine = all.filter { FileSystem.same($0.dossierID, dossierID) }
         guard !mine.isEmpty else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
-        let checkpoint = try checkpoints().last { $0.size <= leaves.count }
+        // The newest stored checkpoint that matches this ledger (a note someone else stored
+        // that does not would only make the export's proofs fail); whether its signer is
+        // trusted is for the verifier to decide.
+        let checkpoint = stored.last { $0.size <= leaves.count && Hex.encode(MerkleTree.root(leaves[0..<$0.size])) == $0.root }
         var header: [String: JSONValue] = ["format": "dossier-log-export/1", "dossierId": .string(dossierID)]
         if let checkpoint { header["checkpoint"] = .string(checkpoint.note) }
         var lines = [String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)]
@@ -395,21 +414,22 @@ public final class AccessLog: Sendable {
         }
         report = LogReport(dossierID: id)
         if let expected, !FileSystem.same(expected, id) { report.problems.append("the export is the log of \(id), not of \(expected)") }
+        // The header's checkpoint is evidence only when a trusted ledger key signed it; any
+        // other is not used (its proofs are not checked), as in the ledger's verification.
         var checkpoint: Checkpoint?
-        var checkpointTrusted = false
         if let note = header["checkpoint"]?.stringValue {
-            do { checkpoint = try Checkpoint(parsing: note) } catch { report.problems.append(error.reason) }
-            if let checkpoint {
-                if let key = trust.entry(forKeyID: checkpoint.signerKeyID) {
-                    let signed = checkpoint.isSigned(by: key.publicKey)
-                    if !signed { report.problems.append("the export's checkpoint has an invalid signature") }
-                    if !key.roles.contains(.ledger) { report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not trusted in the role ledger") }
-                    checkpointTrusted = signed && key.roles.contains(.ledger)
+            do {
+                let parsed = try Checkpoint(parsing: note)
+                if let unused = notEvidence(parsed, trust: trust) {
+                    report.unusedCheckpoints.append("the export's checkpoint of size \(parsed.size) by \(parsed.signerKeyID) was not used: \(unused)")
                 } else {
-                    report.untrusted.append("checkpoint signer \(checkpoint.signerKeyID) is not in the trust store")
+                    checkpoint = parsed
                 }
+            } catch {
+                report.unusedCheckpoints.append("the export's checkpoint was not used: \(error.reason)")
             }
         }
+        let checkpointTrusted = checkpoint != nil
         var rows: [(Int, [UInt8], String)] = []
         for (number, line) in lines.dropFirst().enumerated() {
             guard let value = try? JSONValue.parseCanonical(Array(line.utf8)), let index = value["index"]?.integerValue,
@@ -476,11 +496,16 @@ public struct LogReport: Sendable {
     public internal(set) var entries: [LogEntry] = []
     /// Integrity problems, each naming the entry: edited, deleted, inserted, reordered, cut.
     public internal(set) var problems: [String] = []
-    /// Actors and checkpoint signers not in the trust store (integrity may still be fine).
+    /// Actors not in the trust store, or not trusted in the role their entry names
+    /// (integrity may still be fine).
     public internal(set) var untrusted: [String] = []
+    /// Checkpoints that were not used as evidence, each with why (signer unknown or not
+    /// trusted in the role `ledger`, a signature that does not verify, a stored note that
+    /// does not parse) and what it would have said. Anyone can write such a note, so they
+    /// change neither `isIntact` nor `isValid`.
+    public internal(set) var unusedCheckpoints: [String] = []
     /// Checkpoints that matched the entries and are signed by a key trusted in the role
-    /// `ledger` (others are still checked, but not counted); for an export, 1 when its
-    /// checkpoint is.
+    /// `ledger` (the only ones used as evidence); for an export, 1 when its checkpoint is.
     public internal(set) var checkpointsVerified = 0
     /// Entries no verified checkpoint covers yet: in a ledger, those after its newest verified
     /// checkpoint; in an export, those after the export's checkpoint. A hash chain cannot
@@ -493,7 +518,7 @@ public struct LogReport: Sendable {
 
     /// No integrity problems.
     public var isIntact: Bool { problems.isEmpty }
-    /// Intact and every actor and checkpoint signer trusted.
+    /// Intact and every actor trusted.
     public var isValid: Bool { problems.isEmpty && untrusted.isEmpty }
 }
 

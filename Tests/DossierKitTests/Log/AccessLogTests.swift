@@ -233,7 +233,7 @@ struct AccessLogTests {
                                                UInt8(String(Array(checkpoint.root)[$0..<$0 + 2]), radix: 16)! }, key: try SigningKey.generate())
         let withStranger = s.log.verify(trusting: s.trust, checkpoints: [stranger])
         #expect(withStranger.checkpointsVerified == 1)
-        #expect(withStranger.untrusted.contains { $0.contains("not in the trust store") })
+        #expect(withStranger.unusedCheckpoints.contains { $0.contains("not in the trust store") })
         try s.history("CC-5", count: 2)
         #expect(s.log.verify(trusting: s.trust).isValid)
         // Cut the last two entries of CC-4 (and everything after): the checkpoint catches it,
@@ -251,7 +251,7 @@ struct AccessLogTests {
         let forged = try Checkpoint(parsing: tamperedNote)
         var report = LogReport(dossierID: nil)
         AccessLog.verifyCheckpoint(forged, leaves: [], trust: s.trust, into: &report)
-        #expect(report.problems.isEmpty && report.untrusted.contains { $0.contains("does not verify") }, "\(report.problems) \(report.untrusted)")
+        #expect(report.problems.isEmpty && report.unusedCheckpoints.contains { $0.contains("does not verify") }, "\(report.problems) \(report.unusedCheckpoints)")
     }
 
     @Test("a checkpoint is not signed over a ledger that does not verify: cut below a stored checkpoint, an entry edited or deleted")
@@ -282,10 +282,57 @@ struct AccessLogTests {
         try s.tamper("INSERT INTO checkpoints (size, note) VALUES (?, ?)", [stranger.size, stranger.note])
         let report = s.log.verify(trusting: s.trust)
         #expect(report.problems.isEmpty, "\(report.problems)")
-        #expect(report.untrusted.contains { $0.contains("not used") && $0.contains("cut") }, "\(report.untrusted)")
+        #expect(report.unusedCheckpoints.contains { $0.contains("not used") && $0.contains("cut") }, "\(report.unusedCheckpoints)")
+        #expect(report.isValid, "a stranger's note changed the verdict: \(report.untrusted)")
         let signed = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
         #expect(signed.size == 3)
         #expect(s.log.verify(trusting: s.trust).checkpointsVerified == 1)
+    }
+
+    @Test("exports and verification survive notes others stored: a stranger's checkpoint is not exported, a malformed one hides no other, and a failing export records nothing")
+    func storedNotesOfOthers() throws {
+        let s = try Setup()
+        try s.history("CC-E", count: 3)
+        let genuine = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        try s.history("CC-F", count: 2)
+        // A stranger's note of the right size but another root, stored after the genuine one.
+        let size = try s.log.store.records(dossierID: nil).count
+        let stranger = try Checkpoint.sign(origin: "bureau.example", size: size, root: [UInt8](repeating: 9, count: 32), key: try SigningKey.generate())
+        try s.tamper("INSERT INTO checkpoints (size, note) VALUES (?, ?)", [stranger.size, stranger.note])
+        let export = try s.log.export(dossierID: "CC-E", actor: s.anna)
+        #expect(export.contains(genuine.note.replacingOccurrences(of: "\n", with: "\\n")) && !export.contains(stranger.signerKeyID), "\(export.prefix(400))")
+        let verified = AccessLog.verifyExport(export, trusting: s.trust)
+        #expect(verified.isValid && verified.checkpointsVerified == 1, "\(verified.problems) \(verified.untrusted)")
+        // A note that does not parse: listed as unused; the genuine checkpoint still counts.
+        try s.tamper("INSERT INTO checkpoints (size, note) VALUES (?, ?)", [1, "junk"])
+        let report = s.log.verify(trusting: s.trust)
+        #expect(report.isValid && report.checkpointsVerified == 1, "\(report.problems) \(report.untrusted)")
+        #expect(report.unusedCheckpoints.contains { $0.contains("malformed checkpoint") }, "\(report.unusedCheckpoints)")
+        #expect(try s.log.checkpoints().count == 2)
+        _ = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        #expect(try s.log.export(dossierID: "CC-F").contains("CC-F"))
+        // Checkpoints that cannot be read at all: the export fails before its exported entry.
+        let before = try s.log.history(of: "CC-F").count
+        try s.tamper("DROP TABLE checkpoints")
+        #expect(throws: DossierError.self) { try s.log.export(dossierID: "CC-F", actor: s.anna) }
+        #expect(try s.log.history(of: "CC-F").count == before)
+    }
+
+    @Test("after a ledger-key change, the new key does not sign over a ledger cut below the old key's checkpoint when the old key is trusted")
+    func signingBoundByTrustedLedgerKeys() throws {
+        let s = try Setup()
+        try s.history("CC-R", count: 4)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        try s.tamper("DELETE FROM entries WHERE idx = (SELECT MAX(idx) FROM entries)")
+        let successor = try SigningKey.generate(name: "Office 2")
+        do {
+            try s.log.checkpoint(origin: "bureau.example", signedBy: successor, trusting: s.trust)
+            Issue.record("signed over a ledger cut below a trusted ledger key's checkpoint")
+        } catch {
+            #expect(error.kind == .accessLog && error.reason.contains("cut"), "\(error)")
+        }
+        // Without that trust, the old key's note is no evidence for the new key.
+        #expect(try s.log.checkpoint(origin: "bureau.example", signedBy: successor).size == 3)
     }
 
     @Test("checkpoints of the same size by different keys are all kept; the same note twice is kept once")
@@ -337,7 +384,7 @@ struct AccessLogTests {
         #expect(good.checkpointsVerified == 1)
         let withoutLedgerKey = AccessLog.verifyExport(proven, trusting: TrustStore(s.trust.entries.filter { !$0.roles.contains(.ledger) }))
         #expect(withoutLedgerKey.checkpointsVerified == 0)
-        #expect(withoutLedgerKey.untrusted.contains { $0.contains("checkpoint signer") })
+        #expect(withoutLedgerKey.unusedCheckpoints.contains { $0.contains("not used") }, "\(withoutLedgerKey.unusedCheckpoints)")
         #expect(good.entries.last?.event == .exported)
         #expect(AccessLog.verifyExport(text, trusting: s.trust).isIntact)
 

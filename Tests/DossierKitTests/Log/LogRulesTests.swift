@@ -110,7 +110,7 @@ struct LogRulesTests {
         let forged = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root(leaves[...]), key: forger)
         let forgedReport = verify(forged)
         #expect(forgedReport.problems.isEmpty && forgedReport.checkpointsVerified == 0, "\(forgedReport.problems)")
-        #expect(forgedReport.untrusted.contains { $0.contains("does not verify") && $0.contains("not used") }, "\(forgedReport.untrusted)")
+        #expect(forgedReport.unusedCheckpoints.contains { $0.contains("does not verify") && $0.contains("not used") }, "\(forgedReport.unusedCheckpoints)")
         // Unauthenticated checkpoints change no verdict (anyone can write one: review of session
         // 16 made a genuine log INVALID with a hand-made note of an unknown key): what they
         // would say is listed among the untrusted findings.
@@ -121,13 +121,13 @@ struct LogRulesTests {
                                 "rewritten")] {
             let report = verify(note)
             #expect(report.problems.isEmpty && report.checkpointsVerified == 0, "\(report.problems)")
-            #expect(report.untrusted.contains { $0.contains("not used") && $0.contains(saying) }, "\(report.untrusted)")
+            #expect(report.unusedCheckpoints.contains { $0.contains("not used") && $0.contains(saying) } && report.untrusted.isEmpty, "\(report.unusedCheckpoints)")
         }
         // A signer trusted, but not in the role ledger: checked, yet not counted as verified.
         let byAnna = try Checkpoint.sign(origin: "bureau.example", size: 5, root: MerkleTree.root(leaves[...]), key: keys.anna.key)
         let untrusted = verify(byAnna)
         #expect(untrusted.checkpointsVerified == 0 && untrusted.problems.isEmpty)
-        #expect(untrusted.untrusted.contains { $0.contains("is not trusted in the role ledger") }, "\(untrusted.untrusted)")
+        #expect(untrusted.unusedCheckpoints.contains { $0.contains("not trusted in the role ledger") }, "\(untrusted.unusedCheckpoints)")
     }
 
     @Test("an export's header names its dossier by the id rules and by bytes: the Kelvin sign is not K")
@@ -174,7 +174,7 @@ struct LogRulesTests {
         }
     }
 
-    @Test("exports: a wrong inclusion proof and a checkpoint with an invalid signature are named; diverging histories are not imported")
+    @Test("exports: a wrong inclusion proof is named, a checkpoint with an invalid signature is not used; diverging histories are not imported")
     func exportRules() throws {
         let keys = try Keys()
         let dir = try TemporaryDirectory()
@@ -209,7 +209,11 @@ struct LogRulesTests {
         }
         header["checkpoint"] = .string(forged.note)
         lines[0] = String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)
-        Self.expectProblem(AccessLog.verifyExport(lines.joined(separator: "\n") + "\n", trusting: keys.trust), "the export's checkpoint has an invalid signature")
+        // Not evidence (anyone could put it there): not used, and the export's own signed
+        // entries still verify.
+        let forgedExport = AccessLog.verifyExport(lines.joined(separator: "\n") + "\n", trusting: keys.trust)
+        #expect(forgedExport.isIntact && forgedExport.checkpointsVerified == 0, "\(forgedExport.problems)")
+        #expect(forgedExport.unusedCheckpoints.contains { $0.contains("does not verify") }, "\(forgedExport.unusedCheckpoints)")
 
         // Another ledger with another history of the same dossier refuses the export.
         let elsewhere = try AccessLog(path: dir.path("other.sqlite"), createIfMissing: true)
