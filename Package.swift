@@ -5,7 +5,8 @@ import PackageDescription
 //
 // Data flow (see docs/ARCHITECTURE.md):
 //   folder ─► inner archive ─► age payload ─► container, signatures over the manifest ─► access log
-// Only DossierKit's backend files import the C modules below; nothing public exposes a C pointer.
+// Only DossierKit's backend files import the C modules below (and the CLI CDossierSystem, for its
+// passphrase prompt's terminal guard); nothing public exposes a C pointer.
 let package = Package(
     name: "swift-dossier",
     products: [

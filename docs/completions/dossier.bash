@@ -397,7 +397,7 @@ _dossier_checkpoint() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--origin --signer --output -o --log --passphrase-fd)
+    non_repeating_options=(--origin --signer --output -o --log --passphrase-fd --trust)
     __dossier_offer_flags_options 0
 
     # Offer option value completions
@@ -415,6 +415,9 @@ _dossier_checkpoint() {
         return
         ;;
     '--passphrase-fd')
+        return
+        ;;
+    '--trust')
         return
         ;;
     esac

@@ -227,6 +227,7 @@ _dossier_checkpoint() {
         '(--output -o)'{--output,-o}'[Also write the checkpoint to this file.]:file:'
         '--log[The access log (SQLite ledger). Default\: $DOSSIER_LOG, else ~/.local/share/dossier/access-log.sqlite.]:file:'
         '--passphrase-fd[Read passphrases from this file descriptor, one per line (batch work). Otherwise DOSSIER_PASSPHRASE, otherwise the terminal without echo.]:fd:'
+        '--trust[Trust file\: one "ROLES PUBLIC-KEY NAME" line per trusted key (default\: $DOSSIER_TRUST).]:file:'
         '--json[Print as JSON.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

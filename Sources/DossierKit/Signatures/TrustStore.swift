@@ -44,6 +44,8 @@ public struct TrustStore: Sendable {
     public init(parsing text: String) throws(DossierError) {
         var entries: [Entry] = []
         var number = 0
+        // One byte-order mark at the start (editors on Windows write one) is not part of the text.
+        let text = text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             // A control character could make an active line look like a comment on a terminal

@@ -23,6 +23,14 @@ struct KeyFileTests {
         }
     }
 
+    @Test("a trust file saved with a byte-order mark (Windows Notepad) reads as without")
+    func trustFileByteOrderMark() throws {
+        let key = try SigningKey.generate(name: "Anna")
+        let store = try TrustStore(parsing: "\u{FEFF}# keys\r\nsealer \(key.publicKey.base64) Anna\r\n")
+        #expect(store.entries.count == 1 && store.entries.first?.name == "Anna")
+        #expect(try TrustStore(parsing: "\u{FEFF}sealer \(key.publicKey.base64) Anna\n").entries.count == 1)
+    }
+
     @Test("names with joiners (Indic scripts) stay valid in a trust file, with CRLF line ends")
     func trustFileJoinersAllowed() throws {
         let key = try SigningKey.generate(name: "Anna")
