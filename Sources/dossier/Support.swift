@@ -91,8 +91,7 @@ func integrityFailures(_ report: VerificationReport) -> String {
     report.checks.filter { !$0.passed && !$0.isTrustCheck }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
 }
 
-/// Turns library errors into a message and an exit code.
-/// Prints `error` and gives its exit code. `sealing`: an unsafe or colliding name is in the
+/// Turns library errors into a message and an exit code. `sealing`: an unsafe or colliding name is in the
 /// source the user gave (bad input, 1), not in a dossier that failed verification (2).
 func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {
     // Our own messages start in lower case or with a name (a path, "ChaCha20"), which keeps its case.
