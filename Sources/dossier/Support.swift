@@ -133,25 +133,21 @@ func describe(_ error: CocoaError) -> String {
     return path.map { "\($0): \(reason)" } ?? reason
 }
 
-/// The folder part of a path, by bytes: "" for a bare name, "/" for a name in the root,
-/// trailing and repeated slashes ignored. (Foundation's `NSString.deletingLastPathComponent`
-/// traps on a one-character name such as "k": `dossier keygen k` crashed.)
+/// The folder part of a path, by bytes (`FileSystem.parent`): "" for a bare name, "/" for
+/// a name in the root, trailing and repeated slashes ignored. (Foundation's
+/// `NSString.deletingLastPathComponent` traps on a one-character name such as "k": `dossier
+/// keygen k` crashed.)
 func folderPart(of path: String) -> String {
-    let slash = UInt8(ascii: "/")
-    var bytes = Array(path.utf8)
-    while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
-    guard var end = bytes.lastIndex(of: slash) else { return "" }
-    while end > 0, bytes[end - 1] == slash { end -= 1 }
-    return end == 0 ? "/" : String(decoding: bytes[..<end], as: UTF8.self)
+    let path = FileSystem.withoutTrailingSlashes(path)
+    guard path.utf8.contains(UInt8(ascii: "/")) else { return "" }
+    return FileSystem.withoutTrailingSlashes(FileSystem.parent(of: path))
 }
 
-/// The last name of a path, by bytes, trailing slashes ignored ("/" for the root).
+/// The last name of a path, by bytes (`FileSystem.lastComponent`), trailing slashes ignored
+/// ("/" for the root).
 func lastPart(of path: String) -> String {
-    let slash = UInt8(ascii: "/")
-    var bytes = Array(path.utf8)
-    while bytes.count > 1, bytes.last == slash { bytes.removeLast() }
-    guard let start = bytes.lastIndex(of: slash), bytes.count > 1 else { return String(decoding: bytes, as: UTF8.self) }
-    return String(decoding: bytes[(start + 1)...], as: UTF8.self)
+    let path = FileSystem.withoutTrailingSlashes(path)
+    return path == "/" ? path : FileSystem.lastComponent(of: path)
 }
 
 func withoutFinalPeriod(_ text: String) -> String {

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The file-system calls DossierKit makes, funnelled here so errno becomes `FileError`.
-enum FileSystem {
+package enum FileSystem {
     /// lstat(2) of a path; does not follow a final symlink.
     static func lstatus(_ path: String) throws(FileError) -> stat {
         var info = stat()
@@ -27,7 +27,7 @@ enum FileSystem {
     }
 
     /// `path` without trailing slashes ("out/" → "out"; "/" stays "/").
-    static func withoutTrailingSlashes(_ path: String) -> String {
+    package static func withoutTrailingSlashes(_ path: String) -> String {
         var path = Substring(path)
         while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
         return String(path)
@@ -228,7 +228,7 @@ enum FileSystem {
     // and in a tar it is still a separator (review of session 15: such a name lost its mark).
 
     /// The directory part of a path ("." for a bare name).
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
         if slash == utf8.startIndex { return "/" }
@@ -236,7 +236,7 @@ enum FileSystem {
     }
 
     /// The part of a path after its last "/" (all of it when there is none).
-    static func lastComponent(of path: String) -> String {
+    package static func lastComponent(of path: String) -> String {
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
         return String(decoding: utf8[utf8.index(after: slash)...], as: UTF8.self)
