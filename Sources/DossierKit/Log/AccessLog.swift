@@ -167,12 +167,20 @@ public final class AccessLog: Sendable {
             throw DossierError(.accessLog, "the access log \(path) does not verify, so no checkpoint is signed: \(check.problems.prefix(3).joined(separator: "; "))",
                                hint: "find out what happened to the ledger (dossier log --verify) before signing for it")
         }
-        let leaves = records.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
-        let checkpoint = try Checkpoint.sign(origin: origin, size: leaves.count, root: MerkleTree.root(leaves[...]), key: key)
+        let rows = Self.headRows(records)
+        let leaves = rows.map { MerkleTree.leafHash($0.hash) }
+        let checkpoint = try Checkpoint.sign(origin: origin, size: leaves.count, root: MerkleTree.root(leaves[...]),
+                                             heads: LedgerHeads(rows).commitment, key: key)
         do { try store.addCheckpoint(size: checkpoint.size, note: checkpoint.note) } catch {
             throw DossierError(.accessLog, "cannot store the checkpoint: \(error)")
         }
         return checkpoint
+    }
+
+    /// Each ledger row as the heads see it: its dossier id and sequence (the index columns,
+    /// which verification holds to the signed statement) and its entry hash.
+    static func headRows(_ records: [LedgerRecord]) -> [LedgerHeads.Head] {
+        records.map { .init(dossierID: $0.dossierID, sequence: $0.sequence, hash: SHA256.hash($0.statement)) }
     }
 
     /// The checkpoints stored in this ledger, oldest first (a stored note that does not parse
@@ -232,7 +240,8 @@ public final class AccessLog: Sendable {
             Self.verifyChain(rows, dossierID: id, trust: trust, anchor: dossierID == nil ? nil : anchor, into: &report)
         }
         // Checkpoints: the entries they cover must still hash to their roots.
-        let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        let rows = Self.headRows(all)
+        let leaves = rows.map { MerkleTree.leafHash($0.hash) }
         var notes: [Checkpoint] = []
         do {
             let stored = try storedCheckpoints()
@@ -243,7 +252,7 @@ public final class AccessLog: Sendable {
         var seenNotes = Set<String>()
         var covered = 0
         for checkpoint in notes + extra where seenNotes.insert(checkpoint.note).inserted {
-            if Self.verifyCheckpoint(checkpoint, leaves: leaves, trust: trust, into: &report) { covered = max(covered, checkpoint.size) }
+            if Self.verifyCheckpoint(checkpoint, leaves: leaves, rows: rows, trust: trust, into: &report) { covered = max(covered, checkpoint.size) }
         }
         report.entriesAfterCheckpoint = all.count - covered
         return report
@@ -265,13 +274,18 @@ public final class AccessLog: Sendable {
     /// and one handed in or stored must not make a genuine log fail): it is listed in
     /// `unusedCheckpoints`, with what it would say about the log, and changes no verdict.
     /// Returns whether it counted as verified.
+    /// `rows` (the ledger's rows as `headRows` gives them) check the checkpoint's heads line.
     @discardableResult
-    static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], trust: TrustStore, into report: inout LogReport) -> Bool {
+    static func verifyCheckpoint(_ checkpoint: Checkpoint, leaves: [[UInt8]], rows: [LedgerHeads.Head] = [],
+                                 trust: TrustStore, into report: inout LogReport) -> Bool {
         let finding: String?
         if checkpoint.size > leaves.count {
             finding = "the log was cut: checkpoint covers \(checkpoint.size) entries, the ledger has \(leaves.count)"
         } else if Hex.encode(MerkleTree.root(leaves[0..<checkpoint.size])) != checkpoint.root {
             finding = "entries covered by the checkpoint of size \(checkpoint.size) were rewritten, removed or reordered"
+        } else if let heads = checkpoint.heads, rows.count >= checkpoint.size,
+                  case let mine = LedgerHeads(rows[0..<checkpoint.size]).commitment, mine.count != heads.count || Hex.encode(mine.root) != heads.root {
+            finding = "the checkpoint of size \(checkpoint.size) names other newest entries per dossier than the ledger's first \(checkpoint.size) entries are"
         } else {
             finding = nil
         }
@@ -380,7 +394,8 @@ public final class AccessLog: Sendable {
         }
         let all: [LedgerRecord]
         do { all = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
-        let leaves = all.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        let rows = Self.headRows(all)
+        let leaves = rows.map { MerkleTree.leafHash($0.hash) }
         let mine = all.filter { FileSystem.same($0.dossierID, dossierID) }
         guard !mine.isEmpty else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
         // The newest stored checkpoint that matches this ledger (a note someone else stored
@@ -389,6 +404,12 @@ public final class AccessLog: Sendable {
         let checkpoint = stored.last { $0.size <= leaves.count && Hex.encode(MerkleTree.root(leaves[0..<$0.size])) == $0.root }
         var header: [String: JSONValue] = ["format": "dossier-log-export/1", "dossierId": .string(dossierID)]
         if let checkpoint { header["checkpoint"] = .string(checkpoint.note) }
+        // The dossier's newest entry among those the checkpoint covers, proven in its heads:
+        // what shows that the export leaves none of them out.
+        if let checkpoint, checkpoint.heads != nil, let head = LedgerHeads(rows[0..<checkpoint.size]).proof(for: dossierID) {
+            header["head"] = .object(["index": .integer(Int64(head.index)), "sequence": .integer(Int64(head.head.sequence)),
+                                      "proof": .array(head.proof.map { .string(Data($0).base64EncodedString()) })])
+        }
         var lines = [String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)]
         for record in mine {
             var line: [String: JSONValue] = ["index": .integer(Int64(record.index)),
@@ -429,29 +450,34 @@ public final class AccessLog: Sendable {
                 report.unusedCheckpoints.append("the export's checkpoint was not used: \(error.reason)")
             }
         }
-        let checkpointTrusted = checkpoint != nil
-        var rows: [(Int, [UInt8], String)] = []
+        var rows: [ChainRow] = []
         for (number, line) in lines.dropFirst().enumerated() {
             guard let value = try? JSONValue.parseCanonical(Array(line.utf8)), let index = value["index"]?.integerValue,
                   let statement = value["statement"]?.stringValue, let signature = value["signature"]?.stringValue else {
                 report.problems.append("export line \(number + 2) is malformed")
                 continue
             }
-            rows.append((Int(index), Array(statement.utf8), signature))
+            rows.append(ChainRow(index: Int(index), statement: Array(statement.utf8), signature: signature))
             if let checkpoint, Int(index) < checkpoint.size {
                 let proof = value["proof"]?.arrayValue?.compactMap { $0.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init) } ?? []
                 let leaf = MerkleTree.leafHash(SHA256.hash(Array(statement.utf8)))
                 if let root = hexBytes(checkpoint.root),
                    MerkleTree.verifyInclusion(leafHash: leaf, index: Int(index), treeSize: checkpoint.size, proof: proof, root: root) {
-                    if checkpointTrusted { report.checkpointsVerified = 1 }
+                    report.checkpointsVerified = 1
                 } else {
                     report.problems.append("export line \(number + 2) is not included in the export's checkpoint (edited, or the proof is wrong)")
                 }
             }
         }
-        verifyChain(rows.map { ChainRow(index: $0.0, statement: $0.1, signature: $0.2) }, dossierID: id, trust: trust, anchor: anchor, into: &report)
-        let covered = checkpointTrusted && report.checkpointsVerified > 0 ? checkpoint?.size ?? 0 : 0
-        report.entriesAfterCheckpoint = rows.filter { $0.0 >= covered }.count
+        verifyChain(rows, dossierID: id, trust: trust, anchor: anchor, into: &report)
+        // Entries the checkpoint proves complete: those up to the dossier's newest entry it
+        // names (a checkpoint without heads, signed before they existed, proves none complete).
+        var complete = 0
+        if let checkpoint, let heads = checkpoint.heads {
+            complete = verifyHead(header["head"], checkpoint: checkpoint, heads: heads, rows: rows, dossierID: id, into: &report)
+            if complete > 0 { report.checkpointsVerified = 1 }
+        }
+        report.entriesAfterCheckpoint = rows.count - complete
         if rows.isEmpty { report.problems.append("the export holds no entries") }
         if let last = report.entries.last {
             if last.event != .exported || last.details["entries"] != String(report.entries.count - 1) {
@@ -459,6 +485,47 @@ public final class AccessLog: Sendable {
             }
         }
         return report
+    }
+
+    /// Checks an export's `head` (its dossier's newest entry among those the checkpoint
+    /// covers, with its inclusion proof in the checkpoint's heads) against the export's rows:
+    /// the rows up to that entry are then every entry of the dossier the checkpoint covers,
+    /// fixed by the chain that ends at its hash. Returns how many rows that proves complete.
+    static func verifyHead(_ head: JSONValue?, checkpoint: Checkpoint, heads: (count: Int, root: String), rows: [ChainRow],
+                           dossierID: String, into report: inout LogReport) -> Int {
+        let covered = rows.filter { $0.index < checkpoint.size }
+        guard let head else {
+            if !covered.isEmpty {
+                report.problems.append("the export's checkpoint covers entries of this dossier but the export does not show its newest entry among them: entries may have been left out")
+            }
+            return 0
+        }
+        guard let index = head["index"]?.integerValue, let sequence = head["sequence"]?.integerValue,
+              let proof = head["proof"]?.arrayValue?.map({ $0.stringValue.flatMap { Data(base64Encoded: $0) }.map(Array.init) }),
+              !proof.contains(where: { $0 == nil }) else {
+            report.problems.append("the export's head (its newest entry under the checkpoint) is malformed")
+            return 0
+        }
+        let parsed = rows.compactMap { row -> (index: Int, entry: LogEntry)? in
+            guard case .success(let entry) = row.entry else { return nil }
+            return (row.index, entry)
+        }
+        guard let newest = parsed.first(where: { $0.entry.sequence == Int(sequence) }) else {
+            report.problems.append("the export does not hold entry #\(sequence), which the checkpoint names as the dossier's newest entry among the \(checkpoint.size) it covers: entries were left out")
+            return 0
+        }
+        let leaf = MerkleTree.leafHash(LedgerHeads.leaf(.init(dossierID: dossierID, sequence: Int(sequence), hash: SHA256.hash(newest.entry.statement))))
+        guard let root = hexBytes(heads.root),
+              MerkleTree.verifyInclusion(leafHash: leaf, index: Int(index), treeSize: heads.count, proof: proof.compactMap { $0 }, root: root) else {
+            report.problems.append("the checkpoint does not name the export's entry #\(sequence) as the dossier's newest entry among the \(checkpoint.size) it covers: entries were left out, or the proof is wrong")
+            return 0
+        }
+        // Positions agree with the sequence: what the checkpoint covers comes first.
+        if parsed.contains(where: { ($0.entry.sequence <= Int(sequence)) != ($0.index < checkpoint.size) }) {
+            report.problems.append("the export's positions disagree with its checkpoint: entries up to #\(sequence), the newest entry it covers, must lie within its first \(checkpoint.size) positions and later ones after them")
+            return 0
+        }
+        return parsed.filter { $0.entry.sequence <= Int(sequence) }.count
     }
 
     /// Imports an exported log (after verifying it, as `verifyExport` does) into this ledger:

@@ -7,9 +7,14 @@ import Foundation
 /// dossier-ledger/1 ORIGIN
 /// SIZE
 /// BASE64(ROOT)
+/// heads COUNT BASE64(HEADS ROOT)
 ///
 /// — dossier-ledger-KEYID BASE64(KEYHASH(4) ‖ ED25519 SIGNATURE(64))
 /// ```
+///
+/// The `heads` line (from 2026-11-28; notes signed before have none) commits to each
+/// dossier's newest entry among the SIZE covered, so that an export can prove it left none
+/// of them out (`LedgerHeads`).
 public struct Checkpoint: Sendable, Equatable {
     /// The ledger's name as given when signing (where it must be one word without spaces,
     /// e.g. "justice-bureau.example").
@@ -24,6 +29,12 @@ public struct Checkpoint: Sendable, Equatable {
     public let signerKeyID: String
     /// The whole signed note.
     public let note: String
+    /// How many dossiers have entries among the `size` covered, and the Merkle root (hex)
+    /// over their newest entries (`LedgerHeads`); nil in a note signed before heads existed,
+    /// which proves entries included but not an export complete.
+    public let heads: (count: Int, root: String)?
+
+    public static func == (a: Checkpoint, b: Checkpoint) -> Bool { a.note == b.note }
 
     static func keyName(_ keyID: String) -> String { "dossier-ledger-\(keyID)" }
 
@@ -31,18 +42,19 @@ public struct Checkpoint: Sendable, Equatable {
         Array(SHA256.hash(Array(name.utf8) + [0x0a, 0x01] + publicKey).prefix(4))
     }
 
-    static func body(origin: String, size: Int, root: [UInt8]) -> String {
+    static func body(origin: String, size: Int, root: [UInt8], heads: (count: Int, root: [UInt8])?) -> String {
         "dossier-ledger/1 \(origin)\n\(size)\n\(Data(root).base64EncodedString())\n"
+            + (heads.map { "heads \($0.count) \(Data($0.root).base64EncodedString())\n" } ?? "")
     }
 
-    /// Signs a checkpoint.
-    static func sign(origin: String, size: Int, root: [UInt8], key: SigningKey) throws(DossierError) -> Checkpoint {
+    /// Signs a checkpoint; `heads` is nil only for tests of notes signed before heads existed.
+    static func sign(origin: String, size: Int, root: [UInt8], heads: (count: Int, root: [UInt8])? = nil, key: SigningKey) throws(DossierError) -> Checkpoint {
         // By scalars: Character.isWhitespace looks at a Character's first scalar only, and a
         // space after a prepended mark (U+0600) is not first in its Character.
         guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
             throw DossierError(.invalidArgument, "a ledger origin is one word without spaces, e.g. justice-bureau.example")
         }
-        let text = body(origin: origin, size: size, root: root)
+        let text = body(origin: origin, size: size, root: root, heads: heads)
         let name = keyName(key.publicKey.keyID)
         let signature: [UInt8]
         do { signature = try key.privateKey.signature(for: Array(text.utf8)) } catch {
@@ -62,9 +74,19 @@ public struct Checkpoint: Sendable, Equatable {
         // The prefix by bytes: an origin starting with a combining mark makes the space before
         // it part of one Character with it.
         let prefix = "dossier-ledger/1 ".utf8
-        guard lines.count == 3, lines[0].utf8.starts(with: prefix), let size = Int(lines[1]), size >= 0,
+        guard lines.count == 3 || lines.count == 4, lines[0].utf8.starts(with: prefix), let size = Int(lines[1]), size >= 0,
               String(size) == lines[1], let root = Data(base64Encoded: String(lines[2])), root.count == 32 else {
-            throw fail("the body is not \"dossier-ledger/1 ORIGIN\", a size and a base64 root")
+            throw fail("the body is not \"dossier-ledger/1 ORIGIN\", a size, a base64 root and a heads line")
+        }
+        var heads: (count: Int, root: [UInt8])?
+        if lines.count == 4 {
+            let fields = lines[3].split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count == 3, fields[0] == "heads", let count = Int(fields[1]), String(count) == fields[1],
+                  (size == 0 ? count == 0 : (1...size).contains(count)),
+                  let headsRoot = Data(base64Encoded: String(fields[2])), headsRoot.count == 32 else {
+                throw fail("the fourth line is not \"heads COUNT BASE64-ROOT\" (at least one dossier and at most one per entry covered)")
+            }
+            heads = (count, Array(headsRoot))
         }
         let signatureLines = parts[1].split(separator: "\n")
         guard signatureLines.count == 1, parts[1].hasSuffix("\n") else { throw fail("expected exactly one signature line") }
@@ -80,25 +102,28 @@ public struct Checkpoint: Sendable, Equatable {
         }
         self.size = size
         self.root = Hex.encode(root)
+        self.heads = heads.map { ($0.count, Hex.encode($0.root)) }
         self.signerKeyID = keyID
         self.note = note
         // The whole note rebuilt, the signature line too (spaces, base64 padding bits): one
         // checkpoint has one spelling, stored and counted once.
         let line = "\u{2014} \(Checkpoint.keyName(keyID)) \(blob.base64EncodedString())\n"
-        guard Checkpoint.body(origin: origin, size: size, root: Array(root)) + "\n" + line == note else {
+        guard Checkpoint.body(origin: origin, size: size, root: Array(root), heads: heads) + "\n" + line == note else {
             throw fail("not in canonical form")
         }
     }
 
     /// Whether the note is signed by `key` (and names it).
     func isSigned(by key: SignerPublicKey) -> Bool {
-        guard key.keyID == signerKeyID, let rootBytes = hexBytes(root) else { return false }
+        guard key.keyID == signerKeyID else { return false }
         let parts = note.components(separatedBy: "\n\n")
         let fields = parts[1].split(separator: "\n")[0].split(separator: " ")
         guard let blob = Data(base64Encoded: String(fields[2])) else { return false }
         let raw = key.minisign.key.rawRepresentation
         guard Array(blob.prefix(4)) == Checkpoint.keyHash(name: Checkpoint.keyName(keyID: signerKeyID), publicKey: raw) else { return false }
-        return key.minisign.key.isValidSignature(Array(blob.dropFirst(4)), for: Array(Checkpoint.body(origin: origin, size: size, root: rootBytes).utf8))
+        // The body as signed is the note up to its empty line (canonical: checked when parsed).
+        let body = parts[0] + "\n"
+        return key.minisign.key.isValidSignature(Array(blob.dropFirst(4)), for: Array(body.utf8))
     }
 
     static func keyName(keyID: String) -> String { keyName(keyID) }

@@ -435,6 +435,110 @@ struct AccessLogTests {
         #expect(cut.entries.map(\.statement) == AccessLog.verifyExport(first, trusting: s.trust).entries.map(\.statement))
     }
 
+    /// Forges what an exporter the inspector trusts could hand in without the checkpoint's
+    /// heads: `export`'s header and its first `keep` entries (with their proofs), then an
+    /// `exported` entry of its own chained to the last one kept.
+    static func forgedExport(_ export: String, keep: Int, by actor: DossierSigner) throws -> String {
+        let lines = export.split(separator: "\n").map(String.init)
+        let kept = Array(lines[1...keep])
+        let last = try JSONValue.parseCanonical(Array(kept[keep - 1].utf8))
+        let entry = try LogEntry(statement: Array(last["statement"]!.stringValue!.utf8), signature: last["signature"]!.stringValue!)
+        let forged = try LogEntry.make(dossierID: entry.dossierID, sequence: entry.sequence + 1, event: .exported,
+                                       at: entry.at, actor: actor, payloadSHA256: entry.payloadSHA256, purpose: "export",
+                                       details: ["entries": String(entry.sequence)], previous: entry.hash)
+        let line: JSONValue = .object(["index": .integer(1_000_000), "signature": .string(forged.signature),
+                                       "statement": .string(String(decoding: forged.statement, as: UTF8.self))])
+        return ([lines[0]] + kept + [String(decoding: line.canonicalBytes(), as: UTF8.self)]).joined(separator: "\n") + "\n"
+    }
+
+    @Test("an export that leaves out entries its checkpoint covers fails: the checkpoint names each dossier's newest entry (FORMAT §8.4, §8.5)")
+    func exportOmittingCoveredEntries() throws {
+        let s = try Setup()
+        try s.history("CC-H", count: 4)
+        try s.history("CC-I", count: 2)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        let honest = try s.log.export(dossierID: "CC-H", actor: s.anna)
+        let good = AccessLog.verifyExport(honest, trusting: s.trust)
+        #expect(good.isValid, "\(good.problems) \(good.untrusted)")
+        #expect(good.checkpointsVerified == 1 && good.entriesAfterCheckpoint == 1, "only the exported entry is newer")
+        // Entries #3 and #4, covered by the checkpoint, left out by a trusted exporter.
+        for keep in 1...3 {
+            let forged = AccessLog.verifyExport(try Self.forgedExport(honest, keep: keep, by: s.anna), trusting: s.trust)
+            #expect(!forged.problems.isEmpty, "an export without entries #\(keep + 1)…#4 passed")
+            #expect(forged.problems.contains { $0.contains("newest entry") }, "\(forged.problems)")
+        }
+        // The whole history, forged only in its own exported entry, is complete: it passes.
+        #expect(AccessLog.verifyExport(try Self.forgedExport(honest, keep: 4, by: s.anna), trusting: s.trust).isValid)
+    }
+
+    /// `export` with its header changed by `edit`.
+    static func editingHeader(_ export: String, _ edit: (inout [String: JSONValue]) -> Void) throws -> String {
+        var lines = export.split(separator: "\n").map(String.init)
+        guard case .object(var header) = try JSONValue.parseCanonical(Array(lines[0].utf8)) else { throw DossierError(.accessLog, "no header") }
+        edit(&header)
+        lines[0] = String(decoding: JSONValue.object(header).canonicalBytes(), as: UTF8.self)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test("an export's head: missing, malformed, out of place or for a dossier the checkpoint does not cover")
+    func exportHeadRules() throws {
+        let s = try Setup()
+        try s.history("CC-J", count: 3)
+        try s.history("CC-K", count: 2)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        try s.history("CC-L", count: 2)
+        let honest = try s.log.export(dossierID: "CC-J", actor: s.anna)
+        func problems(_ text: String) -> [String] { AccessLog.verifyExport(text, trusting: s.trust).problems }
+        #expect(problems(honest).isEmpty)
+        let noHead = try Self.editingHeader(honest) { $0["head"] = nil }
+        #expect(problems(noHead).contains { $0.contains("does not show its newest entry") }, "\(problems(noHead))")
+        let badProof = try Self.editingHeader(honest) {
+            guard case .object(var head)? = $0["head"] else { return }
+            head["proof"] = .array([.string("not base64!")])
+            $0["head"] = .object(head)
+        }
+        #expect(problems(badProof).contains { $0.contains("is malformed") }, "\(problems(badProof))")
+        let otherIndex = try Self.editingHeader(honest) {
+            guard case .object(var head)? = $0["head"] else { return }
+            head["index"] = .integer((head["index"]?.integerValue ?? 0) == 0 ? 1 : 0)
+            $0["head"] = .object(head)
+        }
+        #expect(problems(otherIndex).contains { $0.contains("does not name the export's entry #3") }, "\(problems(otherIndex))")
+        // An entry the checkpoint covers, moved by its index out of what it covers (so that
+        // no inclusion proof is asked of it).
+        var lines = honest.split(separator: "\n").map(String.init)
+        guard case .object(var second) = try JSONValue.parseCanonical(Array(lines[2].utf8)) else { Issue.record("no entry"); return }
+        second["index"] = .integer(1_000_000)
+        second["proof"] = nil
+        lines[2] = String(decoding: JSONValue.object(second).canonicalBytes(), as: UTF8.self)
+        let moved = problems(lines.joined(separator: "\n") + "\n")
+        #expect(moved.contains { $0.contains("positions disagree") }, "\(moved)")
+        // A dossier with no entry under the checkpoint: no head, nothing proven complete.
+        let later = AccessLog.verifyExport(try s.log.export(dossierID: "CC-L", actor: s.anna), trusting: s.trust)
+        #expect(later.isValid && later.checkpointsVerified == 0 && later.entriesAfterCheckpoint == 3, "\(later.problems)")
+    }
+
+    @Test("a checkpoint signed before heads existed still verifies a ledger and an export's inclusion proofs, but proves no export complete")
+    func checkpointWithoutHeads() throws {
+        let s = try Setup()
+        try s.history("CC-M", count: 3)
+        let records = try s.log.store.records(dossierID: nil)
+        let leaves = records.map { MerkleTree.leafHash(SHA256.hash($0.statement)) }
+        let old = try Checkpoint.sign(origin: "bureau.example", size: leaves.count, root: MerkleTree.root(leaves[...]), key: s.office)
+        #expect(old.heads == nil && old.note.split(separator: "\n").count == 4, "three body lines and a signature line")
+        try s.log.store.addCheckpoint(size: old.size, note: old.note)
+        let ledger = s.log.verify(trusting: s.trust)
+        #expect(ledger.isValid && ledger.checkpointsVerified == 1 && ledger.entriesAfterCheckpoint == 0, "\(ledger.problems)")
+        let export = AccessLog.verifyExport(try s.log.export(dossierID: "CC-M", actor: s.anna), trusting: s.trust)
+        #expect(export.isValid && export.checkpointsVerified == 1, "\(export.problems)")
+        #expect(export.entriesAfterCheckpoint == 4, "every entry, the covered ones too, could have been left out")
+        // A new checkpoint has heads, and the export then proves the covered entries complete.
+        let new = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        #expect(new.heads?.count == 1)
+        let proven = AccessLog.verifyExport(try s.log.export(dossierID: "CC-M", actor: s.anna), trusting: s.trust)
+        #expect(proven.isValid && proven.entriesAfterCheckpoint == 1, "\(proven.problems)")
+    }
+
     @Test("an export imports into another office's ledger and its chain continues there")
     func importing() throws {
         let s = try Setup()

@@ -174,6 +174,50 @@ struct LogRulesTests {
         }
     }
 
+    @Test("a checkpoint's heads line: signed, in one form, and checked against the ledger's newest entry per dossier")
+    func checkpointHeadsLine() throws {
+        let keys = try Keys()
+        let dir = try TemporaryDirectory()
+        let log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
+        for id in ["CC-b", "CC-B", "CC-a"] {
+            try log.record(.registered, dossierID: id, payloadSHA256: Self.digest, actor: keys.anna, purpose: "intake")
+            try log.record(.opened, dossierID: id, payloadSHA256: Self.digest, actor: keys.anna, purpose: "reading")
+        }
+        let good = try log.checkpoint(origin: "bureau.example", signedBy: keys.office)
+        let body = good.note.components(separatedBy: "\n\n")[0].split(separator: "\n").map(String.init)
+        let signature = good.note.components(separatedBy: "\n\n")[1]
+        #expect(body.count == 4 && body[3].hasPrefix("heads 3 "), "\(body)")
+        // The heads in the byte order of the ids ("CC-B" < "CC-a" < "CC-b"), each the newest entry.
+        let rows = AccessLog.headRows(try log.store.records(dossierID: nil))
+        let heads = LedgerHeads(rows)
+        #expect(heads.heads.map(\.dossierID) == ["CC-B", "CC-a", "CC-b"] && heads.heads.allSatisfy { $0.sequence == 2 })
+        #expect(good.heads?.root == Hex.encode(heads.commitment.root))
+        // Respelled or impossible heads lines are refused (the signature is not even looked at).
+        let root = String(body[3].split(separator: " ")[2])
+        for variant in ["heads 03 \(root)", "heads 3  \(root)", "heads 3 \(root) ", "Heads 3 \(root)", "heads 0 \(root)",
+                        "heads 7 \(root)", "heads -1 \(root)", "heads 3 \(Data(count: 31).base64EncodedString())", "heads 3"] {
+            let note = (body[0..<3] + [variant]).joined(separator: "\n") + "\n\n" + signature
+            #expect(throws: DossierError.self, "\(variant)") { try Checkpoint(parsing: note) }
+        }
+        let fifth = (body + ["extra"]).joined(separator: "\n") + "\n\n" + signature
+        #expect(throws: DossierError.self) { try Checkpoint(parsing: fifth) }
+        // Another heads root under the same signature: well-formed, but not signed by the office.
+        let other = (body[0..<3] + ["heads 3 \(Data(repeating: 1, count: 32).base64EncodedString())"]).joined(separator: "\n") + "\n\n" + signature
+        let parsed = try Checkpoint(parsing: other)
+        #expect(!parsed.isSigned(by: keys.office.publicKey) && good.isSigned(by: keys.office.publicKey))
+        // Signed by the office but naming other heads than the ledger holds (a wrong signer):
+        // a problem of a checkpoint that is evidence.
+        let leaves = rows.map { MerkleTree.leafHash($0.hash) }
+        let wrong = try Checkpoint.sign(origin: "bureau.example", size: rows.count, root: MerkleTree.root(leaves[...]),
+                                        heads: (3, [UInt8](repeating: 1, count: 32)), key: keys.office)
+        var report = LogReport(dossierID: nil)
+        AccessLog.verifyCheckpoint(wrong, leaves: leaves, rows: rows, trust: keys.trust, into: &report)
+        Self.expectProblem(report, "names other newest entries per dossier")
+        var control = LogReport(dossierID: nil)
+        AccessLog.verifyCheckpoint(good, leaves: leaves, rows: rows, trust: keys.trust, into: &control)
+        #expect(control.problems.isEmpty && control.checkpointsVerified == 1)
+    }
+
     @Test("exports: a wrong inclusion proof is named, a checkpoint with an invalid signature is not used; diverging histories are not imported")
     func exportRules() throws {
         let keys = try Keys()
