@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 // glibc (2.26+) declares it only with _GNU_SOURCE.
@@ -100,6 +102,80 @@ static inline void dossier_prompt_unguard(void) {
     struct dossier_prompt_state *state = dossier_prompt();
     for (int i = 0; i < 4; i++) sigaction(dossier_prompt_signal_number(i), &state->previous[i], 0);
     state->fd = -1;
+}
+
+/// A stop asked for by SIGINT, SIGTERM or SIGHUP while a long operation runs (seal, open,
+/// countersign, rewrap): the signal's number, or 0. The operation checks it between blocks
+/// and stops the way it stops on any error — removing what it had written — instead of
+/// dying with a half-written temporary or staging folder (review of session 17).
+static inline _Atomic int *dossier_interrupt_flag(void) {
+    static _Atomic int flag = 0;
+    return &flag;
+}
+
+static inline struct sigaction *dossier_interrupt_previous(void) {
+    static struct sigaction previous[3];
+    return previous;
+}
+
+static inline int dossier_interrupt_signal_number(int i) {
+    static const int numbers[3] = {SIGINT, SIGTERM, SIGHUP};
+    return numbers[i];
+}
+
+/// When the first signal came (CLOCK_MONOTONIC, nanoseconds).
+static inline _Atomic long long *dossier_interrupt_time(void) {
+    static _Atomic long long when = 0;
+    return &when;
+}
+
+static inline long long dossier_interrupt_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/// The first signal asks for a clean stop; a second one, a second or more later, stops at
+/// once (what it would have done without us). One sooner is the same request again:
+/// `timeout` signals the process and then its process group, so the process gets it twice.
+static inline void dossier_interrupt_signal(int sig) {
+    int expected = 0;
+    if (atomic_compare_exchange_strong(dossier_interrupt_flag(), &expected, sig)) {
+        atomic_store(dossier_interrupt_time(), dossier_interrupt_now());
+        return;
+    }
+    long long first = atomic_load(dossier_interrupt_time());
+    if (first != 0 && dossier_interrupt_now() - first < 1000000000LL) return;
+    dossier_default_signal(sig);
+    raise(sig);
+}
+
+/// Catches SIGINT, SIGTERM and SIGHUP (those not ignored, as under nohup) until
+/// `dossier_interrupt_disarm`; clears an earlier stop.
+static inline void dossier_interrupt_arm(void) {
+    atomic_store(dossier_interrupt_time(), 0);
+    atomic_store(dossier_interrupt_flag(), 0);
+    for (int i = 0; i < 3; i++) {
+        int sig = dossier_interrupt_signal_number(i);
+        struct sigaction *previous = &dossier_interrupt_previous()[i];
+        sigaction(sig, 0, previous);
+        if (previous->sa_handler == SIG_IGN) continue;
+        struct sigaction action;
+        action.sa_handler = dossier_interrupt_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(sig, &action, 0);
+    }
+}
+
+/// Gives the three signals their earlier actions back; a stop asked for stays readable.
+static inline void dossier_interrupt_disarm(void) {
+    for (int i = 0; i < 3; i++) sigaction(dossier_interrupt_signal_number(i), &dossier_interrupt_previous()[i], 0);
+}
+
+/// The signal that asked for a stop since the last `dossier_interrupt_arm`, or 0.
+static inline int dossier_interrupt_pending(void) {
+    return atomic_load(dossier_interrupt_flag());
 }
 
 /// unshare(CLONE_FS): gives the calling thread its own working directory, root and umask

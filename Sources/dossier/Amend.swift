@@ -44,8 +44,11 @@ extension DossierCommand {
                 let signer = try loadSigner(self.signer, defaultRole: .countersigner, passphrase: passphrase)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .countersigner, passphrase: passphrase, fallback: signer),
                                               purpose: "countersigned")
-                let report = try Dossier.countersign(file, as: signer, trusting: try trust.store(), requiringRoles: try trust.roles(),
-                                                     allowUntrusted: allowUntrusted, recordingTo: recorder)
+                let (store, roles) = (try trust.store(), try trust.roles())
+                let report = try Interruption.during {
+                    try Dossier.countersign(file, as: signer, trusting: store, requiringRoles: roles,
+                                            allowUntrusted: allowUntrusted, recordingTo: recorder)
+                }
                 if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
             } catch {
                 throw fail(error)
@@ -114,9 +117,12 @@ extension DossierCommand {
                 let newRecipients = try loadRecipients(recipients, files: recipientFiles)
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: try log.actor(defaultRole: .transferrer, passphrase: passphrase, fallback: signer),
                                               purpose: reason)
-                let report = try Dossier.rewrap(file, with: try loadIdentities(identities, passphrase: passphrase), to: newRecipients,
-                                                by: signer, reason: reason, trusting: try trust.store(), requiringRoles: try trust.roles(),
-                                                allowUntrusted: allowUntrusted, recordingTo: recorder)
+                // Keys first (they may prompt for a passphrase): signals stop the rewrite cleanly only.
+                let (keys, store, roles) = (try loadIdentities(identities, passphrase: passphrase), try trust.store(), try trust.roles())
+                let report = try Interruption.during {
+                    try Dossier.rewrap(file, with: keys, to: newRecipients, by: signer, reason: reason, trusting: store,
+                                       requiringRoles: roles, allowUntrusted: allowUntrusted, recordingTo: recorder)
+                }
                 if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
             } catch {
                 throw fail(error)

@@ -70,9 +70,11 @@ extension DossierCommand {
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("opening", quiet: quiet || json)
                 defer { bar?.finish() }
-                let receipt = try Dossier.open(
-                    file, with: keys, into: output, trusting: store, recordingTo: recorder,
-                    options: OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only, progress: progress))
+                let options = OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only, progress: progress)
+                // Ctrl-C stops the opening cleanly: the staging folder with what was decrypted so far goes.
+                let receipt = try Interruption.during {
+                    try Dossier.open(file, with: keys, into: output, trusting: store, recordingTo: recorder, options: options)
+                }
                 bar?.finish()
                 if json {
                     Console.json(.object(["destination": .string(receipt.destination), "files": .integer(Int64(receipt.filesWritten)),

@@ -118,14 +118,14 @@ extension DossierCommand {
                 defer { bar?.finish() }
                 let receipt: SealReceipt
                 do {
-                    receipt = try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
-                                               options: {
-                                                   var options = SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
-                                                                             replaceExisting: force, log: recorder, progress: progress)
-                                                   options.profile = profile
-                                                   options.profileOverride = overrideProfile
-                                                   return options
-                                               }())
+                    var options = SealOptions(dossierID: id, publicMetadata: metadata, compressionLevel: level,
+                                              replaceExisting: force, log: recorder, progress: progress)
+                    options.profile = profile
+                    options.profileOverride = overrideProfile
+                    // Ctrl-C stops the seal cleanly: its temporary (and a ledger made for it) goes.
+                    receipt = try Interruption.during {
+                        try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output, options: options)
+                    }
                 } catch {
                     made?.removeIfUnused(ledger)
                     throw error

@@ -94,6 +94,15 @@ func integrityFailures(_ report: VerificationReport) -> String {
 /// Turns library errors into a message and an exit code. `sealing`: an unsafe or colliding name is in the
 /// source the user gave (bad input, 1), not in a dossier that failed verification (2).
 func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {
+    // A signal stopped a seal, an opening or an amendment, which removed what it had written
+    // (the caller's own clean-up, such as a ledger made for a seal, has run too): end as the
+    // signal would have, so that a shell or a supervisor sees it.
+    if let signal = Interruption.pending {
+        Console.error("interrupted by \(Interruption.name(of: signal)): stopped, and removed what was written so far")
+        dossier_default_signal(signal)
+        raise(signal)
+        return ExitCode(128 + signal)
+    }
     // Our own messages start in lower case or with a name (a path, "ChaCha20"), which keeps its case.
     if let error = error as? DossierError {
         Console.error(withoutFinalPeriod(error.reason), hint: error.hint)

@@ -215,6 +215,7 @@ extension Dossier {
             var offset = container.payload.dataOffset + oldHeaderLength
             let end = container.payload.dataOffset + container.payload.size
             while offset < end {
+                try Interruption.check()
                 let n = Int(min(Int64(buffer.count), end - offset))
                 let got: Int
                 do {

@@ -57,6 +57,9 @@ public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible 
         case accessLog = "access log"
         /// Reading or writing failed (e.g. the container file cannot be opened or read).
         case io = "I/O"
+        /// A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the operation; what it had written is
+        /// removed (the CLI only: applications handle signals themselves).
+        case interrupted = "interrupted"
     }
 
     /// Which layer failed; see `Kind`.

@@ -36,6 +36,8 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        // A signal that asks for a stop ends the stream here, as a failed stage would.
+        try Interruption.check()
         if direct {
             if let failure { throw failure }
             if closing { throw ClosedError() }

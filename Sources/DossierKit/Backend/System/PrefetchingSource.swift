@@ -48,6 +48,8 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
 
     /// Fills `buffer` from the source (fewer bytes only at its end).
     private func fill(_ buffer: inout [UInt8]) throws -> Int {
+        // A signal that asks for a stop ends the stream here, as a read error would.
+        try Interruption.check()
         if buffer.count != blockSize { buffer = [UInt8](repeating: 0, count: blockSize) }
         return try buffer.withUnsafeMutableBytes { raw in
             var filled = 0

@@ -1,0 +1,44 @@
+import CDossierSystem
+
+/// Stopping a long operation cleanly on SIGINT, SIGTERM or SIGHUP.
+///
+/// A signal's default action ends the process at once: a seal leaves its temporary file, an
+/// opening its staging folder with decrypted documents in it. While `during` runs, the
+/// first of those signals only asks for a stop; the stages that move the bytes (the
+/// pipeline of a seal, the reader of an opening, the copy of an amendment) `check` between
+/// blocks and throw, and the operation removes what it wrote as on any other error. A
+/// second signal stops the process at once. Applications that handle signals themselves
+/// never call `during`, and `check` then never throws.
+package enum Interruption {
+    /// Runs `body` with the three signals asking for a clean stop (signals ignored, as under
+    /// nohup, stay ignored); their earlier actions are back afterwards. Whether a stop was
+    /// asked for stays readable in `pending` after `body` returns or throws.
+    package static func during<T>(_ body: () throws -> T) rethrows -> T {
+        dossier_interrupt_arm()
+        defer { dossier_interrupt_disarm() }
+        return try body()
+    }
+
+    /// The signal that asked for a stop during the last `during`, or nil.
+    package static var pending: Int32? {
+        let signal = dossier_interrupt_pending()
+        return signal == 0 ? nil : signal
+    }
+
+    /// Throws when a stop was asked for.
+    static func check() throws(DossierError) {
+        if let signal = pending {
+            throw DossierError(.interrupted, "interrupted by \(name(of: signal))")
+        }
+    }
+
+    /// "SIGINT", "SIGTERM", "SIGHUP" or the number.
+    package static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        default: return "signal \(signal)"
+        }
+    }
+}
