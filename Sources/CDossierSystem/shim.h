@@ -178,6 +178,13 @@ static inline int dossier_interrupt_pending(void) {
     return atomic_load(dossier_interrupt_flag());
 }
 
+/// O_PATH (Linux; glibc defines it only with _GNU_SOURCE): a descriptor that names a
+/// folder without reading it, so that fstat and `..` work on folders the caller may only
+/// search.
+static inline int dossier_o_path(void) {
+    return 010000000;
+}
+
 /// unshare(CLONE_FS): gives the calling thread its own working directory, root and umask
 /// (unprivileged; some seccomp profiles refuse it). CLONE_FS is 0x200 in <linux/sched.h>.
 static inline int dossier_unshare_fs(void) {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import DossierKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `dossier` command: seal, verify and open case dossiers.
 /// The entry point: secrets stay out of core dumps and crash reports before any command runs.
@@ -11,7 +14,23 @@ struct DossierMain {
         _ = PassphraseReader.environmentPassphrase
         // DOSSIER_CRASH_REPORTS=1 keeps Swift's crash reports (which may print key bytes) for debugging.
         ProcessHardening.protectSecrets(keepCrashReports: environment("DOSSIER_CRASH_REPORTS") == "1")
+        refuseArgumentsNotUTF8()
         DossierCommand.main()
+    }
+
+    /// Swift decodes arguments as UTF-8 and replaces what is not with U+FFFD, so a path
+    /// argument holding other bytes would silently name another file (`out\xff.dossier`
+    /// became `out\u{FFFD}.dossier`, with --force replacing that one): refused instead.
+    static func refuseArgumentsNotUTF8() {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = UnsafeRawBufferPointer(start: argument, count: strlen(argument))
+            guard String(validating: bytes, as: UTF8.self) == nil else { continue }
+            let shown = bytes.map { (32..<127).contains($0) && $0 != UInt8(ascii: "\\") ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+            Console.error("argument \(index) (\(shown)) is not UTF-8 text: dossier takes file names and values in UTF-8",
+                          hint: "rename the file, or give its name in UTF-8")
+            exit(Exit.usage)
+        }
     }
 }
 

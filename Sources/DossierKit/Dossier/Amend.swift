@@ -276,7 +276,7 @@ extension Dossier {
             if replacing {
                 guard (syncFolder ?? { fsync($0) })(folder) == 0 else { throw FileError(operation: "fsync", path: FileSystem.parent(of: output), code: errno) }
             } else {
-                try FileSystem.syncDirectory(FileSystem.parent(of: output))
+                try FileSystem.syncDirectory(FileSystem.parent(of: output), renamed: output)
             }
         } catch {
             throw DossierError(.output, "the amended dossier is in place at \(output), but its folder could not be made durable: \(error)",

@@ -93,6 +93,7 @@ extension Dossier {
     ) throws(DossierError) -> OpenReceipt {
         guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
         let destination = FileSystem.withoutTrailingSlashes(destination)
+        guard !destination.isEmpty else { throw DossierError(.output, "the destination folder's name is empty", hint: "give the name of a new folder to open into") }
         guard !FileSystem.exists(destination) else {
             throw DossierError(.output, "\(destination) already exists", hint: "open into a new folder")
         }
@@ -140,8 +141,8 @@ extension Dossier {
         // unwrapped, nothing is decrypted) and the (empty, private) staging folder must exist.
         let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
         let folder = FileSystem.parent(of: destination)
-        guard Dossier.isFolderPath(folder) else {
-            throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or open into another folder")
+        if let problem = FileSystem.folderProblem(folder) {
+            throw DossierError(.output, problem, hint: "open into a new folder inside an existing one, or create that folder first")
         }
         // Without a working directory of its own, the extraction workers write by absolute
         // paths through the staging folder's name, which anyone who can rename entries in

@@ -149,6 +149,11 @@ extension Dossier {
             throw DossierError(.invalidArgument, "\"\(id)\" is not a valid dossier id (1…128 of A-Z a-z 0-9 . _ -, not starting with . or -)", hint: options.dossierID == nil ? "choose an id explicitly (SealOptions.dossierID; --id on the command line)" : nil)
         }
         try checkOutput(output, source: source, isFolder: isFolder, id: id, replaceExisting: options.replaceExisting)
+        // A ledger inside the folder would be sealed while it is written to (and get the
+        // seal's own entry after it was sealed).
+        if isFolder, let log = options.log, isInside(FileSystem.parent(of: log.log.path), source) {
+            throw DossierError(.accessLog, "the access log \(log.log.path) is inside the folder being sealed", hint: "keep the access log outside \(source)")
+        }
         if let log = options.log, try log.log.head(of: id) != nil {
             throw DossierError(.accessLog, "dossier \(id) already has a history in \(log.log.path)", hint: "an id is sealed once; choose another dossier id (SealOptions.dossierID; --id on the command line)")
         }
@@ -169,6 +174,7 @@ extension Dossier {
     /// existing file (unless replacing), a folder, a missing folder, or a place inside the
     /// folder being sealed (the half-written dossier would be sealed into itself).
     private static func checkOutput(_ output: String, source: String, isFolder: Bool, id: String, replaceExisting: Bool) throws(DossierError) {
+        guard !output.isEmpty else { throw DossierError(.output, "the output file name is empty", hint: "give the dossier's file name, e.g. \(id).dossier") }
         do { try FileSystem.requireUsableName(output) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
         if let existing = try? FileSystem.lstatus(output) {
             if FileSystem.isDirectory(existing) {
@@ -182,18 +188,21 @@ extension Dossier {
             }
         }
         let folder = FileSystem.parent(of: output)
-        guard Dossier.isFolderPath(folder) else {
-            throw DossierError(.output, "the folder \(folder) does not exist", hint: "create it first, or write the dossier elsewhere")
+        if let problem = FileSystem.folderProblem(folder) {
+            throw DossierError(.output, problem, hint: "give a file name in an existing folder, or create the folder first")
         }
         if isFolder && isInside(folder, source) {
             throw DossierError(.output, "the output \(output) is inside the folder being sealed", hint: "write the dossier outside \(source)")
         }
     }
 
-    /// Whether the folder `path` is `source` or lies below it (real paths).
+    /// Whether the folder `path` is `source` or lies below it: by real paths, and by device
+    /// and inode of the folders above it (a bind mount of the source elsewhere is the source).
     private static func isInside(_ path: String, _ source: String) -> Bool {
-        guard let sourceReal = FileSystem.realPath(source), let real = FileSystem.realPath(path) else { return false }
-        return FileSystem.isSameOrBelow(real, sourceReal)
+        if let sourceReal = FileSystem.realPath(source), let real = FileSystem.realPath(path), FileSystem.isSameOrBelow(real, sourceReal) {
+            return true
+        }
+        return FileSystem.isSameOrBelowByIdentity(path, source)
     }
 
     /// The folder's name ("." and ".." resolved), or the archive's name without its extension.
@@ -349,7 +358,7 @@ extension Dossier {
             throw DossierError(.output, "cannot move the dossier into place: \(error)",
                                hint: options.log == nil ? nil : "its sealed entry is already in the access log; seal again with another id")
         }
-        do { try FileSystem.syncDirectory(FileSystem.parent(of: output)) } catch {
+        do { try FileSystem.syncDirectory(FileSystem.parent(of: output), renamed: output) } catch {
             throw DossierError(.output, "the dossier is in place at \(output), but its folder could not be made durable: \(error)",
                                hint: "check the file system; the dossier itself was written and verified")
         }

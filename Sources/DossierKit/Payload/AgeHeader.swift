@@ -116,9 +116,14 @@ struct AgeHeader: Sendable {
         }
     }
 
-    /// A short, safe rendering of header bytes for error messages (headers hold no secrets).
+    /// A short, safe rendering of header bytes for error messages (headers hold no secrets):
+    /// printable ASCII as it is, every other byte and the backslash as `\xHH` (two digits:
+    /// "\xa" then "b" read as the byte 0xAB).
     static func printable(_ bytes: some Collection<UInt8>) -> String {
-        let shown = bytes.prefix(60).map { (0x20...0x7e).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
+        let digits = Array("0123456789abcdef")
+        let shown = bytes.prefix(60).map {
+            (0x20...0x7e).contains($0) && $0 != UInt8(ascii: "\\") ? String(UnicodeScalar($0)) : "\\x\(digits[Int($0 >> 4)])\(digits[Int($0 & 15)])"
+        }.joined()
         return "\"" + shown + (bytes.count > 60 ? "…" : "") + "\""
     }
 }

@@ -120,6 +120,14 @@ struct HostileLimitsTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).allSatisfy { !$0.contains("out") && !$0.contains("sealing") })
     }
 
+    @Test("names in messages: every byte that is not printable ASCII, and the backslash, as two hex digits (\\xa then b read as 0xAB)")
+    func printableNames() {
+        #expect(AgeHeader.printable(Array("a\nb".utf8)) == "\"a\\x0ab\"")
+        #expect(AgeHeader.printable([0x61, 0xAB]) == "\"a\\xab\"")
+        #expect(AgeHeader.printable(Array("a\\x0ab".utf8)) == "\"a\\x5cx0ab\"")
+        #expect(AgeHeader.printable([0x00, 0x7F, 0x20]) == "\"\\x00\\x7f \"")
+    }
+
     @Test("overlong UTF-8 and other invalid encodings of '..' are refused")
     func encodings() {
         let hostile: [[UInt8]] = [

@@ -14,10 +14,11 @@ struct ArchiveError: Error, Sendable, CustomStringConvertible {
     }
 
     /// A failure of the file system rather than a refusal of what was asked: out of space or
-    /// inodes, over quota, an I/O error, too many open files, a read-only file system.
+    /// inodes, over quota, an I/O error, too many open files, a read-only file system, no
+    /// permission (a local fault, not unsafe content).
     var isResourceFailure: Bool {
         guard let code else { return false }
-        return [ENOSPC, EDQUOT, EIO, EMFILE, ENFILE, EROFS, ENOMEM, EFBIG].contains(code)
+        return [ENOSPC, EDQUOT, EIO, EMFILE, ENFILE, EROFS, ENOMEM, EFBIG, EACCES].contains(code)
     }
 
     var description: String { reason }

@@ -185,6 +185,11 @@ final class ExtractionThread: @unchecked Sendable {
                 var code = errno
                 Self.absolutePathTurns.unlock()
                 if unshared {
+                    // This thread's umask is its own now: 022, whatever the process's. The
+                    // opened modes are set explicitly (0644/0755), but libarchive makes folders
+                    // through mkdir, which a umask such as 0277 left unwritable for their
+                    // owner ("Can't create 'form.txt': Permission denied"; review of session 17).
+                    umask(0o022)
                     step = "fchdir to the staging folder"
                     if calls.enterFolder(descriptor) == 0 { return worker.work(relative: true) }
                     code = errno

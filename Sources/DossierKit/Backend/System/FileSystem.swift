@@ -39,6 +39,48 @@ package enum FileSystem {
     }
 
     /// Throws when `path` can never be made: a name or path longer than the file system allows.
+    /// Why `path` cannot be used as the folder of an output, or nil when it is a folder: it
+    /// does not exist, is a file, is a link to nothing, a part of it is not a folder, or it
+    /// cannot be reached (the system's words).
+    static func folderProblem(_ path: String) -> String? {
+        var info = stat()
+        if stat(path, &info) == 0 { return isDirectory(info) ? nil : "\(path) is not a folder" }
+        let code = errno
+        switch code {
+        case ENOENT:
+            if lstat(path, &info) == 0 { return "\(path) is a symbolic link to nothing" }
+            return "the folder \(path) does not exist"
+        case ENOTDIR: return "\(path) is not a folder (a part of its path is a file)"
+        default: return "cannot use the folder \(path): \(String(cString: strerror(code)).lowercased())"
+        }
+    }
+
+    /// Whether the folder `path` is the folder `ancestor` or lies below it, by device and
+    /// inode of `path` and each folder above it (`..` after `..`, up to the root): true also
+    /// when a bind mount or another name makes the real paths differ.
+    static func isSameOrBelowByIdentity(_ path: String, _ ancestor: String) -> Bool {
+        var target = stat()
+        guard stat(ancestor, &target) == 0 else { return false }
+        var fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | dossier_o_path())
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        for _ in 0..<4096 {
+            var here = stat()
+            guard fstat(fd, &here) == 0 else { return false }
+            if here.st_dev == target.st_dev && here.st_ino == target.st_ino { return true }
+            let up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC | dossier_o_path())
+            guard up >= 0 else { return false }
+            var parent = stat()
+            guard fstat(up, &parent) == 0, parent.st_dev != here.st_dev || parent.st_ino != here.st_ino else {
+                close(up)
+                return false
+            }
+            close(fd)
+            fd = up
+        }
+        return false
+    }
+
     static func requireUsableName(_ path: String) throws(FileError) {
         var info = stat()
         if lstat(path, &info) != 0 && errno == ENAMETOOLONG { throw FileError(operation: "use the name", path: path, code: ENAMETOOLONG) }
@@ -198,10 +240,23 @@ package enum FileSystem {
         guard rename(from, to) == 0 else { throw FileError(operation: "rename to", path: to, code: errno) }
     }
 
-    /// fsyncs a directory so a rename in it is durable.
-    static func syncDirectory(_ path: String) throws(FileError) {
+    /// fsyncs a directory so a rename in it is durable. A folder the caller may write into
+    /// but not read (a drop folder, mode 0333) cannot be opened for that: then the file
+    /// system holding `file` (the renamed file) is written back whole (syncfs), which makes
+    /// the rename durable too.
+    static func syncDirectory(_ path: String, renamed file: String? = nil) throws(FileError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(operation: "open directory", path: path, code: errno) }
+        guard fd >= 0 else {
+            let code = errno
+            if code == EACCES, let file {
+                let descriptor = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+                guard descriptor >= 0 else { throw FileError(operation: "open", path: file, code: errno) }
+                defer { close(descriptor) }
+                guard dossier_syncfs(descriptor) == 0 else { throw FileError(operation: "syncfs", path: file, code: errno) }
+                return
+            }
+            throw FileError(operation: "open directory", path: path, code: code)
+        }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw FileError(operation: "fsync directory", path: path, code: errno) }
     }

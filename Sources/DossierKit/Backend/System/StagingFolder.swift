@@ -86,6 +86,11 @@ final class StagingFolder {
             problem = "\(path) is not a private folder of this user (owner \(opened.st_uid), mode \(String(opened.st_mode & 0o777, radix: 8))); it was replaced, or this file system does not keep owners and modes"
         } else {
             ours = true
+            // mkdirat's mode is cut by the umask: a umask such as 0277 left the folder
+            // unwritable for its owner ("extraction refused … Permission denied").
+            if opened.st_mode & 0o700 != 0o700 && fchmod(fd, 0o700) != 0 {
+                problem = "cannot make \(path) writable for its owner: \(Self.errorText())"
+            }
             do {
                 if try !FileSystem.listDirectory(fd: fd, path: path).isEmpty { problem = "\(path) is not empty right after it was made" }
             } catch { problem = "\(path) cannot be read: \(error)" }
@@ -95,9 +100,12 @@ final class StagingFolder {
             if let real = realpath(path, nil) {
                 root = String(cString: real)
                 free(real)
+            } else {
+                // E.g. a path beyond PATH_MAX: say so, not that the folder was replaced.
+                problem = "cannot resolve \(path): \(Self.errorText())"
             }
             var atRoot = stat()
-            if root.isEmpty || stat(root, &atRoot) != 0 || atRoot.st_dev != made.st_dev || atRoot.st_ino != made.st_ino {
+            if problem == nil, root.isEmpty || stat(root, &atRoot) != 0 || atRoot.st_dev != made.st_dev || atRoot.st_ino != made.st_ino {
                 problem = "\(path) was replaced right after it was made"
             }
         }
