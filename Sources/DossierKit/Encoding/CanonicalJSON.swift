@@ -197,6 +197,26 @@ private func isPlain(_ word: UInt64, asciiOnly: Bool) -> Bool {
 ///
 /// `text[count]` is a 0 byte, so loops may read one byte past the input without a bounds
 /// check; nothing reads further. Plain loops over a pointer keep debug builds fast.
+extension JSONValue {
+    /// Whether UTF-8 `bytes` have at most 30 non-starters in a row (Unicode stream-safe,
+    /// UAX #15): what every JSON string read must be (`requireStreamSafe`), also on the
+    /// private manifest's fast path.
+    static func isStreamSafe(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.contains(where: { $0 >= 0xCC }) else { return true }
+        var run = 0
+        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+            switch scalar.value {
+            // Starters whose canonical decomposition begins with two non-starters (UAX #15).
+            case 0x0F73, 0x0F75, 0x0F81: run += 2
+            case 0x0344: run += 2
+            default: run = scalar.properties.canonicalCombiningClass.rawValue == 0 ? 0 : run + 1
+            }
+            if run > 30 { return false }
+        }
+        return true
+    }
+}
+
 private struct JSONParser {
     private let text: UnsafePointer<UInt8>
     private let count: Int
@@ -431,18 +451,8 @@ private struct JSONParser {
     /// any script needs more than 30. Only strings with a scalar of U+0300 or above (a UTF-8
     /// lead byte of 0xCC or more) are looked at.
     private func requireStreamSafe(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) throws(JSONError) {
-        guard bytes.contains(where: { $0 >= 0xCC }) else { return }
-        var run = 0
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            switch scalar.value {
-            // Starters whose canonical decomposition begins with two non-starters (UAX #15).
-            case 0x0F73, 0x0F75, 0x0F81: run += 2
-            case 0x0344: run += 2
-            default: run = scalar.properties.canonicalCombiningClass.rawValue == 0 ? 0 : run + 1
-            }
-            if run > 30 {
-                throw failure("a string with more than 30 combining characters in a row (not Unicode stream-safe, UAX #15)", at: start)
-            }
+        guard JSONValue.isStreamSafe(bytes) else {
+            throw failure("a string with more than 30 combining characters in a row (not Unicode stream-safe, UAX #15)", at: start)
         }
     }
 

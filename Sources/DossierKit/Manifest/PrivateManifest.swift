@@ -317,7 +317,9 @@ struct PrivateManifest: Sendable, Equatable {
             guard i < text.count else { return nil }
             let bytes = UnsafeBufferPointer(rebasing: text[start..<i])
             if !ascii {
-                guard String(validating: bytes, as: UTF8.self) != nil else { return nil }
+                // What the full parser refuses, this path must not accept (the full parser,
+                // taking over, then says why).
+                guard String(validating: bytes, as: UTF8.self) != nil, JSONValue.isStreamSafe(bytes) else { return nil }
             }
             position = i + 1
             return bytes

@@ -72,3 +72,20 @@ struct StreamSafeTests {
         }
     }
 }
+
+@Suite("the private manifest's fast path accepts only what the full parser accepts")
+struct PrivateManifestFastPathTests {
+    @Test("a path of 31 combining marks in a row is refused on the fast path too (it passed verify -i and open)")
+    func streamSafePaths() throws {
+        func manifest(_ path: String) -> [UInt8] {
+            PrivateManifest(dossierID: "CC-1", files: [.init(path: path, size: 1, sha256: String(repeating: "ab", count: 32),
+                                                             mediaType: "text/plain", mode: 0o644, mtime: 0)],
+                            directories: []).canonicalBytes()
+        }
+        let fine = manifest("x" + StreamSafeTests.run(30))
+        #expect(PrivateManifest.decodeLayout(fine) != nil)
+        let hostile = manifest("x" + StreamSafeTests.run(31))
+        #expect(PrivateManifest.decodeLayout(hostile) == nil, "the fast path accepted 31 non-starters")
+        #expect(throws: DossierError.self) { try PrivateManifest(canonical: hostile) }
+    }
+}
