@@ -38,6 +38,14 @@ public struct Checkpoint: Sendable, Equatable {
 
     static func keyName(_ keyID: String) -> String { "dossier-ledger-\(keyID)" }
 
+    /// A ledger's origin: one word — no white space (by scalars: Character.isWhitespace looks
+    /// at a Character's first scalar only) — and no control, separator or bidirectional
+    /// character (C2SP signed notes allow no control character but the newline; the others
+    /// could make a note read otherwise on a terminal).
+    static func isOrigin(_ origin: String) -> Bool {
+        !origin.isEmpty && !origin.unicodeScalars.contains { $0.properties.isWhitespace || TrustStore.hidesText($0) }
+    }
+
     static func keyHash(name: String, publicKey: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(Array(name.utf8) + [0x0a, 0x01] + publicKey).prefix(4))
     }
@@ -49,10 +57,8 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Signs a checkpoint; `heads` is nil only for tests of notes signed before heads existed.
     static func sign(origin: String, size: Int, root: [UInt8], heads: (count: Int, root: [UInt8])? = nil, key: SigningKey) throws(DossierError) -> Checkpoint {
-        // By scalars: Character.isWhitespace looks at a Character's first scalar only, and a
-        // space after a prepended mark (U+0600) is not first in its Character.
-        guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
-            throw DossierError(.invalidArgument, "a ledger origin is one word without spaces, e.g. justice-bureau.example")
+        guard isOrigin(origin) else {
+            throw DossierError(.invalidArgument, "a ledger origin is one word without spaces or control characters, e.g. justice-bureau.example")
         }
         let text = body(origin: origin, size: size, root: root, heads: heads)
         let name = keyName(key.publicKey.keyID)
@@ -96,9 +102,10 @@ public struct Checkpoint: Sendable, Equatable {
         let keyID = String(fields[1].dropFirst("dossier-ledger-".count))
         guard Hex.isKeyID(keyID) else { throw fail("bad key name") }
         self.origin = String(decoding: lines[0].utf8.dropFirst(prefix.count), as: UTF8.self)
-        // As signing requires: one word (else one checkpoint could be written several ways).
-        guard !origin.isEmpty, !origin.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else {
-            throw fail("the origin is not one word")
+        // As signing requires: one word (else one checkpoint could be written several ways),
+        // and no control character (a C2SP note holds none but the newline).
+        guard Checkpoint.isOrigin(origin) else {
+            throw fail("the origin is not one word without control characters")
         }
         self.size = size
         self.root = Hex.encode(root)

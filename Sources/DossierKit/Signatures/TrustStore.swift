@@ -61,7 +61,7 @@ public struct TrustStore: Sendable {
                 throw DossierError(.key, "trust file line \(number): expected \"ROLES PUBLIC-KEY NAME\"")
             }
             var roles = Set<DossierRole>()
-            for roleText in fields[0].split(separator: ",") {
+            for roleText in fields[0].split(separator: ",", omittingEmptySubsequences: false) {
                 guard let role = DossierRole(rawValue: String(roleText)) else {
                     throw DossierError(.key, "trust file line \(number): \"\(roleText)\" is not a role (lower-case word such as sealer, approver, countersigner, transferrer)")
                 }

@@ -172,6 +172,15 @@ struct LogRulesTests {
         for (index, variant) in variants.enumerated() {
             #expect(throws: DossierError.self, "variant \(index)") { try Checkpoint(parsing: variant) }
         }
+        // No control character in an origin (C2SP notes hold none but the newline), nor a
+        // bidirectional or separator one: refused when signing and when reading.
+        for origin in ["a\u{1B}b", "a\u{7F}", "a\u{85}b", "a\u{202E}b", "a\u{2028}b", "a\tb"] {
+            #expect(throws: DossierError.self, "\(origin.debugDescription)") {
+                try Checkpoint.sign(origin: origin, size: 3, root: MerkleTree.root(leaves[...]), key: keys.office)
+            }
+            let note = good.note.replacingOccurrences(of: "bureau.example", with: origin)
+            #expect(throws: DossierError.self, "\(origin.debugDescription)") { try Checkpoint(parsing: note) }
+        }
     }
 
     @Test("a checkpoint's heads line: signed, in one form, and checked against the ledger's newest entry per dossier")

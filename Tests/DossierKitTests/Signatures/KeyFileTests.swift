@@ -8,7 +8,7 @@ import Testing
 @Suite("secret key files: plain or protected, and the work factor they may demand")
 struct KeyFileTests {
     @Test("a trust file line holding a control, separator or bidi character is refused by line, comments too (it could look like a comment)",
-          arguments: ["\r# revoked", "\u{1B}[8m", "\u{2028}", "\u{202E}", "\u{85}", "\u{7F}"])
+          arguments: ["\r# revoked", "\u{1B}[8m", "\u{2028}", "\u{2029}", "\u{202E}", "\u{2066}", "\u{2069}", "\u{200E}", "\u{200F}", "\u{61C}", "\u{85}", "\u{7F}"])
     func trustFileControlCharacters(_ hidden: String) throws {
         let key = try SigningKey.generate(name: "Anna")
         let good = "sealer \(key.publicKey.base64) Anna Archivist"
@@ -21,6 +21,32 @@ struct KeyFileTests {
                 #expect(error.kind == .key && error.reason.contains("control character") && error.reason.contains("line"), "\(error)")
             }
         }
+    }
+
+    @Test("trust file lines: roles by the role rules (no empty one, at most 32 characters), a key once, three fields; errors name the line")
+    func trustFileLineRules() throws {
+        let key = try SigningKey.generate(name: "Anna")
+        let other = try SigningKey.generate(name: "Otto")
+        #expect(try TrustStore(parsing: "sealer,approver \(key.publicKey.base64) Anna\n").entries.first?.roles == [.sealer, .approver])
+        let cases: [(String, String)] = [
+            ("sealer,,approver \(key.publicKey.base64) Anna", "is not a role"),
+            ("sealer, \(key.publicKey.base64) Anna", "is not a role"),
+            (",sealer \(key.publicKey.base64) Anna", "is not a role"),
+            ("Sealer \(key.publicKey.base64) Anna", "is not a role"),
+            ("\(String(repeating: "r", count: 33)) \(key.publicKey.base64) Anna", "is not a role"),
+            ("sealer \(key.publicKey.base64) Anna\nreader \(other.publicKey.base64) Otto\napprover \(key.publicKey.base64) Anna again", "listed twice"),
+            ("sealer \(key.publicKey.base64)", "expected"),
+            ("sealer RWQnotakey Anna", "trust file line 1"),
+        ]
+        for (text, says) in cases {
+            do {
+                _ = try TrustStore(parsing: text + "\n")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.reason.contains(says) && error.reason.contains("line"), "\(text): \(error.reason)")
+            }
+        }
+        #expect(try TrustStore(parsing: "\(String(repeating: "r", count: 32)) \(key.publicKey.base64) Anna\n").entries.count == 1)
     }
 
     @Test("a trust file saved with a byte-order mark (Windows Notepad) reads as without")
