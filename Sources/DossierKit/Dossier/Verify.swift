@@ -59,6 +59,10 @@ struct TransferRecord: Sendable, Equatable {
               let keyID = by["keyId"]?.stringValue, Hex.isKeyID(keyID), let name = by["name"]?.stringValue,
               let reason = o["reason"]?.stringValue
         else { throw DossierError(.manifest, "a transfer record is malformed") }
+        // As a re-wrap writes it (`Dossier.rewrap`): one line of at most 4096 bytes.
+        guard !reason.contains(where: \.isNewline), reason.utf8.count <= 4096 else {
+            throw DossierError(.manifest, "a transfer record's reason is not one line of at most 4096 bytes")
+        }
         self.init(dossierID: id, sequence: Int(sequence), at: at, previousHeaderSHA256: previous, headerSHA256: header,
                   bodySHA256: body, recipientCount: Int(recipients), byKeyID: keyID, byName: name, reason: reason)
     }
@@ -268,7 +272,11 @@ extension Dossier {
         report.recipientTypes = header.stanzas.map(\.type)
         let headerBytes = header.encoded
         let headerDigest = Hex.encode(SHA256.hash(headerBytes))
-        if headerDigest == acceptedHeaders.last {
+        if headerDigest == acceptedHeaders.last, acceptedHeaders.count > 1, let last = report.transfers.last,
+           last.recipientCount != header.stanzas.count {
+            // The last record describes the current header (earlier headers are gone).
+            report.fail("payload header", "the last transfer record says \(last.recipientCount) recipient(s), but its age header has \(header.stanzas.count) stanza(s)")
+        } else if headerDigest == acceptedHeaders.last {
             report.pass("payload header", acceptedHeaders.count == 1 ? "the age header is the sealed one (\(header.stanzas.count) recipient stanza(s))"
                                                                       : "the age header is the one recorded by transfer \(acceptedHeaders.count - 1)")
         } else {

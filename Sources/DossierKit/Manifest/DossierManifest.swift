@@ -227,6 +227,11 @@ public struct DossierManifest: Sendable, Equatable {
             throw fail(violation)
         }
         guard let signerList = value["signers"]?.arrayValue else { throw fail("has no signers list") }
+        // A seal has 1…99 signers (signatures are numbered with two digits): a manifest
+        // naming none would verify with no signature at all.
+        guard (1...ContainerFormat.maxSequence).contains(signerList.count) else {
+            throw fail("names \(signerList.count) signers (a sealed dossier has 1 to \(ContainerFormat.maxSequence))")
+        }
         var signers: [Signer] = []
         for item in signerList {
             guard let o = item.objectValue, Set(o.keys) == ["keyId", "role", "name"],

@@ -153,16 +153,16 @@ struct PrivateManifest: Sendable, Equatable {
             guard let o = item.objectValue, Set(o.keys) == ["path", "size", "sha256", "mediaType", "mode", "mtime"],
                   let path = o["path"]?.stringValue, let size = o["size"]?.integerValue, size >= 0,
                   let sha = o["sha256"]?.stringValue, sha.count == 64, sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-                  let type = o["mediaType"]?.stringValue, let mode = o["mode"]?.integerValue, (0...0o777).contains(mode),
+                  let type = o["mediaType"]?.stringValue, let mode = o["mode"]?.integerValue, Self.fileModes.contains(mode),
                   let mtime = o["mtime"]?.integerValue
-            else { throw fail("has a malformed file record") }
+            else { throw fail("has a malformed file record (exactly path, size, sha256 of 64 hex digits, mediaType, mode 420 or 493, mtime)") }
             self.files.append(File(path: path, size: size, sha256: sha, mediaType: type, mode: UInt32(mode), mtime: mtime))
         }
         for item in directories {
             guard let o = item.objectValue, Set(o.keys) == ["path", "mode", "mtime"],
-                  let path = o["path"]?.stringValue, let mode = o["mode"]?.integerValue, (0...0o777).contains(mode),
+                  let path = o["path"]?.stringValue, let mode = o["mode"]?.integerValue, mode == Self.folderMode,
                   let mtime = o["mtime"]?.integerValue
-            else { throw fail("has a malformed directory record") }
+            else { throw fail("has a malformed directory record (exactly path, mode 493, mtime)") }
             self.directories.append(Directory(path: path, mode: UInt32(mode), mtime: mtime))
         }
     }
@@ -225,6 +225,10 @@ struct PrivateManifest: Sendable, Equatable {
     /// way, instead of holding it twice, as bytes and as values). The records are checked as
     /// `decodeLayout` checks them; `.complete` means `decodeLayout` returns a manifest of
     /// exactly the records visited.
+    /// The modes a sealer writes (FORMAT.md §2): files 0644 or 0755 (any execute bit), folders 0755.
+    static let fileModes: Set<Int64> = [0o644, 0o755]
+    static let folderMode: Int64 = 0o755
+
     static func walkLayout(_ buffer: UnsafeBufferPointer<UInt8>, directory: (LayoutDirectory) -> Bool,
                            file: (LayoutFile) -> Bool) -> LayoutOutcome {
         guard buffer.count <= maxBytes else { return .notLayout }
@@ -232,7 +236,7 @@ struct PrivateManifest: Sendable, Equatable {
         guard reader.literal(#"{"directories":["#) else { return .notLayout }
         if !reader.literal("]") {
             repeat {
-                guard reader.literal(#"{"mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                guard reader.literal(#"{"mode":"#), let mode = reader.integer(), mode == Self.folderMode,
                       reader.literal(#","mtime":"#), let mtime = reader.integer(),
                       reader.literal(#","path":"#), let path = reader.stringBytes(), reader.literal("}") else { return .notLayout }
                 guard directory(LayoutDirectory(path: path, mode: UInt32(mode), mtime: mtime)) else { return .stopped }
@@ -243,7 +247,7 @@ struct PrivateManifest: Sendable, Equatable {
         if !reader.literal("]") {
             repeat {
                 guard reader.literal(#"{"mediaType":"#), let type = reader.stringBytes(),
-                      reader.literal(#","mode":"#), let mode = reader.integer(), (0...0o777).contains(mode),
+                      reader.literal(#","mode":"#), let mode = reader.integer(), Self.fileModes.contains(mode),
                       reader.literal(#","mtime":"#), let mtime = reader.integer(),
                       reader.literal(#","path":"#), let path = reader.stringBytes(),
                       reader.literal(#","sha256":"#), let sha = reader.stringBytes(), sha.count == 64,

@@ -53,6 +53,19 @@ struct TransferRulesTests {
         expectFailure(try verify("id.dossier") { $0["dossierId"] = "another-dossier" }, chain)
         expectFailure(try verify("recipients.dossier") { $0["recipients"] = .integer(0) }, "a transfer record is malformed")
         expectFailure(try verify("far.dossier") { $0["sequence"] = .integer(100) }, "a transfer record is malformed")
+        expectFailure(try verify("many.dossier") { $0["recipients"] = .integer(10_001) }, "a transfer record is malformed")
+        // The reason as a re-wrap writes it: one line of at most 4096 bytes (spec-only reader
+        // of session 17: a record with a line break in its reason verified).
+        for (name, reason) in [("newline", "moved\nto archive B"), ("cr", "moved\rB"), ("separator", "moved\u{2028}B"),
+                               ("long", String(repeating: "r", count: 4097))] {
+            expectFailure(try verify(name + ".dossier") { $0["reason"] = .string(reason) }, "reason is not one line")
+        }
+        #expect(try verify("longest.dossier") { $0["reason"] = .string(String(repeating: "r", count: 4096)) }.status == .valid)
+        // The last record describes the current header: its recipient count is the header's
+        // stanza count (a record saying 7 for a header of 1 verified).
+        let counted = try verify("seven.dossier") { $0["recipients"] = .integer(7) }
+        #expect(counted.status == .invalid && counted.checks.contains { $0.name == "payload header" && !$0.passed && $0.detail.contains("says 7 recipient(s)") },
+                "\(counted.failureSummary)")
         expectFailure(try verify("role.dossier", role: .approver) { _ in }, "the entry name, the signed statement and the key id disagree")
     }
 

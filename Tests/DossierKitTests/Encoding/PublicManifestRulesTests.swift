@@ -43,6 +43,17 @@ struct PublicManifestRulesTests {
         ("format", { $0["format"] = "dossier/2" }, "unknown format \"dossier/2\""),
         ("no unknown fields", { $0["extra"] = "x" }, "unknown field \"extra\""),
         ("dossierId", { $0["dossierId"] = "-x" }, "invalid dossierId"),
+        ("dossierId: not empty", { $0["dossierId"] = "" }, "invalid dossierId"),
+        ("dossierId: at most 128", { $0["dossierId"] = .string(String(repeating: "d", count: 129)) }, "invalid dossierId"),
+        ("dossierId: not starting with a dot", { $0["dossierId"] = ".x" }, "invalid dossierId"),
+        ("dossierId: allowed characters", { $0["dossierId"] = "case 1" }, "invalid dossierId"),
+        ("dossierId: ASCII only", { $0["dossierId"] = "caf\u{E9}" }, "invalid dossierId"),
+        ("signers: at least one", { $0["signers"] = .array([]) }, "names 0 signers"),
+        ("signers: at most 99", { o in
+            o["signers"] = .array((0..<100).map { i in
+                .object(["keyId": .string(String(format: "%016X", i)), "role": "sealer", "name": "S"])
+            })
+        }, "names 100 signers"),
         ("sealedAt", { $0["sealedAt"] = "2026-11-26 22:00:00" }, "invalid sealedAt"),
         ("public is an object", { $0["public"] = .array([]) }, "no public metadata object"),
         ("public values are strings", { $0["public"] = .object(["court": .integer(1)]) }, "non-string public metadata value"),

@@ -88,4 +88,22 @@ struct PrivateManifestFastPathTests {
         #expect(PrivateManifest.decodeLayout(hostile) == nil, "the fast path accepted 31 non-starters")
         #expect(throws: DossierError.self) { try PrivateManifest(canonical: hostile) }
     }
+
+    @Test("modes are what a sealer writes: files 420 or 493, folders 493 (any mode up to 0777 was read), on both paths")
+    func modes() throws {
+        func manifest(file: UInt32, folder: UInt32) -> [UInt8] {
+            PrivateManifest(dossierID: "CC-1", files: [.init(path: "d/a", size: 1, sha256: String(repeating: "ab", count: 32),
+                                                             mediaType: "text/plain", mode: file, mtime: -5)],
+                            directories: [.init(path: "d", mode: folder, mtime: 0)]).canonicalBytes()
+        }
+        for (file, folder) in [(0o644, 0o755), (0o755, 0o755)] as [(UInt32, UInt32)] {
+            #expect(PrivateManifest.decodeLayout(manifest(file: file, folder: folder)) != nil)
+            #expect(throws: Never.self) { try PrivateManifest(general: manifest(file: file, folder: folder)) }
+        }
+        for (file, folder) in [(0o600, 0o755), (0o777, 0o755), (0o000, 0o755), (0o644, 0o700), (0o644, 0o644)] as [(UInt32, UInt32)] {
+            let bytes = manifest(file: file, folder: folder)
+            #expect(PrivateManifest.decodeLayout(bytes) == nil, "file \(String(file, radix: 8)), folder \(String(folder, radix: 8))")
+            #expect(throws: DossierError.self) { try PrivateManifest(general: bytes) }
+        }
+    }
 }
