@@ -25,10 +25,10 @@ struct PrivateManifestDecodingTests {
         let files = (0..<Int(random.next() % 4)).map { _ in
             PrivateManifest.File(path: name(), size: abs(integer()), sha256: (0..<32).map { _ in String(format: "%02x", random.next() % 256) }.joined(),
                                  mediaType: random.next() % 5 == 0 ? "text/plain; charset=\"utf-8\"" : "application/pdf",
-                                 mode: UInt32(random.next() % 0o1000), mtime: integer())
+                                 mode: random.next() % 2 == 0 ? 0o644 : 0o755, mtime: integer())
         }
         let directories = (0..<Int(random.next() % 3)).map { _ in
-            PrivateManifest.Directory(path: name(), mode: UInt32(random.next() % 0o1000), mtime: integer())
+            PrivateManifest.Directory(path: name(), mode: 0o755, mtime: integer())
         }
         return PrivateManifest(dossierID: random.next() % 4 == 0 ? "case \u{E9}" : "case-\(random.next() % 1000)", files: files,
                                directories: directories)
