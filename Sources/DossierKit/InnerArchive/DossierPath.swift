@@ -258,7 +258,10 @@ enum DossierPath {
             }
         }
 
-        /// `name.lowercased()` in NFC, as bytes. Names of ASCII and scalars without case that
+        /// The name case-folded — lower-cased, upper-cased, lower-cased again (full Unicode
+        /// mappings), so that σ/ς, ß/ẞ/ss, ﬁ/fi and ı/i fold alike as some file system folds
+        /// them (lower-casing alone kept them apart: review of session 17) — in NFC, as bytes.
+        /// Names of ASCII and scalars without case that
         /// are their own NFC and never combine (CJK ideographs, kana, Hangul syllables — the
         /// names of Chinese, Japanese and Korean case files) only need A–Z folded.
         private static func folded(_ bytes: [UInt8], _ name: String) -> Folded {
@@ -267,7 +270,7 @@ enum DossierPath {
 
         static func foldedBytes(_ bytes: [UInt8], _ name: String) -> [UInt8] {
             guard bytes.allSatisfy({ $0 < 0x80 }) || name.unicodeScalars.allSatisfy(isCaselessStable) else {
-                return DossierPath.nfc(Array(name.lowercased().utf8))
+                return DossierPath.nfc(Array(name.lowercased().uppercased().lowercased().utf8))
             }
             return bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
         }
