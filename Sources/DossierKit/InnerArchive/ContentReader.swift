@@ -90,8 +90,12 @@ enum ContentReader {
         // authenticated plaintext enters the queue.
         let prefetched = PrefetchingSource(plaintext)
         defer { prefetched.cancel() }
+        // FORMAT.md §2: the inner archive is a tar through zstd, and nothing else: the stream
+        // is decompressed here, to its last byte (ZstdSource), and read as a plain tar.
+        let decompressed: ZstdSource
+        do { decompressed = try ZstdSource(prefetched) } catch { throw DossierError(.io, "\(error)") }
         let tar: ArchiveReader
-        do { tar = try ArchiveReader(.stream(prefetched), tarOnly: true) } catch { throw payloadFailure(error) }
+        do { tar = try ArchiveReader(.stream(decompressed), tarOnly: true, zstd: false) } catch { throw payloadFailure(error) }
 
         // 3. Walk the entries.
         var collisions = DossierPath.CollisionDetector()
@@ -121,10 +125,6 @@ enum ContentReader {
             do { entry = try tar.nextEntry() } catch { throw payloadFailure(error) }
             try checkDecompressed()
             guard let entry else { break }
-            // FORMAT.md §2: the inner archive is tar through zstd; libarchive would read a plain tar too.
-            if fileOrder.isEmpty && seenDirectories.isEmpty && privateBytes == nil, !tar.isZstdCompressed {
-                throw DossierError(.content, "the inner archive is not zstd-compressed (found: \(tar.filterNames.joined(separator: " over ")))")
-            }
             guard privateBytes == nil else { throw DossierError(.content, "the payload has entries after the private manifest") }
             if entry.pathBytes == Array(ContentWriter.manifestEntry.utf8) {
                 guard entry.kind == .file, let size = entry.size, size <= Int64(PrivateManifest.maxBytes) else {
@@ -230,6 +230,17 @@ enum ContentReader {
             case .other:
                 throw DossierError(.unsafePath, "\(path) is a device or other special file")
             }
+        }
+        // After the tar's end only its zero padding (a sealer pads to a 10,240-byte record):
+        // signed bytes nobody reads are refused, and so is a bomb hidden there.
+        let trailing: (bytes: Int64, allZero: Bool)
+        do { trailing = try decompressed.drainTrailing(limit: Self.trailingPaddingLimit) } catch {
+            throw DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(error)")
+        }
+        guard trailing.allZero, trailing.bytes <= Self.trailingPaddingLimit else {
+            throw DossierError(.content, trailing.allZero
+                ? "the inner archive has more than \(Self.trailingPaddingLimit >> 10) KiB of zeros after its end (a sealer pads to 10 KiB)"
+                : "the inner archive has data after its end (bytes nobody reads, though signed)")
         }
         // 4. Read the plaintext to its authenticated end, so the whole body is hashed.
         do {
@@ -357,9 +368,15 @@ enum ContentReader {
         return "\(path) (not in Unicode NFC: \(spelled))"
     }
 
+    /// Zero bytes allowed after the tar's end-of-archive blocks (FORMAT.md §2).
+    static let trailingPaddingLimit: Int64 = 64 << 10
+
     private static func payloadFailure(_ error: ArchiveError) -> DossierError {
         if let age = error.underlying as? AgeError {
             return DossierError(.payload, "the payload failed to decrypt: \(age)")
+        }
+        if let zstd = error.underlying as? ZstdSource.Failure {
+            return DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(zstd)")
         }
         return DossierError(.content, "the inner archive is malformed: \(error)")
     }

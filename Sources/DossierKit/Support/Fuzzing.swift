@@ -179,7 +179,10 @@ package enum FuzzEntryPoints {
 
     /// The inner tar of a payload (after decryption): the same strict walk as opening.
     package static func innerArchive(_ data: [UInt8]) {
-        guard let reader = try? ArchiveReader(.stream(MemorySource(data)), tarOnly: true) else { return }
+        // As opening reads it: zstd decompressed to its last byte, then a plain tar (a seed
+        // that is a plain tar goes straight to the tar parser).
+        let source: ByteSource = data.starts(with: ZstdSource.frameMagic) ? ((try? ZstdSource(MemorySource(data))) ?? MemorySource([])) : MemorySource(data)
+        guard let reader = try? ArchiveReader(.stream(source), tarOnly: true, zstd: false) else { return }
         var collisions = DossierPath.CollisionDetector()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var total = 0
@@ -190,6 +193,7 @@ package enum FuzzEntryPoints {
                 if total > 64 << 20 { return }  // the signed size bounds this when opening
             }
         }
+        if let zstd = source as? ZstdSource { _ = try? zstd.drainTrailing(limit: ContentReader.trailingPaddingLimit) }
     }
 
     /// The parts of a sealed dossier other targets read (for seeds): public manifest,

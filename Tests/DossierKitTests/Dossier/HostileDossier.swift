@@ -25,7 +25,7 @@ enum HostileDossier {
     /// listing the regular files as they are (so only the path rules can object).
     static func build(_ fx: DossierFixture, name: String, entries: [Entry], privateManifest: [UInt8]? = nil,
                       declaredFiles: Int64? = nil, declaredBytes: Int64? = nil, declaredDirectories: Int64? = nil,
-                      innerArchive: [UInt8]? = nil) throws -> String {
+                      innerArchive: [UInt8]? = nil, changingInner: (([UInt8]) throws -> [UInt8])? = nil) throws -> String {
         let sealedAt: Int64 = 1_767_225_600
         let tarSink = MemorySink()
         let tar = try ArchiveWriter(format: .paxTarZstd(level: 1, threads: 1), sink: tarSink)
@@ -47,7 +47,9 @@ enum HostileDossier {
         try tar.close()
 
         // `innerArchive` replaces the generated tar.zst (e.g. one made by GNU tar).
-        let payload = try Age.encrypt(innerArchive ?? tarSink.bytes, to: [AgeRecipient(fx.recipient.recipient)])
+        // `changingInner` changes the generated one (bytes appended after the tar's end).
+        let inner = try innerArchive ?? changingInner.map { try $0(tarSink.bytes) } ?? tarSink.bytes
+        let payload = try Age.encrypt(inner, to: [AgeRecipient(fx.recipient.recipient)])
         let headerLength = try AgeHeader.parse(from: BufferedReader(MemorySource(payload))).encoded.count
         let time = Timestamp.format(sealedAt)
         let manifest = DossierManifest(

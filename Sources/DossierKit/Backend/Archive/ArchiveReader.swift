@@ -33,14 +33,17 @@ final class ArchiveReader {
     private var buffer: [UInt8]
     private var entryOpen = false
 
-    /// - Parameter tarOnly: accept only tar (with zstd) — for the dossier payload; otherwise any
-    ///   format and filter libarchive supports (archives handed in by case systems).
-    init(_ input: Input, tarOnly: Bool) throws(ArchiveError) {
+    /// - Parameters:
+    ///   - tarOnly: accept only tar — for the dossier payload; otherwise any format and filter
+    ///     libarchive supports (archives handed in by case systems).
+    ///   - zstd: with `tarOnly`, also a tar through zstd (libarchive's filter); the payload's
+    ///     inner archive is decompressed by `ZstdSource` and read as a plain tar.
+    init(_ input: Input, tarOnly: Bool, zstd: Bool = true) throws(ArchiveError) {
         guard let archive = archive_read_new() else { throw ArchiveError("archive_read_new failed") }
         self.archive = archive
         buffer = [UInt8](repeating: 0, count: 256 * 1024)
         if tarOnly {
-            archive_read_support_filter_zstd(archive)
+            if zstd { archive_read_support_filter_zstd(archive) }
             archive_read_support_format_tar(archive)
         } else {
             // What case systems hand in, as documented: zip, tar (any variant, any common
@@ -76,9 +79,6 @@ final class ArchiveReader {
     var filters: [Int32] {
         (0..<archive_filter_count(archive)).map { archive_filter_code(archive, $0) }
     }
-
-    /// Whether the archive is exactly a tar through zstd (the dossier payload's inner archive).
-    var isZstdCompressed: Bool { filters == [ARCHIVE_FILTER_ZSTD, ARCHIVE_FILTER_NONE] }
 
     /// libarchive's names of `filters` ("zstd", "none").
     var filterNames: [String] {
