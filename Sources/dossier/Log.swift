@@ -118,7 +118,7 @@ extension DossierCommand {
                     let count = report.entriesAfterCheckpoint
                     let entries = count == 1 ? "1 entry" : "\(count) entries"
                     Console.line(export
-                        ? "  note      \(entries) of the export \(count == 1 ? "is" : "are") newer than its verified checkpoint (if any): one cut from its end after an earlier export is noticed only against a later checkpoint"
+                        ? "  note      \(entries) of the export \(count == 1 ? "is" : "are") not proven complete by a verified checkpoint (newer than the dossier's newest entry it names, or it names none): one left out there is noticed only against a later checkpoint"
                         : "  note      the ledger holds \(entries) newer than its newest verified checkpoint: one removed from among them is noticed only by a later checkpoint (dossier checkpoint)")
                 }
             }
