@@ -62,6 +62,84 @@ struct AgeTests {
         }
     }
 
+    @Test("scrypt work factors: above 22 refused by default before any work, above 30 a malformed header, 31 no valid maximum (FORMAT §1.2)")
+    func workFactorLimits() throws {
+        let sealed = try Age.encrypt(Array("x".utf8), to: [AgeRecipient.passphrase("pw", workFactor: 10)])
+        func claiming(_ factor: String) -> [UInt8] {
+            let text = String(decoding: sealed, as: UTF8.self)
+            let line = text.split(separator: "\n")[1]
+            return Array(text.replacingOccurrences(of: String(line), with: line.dropLast(2) + factor).utf8)
+        }
+        let started = Date()
+        for (factor, says) in [("23", "exceeds the allowed maximum of 22"), ("30", "exceeds the allowed maximum of 22")] {
+            do {
+                _ = try Age.decrypt(claiming(factor), with: [AgeIdentity.passphrase("pw")])
+                Issue.record("work factor \(factor) accepted")
+            } catch {
+                #expect(error.kind == .header && error.reason.contains(says), "\(factor): \(error)")
+            }
+        }
+        #expect(Date().timeIntervalSince(started) < 2, "no scrypt work was done")
+        #expect(throws: AgeError.self) { try Age.decrypt(claiming("31"), with: [AgeIdentity.passphrase("pw", maxWorkFactor: 30)]) }
+        #expect(throws: AgeError.self) { try AgeIdentity.passphrase("pw", maxWorkFactor: 31) }
+        #expect(throws: AgeError.self) { try AgeIdentity.passphrase("pw", maxWorkFactor: 0) }
+    }
+
+    @Test("stanza bodies: a line of more than 64 columns, and a line after the short last one, are header failures (FORMAT §1.3)")
+    func bodyLines() throws {
+        let key = try AgeX25519.generate()
+        let sealed = try Age.encrypt(Array("x".utf8), to: [AgeRecipient(key.recipient)])
+        let text = String(decoding: sealed, as: UTF8.self)
+        let lines = text.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+        let body = lines[2]
+        #expect(body.count == 43, "an X25519 body is one short line")
+        let long = [lines[0], lines[1], body + String(repeating: "A", count: 22), lines[3]].joined(separator: "\n")
+        let after = [lines[0], lines[1], body, "AAAA", lines[3]].joined(separator: "\n")
+        for (name, bytes) in [("long", long), ("after", after)] {
+            do {
+                _ = try Age.decrypt(Array(bytes.utf8), with: [key.identity])
+                Issue.record("\(name) accepted")
+            } catch {
+                #expect(error.kind == .header, "\(name): \(error)")
+            }
+        }
+    }
+
+    @Test("armor (FORMAT §1.4): whitespace around it and CRLF are fine; a missing END line, text before BEGIN, unpadded or over-long lines are armor failures")
+    func armorRules() throws {
+        let key = try AgeX25519.generate()
+        let plaintext = [UInt8].random(count: 200)
+        let armored = String(decoding: try Age.encrypt(plaintext, to: [AgeRecipient(key.recipient)], armored: true), as: UTF8.self)
+        let lines = armored.split(separator: "\n").map(String.init)
+        #expect(lines.first == "-----BEGIN AGE ENCRYPTED FILE-----" && lines.last == "-----END AGE ENCRYPTED FILE-----")
+        let fine = ["\n \t" + armored + "\n\n  ", lines.joined(separator: "\r\n") + "\r\n"]
+        for text in fine { #expect(try Age.decrypt(Array(text.utf8), with: [key.identity]) == plaintext) }
+        let body = Array(lines.dropFirst().dropLast())
+        let last = try #require(body.last)
+        #expect(last.hasSuffix("="), "this size ends with padding")
+        let broken: [(String, String)] = [
+            ("no END line", lines.dropLast().joined(separator: "\n") + "\n"),
+            ("text before BEGIN, after whitespace", "\nSubject: case file\n" + armored),
+            ("text after END", armored + "more\n"),
+            ("no padding", ([lines[0]] + body.dropLast() + [String(last.drop { _ in false }.filter { $0 != "=" })] + [lines.last!]).joined(separator: "\n") + "\n"),
+            ("a line of 65 columns", ([lines[0], body[0] + String(body[1].prefix(1))] + [String(body[1].dropFirst())] + body.dropFirst(2) + [lines.last!]).joined(separator: "\n") + "\n"),
+            ("whitespace inside", ([lines[0], " " + body[0]] + body.dropFirst() + [lines.last!]).joined(separator: "\n") + "\n"),
+        ]
+        for (name, text) in broken {
+            do {
+                _ = try Age.decrypt(Array(text.utf8), with: [key.identity])
+                Issue.record("\(name) accepted")
+            } catch {
+                #expect(error.kind == .armor, "\(name): \(error)")
+            }
+        }
+        // Text first (no whitespace, no dash): not armor at all, so binary age — whose first
+        // line it is not.
+        #expect(throws: AgeError(.header, "not an age file: the first line is not \"age-encryption.org/v1\"")) {
+            try Age.decrypt(Array(("Subject: case file\n" + armored).utf8), with: [key.identity])
+        }
+    }
+
     @Test("a passphrase recipient cannot be combined with others; bad parameters are errors")
     func passphraseMustBeAlone() throws {
         let key = try AgeX25519.generate()
