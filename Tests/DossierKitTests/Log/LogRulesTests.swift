@@ -183,6 +183,27 @@ struct LogRulesTests {
         }
     }
 
+    @Test("a stored statement over 64 KiB is a damaged entry when read (FORMAT §8.1), one of 64 KiB is read")
+    func statementSize() throws {
+        let keys = try Keys()
+        func statement(purposeBytes: Int) throws -> (bytes: [UInt8], signature: String) {
+            let entry = try keys.entry(1, .sealed, after: nil)
+            guard case .object(var object) = try JSONValue.parseCanonical(entry.statement) else { throw DossierError(.accessLog, "no object") }
+            object["purpose"] = ""
+            let base = JSONValue.object(object).canonicalBytes().count
+            object["purpose"] = .string(String(repeating: "p", count: purposeBytes - base))
+            let bytes = JSONValue.object(object).canonicalBytes()
+            let signature = try keys.anna.key.privateKey.signature(for: LogEntry.signingContext + bytes)
+            return (bytes, Data(signature).base64EncodedString())
+        }
+        let fits = try statement(purposeBytes: 64 * 1024)
+        #expect(fits.bytes.count == 64 * 1024)
+        #expect(throws: Never.self) { try LogEntry(statement: fits.bytes, signature: fits.signature) }
+        let over = try statement(purposeBytes: 64 * 1024 + 1)
+        #expect(over.bytes.count == 64 * 1024 + 1)
+        #expect(throws: DossierError.self) { try LogEntry(statement: over.bytes, signature: over.signature) }
+    }
+
     @Test("a checkpoint's heads line: signed, in one form, and checked against the ledger's newest entry per dossier")
     func checkpointHeadsLine() throws {
         let keys = try Keys()

@@ -39,6 +39,14 @@ struct ProfileHardeningTests {
         #expect((failures.first?.message.utf8.count ?? 0) < 400, "the message quotes the whole value")
     }
 
+    @Test("a pattern's '.' matches a line break too, and the whole value must match (FORMAT §9)")
+    func dotMatchesLineBreak() throws {
+        let pattern = try MetadataPattern("a.b")
+        #expect(pattern.matches("a\nb") && pattern.matches("axb"))
+        #expect(!pattern.matches("xa\nb") && !pattern.matches("a\nbx") && !pattern.matches("ab"))
+        #expect(try MetadataPattern("[^x]+").matches("line one\nline two"))
+    }
+
     @Test("a pattern that makes a backtracking matcher explode is matched at once, and still matches whole values")
     func patternsRunInLinearTime() throws {
         let dir = try TemporaryDirectory()
@@ -103,6 +111,8 @@ struct ProfileHardeningTests {
         (profile(section: #"{"folder": "a", "documents": [{"name": "*", "mediaType": ["text/plain"]}]}"#), "mediaType"),
         (profile(section: #"{"folder": "a", "documents": [{"name": "*", "max": "0"}]}"#), "max"),
         (profile(section: #"{"folder": "a", "documents": [{"name": "*", "min": -3, "max": -1}]}"#), "min"),
+        (profile(section: #"{"folder": "a", "documents": [{"name": "*", "max": 1000001}]}"#), "max"),
+        (profile(section: #"{"folder": "a", "documents": [{"name": "*", "min": 1000001}]}"#), "min"),
         (profile(section: #"{"folder": "a", "documents": [{"name": "*", "mediaTypes": ["text/plain", 3]}]}"#), "mediaTypes"),
         (profile(section: #"{"folder": "a", "required": "yes"}"#), "required"),
         (profile(section: #"{"folder": "a", "when": {"field": "x", "equals": "y", "otherwise": 1}}"#), "otherwise"),
