@@ -21,6 +21,9 @@ struct HostileInputTests {
         Case(description: "symlink escape", entries: [.symlink("content/link", to: "/etc"), .file("content/link/passwd")], expected: .unsafePath, message: "is a link; dossiers hold only files and folders"),
         Case(description: "hardlink", entries: [.file("content/a.txt"), .hardlink("content/b.txt", to: "/etc/passwd")], expected: .unsafePath, message: "is a link; dossiers hold only files and folders"),
         Case(description: "device", entries: [.device("content/dev")], expected: .unsafePath, message: "is a device or other special file"),
+        Case(description: "block device", entries: [.init(path: "content/blk", type: 0o060000, mode: 0o660)], expected: .unsafePath, message: "is a device or other special file"),
+        // (No socket: tar has no type for one, and pax writers refuse to archive sockets.)
+        Case(description: "FIFO", entries: [.init(path: "content/fifo", type: 0o010000, mode: 0o644)], expected: .unsafePath, message: "is a device or other special file"),
         Case(description: "setuid bit", entries: [.file("content/run.sh", mode: 0o4755)], expected: .unsafePath, message: "has setuid, setgid or sticky bits"),
         Case(description: "duplicate name", entries: [.file("content/a.txt"), .file("content/a.txt")], expected: .unsafePath, message: "duplicate path"),
         Case(description: "case collision", entries: [.file("content/Report.pdf"), .file("content/report.pdf")], expected: .unsafePath, message: "collide when case and Unicode normalisation are ignored"),

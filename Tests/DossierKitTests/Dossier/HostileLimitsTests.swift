@@ -13,6 +13,9 @@ struct HostileLimitsTests {
         "a:b.txt", "what?.txt", "star*.txt", "pipe|x", "quote\".txt", "less<than", "more>than",
         "trailing.", "trailing ", "folder./x.txt",
         "\u{FF0E}\u{FF0E}/escape.txt", "\u{2025}/escape.txt", "\u{FF0E}", "a\u{FF0F}b.txt", "a\u{FF3C}b.txt", "a\u{2215}b.txt", "c\u{2105}o.txt",
+        // Every separator-like character and device name of the rules (test review of session 17).
+        "a\u{FE68}b", "a\u{2216}b", "a\u{2044}b", "a\u{29F5}b", "a\u{29F8}b", "a\u{29F9}b", "a\u{2100}b", "a\u{2101}b", "a\u{2106}b",
+        "\u{2024}\u{2024}/escape.txt", "conin$.txt", "COM0", "lpt0.txt", "LPT\u{B9}", "COM\u{B2}.log", "com\u{B3}",
         "%2e%2e/escape.txt", "%2E%2E%2Fescape.txt", "%2e", "x/%2e%2e/%2e%2e/escape.txt",
         // A separator followed by a combining mark is one Character in Swift (review of session 15).
         "x%2F%CC%81y.txt", "x%5C%CC%81y.txt",
