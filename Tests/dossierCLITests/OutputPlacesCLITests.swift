@@ -114,6 +114,28 @@ struct OutputPlacesCLITests {
         #expect(FileManager.default.fileExists(atPath: ws.path("nobody/opened/01_intake/form.txt")))
     }
 
+    @Test("an opening with a ledger its user cannot write stops before anything is decrypted (as a user the permissions bind: the library test of this runs only as non-root)",
+          .enabled(if: asNobody, "needs root and setpriv"))
+    func readOnlyLedgerAsUser() throws {
+        let ws = try CLIDossierTests.Workspace()
+        _ = try sealed(ws)
+        try nobodysCopies(ws)
+        try FileManager.default.createDirectory(atPath: ws.path("nobody/out"), withIntermediateDirectories: false)
+        #expect(chown(ws.path("nobody/out"), 65534, 65534) == 0)
+        for name in try FileManager.default.contentsOfDirectory(atPath: ws.path("nobody")) where name.hasPrefix("ledger.sqlite") {
+            #expect(chmod(ws.path("nobody/" + name), 0o444) == 0)
+        }
+        #expect(chmod(ws.path("nobody"), 0o555) == 0)
+        defer { _ = chmod(ws.path("nobody"), 0o755) }
+        let result = try runAsNobody(ws, umask: "0022", ["open", ws.path("nobody/c.dossier"), "-i", ws.path("nobody/anna.age"), "--as", ws.path("nobody/anna.sign"),
+                                                          "--trust", ws.path("nobody/trust.txt"), "-o", ws.path("nobody/out/opened"), "--purpose", "review"])
+        // Said as it is (it said "cannot read the access log …", hint "the log must be readable").
+        #expect(result.status == 1 && result.stderr.contains("cannot be written here") && !result.stderr.contains("must be readable"),
+                "\(result.status) \(result.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: ws.path("nobody/out"))
+        #expect(left.isEmpty, "\(left)")
+    }
+
     @Test("a seal into a write-only drop folder (mode 0333) succeeds: the rename is made durable by writing back the file system (it reported a failure after the dossier was in place)",
           .enabled(if: asNobody, "needs root and setpriv"))
     func sealIntoDropFolder() throws {

@@ -178,6 +178,11 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         case .names(let names): return names
         case .failed(SQLITE_NOTADB, _):
             throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
+        case .failed(SQLITE_READONLY, let message):
+            // Only a writable ledger is probed (this is the way to one that is written to):
+            // a WAL ledger cannot even be read without writing beside it.
+            throw DossierError(.accessLog, "the access log \(path) cannot be written here (\(message)): it, its -wal/-shm files or its folder are read-only to you",
+                               hint: "what is logged (an opening, a seal, a record) is written first: give a ledger you can write")
         case .failed(_, let message):
             throw DossierError(.accessLog, "cannot read the access log \(path): \(message)", hint: "the log must be readable")
         }
