@@ -462,7 +462,8 @@ struct RefusalTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path).filter { $0.contains(".sealing-") || $0.hasSuffix(".dossier") }.isEmpty)
     }
 
-    @Test("a full disk met while scans are stored is reported as the payload's write failure, not as a failure of the scan being read")
+    @Test("a full disk met while scans are stored is reported as the payload's write failure, not as a failure of the scan being read",
+          .enabled(if: DossierFixture.canMount, "needs root with CAP_SYS_ADMIN (a tmpfs mount)"))
     func fullDiskAmongScans() throws {
         let fx = try DossierFixture()
         var files: [String: [UInt8]] = ["a.txt": Array("first".utf8)]
@@ -533,15 +534,15 @@ struct RefusalTests {
         #expect(try logged() == sealedOnly + 1)
     }
 
-    @Test("a file whose size understates its content (procfs, some FUSE) is refused, not sealed cut short")
+    @Test("a file whose size understates its content (procfs, some FUSE) is refused, not sealed cut short",
+          .enabled(if: DossierFixture.canMount, "needs root with CAP_SYS_ADMIN (a bind mount)"))
     func sizeUnderstated() throws {
         let fx = try DossierFixture()
         let source = try fx.folder("understated", ["a.txt": [1], "status": []])
         // /proc/version reports size 0 but has content; bind-mounted over a file of the case.
         let mount = try Subprocess.run("/bin/mount", ["--bind", "/proc/version", source + "/status"])
         guard mount.status == 0 else {
-            // Only root can bind-mount; elsewhere this case cannot be built.
-            #expect(getuid() != 0, "mount failed as root: \(mount.stderr)")
+            Issue.record("mount failed: \(mount.stderr)")
             return
         }
         defer { _ = try? Subprocess.run("/bin/umount", [source + "/status"]) }
