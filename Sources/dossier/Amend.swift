@@ -50,6 +50,7 @@ extension DossierCommand {
                                             allowUntrusted: allowUntrusted, recordingTo: recorder)
                 }
                 if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("countersigned \(file) as \(signer.role) (\(signer.key.publicKey.keyID))") }
+                endIfInterrupted()
             } catch {
                 throw fail(error)
             }
@@ -124,6 +125,7 @@ extension DossierCommand {
                                        requiringRoles: roles, allowUntrusted: allowUntrusted, recordingTo: recorder)
                 }
                 if json { Console.json(Reports.report(report)) } else if !quiet { Console.line("re-wrapped \(file) for \(newRecipients.count) recipient(s); transfer recorded and signed by \(signer.key.publicKey.keyID)") }
+                endIfInterrupted()
             } catch {
                 throw fail(error)
             }

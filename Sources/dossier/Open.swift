@@ -82,6 +82,7 @@ extension DossierCommand {
                 } else if !quiet {
                     Console.line("opened \(receipt.report.manifest?.dossierID ?? file) into \(receipt.destination): \(receipt.filesWritten) file(s), \(Reports.bytes(receipt.bytesWritten)), every file checked")
                 }
+                endIfInterrupted()
             } catch let error as ValidationError {
                 throw error
             } catch {

@@ -92,6 +92,7 @@ extension DossierCommand {
         func run() throws {
             do {
                 try runSeal()
+                endIfInterrupted()
             } catch let error as ValidationError {
                 throw error
             } catch {

@@ -91,6 +91,16 @@ func integrityFailures(_ report: VerificationReport) -> String {
     report.checks.filter { !$0.passed && !$0.isTrustCheck }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
 }
 
+/// For a seal, an opening or an amendment that ran to its end although a stop was asked
+/// for (the signal came after the last point where it could stop cleanly): its result
+/// stands and was printed; the process then ends by the signal, as asked, so that a shell
+/// loop or a supervisor stops too.
+func endIfInterrupted() {
+    guard let signal = Interruption.pending else { return }
+    dossier_default_signal(signal)
+    raise(signal)
+}
+
 /// Turns library errors into a message and an exit code. `sealing`: an unsafe or colliding name is in the
 /// source the user gave (bad input, 1), not in a dossier that failed verification (2).
 func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {

@@ -9,8 +9,10 @@ import Testing
 struct InterruptCLITests {
     /// Starts `arguments` with the signals at their defaults (or SIGINT ignored), waits until
     /// a name starting with `prefix` appears in `folder`, stops the process (SIGSTOP), sends
-    /// `signal` `count` times 5 ms apart, lets it go on (SIGCONT) and prints how it ended:
-    /// "signal N", "status N", or "early N" when it ended before the name appeared.
+    /// `signal`, lets it go on (SIGCONT) and — with `count` 2 — sends it again 10 ms later
+    /// (the handler has run by then: one signal sent while the process is stopped would be
+    /// merged with the first). Prints how it ended: "signal N", "status N", or "early N"
+    /// when it ended before the name appeared.
     static let driver = """
         import os, signal, subprocess, sys, time
         binary, folder, prefix, sig, count, mode = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -30,10 +32,12 @@ struct InterruptCLITests {
             time.sleep(0.0005)
         if seen:
             p.send_signal(signal.SIGSTOP)
-            for i in range(count):
-                p.send_signal(sig)
-                time.sleep(0.005)
+            p.send_signal(sig)
             p.send_signal(signal.SIGCONT)
+            if count > 1:
+                time.sleep(0.01)
+                try: p.send_signal(sig)
+                except ProcessLookupError: pass
         out, err = p.communicate(timeout=120)
         code = p.returncode
         print(("early %d" % code) if not seen else ("signal %d" % -code) if code < 0 else ("status %d" % code))
@@ -90,7 +94,7 @@ struct InterruptCLITests {
 
     func names(_ folder: String) throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder).sorted() }
 
-    @Test("a seal interrupted by SIGINT, SIGTERM (twice at once, as timeout sends it) or SIGHUP leaves no temporary and no ledger made for it",
+    @Test("a seal interrupted by SIGINT, SIGTERM (again 10 ms later, as timeout sends it to the process and its group) or SIGHUP leaves no temporary and no ledger made for it",
           arguments: [(SIGINT, 1), (SIGTERM, 2), (SIGHUP, 1)])
     func interruptedSeal(signal: Int32, count: Int) throws {
         let ws = try CLIDossierTests.Workspace()
@@ -138,6 +142,35 @@ struct InterruptCLITests {
         #expect(left.isEmpty, "left behind: \(left)")
         let log = try ws.run(["log", "CASE-1"])
         #expect(log.stdout.contains("opened"), "\(log.stdout)")
+    }
+
+    @Test("a countersignature interrupted by SIGINT leaves the dossier as it was and no temporary (its copy loop stops)")
+    func interruptedCountersign() throws {
+        let ws = try CLIDossierTests.Workspace()
+        let (recipient, trust) = try CLIDossierTests().keys(ws)
+        #expect(try ws.run(["keygen", "--name", "Archive", ws.path("archive")]).status == 0)
+        var size = 64
+        try FileManager.default.createDirectory(atPath: ws.path("out"), withIntermediateDirectories: false)
+        func seal() throws {
+            for name in try names(ws.path("out")) { try FileManager.default.removeItem(atPath: ws.path("out/" + name)) }
+            try? FileManager.default.removeItem(atPath: ws.path("ledger.sqlite"))
+            let sealed = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("out/c.dossier"), "--id", "CASE-1"])
+            #expect(sealed.status == 0, "\(sealed.stderr)")
+        }
+        try Self.fill(ws, megabytes: size)
+        try seal()
+        var expected = try Data(contentsOf: URL(fileURLWithPath: ws.path("out/c.dossier")))
+        let ended = try Self.interrupt(ws, ["countersign", ws.path("out/c.dossier"), "--signer", "countersigner=" + ws.path("archive.sign"), "--trust", trust],
+                                       watching: ws.path("out"), prefix: ".c.dossier.amending-", signal: SIGINT) {
+            size *= 2
+            try Self.fill(ws, megabytes: size)
+            try seal()
+            expected = try Data(contentsOf: URL(fileURLWithPath: ws.path("out/c.dossier")))
+        }
+        #expect(ended.how == "signal \(SIGINT)", "\(ended.how) \(ended.stderr)")
+        let left = try names(ws.path("out"))
+        #expect(left == ["c.dossier"], "\(left)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: ws.path("out/c.dossier"))) == expected, "the dossier changed")
     }
 
     @Test("with SIGINT ignored (nohup, a background job) the seal goes on and completes")

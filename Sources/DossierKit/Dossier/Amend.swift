@@ -256,6 +256,8 @@ extension Dossier {
                                        hint: "check who else writes to that folder, then amend again")
                 }
             }
+            // The last moment a stop asked for can still end the amendment with nothing changed.
+            try Interruption.check()
             try beforeCommit()
             do {
                 if replacing {

@@ -163,6 +163,8 @@ extension Dossier {
             if let only = options.only { details["document"] = only }
             // Bounded: whoever can write the file can add any number of untrusted signatures.
             if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
+            // A stop asked for before now ends the opening unlogged (nothing was decrypted).
+            try Interruption.check()
             try recorder.record(.opened, for: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.

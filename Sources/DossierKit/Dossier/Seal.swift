@@ -347,6 +347,8 @@ extension Dossier {
         guard report.isValid else {
             throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
         }
+        // The last moment a stop asked for can still end the seal with nothing left behind.
+        try Interruption.check()
         if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis) }
         // The genesis entry is logged first (a dossier in place always has its history); if
         // the rename then fails — another process made the output meanwhile — the entry

@@ -231,16 +231,18 @@ enum ContentReader {
                 throw DossierError(.unsafePath, "\(path) is a device or other special file")
             }
         }
-        // After the tar's end only its zero padding (a sealer pads to a 10,240-byte record):
-        // signed bytes nobody reads are refused, and so is a bomb hidden there.
+        // After the tar's end only zero padding (some tar writers pad to a 10,240-byte record;
+        // ours writes none), in the tar's own last block as in anything after it: signed bytes
+        // nobody reads are refused, and so is a bomb hidden there.
         let trailing: (bytes: Int64, allZero: Bool)
-        do { trailing = try decompressed.drainTrailing(limit: Self.trailingPaddingLimit) } catch {
-            throw DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(error)")
+        do { trailing = try decompressed.drainTrailing(after: tar.uncompressedBytesRead, limit: Self.trailingPaddingLimit) } catch {
+            throw Self.drainFailure(error)
         }
-        guard trailing.allZero, trailing.bytes <= Self.trailingPaddingLimit else {
-            throw DossierError(.content, trailing.allZero
-                ? "the inner archive has more than \(Self.trailingPaddingLimit >> 10) KiB of zeros after its end (a sealer pads to 10 KiB)"
-                : "the inner archive has data after its end (bytes nobody reads, though signed)")
+        guard trailing.allZero else {
+            throw DossierError(.content, "the inner archive has data after its end (bytes nobody reads, though signed)")
+        }
+        guard trailing.bytes <= Self.trailingPaddingLimit else {
+            throw DossierError(.content, "the inner archive has more than \(Self.trailingPaddingLimit >> 10) KiB of zeros after its end")
         }
         // 4. Read the plaintext to its authenticated end, so the whole body is hashed.
         do {
@@ -370,6 +372,17 @@ enum ContentReader {
 
     /// Zero bytes allowed after the tar's end-of-archive blocks (FORMAT.md §2).
     static let trailingPaddingLimit: Int64 = 64 << 10
+
+    /// An error met while reading the stream on after the tar's end: a damaged chunk is the
+    /// payload's, a stop asked for stays what it is, a malformed stream is the content's.
+    private static func drainFailure(_ error: any Error) -> DossierError {
+        if let error = error as? DossierError { return error }
+        if let age = error as? AgeError { return DossierError(.payload, "the payload failed to decrypt: \(age)") }
+        if let zstd = error as? ZstdSource.Failure {
+            return DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(zstd)")
+        }
+        return DossierError(.io, "\(error)")
+    }
 
     private static func payloadFailure(_ error: ArchiveError) -> DossierError {
         if let age = error.underlying as? AgeError {

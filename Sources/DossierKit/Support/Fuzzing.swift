@@ -193,7 +193,7 @@ package enum FuzzEntryPoints {
                 if total > 64 << 20 { return }  // the signed size bounds this when opening
             }
         }
-        if let zstd = source as? ZstdSource { _ = try? zstd.drainTrailing(limit: ContentReader.trailingPaddingLimit) }
+        if let zstd = source as? ZstdSource { _ = try? zstd.drainTrailing(after: reader.uncompressedBytesRead, limit: ContentReader.trailingPaddingLimit) }
     }
 
     /// The parts of a sealed dossier other targets read (for seeds): public manifest,

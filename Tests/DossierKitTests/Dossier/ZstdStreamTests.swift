@@ -80,14 +80,26 @@ struct ZstdStreamTests {
             ("garbage", { $0 + [UInt8].random(count: 300) }, "not zstd frames"),
             ("truncated", { Array($0.dropLast(3)) }, "ends inside a frame"),
             ("half-magic", { $0 + [0x28, 0xB5] }, "ends inside a frame"),
-            ("wide-window", { _ in
-                // The same kind of tar, in one frame that asks for a 128 MiB window.
-                let plain = try ZstdStreamTests.plainTar()
-                return try Self.frame(plain, windowLog: 27)
-            }, "window above 8 MiB"),
+            // The same tar, in one frame that asks for a 128 MiB window.
+            ("wide-window", { try Self.frame(try Self.decompress($0), windowLog: 27) }, "window above 8 MiB"),
         ]
         for (name, change, says) in cases {
             let error = try Self.refusal(change, name)
+            #expect(error?.kind == .content && error?.reason.contains(says) == true, "\(name): \(error.map { "\($0.kind) \($0.reason)" } ?? "opened")")
+        }
+    }
+
+    @Test("data after the tar's end in the tar's own frame is refused too (the tar reader borrows whole blocks and stops inside one: review of session 17)")
+    func trailingDataInSameFrame() throws {
+        let fine = try Self.refusal({ try Self.frame(try Self.decompress($0) + [UInt8](repeating: 0, count: 30 << 10)) }, "same-frame-zeros")
+        #expect(fine == nil, "\(fine.map(\.reason) ?? "")")
+        let cases: [(String, [UInt8], String)] = [
+            ("same-frame-junk", Array("SECRET-UNREAD-DATA".utf8), "data after its end"),
+            ("same-frame-junk-after-zeros", [UInt8](repeating: 0, count: 4096) + [1], "data after its end"),
+            ("same-frame-many-zeros", [UInt8](repeating: 0, count: 200 << 10), "zeros after its end"),
+        ]
+        for (name, tail, says) in cases {
+            let error = try Self.refusal({ try Self.frame(try Self.decompress($0) + tail) }, name)
             #expect(error?.kind == .content && error?.reason.contains(says) == true, "\(name): \(error.map { "\($0.kind) \($0.reason)" } ?? "opened")")
         }
     }
@@ -129,21 +141,14 @@ struct ZstdStreamTests {
         return result
     }
 
-    /// The tar of the fixture's entries without compression (for a frame of another window).
-    static func plainTar() throws -> [UInt8] {
-        let fx = try DossierFixture()
-        var captured: [UInt8] = []
-        _ = try HostileDossier.build(fx, name: "plain", entries: [.file("content/x.txt")]) { inner in
-            let source = try ZstdSource(MemorySource(inner))
-            var all: [UInt8] = []
-            while true {
-                let block = try source.nextBlock()
-                if block.count == 0 { break }
-                all += block
-            }
-            captured = all
-            return inner
+    /// A zstd stream decompressed whole.
+    static func decompress(_ stream: [UInt8]) throws -> [UInt8] {
+        let source = try ZstdSource(MemorySource(stream))
+        var all: [UInt8] = []
+        while true {
+            let block = try source.nextBlock()
+            if block.count == 0 { return all }
+            all += block
         }
-        return captured
     }
 }

@@ -40,14 +40,18 @@ final class ZstdSource: BlockSource {
     private var pending = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Bytes decompressed so far.
     private(set) var totalOut: Int64 = 0
+    /// The offset (in the decompressed stream) just past its last non-zero byte so far: what
+    /// follows it is zeros. The tar reader borrows whole blocks and stops inside one at the
+    /// tar's end, so what came after the end in that block is judged by this.
+    private(set) var endOfNonZero: Int64 = 0
 
     init(_ input: ByteSource, outputSize: Int = 256 << 10) throws(Failure) {
         guard let dctx = ZSTD_createDCtx() else { throw Failure(description: "ZSTD_createDCtx failed") }
         self.dctx = dctx
         self.input = input
         output = [UInt8](repeating: 0, count: outputSize)
+        // (Every property is set: on a throw, deinit frees the context.)
         if ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, Self.windowLogMax)) != 0 {
-            ZSTD_freeDCtx(dctx)
             throw Failure(description: "zstd: cannot limit the window")
         }
     }
@@ -118,6 +122,9 @@ final class ZstdSource: BlockSource {
             atFrameStart = true
             outputFull = false
         }
+        if written > 0, let last = output[0..<written].lastIndex(where: { $0 != 0 }) {
+            endOfNonZero = totalOut + Int64(last) + 1
+        }
         totalOut += Int64(written)
         return written
     }
@@ -154,17 +161,13 @@ final class ZstdSource: BlockSource {
         return n
     }
 
-    /// Reads the rest of the stream (after the tar reader stopped): how many bytes were
-    /// left and whether all were zero; stops once more than `limit` are seen.
-    func drainTrailing(limit: Int64) throws -> (bytes: Int64, allZero: Bool) {
-        var bytes: Int64 = 0
-        var allZero = true
-        while bytes <= limit {
-            let block = try nextBlock()
-            if block.count == 0 { break }
-            bytes += Int64(block.count)
-            if allZero && block.contains(where: { $0 != 0 }) { allZero = false }
+    /// Reads the rest of the stream after the tar reader stopped at `consumed` bytes (what
+    /// it used; it may have borrowed more): how many bytes follow that point, and whether
+    /// all are zero. Stops once more than `limit` follow.
+    func drainTrailing(after consumed: Int64, limit: Int64) throws -> (bytes: Int64, allZero: Bool) {
+        while totalOut - consumed <= limit {
+            if try nextBlock().count == 0 { break }
         }
-        return (bytes, allZero)
+        return (totalOut - consumed, endOfNonZero <= consumed)
     }
 }
