@@ -497,6 +497,10 @@ public final class AccessLog: Sendable {
         guard let head else {
             if !covered.isEmpty {
                 report.problems.append("the export's checkpoint covers entries of this dossier but the export does not show its newest entry among them: entries may have been left out")
+            } else {
+                // Its rows say they all came after the checkpoint: nothing is proven by it —
+                // as for an export without one (anyone can strip a head or a checkpoint).
+                report.unusedCheckpoints.append("the export's checkpoint of size \(checkpoint.size) proves nothing about this export: it shows no newest entry of the dossier, and every entry says it came after the checkpoint")
             }
             return 0
         }

@@ -516,6 +516,19 @@ struct AccessLogTests {
         // A dossier with no entry under the checkpoint: no head, nothing proven complete.
         let later = AccessLog.verifyExport(try s.log.export(dossierID: "CC-L", actor: s.anna), trusting: s.trust)
         #expect(later.isValid && later.checkpointsVerified == 0 && later.entriesAfterCheckpoint == 3, "\(later.problems)")
+        #expect(later.unusedCheckpoints.contains { $0.contains("proves nothing about this export") }, "\(later.unusedCheckpoints)")
+        // The head stripped and every covered entry moved past the checkpoint (review of
+        // session 17: no key needed): nothing proven, and the report says so.
+        var stripped = try Self.editingHeader(honest) { $0["head"] = nil }.split(separator: "\n").map(String.init)
+        for index in 1..<stripped.count {
+            guard case .object(var line) = try JSONValue.parseCanonical(Array(stripped[index].utf8)) else { continue }
+            line["index"] = .integer(1_000_000 + Int64(index))
+            line["proof"] = nil
+            stripped[index] = String(decoding: JSONValue.object(line).canonicalBytes(), as: UTF8.self)
+        }
+        let nothing = AccessLog.verifyExport(stripped.joined(separator: "\n") + "\n", trusting: s.trust)
+        #expect(nothing.entriesAfterCheckpoint == nothing.entries.count && nothing.checkpointsVerified == 0, "\(nothing.problems)")
+        #expect(nothing.unusedCheckpoints.contains { $0.contains("proves nothing about this export") }, "\(nothing.unusedCheckpoints)")
     }
 
     @Test("a checkpoint signed before heads existed still verifies a ledger and an export's inclusion proofs, but proves no export complete")
