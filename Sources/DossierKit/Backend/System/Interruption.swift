@@ -11,11 +11,12 @@ import CDossierSystem
 /// never call `during`, and `check` then never throws.
 package enum Interruption {
     /// Runs `body` with the three signals asking for a clean stop (signals ignored, as under
-    /// nohup, stay ignored); their earlier actions are back afterwards. Whether a stop was
-    /// asked for stays readable in `pending` after `body` returns or throws.
+    /// nohup, stay ignored). They keep doing so afterwards, until the process ends: a second
+    /// signal while the caller still cleans up (removes a ledger made for a seal, prints the
+    /// message) must not kill it half-way (a test saw the message lost so). The caller ends
+    /// the process by the signal once it is done (`pending`).
     package static func during<T>(_ body: () throws -> T) rethrows -> T {
         dossier_interrupt_arm()
-        defer { dossier_interrupt_disarm() }
         return try body()
     }
 
