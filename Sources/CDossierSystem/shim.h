@@ -113,11 +113,6 @@ static inline _Atomic int *dossier_interrupt_flag(void) {
     return &flag;
 }
 
-static inline struct sigaction *dossier_interrupt_previous(void) {
-    static struct sigaction previous[3];
-    return previous;
-}
-
 static inline int dossier_interrupt_signal_number(int i) {
     static const int numbers[3] = {SIGINT, SIGTERM, SIGHUP};
     return numbers[i];
@@ -150,27 +145,22 @@ static inline void dossier_interrupt_signal(int sig) {
     raise(sig);
 }
 
-/// Catches SIGINT, SIGTERM and SIGHUP (those not ignored, as under nohup) until
-/// `dossier_interrupt_disarm`; clears an earlier stop.
+/// Catches SIGINT, SIGTERM and SIGHUP (those not ignored, as under nohup) for the rest of
+/// the process; clears an earlier stop.
 static inline void dossier_interrupt_arm(void) {
     atomic_store(dossier_interrupt_time(), 0);
     atomic_store(dossier_interrupt_flag(), 0);
     for (int i = 0; i < 3; i++) {
         int sig = dossier_interrupt_signal_number(i);
-        struct sigaction *previous = &dossier_interrupt_previous()[i];
-        sigaction(sig, 0, previous);
-        if (previous->sa_handler == SIG_IGN) continue;
+        struct sigaction previous;
+        sigaction(sig, 0, &previous);
+        if (previous.sa_handler == SIG_IGN) continue;
         struct sigaction action;
         action.sa_handler = dossier_interrupt_signal;
         sigemptyset(&action.sa_mask);
         action.sa_flags = SA_RESTART;
         sigaction(sig, &action, 0);
     }
-}
-
-/// Gives the three signals their earlier actions back; a stop asked for stays readable.
-static inline void dossier_interrupt_disarm(void) {
-    for (int i = 0; i < 3; i++) sigaction(dossier_interrupt_signal_number(i), &dossier_interrupt_previous()[i], 0);
 }
 
 /// The signal that asked for a stop since the last `dossier_interrupt_arm`, or 0.

@@ -236,7 +236,7 @@ enum ContentReader {
         // nobody reads are refused, and so is a bomb hidden there.
         let trailing: (bytes: Int64, allZero: Bool)
         do { trailing = try decompressed.drainTrailing(after: tar.uncompressedBytesRead, limit: Self.trailingPaddingLimit) } catch {
-            throw Self.drainFailure(error)
+            throw Self.payloadFailure(error)
         }
         guard trailing.allZero else {
             throw DossierError(.content, "the inner archive has data after its end (bytes nobody reads, though signed)")
@@ -373,30 +373,21 @@ enum ContentReader {
     /// Zero bytes allowed after the tar's end-of-archive blocks (FORMAT.md §2).
     static let trailingPaddingLimit: Int64 = 64 << 10
 
-    /// An error met while reading the stream on after the tar's end: a damaged chunk is the
-    /// payload's, a stop asked for stays what it is, a malformed stream is the content's.
-    private static func drainFailure(_ error: any Error) -> DossierError {
+    /// An error met reading the payload, directly or through the tar reader: a damaged chunk
+    /// is the payload's, a malformed zstd stream or tar the content's, a stop asked for
+    /// (`Interruption`) met directly stays what it is, anything else met directly is I/O.
+    private static func payloadFailure(_ error: any Error) -> DossierError {
+        if let archive = error as? ArchiveError {
+            if let underlying = archive.underlying, underlying is AgeError || underlying is ZstdSource.Failure {
+                return payloadFailure(underlying)
+            }
+            return DossierError(.content, "the inner archive is malformed: \(archive)")
+        }
         if let error = error as? DossierError { return error }
         if let age = error as? AgeError { return DossierError(.payload, "the payload failed to decrypt: \(age)") }
         if let zstd = error as? ZstdSource.Failure {
             return DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(zstd)")
         }
-        return DossierError(.io, "\(error)")
-    }
-
-    private static func payloadFailure(_ error: ArchiveError) -> DossierError {
-        if let age = error.underlying as? AgeError {
-            return DossierError(.payload, "the payload failed to decrypt: \(age)")
-        }
-        if let zstd = error.underlying as? ZstdSource.Failure {
-            return DossierError(.content, "the inner archive is not a zstd stream as a sealer writes it: \(zstd)")
-        }
-        return DossierError(.content, "the inner archive is malformed: \(error)")
-    }
-
-    private static func payloadFailure(_ error: any Error) -> DossierError {
-        if let archive = error as? ArchiveError { return payloadFailure(archive) }
-        if let age = error as? AgeError { return DossierError(.payload, "the payload failed to decrypt: \(age)") }
         return DossierError(.io, "\(error)")
     }
 }

@@ -219,8 +219,10 @@ public final class AccessLog: Sendable {
         // dossier) is a problem of its own.
         // Each statement is parsed once, here, and the chains are checked on the parsed entries.
         var byDossier: [String: [ChainRow]] = [:]
-        for record in all {
-            if record.storedHash != Hex.encode(SHA256.hash(record.statement)) {
+        // Each statement is hashed once: for its stored hash here, and for the checkpoints below.
+        let rows = Self.headRows(all)
+        for (record, row) in zip(all, rows) {
+            if record.storedHash != Hex.encode(row.hash) {
                 report.problems.append("ledger entry \(record.index) (\(record.dossierID) #\(record.sequence)) was edited: its stored hash does not match its content")
             }
             var owner = record.dossierID
@@ -240,7 +242,6 @@ public final class AccessLog: Sendable {
             Self.verifyChain(rows, dossierID: id, trust: trust, anchor: dossierID == nil ? nil : anchor, into: &report)
         }
         // Checkpoints: the entries they cover must still hash to their roots.
-        let rows = Self.headRows(all)
         let leaves = rows.map { MerkleTree.leafHash($0.hash) }
         var notes: [Checkpoint] = []
         do {
