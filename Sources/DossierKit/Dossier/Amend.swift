@@ -21,6 +21,8 @@ extension Dossier {
     /// countersignature is not written to any access log. The `dossier` command always
     /// records it; pass one whenever the dossier's ledger is at hand.
     ///
+    /// `cancellation` stops it, with nothing changed, until the entry is written.
+    ///
     /// Returns the verification of the new file, trusting `trust` plus `signer` and
     /// requiring no role.
     @discardableResult
@@ -31,17 +33,18 @@ extension Dossier {
         requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
         allowUntrusted: Bool = false,
         writingTo output: String? = nil,
-        recordingTo recorder: AccessRecorder? = nil
+        recordingTo recorder: AccessRecorder? = nil,
+        cancellation: DossierCancellation? = nil
     ) throws(DossierError) -> VerificationReport {
         try countersign(path, as: signer, trusting: trust, requiringRoles: requiredRoles, allowUntrusted: allowUntrusted,
-                        writingTo: output, recordingTo: recorder, beforeReplacingForTesting: nil)
+                        writingTo: output, recordingTo: recorder, cancellation: cancellation, beforeReplacingForTesting: nil)
     }
 
     @discardableResult
     static func countersign(
         _ path: String, as signer: DossierSigner, trusting trust: TrustStore = .empty, requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
         allowUntrusted: Bool = false, writingTo output: String? = nil, recordingTo recorder: AccessRecorder? = nil,
-        beforeReplacingForTesting: (() -> Void)?, syncFolderForTesting: (@Sendable (Int32) -> Int32)? = nil
+        cancellation: DossierCancellation? = nil, beforeReplacingForTesting: (() -> Void)?, syncFolderForTesting: (@Sendable (Int32) -> Int32)? = nil
     ) throws(DossierError) -> VerificationReport {
         // In place through a symlink: the file it names now is the one verified and replaced.
         let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
@@ -68,7 +71,8 @@ extension Dossier {
         let name = ContainerFormat.SignatureName(sequence: container.signatures.count + 1, role: signer.role, keyID: signer.key.publicKey.keyID)
         return try rewrite(container, manifest, newHeader: nil, appending: [(name.entryName, Array(signature.fileText.utf8))],
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil, logged: recorder != nil,
-                           beforeReplacing: beforeReplacingForTesting, syncFolder: syncFolderForTesting) { () throws(DossierError) in
+                           cancellation: cancellation, beforeReplacing: beforeReplacingForTesting,
+                           syncFolder: syncFolderForTesting) { () throws(DossierError) in
             try recorder?.record(.countersigned, for: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
         }
     }
@@ -95,6 +99,8 @@ extension Dossier {
     /// is recorded only in the dossier's own transfer record, not in any access log. The
     /// `dossier` command always records it; pass one whenever the dossier's ledger is at hand.
     ///
+    /// `cancellation` stops it, with nothing changed, until the entry is written.
+    ///
     /// Returns the verification of the new file, trusting `trust` plus `signer` and
     /// requiring no role.
     @discardableResult
@@ -108,7 +114,8 @@ extension Dossier {
         requiringRoles requiredRoles: Set<DossierRole> = [.sealer],
         allowUntrusted: Bool = false,
         writingTo output: String? = nil,
-        recordingTo recorder: AccessRecorder? = nil
+        recordingTo recorder: AccessRecorder? = nil,
+        cancellation: DossierCancellation? = nil
     ) throws(DossierError) -> VerificationReport {
         guard signer.role == .transferrer else {
             throw DossierError(.invalidArgument, "a transfer is signed in the role transferrer, not \(signer.role)")
@@ -155,7 +162,7 @@ extension Dossier {
         return try rewrite(container, manifest, newHeader: (newHeader.encoded, payload.headerLength),
                            appending: [(name, recordBytes), (name + ".minisig", Array(signature.fileText.utf8))],
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil,
-                           logged: recorder != nil) { () throws(DossierError) in
+                           logged: recorder != nil, cancellation: cancellation) { () throws(DossierError) in
             try recorder?.record(.transferred, for: manifest, details: [
                 "recipients": recipients.map(\.description).joined(separator: " "), "transfer": String(sequence),
                 "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason])
@@ -167,7 +174,7 @@ extension Dossier {
     private static func rewrite(
         _ container: ContainerReader, _ manifest: DossierManifest, newHeader: (bytes: [UInt8], oldLength: Int)?,
         appending extra: [(String, [UInt8])], trust: TrustStore, extraSigner: DossierSigner, output: String, replacing: Bool, logged: Bool,
-        beforeReplacing: (() -> Void)? = nil, syncFolder: (@Sendable (Int32) -> Int32)? = nil, beforeCommit: () throws(DossierError) -> Void
+        cancellation: DossierCancellation?, beforeReplacing: (() -> Void)? = nil, syncFolder: (@Sendable (Int32) -> Int32)? = nil, beforeCommit: () throws(DossierError) -> Void
     ) throws(DossierError) -> VerificationReport {
         if !replacing && FileSystem.exists(output) {
             throw DossierError(.output, "\(output) already exists", hint: "choose another name")
@@ -215,7 +222,7 @@ extension Dossier {
             var offset = container.payload.dataOffset + oldHeaderLength
             let end = container.payload.dataOffset + container.payload.size
             while offset < end {
-                try Interruption.check()
+                try Interruption.check(cancellation)
                 let n = Int(min(Int64(buffer.count), end - offset))
                 let got: Int
                 do {
@@ -257,7 +264,7 @@ extension Dossier {
                 }
             }
             // The last moment a stop asked for can still end the amendment with nothing changed.
-            try Interruption.check()
+            try Interruption.check(cancellation)
             try beforeCommit()
             do {
                 if replacing {

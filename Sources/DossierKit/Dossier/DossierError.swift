@@ -57,8 +57,9 @@ public struct DossierError: Error, Sendable, Equatable, CustomStringConvertible 
         case accessLog = "access log"
         /// Reading or writing failed (e.g. the container file cannot be opened or read).
         case io = "I/O"
-        /// A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the operation; what it had written is
-        /// removed (the CLI only: applications handle signals themselves).
+        /// The operation was asked to stop — by the application's `DossierCancellation`, or
+        /// (the CLI only) by a signal: Ctrl-C, SIGTERM, SIGHUP — and removed what it had
+        /// written. Not a fault of the dossier or the input.
         case interrupted = "interrupted"
     }
 

@@ -13,6 +13,9 @@ public struct OpenOptions: Sendable {
     public var only: String?
     /// Progress over the content bytes decrypted (total: the signed content size).
     public var progress: ProgressHandler?
+    /// Stops the opening when cancelled (`DossierCancellation`): nothing of the content stays
+    /// behind; the `opened` entry stays if it was already written.
+    public var cancellation: DossierCancellation?
     /// Space left free on the destination's file system after the content's signed size
     /// (opening is refused up front when it would not fit).
     public static let freeSpaceReserve: Int64 = 64 << 20
@@ -35,8 +38,9 @@ public struct OpenOptions: Sendable {
     /// required, untrusted dossiers are refused, everything is extracted, and no progress
     /// is reported.
     public init(requiredRoles: Set<DossierRole> = [.sealer], allowUntrusted: Bool = false, only: String? = nil,
-                progress: ProgressHandler? = nil) {
+                progress: ProgressHandler? = nil, cancellation: DossierCancellation? = nil) {
         self.progress = progress
+        self.cancellation = cancellation
         self.requiredRoles = requiredRoles
         self.allowUntrusted = allowUntrusted
         self.only = only
@@ -164,7 +168,7 @@ extension Dossier {
             // Bounded: whoever can write the file can add any number of untrusted signatures.
             if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
             // A stop asked for before now ends the opening unlogged (nothing was decrypted).
-            try Interruption.check()
+            try Interruption.check(options.cancellation)
             try recorder.record(.opened, for: manifest, details: details)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
@@ -178,7 +182,8 @@ extension Dossier {
                                       threads: threads, writebackStep: options.writebackStepForTesting, calls: options.placementCallsForTesting)
             defer { sink.cancel() }
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                                fileKey: fileKey, into: sink, progress: options.progress)
+                                                fileKey: fileKey, into: sink, progress: options.progress,
+                                                cancellation: options.cancellation)
             try sink.close()
             if let only = options.only, !sink.wroteOnly {
                 throw DossierError(.invalidArgument, "the dossier has no document \"\(only)\"")

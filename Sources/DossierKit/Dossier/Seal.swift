@@ -44,6 +44,9 @@ public struct SealOptions: Sendable {
     public var log: AccessRecorder?
     /// Progress over the content bytes read.
     public var progress: ProgressHandler?
+    /// Stops the seal when cancelled (`DossierCancellation`), with nothing left behind, as
+    /// long as the genesis entry is not yet written.
+    public var cancellation: DossierCancellation?
     /// The profile the folder must meet; sealing refuses a failing folder unless
     /// `profileOverride` gives a reason (recorded in the manifest and the access log).
     public var profile: DossierProfile?
@@ -60,8 +63,9 @@ public struct SealOptions: Sendable {
     /// Sets each option of the same name; the defaults are those described for each.
     public init(dossierID: String? = nil, publicMetadata: [String: String] = [:], compressionLevel: Int = 3,
                 replaceExisting: Bool = false, sealedAt: Date? = nil, log: AccessRecorder? = nil, progress: ProgressHandler? = nil,
-                profile: DossierProfile? = nil, profileOverride: String? = nil) {
+                profile: DossierProfile? = nil, profileOverride: String? = nil, cancellation: DossierCancellation? = nil) {
         self.progress = progress
+        self.cancellation = cancellation
         self.profile = profile
         self.profileOverride = profileOverride
         self.dossierID = dossierID
@@ -254,7 +258,7 @@ extension Dossier {
         defer { readBack?.cancel() }
         file.readBack = readBack
         // Encryption, the payload digest and the zip writing run on a second thread.
-        let pipeline = PipelinedSink(age)
+        let pipeline = PipelinedSink(age, cancellation: options.cancellation)
         // zstd on every core, in 1 MiB jobs: bounded memory whatever the dossier's size.
         let zstd: ZstdSink
         let tar: ArchiveWriter
@@ -348,7 +352,7 @@ extension Dossier {
             throw DossierError(.output, "the written dossier did not verify: \(report.failureSummary)")
         }
         // The last moment a stop asked for can still end the seal with nothing left behind.
-        try Interruption.check()
+        try Interruption.check(options.cancellation)
         if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis) }
         // The genesis entry is logged first (a dossier in place always has its history); if
         // the rename then fails — another process made the output meanwhile — the entry

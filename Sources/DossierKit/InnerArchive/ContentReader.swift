@@ -75,7 +75,8 @@ enum ContentReader {
     /// hands the content to `sink`.
     static func read(
         _ container: ContainerReader, _ manifest: DossierManifest, header: AgeHeader, headerLength: Int,
-        fileKey: SecureBytes, into sink: ContentSink, progress: ProgressHandler? = nil
+        fileKey: SecureBytes, into sink: ContentSink, progress: ProgressHandler? = nil,
+        cancellation: DossierCancellation? = nil
     ) throws(DossierError) -> Result {
         // Decrypt the body, hashing exactly the body bytes on the way.
         var crc = CRC32()
@@ -88,7 +89,7 @@ enum ContentReader {
         } catch { throw DossierError(.payload, "the payload cannot be decrypted: \(error)") }
         // Decryption (with the body digest) runs ahead on a second thread; only
         // authenticated plaintext enters the queue.
-        let prefetched = PrefetchingSource(plaintext)
+        let prefetched = PrefetchingSource(plaintext, cancellation: cancellation)
         defer { prefetched.cancel() }
         // FORMAT.md §2: the inner archive is a tar through zstd, and nothing else: the stream
         // is decompressed here, to its last byte (ZstdSource), and read as a plain tar.
@@ -378,7 +379,9 @@ enum ContentReader {
     /// (`Interruption`) met directly stays what it is, anything else met directly is I/O.
     private static func payloadFailure(_ error: any Error) -> DossierError {
         if let archive = error as? ArchiveError {
-            if let underlying = archive.underlying, underlying is AgeError || underlying is ZstdSource.Failure {
+            // What the reader's source threw (decryption, decompression, a stop asked for)
+            // is not the inner archive's fault.
+            if let underlying = archive.underlying, underlying is AgeError || underlying is ZstdSource.Failure || underlying is DossierError {
                 return payloadFailure(underlying)
             }
             return DossierError(.content, "the inner archive is malformed: \(archive)")

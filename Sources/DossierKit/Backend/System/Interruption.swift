@@ -8,7 +8,8 @@ import CDossierSystem
 /// pipeline of a seal, the reader of an opening, the copy of an amendment) `check` between
 /// blocks and throw, and the operation removes what it wrote as on any other error. A
 /// second signal stops the process at once. Applications that handle signals themselves
-/// never call `during`, and `check` then never throws.
+/// never call `during`; they stop an operation with a `DossierCancellation`, which `check`
+/// looks at too.
 package enum Interruption {
     /// Runs `body` with the three signals asking for a clean stop (signals ignored, as under
     /// nohup, stay ignored). They keep doing so afterwards, until the process ends: a second
@@ -26,10 +27,13 @@ package enum Interruption {
         return signal == 0 ? nil : signal
     }
 
-    /// Throws when a stop was asked for.
-    static func check() throws(DossierError) {
+    /// Throws when a signal asked for a stop, or when `cancellation` was cancelled.
+    static func check(_ cancellation: DossierCancellation? = nil) throws(DossierError) {
         if let signal = pending {
             throw DossierError(.interrupted, "interrupted by \(name(of: signal))")
+        }
+        if let cancellation, cancellation.isCancelled {
+            throw DossierError(.interrupted, "cancelled by the application")
         }
     }
 

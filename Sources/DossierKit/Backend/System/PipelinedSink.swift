@@ -16,9 +16,12 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     private var failure: (any Error)?
     /// No worker thread (the system refused one): writes go straight to the target.
     private(set) var direct = false
+    /// The caller's request to stop, looked at by every `write`.
+    private let cancellation: DossierCancellation?
 
-    init(_ target: ByteSink, blockSize: Int = 1 << 20, maxQueued: Int = 4) {
+    init(_ target: ByteSink, blockSize: Int = 1 << 20, maxQueued: Int = 4, cancellation: DossierCancellation? = nil) {
         self.target = target
+        self.cancellation = cancellation
         self.blockSize = blockSize
         self.maxQueued = maxQueued
         do throws(SystemThread.Refused) {
@@ -36,8 +39,8 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        // A signal that asks for a stop ends the stream here, as a failed stage would.
-        try Interruption.check()
+        // A signal or the caller's cancellation ends the stream here, as a failed stage would.
+        try Interruption.check(cancellation)
         if direct {
             if let failure { throw failure }
             if closing { throw ClosedError() }

@@ -30,8 +30,12 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
     private var cancelled = false
     private var workerDone = false
 
-    init(_ source: ByteSource, blockSize: Int = 1 << 20, maxQueued: Int = 4) {
+    /// The caller's request to stop, looked at before every block.
+    private let cancellation: DossierCancellation?
+
+    init(_ source: ByteSource, blockSize: Int = 1 << 20, maxQueued: Int = 4, cancellation: DossierCancellation? = nil) {
         self.source = source
+        self.cancellation = cancellation
         self.blockSize = blockSize
         self.maxQueued = maxQueued
         do throws(SystemThread.Refused) {
@@ -48,8 +52,8 @@ final class PrefetchingSource: BlockSource, @unchecked Sendable {
 
     /// Fills `buffer` from the source (fewer bytes only at its end).
     private func fill(_ buffer: inout [UInt8]) throws -> Int {
-        // A signal that asks for a stop ends the stream here, as a read error would.
-        try Interruption.check()
+        // A signal or the caller's cancellation ends the stream here, as a read error would.
+        try Interruption.check(cancellation)
         if buffer.count != blockSize { buffer = [UInt8](repeating: 0, count: blockSize) }
         return try buffer.withUnsafeMutableBytes { raw in
             var filled = 0

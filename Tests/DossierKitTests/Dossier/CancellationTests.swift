@@ -1,0 +1,211 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import DossierKit
+
+/// `DossierCancellation`: an application stops a seal, an opening or an amendment, and
+/// nothing of it stays behind.
+/// Counts calls from any thread.
+private final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    /// Counts one more and returns the new count.
+    func next() -> Int { count.add(1, ordering: .sequentiallyConsistent).newValue }
+    var value: Int { count.load(ordering: .sequentiallyConsistent) }
+}
+
+@Suite("Dossier: cancelling long operations")
+struct CancellationTests {
+    /// A folder of three 8 MiB files of pseudo-random bytes: more than the pipelines hold
+    /// ahead (4 blocks of 1 MiB), so a stop asked for at the first progress report is met
+    /// while the bytes still move.
+    private static func bigFolder(_ fx: DossierFixture, _ name: String) throws -> String {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var files: [String: [UInt8]] = [:]
+        for index in 1...3 {
+            var bytes = [UInt8](repeating: 0, count: 8 << 20)
+            bytes.withUnsafeMutableBytes { raw in
+                let words = raw.bindMemory(to: UInt64.self)
+                for i in words.indices {
+                    state &+= 0x9E37_79B9_7F4A_7C15
+                    var z = state
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    words[i] = z ^ (z >> 31)
+                }
+            }
+            files["scan-\(index).bin"] = bytes
+        }
+        return try fx.folder(name, files)
+    }
+
+    /// Names in `folder` that a stopped operation could have left: temporaries, staging folders.
+    private static func leftovers(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+            $0.contains(".tmp") || $0.contains(".opening-") || $0.contains(".amending-") || $0.hasPrefix(".")
+        }
+    }
+
+    private static func expectInterrupted(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try body()
+            Issue.record("finished although cancelled", sourceLocation: sourceLocation)
+        } catch let error as DossierError {
+            #expect(error.kind == .interrupted, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.reason == "cancelled by the application", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("a seal cancelled while it writes leaves no dossier, no temporary and no log entry")
+    func sealCancelledWhileWriting() throws {
+        let fx = try DossierFixture()
+        let source = try Self.bigFolder(fx, "case-big")
+        let cancellation = DossierCancellation()
+        let reports = Counter()
+        let output = fx.dir.path("case-big.dossier")
+        Self.expectInterrupted {
+            _ = try fx.seal(source, to: output, options: SealOptions(progress: { done, _ in
+                if reports.next() == 1 {
+                    #expect(done < 24 << 20)
+                    cancellation.cancel()
+                }
+            }, cancellation: cancellation))
+        }
+        // Stopped where the bytes move, not at the end (a report every 256 KiB: ~96 for the
+        // whole 24 MiB).
+        #expect((1..<48).contains(reports.value), "\(reports.value) progress reports")
+        #expect(!FileSystem.exists(output))
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+        #expect(try fx.log.history(of: "case-big").isEmpty)
+        // The same folder seals afterwards under the same id: nothing was used up.
+        let receipt = try fx.seal(source, to: output)
+        #expect(Dossier.verify(receipt.path, trusting: fx.trust).status == .valid)
+    }
+
+    @Test("a seal cancelled before it starts writes nothing")
+    func sealCancelledBefore() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("case-small", ["a.txt": Array("a".utf8)])
+        let cancellation = DossierCancellation()
+        cancellation.cancel()
+        #expect(cancellation.isCancelled)
+        Self.expectInterrupted {
+            _ = try fx.seal(source, options: SealOptions(cancellation: cancellation))
+        }
+        #expect(!FileSystem.exists(fx.dir.path("case-small.dossier")))
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+        #expect(try fx.log.history(of: "case-small").isEmpty)
+    }
+
+    @Test("an opening cancelled while it extracts leaves no content; its opened entry stays on record")
+    func openCancelledWhileExtracting() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try Self.bigFolder(fx, "case-open"))
+        let shelf = fx.dir.path("opened")
+        try FileManager.default.createDirectory(atPath: shelf, withIntermediateDirectories: false)
+        let cancellation = DossierCancellation()
+        let reports = Counter()
+        Self.expectInterrupted {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: shelf + "/case-open", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: OpenOptions(progress: { _, _ in
+                if reports.next() == 1 { cancellation.cancel() }
+            }, cancellation: cancellation))
+        }
+        #expect((1..<48).contains(reports.value), "\(reports.value) progress reports")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shelf) == [])
+        let history = try fx.log.history(of: "case-open")
+        #expect(history.map(\.event) == [.sealed, .opened])
+        #expect(fx.log.verify(dossierID: "case-open", trusting: fx.trust, anchor: receipt.manifest.accessLogGenesisSHA256).isValid)
+    }
+
+    @Test("an opening cancelled before it starts is not logged and writes nothing")
+    func openCancelledBefore() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-o", ["a.txt": Array("a".utf8)]))
+        let shelf = fx.dir.path("opened")
+        try FileManager.default.createDirectory(atPath: shelf, withIntermediateDirectories: false)
+        let cancellation = DossierCancellation()
+        cancellation.cancel()
+        Self.expectInterrupted {
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: shelf + "/case-o", trusting: fx.trust,
+                                 recordingTo: fx.recorder, options: OpenOptions(cancellation: cancellation))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: shelf) == [])
+        #expect(try fx.log.history(of: "case-o").map(\.event) == [.sealed])
+    }
+
+    @Test("a countersignature or transfer that is cancelled changes nothing: same bytes, no temporary, no log entry")
+    func amendmentsCancelled() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try Self.bigFolder(fx, "case-a"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: receipt.path))
+        let cancellation = DossierCancellation()
+        cancellation.cancel()
+        Self.expectInterrupted {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive"),
+                                    trusting: fx.trust, recordingTo: fx.recorder, cancellation: cancellation)
+        }
+        let next = try AgeX25519.generate()
+        Self.expectInterrupted {
+            try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [AgeRecipient(next.recipient)],
+                               by: DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Registry"),
+                               reason: "moved to the state archive", trusting: fx.trust, recordingTo: fx.recorder, cancellation: cancellation)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == before)
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+        #expect(try fx.log.history(of: "case-a").map(\.event) == [.sealed])
+    }
+
+    @Test("a countersignature cancelled after its copy verified, before its entry, still changes nothing")
+    func amendmentCancelledAtTheEnd() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-e", ["a.txt": Array("a".utf8)]))
+        let before = try Data(contentsOf: URL(fileURLWithPath: receipt.path))
+        let cancellation = DossierCancellation()
+        Self.expectInterrupted {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive"),
+                                    trusting: fx.trust, recordingTo: fx.recorder, cancellation: cancellation,
+                                    beforeReplacingForTesting: { cancellation.cancel() })
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == before)
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+        #expect(try fx.log.history(of: "case-e").map(\.event) == [.sealed])
+    }
+
+    @Test("Swift task cancellation stops a seal through the documented handler")
+    func taskCancellation() async throws {
+        let fx = try DossierFixture()
+        let source = try Self.bigFolder(fx, "case-task")
+        let output = fx.dir.path("case-task.dossier")
+        let started = Counter()
+        let recipients = [try AgeRecipient(fx.recipient.recipient)], signers = fx.signers
+        let recorder = fx.recorder
+        let task = Task {
+            let cancellation = DossierCancellation()
+            return try await withTaskCancellationHandler {
+                try await Task.detached {
+                    try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
+                                     options: SealOptions(log: recorder, progress: { _, _ in
+                        // Hold the seal at its first report until the task is cancelled.
+                        _ = started.next()
+                        let deadline = Date().addingTimeInterval(20)
+                        while !cancellation.isCancelled && Date() < deadline { usleep(1_000) }
+                    }, cancellation: cancellation))
+                }.value
+            } onCancel: {
+                cancellation.cancel()
+            }
+        }
+        while started.value == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("the seal finished although its task was cancelled")
+        } catch let error as DossierError {
+            #expect(error.kind == .interrupted, "\(error)")
+        }
+        #expect(!FileSystem.exists(output))
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+    }
+}
