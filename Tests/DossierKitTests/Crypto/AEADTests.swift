@@ -32,8 +32,30 @@ struct AEADTests {
                     #expect(try aead.open(sealed, nonce: iv, aad: aad) == [UInt8](hex: test.msg), label)
                 case .invalid:
                     invalid += 1
-                    #expect(throws: CryptoError.self, label) {
-                        try AEADKey(algorithm, key: key).open(sealed, nonce: iv, aad: aad)
+                    // Each invalid case is refused for its own reason: a nonce we do not
+                    // accept, or a tag that does not authenticate.
+                    let expected: CryptoError.Code
+                    switch Set(test.flags) {
+                    case ["ModifiedTag"]: expected = .authenticationFailure
+                    case ["InvalidNonceSize"], ["ZeroLengthIv"]: expected = .invalidNonce
+                    default:
+                        Issue.record("no expected failure for the flags of \(label)")
+                        continue
+                    }
+                    do {
+                        _ = try AEADKey(algorithm, key: key).open(sealed, nonce: iv, aad: aad)
+                        Issue.record("accepted: \(label)")
+                    } catch {
+                        #expect(error.code == expected, "\(error) — \(label)")
+                    }
+                    if expected == .invalidNonce {
+                        // Nor does anything get sealed under such a nonce.
+                        do {
+                            _ = try AEADKey(algorithm, key: key).seal([UInt8](hex: test.msg), nonce: iv, aad: aad)
+                            Issue.record("sealed under a refused nonce: \(label)")
+                        } catch {
+                            #expect(error.code == .invalidNonce, "\(error) — \(label)")
+                        }
                     }
                 }
             }

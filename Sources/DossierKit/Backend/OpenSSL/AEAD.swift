@@ -203,6 +203,8 @@ package final class AEADKey {
 
     /// Decrypts ciphertext-and-tag and returns the authenticated plaintext.
     package func open(_ sealed: some ContiguousBytes, nonce: some ContiguousBytes, aad: some ContiguousBytes = [UInt8]()) throws(CryptoError) -> [UInt8] {
+        // The parameters first: a nonce of the wrong size is that, whatever the data.
+        try checkNonce(nonce.withUnsafeBytes { $0.count })
         let count = sealed.withUnsafeBytes { $0.count }
         guard count >= AEADAlgorithm.tagByteCount else {
             throw CryptoError(.authenticationFailure, "ciphertext of \(count) bytes is shorter than the tag")
