@@ -383,10 +383,17 @@ public final class AccessLog: Sendable {
 
     /// Exports one dossier's log as JSON Lines that verify on their own (docs/FORMAT.md §8.5):
     /// a header, then every entry with its inclusion proof in the latest checkpoint that
-    /// covers it. With `actor`, an `exported` entry is recorded first and ends the export.
+    /// covers it. An export ends with a signed `exported` entry (that is how a verifier
+    /// knows nothing was cut from its end): with `actor`, one is recorded first; without,
+    /// the dossier's newest entry must already be one — e.g. to export again once a later
+    /// checkpoint covers it — else `.invalidArgument`, and nothing is recorded.
     public func export(dossierID: String, actor: DossierSigner? = nil, purpose: String = "export") throws(DossierError) -> String {
         // Read before the exported entry is recorded: a failure here records nothing.
         let stored = try storedCheckpoints().checkpoints
+        if actor == nil, let head = try head(of: dossierID), head.event != .exported {
+            throw DossierError(.invalidArgument, "the history of dossier \(dossierID) does not end with an exported entry, and an export must (else nobody could tell it was not cut short)",
+                               hint: "export with an actor, who is recorded as exporting it")
+        }
         if let actor {
             guard let head = try head(of: dossierID) else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
             // The number of entries before it is the head's sequence at the moment of appending.

@@ -310,7 +310,7 @@ struct AccessLogTests {
         #expect(report.unusedCheckpoints.contains { $0.contains("malformed checkpoint") }, "\(report.unusedCheckpoints)")
         #expect(try s.log.checkpoints().count == 2)
         _ = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
-        #expect(try s.log.export(dossierID: "CC-F").contains("CC-F"))
+        #expect(try s.log.export(dossierID: "CC-F", actor: s.anna).contains("CC-F"))
         // Checkpoints that cannot be read at all: the export fails before its exported entry.
         let before = try s.log.history(of: "CC-F").count
         try s.tamper("DROP TABLE checkpoints")
@@ -406,7 +406,7 @@ struct AccessLogTests {
         var cut = lines
         cut.removeLast()
         check(cut, "cut")
-        let foreign = try s.log.export(dossierID: "CC-7").split(separator: "\n").map(String.init)
+        let foreign = try s.log.export(dossierID: "CC-7", actor: s.otto).split(separator: "\n").map(String.init)
         var inserted = lines
         inserted.insert(foreign[2], at: 3)
         check(inserted, "belongs to dossier CC-7")
@@ -414,6 +414,25 @@ struct AccessLogTests {
         check(lines, "belongs to dossier CC-6")
         // An export stripped of every entry does not pass.
         check([lines[0]], "holds no entries")
+    }
+
+    @Test("an export without an actor is refused unless the history already ends with an exported entry: whatever export returns verifies")
+    func exportWithoutActor() throws {
+        let s = try Setup()
+        try s.history("CC-N", count: 3)
+        let before = try s.log.history(of: "CC-N").count
+        do {
+            _ = try s.log.export(dossierID: "CC-N")
+            Issue.record("exported a history that does not end with an exported entry")
+        } catch {
+            #expect(error.kind == .invalidArgument && error.reason.contains("exported entry"), "\(error)")
+        }
+        #expect(try s.log.history(of: "CC-N").count == before, "the refusal recorded something")
+        // With an actor: recorded, and it verifies; again without one (a later checkpoint) it still does.
+        #expect(AccessLog.verifyExport(try s.log.export(dossierID: "CC-N", actor: s.anna), trusting: s.trust).isValid)
+        try s.log.checkpoint(origin: "bureau.example", signedBy: s.office)
+        let again = AccessLog.verifyExport(try s.log.export(dossierID: "CC-N"), trusting: s.trust)
+        #expect(again.isValid && again.checkpointsVerified == 1, "\(again.problems)")
     }
 
     @Test("an export cut back to an earlier exported entry is that earlier export: intact, and no proof of what came after (FORMAT §8.5)")
