@@ -247,8 +247,15 @@ extension Dossier {
                 try file.close()
             } catch { throw DossierError(.output, "\(error)") }
 
-            var entries = trust.entries.filter { $0.publicKey.keyID != extraSigner.key.publicKey.keyID }
-            entries.append(.init(name: extraSigner.name, roles: [extraSigner.role], publicKey: extraSigner.key.publicKey))
+            // The amending key in its new role, besides the roles `trust` gives it.
+            var entries = trust.entries
+            if let index = entries.firstIndex(where: { $0.publicKey.keyID == extraSigner.key.publicKey.keyID }),
+               entries[index].publicKey == extraSigner.key.publicKey {
+                entries[index] = .init(name: entries[index].name, roles: entries[index].roles.union([extraSigner.role]), publicKey: extraSigner.key.publicKey)
+            } else {
+                entries.removeAll { $0.publicKey.keyID == extraSigner.key.publicKey.keyID }
+                entries.append(.init(name: extraSigner.name, roles: [extraSigner.role], publicKey: extraSigner.key.publicKey))
+            }
             report = verify(temporary, trusting: TrustStore(entries), requiringRoles: [])
             guard report.status != .invalid else {
                 throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")

@@ -310,6 +310,26 @@ struct AmendTests {
         #expect(Dossier.verify(receipt.path, trusting: fx.trust).status == .untrusted)
     }
 
+    @Test("the report an amendment returns trusts the amending key in its new role and keeps the roles the trust store gave it")
+    func amendingKeyKeepsItsRoles() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-k", ["a.txt": Array("a".utf8)]))
+        // The sealer's own key countersigns, then transfers (one archivist doing all three).
+        let countersigned = try Dossier.countersign(receipt.path, as: DossierSigner(key: fx.sealer, role: .countersigner, name: "Anna Archivist"),
+                                                    trusting: fx.trust)
+        #expect(countersigned.status == .valid, "\(countersigned.failureSummary)")
+        let countersigner = TrustStore([.init(name: "Anna Archivist", roles: [.sealer, .countersigner], publicKey: fx.sealer.publicKey)]
+                                       + fx.trust.entries.dropFirst())
+        let transferred = try Dossier.rewrap(receipt.path, with: [fx.recipient.identity], to: [AgeRecipient(try AgeX25519.generate().recipient)],
+                                             by: DossierSigner(key: fx.sealer, role: .transferrer, name: "Anna Archivist"),
+                                             reason: "moved", trusting: countersigner)
+        #expect(transferred.status == .valid, "\(transferred.failureSummary)")
+        // As `verify` says with the same trust plus the new roles.
+        let roles: Set<DossierRole> = [.sealer, .countersigner, .transferrer]
+        let trust = TrustStore([.init(name: "Anna Archivist", roles: roles, publicKey: fx.sealer.publicKey)] + fx.trust.entries.dropFirst())
+        #expect(Dossier.verify(receipt.path, trusting: trust).status == .valid)
+    }
+
     @Test("a header swapped without a transfer record is detected")
     func unrecordedHeaderChange() throws {
         let fx = try DossierFixture()
