@@ -50,7 +50,7 @@ extension Dossier {
         let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
-            throw DossierError(.container, "cannot countersign: \(report.failureSummary)")
+            throw structureFailure(report, "cannot countersign")
         }
         checkSignatures(container, manifest, trust: trust, requiredRoles: requiredRoles, into: &report)
         let chain = checkTransfers(container, manifest, trust: trust, into: &report)
@@ -130,7 +130,7 @@ extension Dossier {
         let path = output == nil ? (FileSystem.realPath(path) ?? path) : path
         var report = VerificationReport(path: path)
         guard let (container, manifest) = checkStructure(path, into: &report) else {
-            throw DossierError(.container, "cannot transfer: \(report.failureSummary)")
+            throw structureFailure(report, "cannot transfer")
         }
         checkSignatures(container, manifest, trust: trust, requiredRoles: requiredRoles, into: &report)
         let chain = checkTransfers(container, manifest, trust: trust, into: &report)

@@ -109,7 +109,7 @@ extension Dossier {
         var report = VerificationReport(path: path)
         report.requiredRoles = options.requiredRoles.sorted()
         guard let (container, manifest) = checkStructure(path, into: &report) else {
-            throw DossierError(.container, "verification failed: \(report.failureSummary)")
+            throw structureFailure(report, "verification failed")
         }
         checkSignatures(container, manifest, trust: trust, requiredRoles: options.requiredRoles, into: &report)
         let chain = checkTransfers(container, manifest, trust: trust, into: &report)

@@ -105,6 +105,13 @@ extension Dossier {
         return report
     }
 
+    /// The error of an opening or an amendment whose file failed `checkStructure`: `.io` when
+    /// it could not be read at all (missing, a folder, no permission), else `.container`.
+    static func structureFailure(_ report: VerificationReport, _ what: String) -> DossierError {
+        if let unreadable = report.unreadable { return DossierError(.io, "\(what): \(unreadable)") }
+        return DossierError(.container, "\(what): \(report.failureSummary)")
+    }
+
     /// Container framing, entries, manifest. Returns nil (after recording the failure) when unreadable.
     static func checkStructure(_ path: String, into report: inout VerificationReport) -> (ContainerReader, DossierManifest)? {
         let container: ContainerReader

@@ -330,6 +330,32 @@ struct AmendTests {
         #expect(Dossier.verify(receipt.path, trusting: trust).status == .valid)
     }
 
+    @Test("opening, countersigning or transferring a file that is missing or a folder is an I/O error, not a damaged container")
+    func unreadableIsIO() throws {
+        let fx = try DossierFixture()
+        let signer = DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive")
+        let mover = DossierSigner(key: try SigningKey.generate(), role: .transferrer, name: "Registry")
+        let recipient = try AgeRecipient(fx.recipient.recipient)
+        for path in [fx.dir.path("no-such.dossier"), fx.dir.url.path] {
+            let attempts: [(String, () throws(DossierError) -> Void)] = [
+                ("open", { () throws(DossierError) in
+                    _ = try Dossier.open(path, with: [fx.recipient.identity], into: fx.dir.path("out"), trusting: fx.trust, recordingTo: fx.recorder) }),
+                ("countersign", { () throws(DossierError) in try Dossier.countersign(path, as: signer, trusting: fx.trust) }),
+                ("rewrap", { () throws(DossierError) in
+                    try Dossier.rewrap(path, with: [fx.recipient.identity], to: [recipient], by: mover,
+                                       reason: "moved", trusting: fx.trust) }),
+            ]
+            for (name, attempt) in attempts {
+                do throws(DossierError) {
+                    try attempt()
+                    Issue.record("\(name) of \(path) went through")
+                } catch {
+                    #expect(error.kind == .io, "\(name) of \(path): \(error)")
+                }
+            }
+        }
+    }
+
     @Test("a header swapped without a transfer record is detected")
     func unrecordedHeaderChange() throws {
         let fx = try DossierFixture()
