@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 
 /// One stored row: its position in the ledger (its Merkle leaf index) and the raw
 /// columns, parsed only when verified so that a damaged row can be named.
@@ -56,8 +57,21 @@ protocol LedgerStore: AnyObject, Sendable {
 /// disk before it returns), immediate transactions and a busy timeout so that several
 /// processes can append at once.
 final class SQLiteLedger: LedgerStore, @unchecked Sendable {
-    private let pool: any DatabaseWriter
+    private let connections: any DatabaseWriter
     let path: String
+    /// Set by `close`: afterwards every use says so (SQLite itself answered a write with
+    /// "SQLite error 21: out of memory").
+    private let closed = Atomic<Bool>(false)
+
+    /// The connections, or the error of a closed ledger.
+    private var pool: any DatabaseWriter {
+        get throws(DossierError) {
+            guard !closed.load(ordering: .acquiring) else {
+                throw DossierError(.accessLog, "the access log \(path) is closed", hint: "open it again (AccessLog(path:)) to use it")
+            }
+            return connections
+        }
+    }
 
     /// Refuses to open a ledger where the system gives this process no thread besides its
     /// own: GRDB's database queues are libdispatch queues, and libdispatch, freeing one (when
@@ -103,9 +117,9 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             }
         }
         if immutable {
-            pool = try openImmutable()
+            connections = try openImmutable()
         } else {
-            do { pool = try open(path) } catch { pool = try openImmutable() }
+            do { connections = try open(path) } catch { connections = try openImmutable() }
         }
     }
 
@@ -135,8 +149,8 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                                        hint: "give the ledger file")
                 }
             }
-            pool = try DatabasePool(path: path, configuration: config)
-            try pool.write { db in
+            connections = try DatabasePool(path: path, configuration: config)
+            try connections.write { db in
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS entries (
                         idx INTEGER PRIMARY KEY,
@@ -291,5 +305,9 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size, rowid") }
     }
 
-    func close() throws { try pool.close() }
+    func close() throws {
+        guard !closed.load(ordering: .acquiring) else { return }
+        try connections.close()
+        closed.store(true, ordering: .releasing)
+    }
 }

@@ -435,6 +435,33 @@ struct AccessLogTests {
         #expect(again.isValid && again.checkpointsVerified == 1, "\(again.problems)")
     }
 
+    @Test("a closed log says it is closed, for every use")
+    func closedLog() throws {
+        let s = try Setup()
+        try s.history("CC-C", count: 2)
+        try s.log.close()
+        let uses: [(String, () throws(DossierError) -> Void)] = [
+            ("record", { () throws(DossierError) in
+                try s.log.record(.opened, dossierID: "CC-C", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "p") }),
+            ("history", { () throws(DossierError) in _ = try s.log.history(of: "CC-C") }),
+            ("checkpoint", { () throws(DossierError) in _ = try s.log.checkpoint(origin: "bureau.example", signedBy: s.office) }),
+            ("checkpoints", { () throws(DossierError) in _ = try s.log.checkpoints() }),
+            ("export", { () throws(DossierError) in _ = try s.log.export(dossierID: "CC-C", actor: s.anna) }),
+        ]
+        for (name, use) in uses {
+            do throws(DossierError) {
+                try use()
+                Issue.record("\(name) worked on a closed log")
+            } catch {
+                #expect(error.kind == .accessLog && error.reason.contains("is closed"), "\(name): \(error)")
+            }
+        }
+        let report = s.log.verify(trusting: s.trust)
+        #expect(!report.isIntact && report.problems.contains { $0.contains("is closed") }, "\(report.problems)")
+        // Closing again is harmless.
+        try s.log.close()
+    }
+
     @Test("an export cut back to an earlier exported entry is that earlier export: intact, and no proof of what came after (FORMAT §8.5)")
     func exportCutToEarlierExport() throws {
         let s = try Setup()
