@@ -103,7 +103,7 @@ extension Dossier {
         }
         do { try FileSystem.requireUsableName(destination) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
         if let only = options.only {
-            do { _ = try DossierPath.validate(Array(only.utf8)) } catch { throw DossierError(.invalidArgument, "--only: \(error)") }
+            do { _ = try DossierPath.validate(Array(only.utf8)) } catch { throw DossierError(.invalidArgument, "the document to open (OpenOptions.only; --only on the command line): \(error)") }
         }
         // 1. Authenticate before decrypting anything.
         var report = VerificationReport(path: path)
