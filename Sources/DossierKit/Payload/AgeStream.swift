@@ -267,10 +267,18 @@ final class AgeStreamDecryptor {
             }
         } catch where !last {
             // A full-size chunk may be the last one.
-            last = true
-            try withBytes(ciphertext) { (c) throws(AgeError) in
-                try AgeStream.decryptChunk(aead, index: index, last: true,
-                                           ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<count]), into: plaintextOut)
+            do {
+                try withBytes(ciphertext) { (c) throws(AgeError) in
+                    try AgeStream.decryptChunk(aead, index: index, last: true,
+                                               ciphertext: UnsafeRawBufferPointer(rebasing: c[0..<count]), into: plaintextOut)
+                }
+                last = true
+            } catch let asLast {
+                // Neither: named as the last chunk only when nothing follows it (a middle
+                // chunk was reported as "(last)").
+                var atEnd = false
+                do { atEnd = try reader.peek() == nil } catch {}
+                throw atEnd ? asLast : error
             }
         }
         if last {

@@ -367,6 +367,22 @@ struct AgeTests {
         #expect(outcome(second) == (.payload, AgeStream.chunkSize))
         var tag = good; tag[good.count - 1] ^= 1
         #expect(outcome(tag) == (.payload, 2 * AgeStream.chunkSize))
+        // The error names the chunk, and calls it the last only when it is (a full-size
+        // chunk in the middle was reported as "chunk 1 (last)").
+        func reason(_ bytes: [UInt8]) -> String {
+            do {
+                let reader = try AgeDecryptingReader(from: MemorySource(bytes), identities: [key.identity])
+                while try reader.nextChunk() != nil {}
+                return "no error"
+            } catch { return error.reason }
+        }
+        #expect(reason(first).hasPrefix("chunk 0 does not authenticate"), "\(reason(first))")
+        #expect(reason(second).hasPrefix("chunk 1 does not authenticate"), "\(reason(second))")
+        #expect(reason(tag).hasPrefix("chunk 2 (last) does not authenticate"), "\(reason(tag))")
+        // A full-size last chunk, modified: it is the last one.
+        let full = try Age.encrypt(Self.pattern(2 * AgeStream.chunkSize), to: [AgeRecipient(key.recipient)])
+        var fullLast = full; fullLast[full.count - 1] ^= 1
+        #expect(reason(fullLast).hasPrefix("chunk 1 (last) does not authenticate"), "\(reason(fullLast))")
         // Truncation at a chunk boundary and in the middle; an appended byte.
         #expect(outcome(Array(good.prefix(headerLength + 16 + AgeStream.encryptedChunkSize))).0 == .payload)
         #expect(outcome(Array(good.dropLast(3))).0 == .payload)
