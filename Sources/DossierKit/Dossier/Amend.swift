@@ -190,7 +190,7 @@ extension Dossier {
             // refused here, before anything is logged; one that starts after the first has
             // replaced the file finds it replaced (below).
             guard container.file.lockExclusively() else {
-                throw DossierError(.output, "\(output) is being amended by another process right now; nothing was changed",
+                throw DossierError(.output, "\(output) is being amended by another process (or thread) right now; nothing was changed",
                                    hint: "try again when it has finished")
             }
             folder = Glibc.open(FileSystem.parent(of: output), O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -144,7 +144,8 @@ public struct VerificationReport: Sendable {
     /// True when `status` is `.valid`.
     public var isValid: Bool { status == .valid }
 
-    /// The first failed checks, for an error message.
+    /// Every failed check as "name: detail", joined by "; " (empty when none failed), for an
+    /// error message.
     public var failureSummary: String {
         checks.filter { !$0.passed }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
     }

@@ -11,7 +11,9 @@ public enum LogEvent: String, Sendable, CaseIterable {
     case verified
     /// Opened whole, or one document (`details["document"]`).
     case opened
-    /// Re-wrapped for new recipients (`details["recipients"]`, `details["from"]`).
+    /// Re-wrapped for new recipients (`details["recipients"]`, `details["transfer"]` — the
+    /// transfer record's number —, `details["from"]` — the header digest it replaced — and
+    /// `details["reason"]`).
     case transferred
     /// Countersigned (`details["keyId"]` and `details["role"]` name the new signature).
     case countersigned
