@@ -173,7 +173,7 @@ struct CancellationTests {
         #expect(try fx.log.history(of: "case-e").map(\.event) == [.sealed])
     }
 
-    @Test("Swift task cancellation stops a seal through the documented handler")
+    @Test("Dossier.run: the work runs on a thread of its own, and cancelling the task stops it with nothing left behind")
     func taskCancellation() async throws {
         let fx = try DossierFixture()
         let source = try Self.bigFolder(fx, "case-task")
@@ -182,19 +182,14 @@ struct CancellationTests {
         let recipients = [try AgeRecipient(fx.recipient.recipient)], signers = fx.signers
         let recorder = fx.recorder
         let task = Task {
-            let cancellation = DossierCancellation()
-            return try await withTaskCancellationHandler {
-                try await Task.detached {
-                    try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
-                                     options: SealOptions(log: recorder, progress: { _, _ in
-                        // Hold the seal at its first report until the task is cancelled.
-                        _ = started.next()
-                        let deadline = Date().addingTimeInterval(20)
-                        while !cancellation.isCancelled && Date() < deadline { usleep(1_000) }
-                    }, cancellation: cancellation))
-                }.value
-            } onCancel: {
-                cancellation.cancel()
+            try await Dossier.run { cancellation in
+                try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output,
+                                 options: SealOptions(log: recorder, progress: { _, _ in
+                    // Hold the seal at its first report until the task is cancelled.
+                    guard started.next() == 1 else { return }
+                    let deadline = Date().addingTimeInterval(10)
+                    while !cancellation.isCancelled && Date() < deadline { usleep(1_000) }
+                }, cancellation: cancellation))
             }
         }
         while started.value == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
@@ -207,5 +202,31 @@ struct CancellationTests {
         }
         #expect(!FileSystem.exists(output))
         #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+        #expect(try fx.log.history(of: "case-task").isEmpty)
+
+        // Not cancelled: the result comes back, from a thread named for it.
+        let (receipt, thread) = try await Dossier.run { _ in
+            let name = try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+            return (try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: output, options: SealOptions(log: recorder)),
+                    name.trimmingCharacters(in: .newlines))
+        }
+        #expect(thread == "dossier.run")
+        #expect(Dossier.verify(receipt.path, trusting: fx.trust).status == .valid)
+        // A task cancelled before it starts the work: stopped at once.
+        let earlyOutput = fx.dir.path("early.dossier")
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await Dossier.run { cancellation in
+                try Dossier.seal(source, to: recipients, signedBy: signers, writingTo: earlyOutput,
+                                 options: SealOptions(dossierID: "case-early", cancellation: cancellation))
+            }
+        }
+        do {
+            _ = try await early.value
+            Issue.record("a cancelled task sealed")
+        } catch let error as DossierError {
+            #expect(error.kind == .interrupted, "\(error)")
+        }
+        #expect(!FileSystem.exists(fx.dir.path("early.dossier")))
     }
 }
