@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "DossierKit",
             dependencies: [
-                "CDossierOpenSSL", "CDossierArchive", "CDossierDeflate", "CDossierZstd", "CDossierSystem",
+                "CDossierOpenSSL", "CDossierArchive", "CDossierDeflate", "CDossierZstd", "CDossierSystem", "CDossierZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]

@@ -450,12 +450,32 @@ final class ContentWriter {
     /// Links, devices and unsafe names are refused; missing parent folders are added.
     func addArchive(_ path: String) throws(DossierError) {
         let reader: ArchiveReader
+        // What the file starts with: a damaged archive of a kind we read is not "not an archive".
+        let kind = Self.archiveKind(path)
         let notAnArchive = { (error: ArchiveError) in
-            DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
-                         hint: "seal the case folder, or the archive the case system exported")
+            if let kind {
+                return DossierError(.source, "\(path) looks like a \(kind) but cannot be read: it is damaged or cut short (\(error))",
+                                    hint: "ask the case system for the archive again, or seal the case folder")
+            }
+            return DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
+                                hint: "seal the case folder, or the archive the case system exported (zip, tar, tar.gz, tar.bz2, tar.xz, tar.zst, 7z)")
         }
-        do { reader = try ArchiveReader(.file(path), tarOnly: false) } catch {
-            throw error.underlying == nil ? notAnArchive(error) : DossierError(.source, "cannot read \(path): \(error)")
+        // The file as it is now: it must be the same when the last entry has been read.
+        let before: stat
+        do { before = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path): \(error)") }
+        do throws(ArchiveError) {
+            if kind == "gzip-compressed archive" {
+                // A tar through gzip (zip and 7z compress inside): decompressed and checked here.
+                let file: FileSource
+                do { file = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
+                let gzip: GzipSource
+                do { gzip = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
+                reader = try ArchiveReader(.stream(gzip), tarOnly: true, zstd: false)
+            } else {
+                reader = try ArchiveReader(.file(path), tarOnly: false)
+            }
+        } catch {
+            throw error.underlying == nil || error.underlying is GzipSource.Failure ? notAnArchive(error) : DossierError(.source, "cannot read \(path): \(error)")
         }
         // A zip / 7z bomb is refused by its declared sizes, before its data is expanded:
         // the same 1,000:1 bound the sealed dossier must keep (docs/FORMAT.md §7).
@@ -463,6 +483,7 @@ final class ContentWriter {
         let (product, overflow) = archiveSize.multipliedReportingOverflow(by: DossierManifest.Limits.maxExpansionRatio)
         let budget = overflow ? Int64.max : product + DossierManifest.Limits.expansionSlack
         var expanded: Int64 = 0
+        var entriesRead = 0
         while true {
             let entry: ArchiveEntryInfo?
             do { entry = try reader.nextEntry() } catch {
@@ -470,6 +491,7 @@ final class ContentWriter {
                 throw DossierError(.source, "reading \(path) failed: \(error)")
             }
             guard let entry else { break }
+            entriesRead += 1
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
             while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
@@ -482,6 +504,9 @@ final class ContentWriter {
             }
             switch entry.kind {
             case .directory:
+                if let size = entry.size, size > 0 {
+                    throw DossierError(.source, "archive entry \(name) is a folder entry that carries \(size) bytes of data (a file, or a damaged archive)")
+                }
                 if writtenDirectories.contains(name) { continue }
                 try addParents(of: name, mtime: entry.mtime)
                 do { try collisions.insert(name, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
@@ -505,6 +530,38 @@ final class ContentWriter {
                 throw DossierError(.source, "archive entry \(name) is a special file; a dossier holds only regular files and folders")
             }
         }
+        // Zeros, an empty zip, a tar of end blocks: libarchive reads them as empty archives.
+        guard entriesRead > 0 else {
+            throw DossierError(.source, "\(path) holds no files or folders (an empty or blank archive)",
+                               hint: "ask the case system for the archive again, or seal the case folder")
+        }
+        let after: stat
+        do { after = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path) again: \(error)") }
+        guard after.st_dev == before.st_dev, after.st_ino == before.st_ino, after.st_size == before.st_size,
+              after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+              after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec else {
+            throw DossierError(.source, "\(path) changed while it was read", hint: "seal it again when nothing writes to it")
+        }
+    }
+
+    /// What `path` starts with, as people call it, when it is an archive or compression we read.
+    static func archiveKind(_ path: String) -> String? {
+        guard let source = try? FileSource(path: path) else { return nil }
+        var head = [UInt8](repeating: 0, count: 265)
+        var count = 0
+        while count < head.count, let n = try? head.withUnsafeMutableBytes({ try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...])) }), n > 0 {
+            count += n
+        }
+        let bytes = head[0..<count]
+        func starts(_ magic: [UInt8]) -> Bool { bytes.starts(with: magic) }
+        if starts([0x1F, 0x8B]) { return "gzip-compressed archive" }
+        if starts([0x42, 0x5A, 0x68]) { return "bzip2-compressed archive" }
+        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz-compressed archive" }
+        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return "zstd-compressed archive" }
+        if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) { return "zip archive" }
+        if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z archive" }
+        if count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return "tar archive" }
+        return nil
     }
 
     private func addParents(of name: String, mtime: Int64) throws(DossierError) {

@@ -5,14 +5,6 @@ import Testing
 
 /// `DossierCancellation`: an application stops a seal, an opening or an amendment, and
 /// nothing of it stays behind.
-/// Counts calls from any thread.
-private final class Counter: Sendable {
-    private let count = Atomic<Int>(0)
-    /// Counts one more and returns the new count.
-    func next() -> Int { count.add(1, ordering: .sequentiallyConsistent).newValue }
-    var value: Int { count.load(ordering: .sequentiallyConsistent) }
-}
-
 @Suite("Dossier: cancelling long operations")
 struct CancellationTests {
     /// A folder of three 8 MiB files of pseudo-random bytes: more than the pipelines hold
@@ -62,7 +54,7 @@ struct CancellationTests {
         let fx = try DossierFixture()
         let source = try Self.bigFolder(fx, "case-big")
         let cancellation = DossierCancellation()
-        let reports = Counter()
+        let reports = CallCounter()
         let output = fx.dir.path("case-big.dossier")
         Self.expectInterrupted {
             _ = try fx.seal(source, to: output, options: SealOptions(progress: { done, _ in
@@ -105,7 +97,7 @@ struct CancellationTests {
         let shelf = fx.dir.path("opened")
         try FileManager.default.createDirectory(atPath: shelf, withIntermediateDirectories: false)
         let cancellation = DossierCancellation()
-        let reports = Counter()
+        let reports = CallCounter()
         Self.expectInterrupted {
             _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: shelf + "/case-open", trusting: fx.trust,
                                  recordingTo: fx.recorder, options: OpenOptions(progress: { _, _ in
@@ -178,7 +170,7 @@ struct CancellationTests {
         let fx = try DossierFixture()
         let source = try Self.bigFolder(fx, "case-task")
         let output = fx.dir.path("case-task.dossier")
-        let started = Counter()
+        let started = CallCounter()
         let recipients = [try AgeRecipient(fx.recipient.recipient)], signers = fx.signers
         let recorder = fx.recorder
         let task = Task {

@@ -46,10 +46,14 @@ final class ArchiveReader {
             if zstd { archive_read_support_filter_zstd(archive) }
             archive_read_support_format_tar(archive)
         } else {
-            // What case systems hand in, as documented: zip, tar (any variant, any common
-            // compression) and 7z. Not "all": libarchive would read a plain text file as
-            // mtree and an empty file as an empty archive.
-            archive_read_support_filter_all(archive)
+            // What case systems hand in, as documented: zip, tar (any variant; plain or
+            // through bzip2, xz or zstd — gzip is decompressed by `GzipSource`, which checks
+            // what libarchive's filter does not) and 7z. Not "all": libarchive would read a
+            // plain text file as mtree, and its other filters decode uuencode, lz4, lzip… or
+            // hand the input to whatever lrzip, lzop or grzip is on PATH.
+            archive_read_support_filter_bzip2(archive)
+            archive_read_support_filter_xz(archive)
+            archive_read_support_filter_zstd(archive)
             archive_read_support_format_zip(archive)
             archive_read_support_format_tar(archive)
             archive_read_support_format_gnutar(archive)
@@ -115,8 +119,7 @@ final class ArchiveReader {
         if let sourceError {
             throw ArchiveError("\(what): \(sourceError)", underlying: sourceError)
         }
-        let message = archive_error_string(archive).map { String(cString: $0) } ?? "libarchive status \(status)"
-        throw ArchiveError("\(what): \(message)")
+        throw ArchiveError("\(what): \(LibArchive.message(archive, status))")
     }
 
     /// The next entry, or nil at the end of the archive.

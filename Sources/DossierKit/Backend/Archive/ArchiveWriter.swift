@@ -84,7 +84,7 @@ final class ArchiveWriter {
         if let sinkError {
             throw ArchiveError("\(what): \(sinkError)", underlying: sinkError)
         }
-        let message = archive_error_string(archive).map { String(cString: $0) } ?? "libarchive status \(status)"
+        let message = LibArchive.message(archive, status)
         // Warnings are failures too: a refusal or a lossy conversion must not pass silently.
         throw ArchiveError("\(what): \(message)")
     }

@@ -30,7 +30,7 @@ final class DiskWriter {
     private func check(_ status: Int32, _ what: String) throws(ArchiveError) {
         // ARCHIVE_WARN is how libarchive reports refusals ("Path contains '..'"): a failure here.
         guard status != ARCHIVE_OK else { return }
-        let message = archive_error_string(archive).map { String(cString: $0) } ?? "libarchive status \(status)"
+        let message = LibArchive.message(archive, status)
         let code = archive_errno(archive)
         // libarchive's own refusals carry no system error (ARCHIVE_ERRNO_MISC is -1).
         guard code > 0 else { throw ArchiveError("\(what): \(message)") }

@@ -9,6 +9,20 @@ enum LibArchive {
     /// libarchive's version number, e.g. 3006002.
     static var versionNumber: Int { Int(archive_version_number()) }
 
+    /// libarchive's message for the last error of `archive`, on one line (some end with a
+    /// line break); when it set none, what its status means.
+    static func message(_ archive: OpaquePointer, _ status: Int32) -> String {
+        if let text = archive_error_string(archive) {
+            let message = String(decoding: cStringBytes(text), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !message.isEmpty { return message.replacingOccurrences(of: "\n", with: "; ") }
+        }
+        switch status {
+        case ARCHIVE_FATAL: return "the archive is damaged or cut short (libarchive gave no reason)"
+        case ARCHIVE_WARN: return "libarchive warned without a reason"
+        default: return "libarchive status \(status), no reason given"
+        }
+    }
+
     // A C.UTF-8 LC_CTYPE locale, created once per process.
     nonisolated(unsafe) private static let utf8Locale: locale_t? = dossier_utf8_locale()
 

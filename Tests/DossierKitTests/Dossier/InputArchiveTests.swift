@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import DossierKit
+
+/// Archives handed in by a case system (`seal ARCHIVE`), damaged or odd: sealed exactly, or
+/// refused with a clear error and nothing left behind — never sealed with other content.
+@Suite("Dossier: input archives that are damaged, incomplete or not what they claim")
+struct InputArchiveTests {
+    /// Runs python3 with `script` and `arguments`; the script writes the archive.
+    private static func python(_ script: String, _ arguments: [String]) throws {
+        let python = try #require(Subprocess.which("python3"), "python3 is not installed: run scripts/setup")
+        let result = try Subprocess.run(python, ["-c", script] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    /// Seals `path` and expects a refusal of kind `.source` whose reason contains `needle`;
+    /// nothing may be left in the fixture's folder but what was there.
+    private static func expectRefused(_ fx: DossierFixture, _ path: String, _ needle: String,
+                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path))
+        do {
+            // An id of its own each time: a seal that wrongly went through used up its id.
+            let id = "refused-" + String(FileSystem.lastComponent(of: path).map { $0.isLetter || $0.isNumber ? $0 : "-" })
+            let receipt = try fx.seal(path, id: id, to: fx.dir.path("refused.dossier"))
+            Issue.record("sealed \(path): \(receipt.manifest.fileCount) files", sourceLocation: sourceLocation)
+            try? FileManager.default.removeItem(atPath: receipt.path)
+        } catch let error as DossierError {
+            #expect(error.kind == .source && error.reason.contains(needle), "\(error)", sourceLocation: sourceLocation)
+            #expect(!error.reason.contains("\n") && !error.reason.contains("\\u{A}"), "\(error)", sourceLocation: sourceLocation)
+        }
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path)) == before, sourceLocation: sourceLocation)
+    }
+
+    /// A tar of two text files (a.txt: 100 KB, b.txt), written by Python's tarfile.
+    private static let makeTar = """
+        import io,sys,tarfile
+        t=tarfile.open(sys.argv[1],'w',format=tarfile.PAX_FORMAT)
+        for name,data in [('a.txt',b'line of the case file\\n'*4800),('b.txt',b'second document\\n')]:
+            i=tarfile.TarInfo(name); i.size=len(data); i.mtime=1700000000; t.addfile(i,io.BytesIO(data))
+        t.close()
+        """
+
+    @Test("a .tar.gz whose data or trailer does not match its CRC-32 or length is refused (libarchive never checked them)")
+    func gzipChecksums() throws {
+        let fx = try DossierFixture()
+        let tar = fx.dir.path("case.tar")
+        try Self.python(Self.makeTar, [tar])
+        // Stored deflate blocks (level 0): a changed content byte still decompresses, so
+        // only the CRC-32 in the trailer tells.
+        let stored = fx.dir.path("stored.tar.gz")
+        try Self.python("import gzip,sys; open(sys.argv[2],'wb').write(gzip.compress(open(sys.argv[1],'rb').read(),compresslevel=0,mtime=0))", [tar, stored])
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: stored)))
+        let receipt = try fx.seal(stored, id: "stored-ok", to: fx.dir.path("stored-ok.dossier"))
+        #expect(receipt.manifest.fileCount == 2)
+        let at = bytes.firstIndex(of: UInt8(ascii: "l"))! + 2000
+        bytes[at] ^= 0x01
+        let flipped = fx.dir.path("flipped.tar.gz")
+        try Data(bytes).write(to: URL(fileURLWithPath: flipped))
+        try Self.expectRefused(fx, flipped, "CRC")
+        bytes[at] ^= 0x01
+        // The trailer: CRC-32, then the length.
+        for (name, offset) in [("crc.tar.gz", bytes.count - 8), ("length.tar.gz", bytes.count - 2)] {
+            var changed = bytes
+            changed[offset] ^= 0x40
+            try Data(changed).write(to: URL(fileURLWithPath: fx.dir.path(name)))
+            try Self.expectRefused(fx, fx.dir.path(name), name.hasPrefix("crc") ? "CRC" : "length")
+        }
+    }
+
+    @Test("compressions the README does not list (uuencode, …) are refused, not decoded by whatever libarchive or PATH offers")
+    func unlistedCompression() throws {
+        let fx = try DossierFixture()
+        let tar = fx.dir.path("case.tar")
+        try Self.python(Self.makeTar, [tar])
+        let uu = fx.dir.path("case.tar.uu")
+        try Self.python("import binascii,sys\nd=open(sys.argv[1],'rb').read()\nw=open(sys.argv[2],'wb'); w.write(b'begin 644 case.tar\\n')\nfor i in range(0,len(d),45): w.write(binascii.b2a_uu(d[i:i+45]))\nw.write(b'`\\nend\\n')", [tar, uu])
+        try Self.expectRefused(fx, uu, "neither a folder nor a zip, tar or 7z archive")
+    }
+
+    @Test("an archive that holds nothing — zeros, an empty zip, a tar of end blocks — is refused, not sealed as an empty dossier")
+    func emptyArchives() throws {
+        let fx = try DossierFixture()
+        let inputs: [(String, [UInt8])] = [
+            ("zeros.zip", [UInt8](repeating: 0, count: 5 << 20)), ("zeros.tar", [UInt8](repeating: 0, count: 1024)),
+            ("empty.zip", [0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0, count: 18)),
+            ("zeros-then-data.7z", [UInt8](repeating: 0, count: 1024) + (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }),
+        ]
+        for (name, content) in inputs {
+            try Data(content).write(to: URL(fileURLWithPath: fx.dir.path(name)))
+            try Self.expectRefused(fx, fx.dir.path(name), "holds no files or folders")
+        }
+    }
+
+    @Test("a zip folder entry that carries data is refused (its bytes would be dropped)")
+    func folderWithData() throws {
+        let fx = try DossierFixture()
+        let zip = fx.dir.path("folder-data.zip")
+        try Self.python("import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('a.txt','a')\nz.writestr('notadir/','x'*400)\nz.close()", [zip])
+        try Self.expectRefused(fx, zip, "folder entry")
+    }
+
+    @Test("an archive that changes while it is read stops the seal")
+    func changedWhileRead() throws {
+        let fx = try DossierFixture()
+        let tar = fx.dir.path("changing.tar")
+        try Self.python("""
+            import io,sys,tarfile
+            t=tarfile.open(sys.argv[1],'w',format=tarfile.PAX_FORMAT)
+            for n in range(4):
+                data=bytes([65+n])*(1<<20); i=tarfile.TarInfo('f%d.txt'%n); i.size=len(data); t.addfile(i,io.BytesIO(data))
+            t.close()
+            """, [tar])
+        let size = try FileManager.default.attributesOfItem(atPath: tar)[.size] as! Int
+        let changed = CallCounter()
+        do {
+            let receipt = try fx.seal(tar, id: "changing", to: fx.dir.path("changing.dossier"), options: SealOptions(progress: { _, _ in
+                guard changed.next() == 1, let handle = FileHandle(forUpdatingAtPath: tar) else { return }
+                // Same size, new bytes near the end (not yet read).
+                try? handle.seek(toOffset: UInt64(size - 4096))
+                handle.write(Data(repeating: 0x5A, count: 10))
+                try? handle.close()
+            }))
+            Issue.record("sealed an archive that changed: \(receipt.manifest.fileCount) files")
+        } catch let error as DossierError {
+            #expect(error.kind == .source && error.reason.contains("changed while it was read"), "\(error)")
+        }
+        #expect(changed.value >= 1)
+        #expect(!FileSystem.exists(fx.dir.path("changing.dossier")))
+    }
+}
