@@ -463,14 +463,28 @@ final class ContentWriter {
         // The file as it is now: it must be the same when the last entry has been read.
         let before: stat
         do { before = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path): \(error)") }
+        // A tar (plain or compressed) is read as a stream we see, to check its end; zip and
+        // 7z (which compress inside) from the file, which they need to seek in.
+        var tarStream: InputTarStream?
         do throws(ArchiveError) {
-            if kind == "gzip-compressed archive" {
-                // A tar through gzip (zip and 7z compress inside): decompressed and checked here.
+            let decompressed: ByteSource?
+            switch kind {
+            case "gzip-compressed archive"?:
+                // Decompressed and checked by GzipSource (libarchive's filter checks nothing).
                 let file: FileSource
                 do { file = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
-                let gzip: GzipSource
-                do { gzip = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
-                reader = try ArchiveReader(.stream(gzip), tarOnly: true, zstd: false)
+                do { decompressed = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
+            case "bzip2-compressed archive"?, "xz-compressed archive"?, "zstd-compressed archive"?:
+                decompressed = try LibArchiveDecoder(path: path)
+            case "tar archive"?:
+                do { decompressed = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
+            default:
+                decompressed = nil
+            }
+            if let decompressed {
+                let stream = InputTarStream(decompressed)
+                tarStream = stream
+                reader = try ArchiveReader(.stream(stream), tarOnly: true, zstd: false)
             } else {
                 reader = try ArchiveReader(.file(path), tarOnly: false)
             }
@@ -534,6 +548,15 @@ final class ContentWriter {
         guard entriesRead > 0 else {
             throw DossierError(.source, "\(path) holds no files or folders (an empty or blank archive)",
                                hint: "ask the case system for the archive again, or seal the case folder")
+        }
+        if let tarStream {
+            let problem: String?
+            do { problem = try tarStream.endProblem(consumed: reader.uncompressedBytesRead, lastEntryEnd: reader.lastEntryEnd) } catch {
+                throw DossierError(.source, "reading \(path) failed: \(error)")
+            }
+            if let problem {
+                throw DossierError(.source, "\(path): \(problem)", hint: "ask the case system for the archive again, or seal the case folder")
+            }
         }
         let after: stat
         do { after = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path) again: \(error)") }

@@ -67,6 +67,56 @@ struct InputArchiveTests {
         }
     }
 
+    @Test("a tar cut after a whole entry, with a lone end block, or with data after its end is refused — plain and compressed; padding zeros are fine")
+    func tarEnds() throws {
+        let fx = try DossierFixture()
+        let tar = fx.dir.path("case.tar")
+        try Self.python(Self.makeTar, [tar])
+        let whole = Array(try Data(contentsOf: URL(fileURLWithPath: tar)))
+        // Python pads to 10,240 bytes; the entries: a.txt (207 blocks of data), b.txt (one).
+        let lastHeader = try #require((0..<(whole.count / 512)).map { $0 * 512 }.last {
+            whole[$0..<($0 + 5)].elementsEqual("b.txt".utf8)
+        })
+        let bEnd = lastHeader + 512 + 512   // b.txt's header and its one data block
+        let variants: [(String, [UInt8], String?)] = [
+            ("whole", whole, nil),
+            ("two-blocks", Array(whole[0..<(bEnd + 1024)]), nil),
+            ("cut-after-b", Array(whole[0..<bEnd]), "without its end-of-archive blocks"),
+            ("cut-after-a", Array(whole[0..<lastHeader]), "without its end-of-archive blocks"),
+            ("cut-in-a", Array(whole[0..<(lastHeader - 512)]), "Truncated tar archive"),
+            ("lone-block", Array(whole[0..<(bEnd + 512)]), "single end-of-archive block"),
+            ("two-tars", Array(whole[0..<(bEnd + 1024)]) + whole, "data follows the end of the tar"),
+            ("junk", whole + [0x41], "data follows the end of the tar"),
+        ]
+        // A last file whose content ends in zeros, cut right after it: its zeros are not end blocks.
+        let zeros = fx.dir.path("zeros.tar")
+        try Self.python("import io,sys,tarfile\nt=tarfile.open(sys.argv[1],'w')\nd=b'x'+bytes(4095)\ni=tarfile.TarInfo('c.bin'); i.size=len(d); t.addfile(i,io.BytesIO(d))\nt.close()", [zeros])
+        let zeroEnded = Array(try Data(contentsOf: URL(fileURLWithPath: zeros)))
+        try Data(zeroEnded[0..<(512 + 4096)]).write(to: URL(fileURLWithPath: zeros))
+        try Self.expectRefused(fx, zeros, "without its end-of-archive blocks")
+        for (name, bytes, problem) in variants {
+            for compression in ["", "gz", "xz", "bz2"] {
+                let path = fx.dir.path("\(name).tar" + (compression.isEmpty ? "" : "." + compression))
+                try Data(bytes).write(to: URL(fileURLWithPath: fx.dir.path("\(name).raw")))
+                let module = ["gz": "gzip", "xz": "lzma", "bz2": "bz2"][compression]
+                if let module {
+                    try Self.python("import \(module),sys; open(sys.argv[2],'wb').write(\(module).compress(open(sys.argv[1],'rb').read()))",
+                                    [fx.dir.path("\(name).raw"), path])
+                } else {
+                    try Data(bytes).write(to: URL(fileURLWithPath: path))
+                }
+                try FileManager.default.removeItem(atPath: fx.dir.path("\(name).raw"))
+                if let problem {
+                    try Self.expectRefused(fx, path, problem)
+                } else {
+                    let id = "\(name)-\(compression.isEmpty ? "plain" : compression)"
+                    let receipt = try fx.seal(path, id: id, to: fx.dir.path(id + ".dossier"))
+                    #expect(receipt.manifest.fileCount == 2, "\(path)")
+                }
+            }
+        }
+    }
+
     @Test("compressions the README does not list (uuencode, …) are refused, not decoded by whatever libarchive or PATH offers")
     func unlistedCompression() throws {
         let fx = try DossierFixture()

@@ -34,8 +34,8 @@ final class ArchiveReader {
     private var entryOpen = false
 
     /// - Parameters:
-    ///   - tarOnly: accept only tar — for the dossier payload; otherwise any format and filter
-    ///     libarchive supports (archives handed in by case systems).
+    ///   - tarOnly: accept only tar — for the dossier payload and for tars handed in by case
+    ///     systems (decompressed before); otherwise zip, 7z and tar, without any filter.
     ///   - zstd: with `tarOnly`, also a tar through zstd (libarchive's filter); the payload's
     ///     inner archive is decompressed by `ZstdSource` and read as a plain tar.
     init(_ input: Input, tarOnly: Bool, zstd: Bool = true) throws(ArchiveError) {
@@ -46,14 +46,12 @@ final class ArchiveReader {
             if zstd { archive_read_support_filter_zstd(archive) }
             archive_read_support_format_tar(archive)
         } else {
-            // What case systems hand in, as documented: zip, tar (any variant; plain or
-            // through bzip2, xz or zstd — gzip is decompressed by `GzipSource`, which checks
-            // what libarchive's filter does not) and 7z. Not "all": libarchive would read a
-            // plain text file as mtree, and its other filters decode uuencode, lz4, lzip… or
-            // hand the input to whatever lrzip, lzop or grzip is on PATH.
-            archive_read_support_filter_bzip2(archive)
-            archive_read_support_filter_xz(archive)
-            archive_read_support_filter_zstd(archive)
+            // What case systems hand in, as documented: zip and 7z (which compress inside),
+            // and a tar without a ustar mark (old v7). No filters: a compressed tar is
+            // decompressed before (`GzipSource`, `LibArchiveDecoder`) and read as a stream,
+            // to check its end (`InputTarStream`). Not "all": libarchive would read a plain
+            // text file as mtree, and its other filters decode uuencode, lz4, lzip… or hand
+            // the input to whatever lrzip, lzop or grzip is on PATH.
             archive_read_support_format_zip(archive)
             archive_read_support_format_tar(archive)
             archive_read_support_format_gnutar(archive)
@@ -88,6 +86,11 @@ final class ArchiveReader {
     var filterNames: [String] {
         (0..<archive_filter_count(archive)).map { archive_filter_name(archive, $0).map { String(cString: $0) } ?? "?" }
     }
+
+    /// In a tar: where the last entry's data (with its padding) ends in the decompressed
+    /// stream, when known; what follows it up to `uncompressedBytesRead` after the end is
+    /// what libarchive took for the end-of-archive blocks.
+    private(set) var lastEntryEnd: Int64?
 
     /// False until libarchive has recognised the format (at the first `nextEntry`).
     var formatRecognized: Bool { archive_format(archive) != 0 }
@@ -150,9 +153,17 @@ final class ArchiveReader {
         } else {
             kind = .other(type)
         }
+        // Where this entry's stored data ends in a tar, padded to its 512-byte block (a
+        // sparse entry stores less than its size: unknown).
+        let size = archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil
+        if let size, archive_entry_sparse_count(entry) == 0 {
+            lastEntryEnd = uncompressedBytesRead + (size + 511) / 512 * 512
+        } else {
+            lastEntryEnd = nil
+        }
         return ArchiveEntryInfo(
             pathBytes: pathBytes, kind: kind,
-            size: archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil,
+            size: size,
             mode: UInt32(archive_entry_mode(entry)) & 0o7777,
             mtime: Int64(archive_entry_mtime(entry)),
             linkTarget: linkTarget)
