@@ -460,6 +460,10 @@ final class ContentWriter {
             return DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
                                 hint: "seal the case folder, or the archive the case system exported (zip, tar, tar.gz, tar.bz2, tar.xz, tar.zst, 7z)")
         }
+        if kind == "empty zip archive" {
+            throw DossierError(.source, "\(path) holds no files or folders (an empty zip)",
+                               hint: "ask the case system for the archive again, or seal the case folder")
+        }
         // The file as it is now: it must be the same when the last entry has been read.
         let before: stat
         do { before = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path): \(error)") }
@@ -506,6 +510,12 @@ final class ContentWriter {
             }
             guard let entry else { break }
             entriesRead += 1
+            if entriesRead == 1 && reader.isZip {
+                // Before anything of it is sealed: one name for each entry.
+                do { try InputZipDirectory.check(path) } catch {
+                    throw DossierError(.source, "\(path) cannot be sealed: \(error)", hint: "ask the case system for the archive again, or seal the case folder")
+                }
+            }
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
             while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
@@ -581,7 +591,8 @@ final class ContentWriter {
         if starts([0x42, 0x5A, 0x68]) { return "bzip2-compressed archive" }
         if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz-compressed archive" }
         if starts([0x28, 0xB5, 0x2F, 0xFD]) { return "zstd-compressed archive" }
-        if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) { return "zip archive" }
+        if starts([0x50, 0x4B, 0x03, 0x04]) { return "zip archive" }
+        if starts([0x50, 0x4B, 0x05, 0x06]) { return "empty zip archive" }
         if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z archive" }
         if count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return "tar archive" }
         return nil

@@ -117,6 +117,45 @@ struct InputArchiveTests {
         }
     }
 
+    @Test("a zip is read by its central directory: a name that differs in the entry, a zip cut before its end record, are refused; an entry the directory does not list is not sealed")
+    func zipDirectory() throws {
+        let fx = try DossierFixture()
+        let zip = fx.dir.path("names.zip")
+        try Self.python("import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('a.txt','alpha')\nz.writestr('b.txt','beta')\nz.close()", [zip])
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: zip)))
+        let receipt = try fx.seal(zip, id: "zip-ok", to: fx.dir.path("zip-ok.dossier"))
+        #expect(receipt.manifest.fileCount == 2)
+        // The first local header's name (offset 30): "a.txt" → "x.txt"; the directory still says a.txt.
+        #expect(bytes[30..<35].elementsEqual("a.txt".utf8))
+        bytes[30] = UInt8(ascii: "x")
+        try Data(bytes).write(to: URL(fileURLWithPath: fx.dir.path("renamed.zip")))
+        try Self.expectRefused(fx, fx.dir.path("renamed.zip"), "in its central directory but \"x.txt\" in the entry itself")
+        bytes[30] = UInt8(ascii: "a")
+        // Cut inside the central directory, and right before the end record.
+        for (name, length) in [("cut-directory.zip", bytes.count - 40), ("cut-end.zip", bytes.count - 22)] {
+            try Data(bytes[0..<length]).write(to: URL(fileURLWithPath: fx.dir.path(name)))
+            try Self.expectRefused(fx, fx.dir.path(name), "looks like a zip archive but cannot be read")
+        }
+        // A local entry before the listed ones that the directory does not list (an
+        // update that left it behind): not part of the zip, as unzip reads it.
+        let stale = fx.dir.path("stale.zip")
+        try Self.python("""
+            import sys,zipfile,io
+            old=io.BytesIO(); z=zipfile.ZipFile(old,'w'); z.writestr('01.txt','old'); z.close()
+            local=old.getvalue()[:old.getvalue().index(b'PK\\x01\\x02')]
+            new=io.BytesIO(); z=zipfile.ZipFile(new,'w'); z.writestr('02.txt','new'); z.close()
+            d=bytearray(new.getvalue()); e=d.rindex(b'PK\\x05\\x06')
+            off=int.from_bytes(d[e+16:e+20],'little')+len(local); d[e+16:e+20]=off.to_bytes(4,'little')
+            c=d.index(b'PK\\x01\\x02'); lo=int.from_bytes(d[c+42:c+46],'little')+len(local); d[c+42:c+46]=lo.to_bytes(4,'little')
+            open(sys.argv[1],'wb').write(local+bytes(d))
+            """, [stale])
+        let listed = try fx.seal(stale, id: "zip-stale", to: fx.dir.path("zip-stale.dossier"))
+        #expect(listed.manifest.fileCount == 1)
+        let out = fx.dir.path("stale-out")
+        _ = try Dossier.open(listed.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        #expect(try DossierFixture.contents(of: out) == ["02.txt": Array("new".utf8)])
+    }
+
     @Test("compressions the README does not list (uuencode, …) are refused, not decoded by whatever libarchive or PATH offers")
     func unlistedCompression() throws {
         let fx = try DossierFixture()

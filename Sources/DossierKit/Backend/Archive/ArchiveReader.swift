@@ -52,7 +52,9 @@ final class ArchiveReader {
             // to check its end (`InputTarStream`). Not "all": libarchive would read a plain
             // text file as mtree, and its other filters decode uuencode, lz4, lzip… or hand
             // the input to whatever lrzip, lzop or grzip is on PATH.
-            archive_read_support_format_zip(archive)
+            // Seekable only: by the central directory, as unzip reads a zip (the streaming
+            // reader sealed local entries the directory does not list, and zips cut short).
+            archive_read_support_format_zip_seekable(archive)
             archive_read_support_format_tar(archive)
             archive_read_support_format_gnutar(archive)
             archive_read_support_format_7zip(archive)
@@ -91,6 +93,9 @@ final class ArchiveReader {
     /// stream, when known; what follows it up to `uncompressedBytesRead` after the end is
     /// what libarchive took for the end-of-archive blocks.
     private(set) var lastEntryEnd: Int64?
+
+    /// Whether libarchive read the archive as a zip (valid after the first `nextEntry`).
+    var isZip: Bool { archive_format(archive) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_ZIP }
 
     /// False until libarchive has recognised the format (at the first `nextEntry`).
     var formatRecognized: Bool { archive_format(archive) != 0 }
