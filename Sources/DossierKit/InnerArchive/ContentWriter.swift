@@ -524,7 +524,10 @@ final class ContentWriter {
             let name: String
             do { name = try DossierPath.validate(nameBytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
                 .map { DossierPath.nfc(Array($0)) }.joined(separator: [UInt8(ascii: "/")]).map { $0 }) } catch {
-                throw DossierError(.unsafePath, "the archive has an unsafe entry: \(error)")
+                // Zips from older Windows tools name files in a code page (CP437, …), not UTF-8.
+                let legacy = String(validating: nameBytes, as: UTF8.self) == nil
+                throw DossierError(.unsafePath, "the archive has an unsafe entry: \(error)",
+                                   hint: legacy ? "its names are not UTF-8 (an older tool's code page): ask for the archive with UTF-8 names (7-Zip, Info-ZIP 3 or bsdtar write them), or extract it and seal the folder" : nil)
             }
             switch entry.kind {
             case .directory:
@@ -533,11 +536,11 @@ final class ContentWriter {
                 }
                 if writtenDirectories.contains(name) { continue }
                 try addParents(of: name, mtime: entry.mtime)
-                do { try collisions.insert(name, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                do { try collisions.insert(name, isFolder: true) } catch { throw DossierError(.unsafePath, "in the archive: \(error)") }
                 try addDirectory(name, mode: entry.mode, mtime: entry.mtime)
             case .file:
                 try addParents(of: name, mtime: entry.mtime)
-                do { try collisions.insert(name, isFolder: false) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+                do { try collisions.insert(name, isFolder: false) } catch { throw DossierError(.unsafePath, "in the archive: \(error)") }
                 guard let size = entry.size, size >= 0 else {
                     throw DossierError(.source, "archive entry \(name) has no recorded size")
                 }
@@ -603,7 +606,7 @@ final class ContentWriter {
         for component in FileSystem.components(of: name).dropLast() {
             parent += parent.isEmpty ? component : "/" + component
             if writtenDirectories.contains(parent) { continue }
-            do { try collisions.insert(parent, isFolder: true) } catch { throw DossierError(.unsafePath, "the archive has \(error)") }
+            do { try collisions.insert(parent, isFolder: true) } catch { throw DossierError(.unsafePath, "in the archive: \(error)") }
             try addDirectory(parent, mode: 0o755, mtime: mtime)
         }
     }

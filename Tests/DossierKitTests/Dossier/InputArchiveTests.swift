@@ -156,6 +156,21 @@ struct InputArchiveTests {
         #expect(try DossierFixture.contents(of: out) == ["02.txt": Array("new".utf8)])
     }
 
+    @Test("a zip whose names are in a code page (CP437), not UTF-8, is refused with a hint what to ask for")
+    func codePageNames() throws {
+        let fx = try DossierFixture()
+        let zip = fx.dir.path("cp437.zip")
+        // "Xbc.txt" in the local header and the directory, its X then made CP437's é (0x82).
+        try Self.python("import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('Xbc.txt','x')\nz.close()\nd=open(sys.argv[1],'rb').read().replace(b'Xbc.txt',b'\\x82bc.txt')\nopen(sys.argv[1],'wb').write(d)", [zip])
+        do {
+            _ = try fx.seal(zip, id: "cp437", to: fx.dir.path("cp437.dossier"))
+            Issue.record("sealed a zip with a CP437 name")
+        } catch let error as DossierError {
+            #expect(error.kind == .unsafePath && error.reason.contains("not valid UTF-8"), "\(error)")
+            #expect(error.hint?.contains("UTF-8 names") == true, "\(error)")
+        }
+    }
+
     @Test("compressions the README does not list (uuencode, …) are refused, not decoded by whatever libarchive or PATH offers")
     func unlistedCompression() throws {
         let fx = try DossierFixture()
