@@ -502,6 +502,9 @@ final class ContentWriter {
         let budget = overflow ? Int64.max : product + DossierManifest.Limits.expansionSlack
         var expanded: Int64 = 0
         var entriesRead = 0
+        // A zip's names as its central directory lists them, and as libarchive read them.
+        var zipDirectory: [[UInt8]]?
+        var zipNames: [[UInt8]] = []
         while true {
             let entry: ArchiveEntryInfo?
             do { entry = try reader.nextEntry() } catch {
@@ -512,10 +515,11 @@ final class ContentWriter {
             entriesRead += 1
             if entriesRead == 1 && reader.isZip {
                 // Before anything of it is sealed: one name for each entry.
-                do { try InputZipDirectory.check(path) } catch {
+                do { zipDirectory = try InputZipDirectory.check(path) } catch {
                     throw DossierError(.source, "\(path) cannot be sealed: \(error)", hint: "ask the case system for the archive again, or seal the case folder")
                 }
             }
+            if zipDirectory != nil { zipNames.append(entry.pathBytes) }
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
             while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
@@ -531,7 +535,9 @@ final class ContentWriter {
             }
             switch entry.kind {
             case .directory:
-                if let size = entry.size, size > 0 {
+                // (A tar's GNU dumpdir entry lists the folder's names as its data: libarchive
+                // skips it. Elsewhere the bytes would be a file's, dropped.)
+                if let size = entry.size, size > 0, !reader.isTar {
                     throw DossierError(.source, "archive entry \(name) is a folder entry that carries \(size) bytes of data (a file, or a damaged archive)")
                 }
                 if writtenDirectories.contains(name) { continue }
@@ -571,6 +577,10 @@ final class ContentWriter {
                 throw DossierError(.source, "\(path): \(problem)", hint: "ask the case system for the archive again, or seal the case folder")
             }
         }
+        if let zipDirectory, zipDirectory.sorted(by: { $0.lexicographicallyPrecedes($1) }) != zipNames.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            throw DossierError(.source, "\(path) cannot be sealed: its entries are not the ones its central directory lists (\(zipNames.count) read, \(zipDirectory.count) listed)",
+                               hint: "ask the case system for the archive again, or seal the case folder")
+        }
         let after: stat
         do { after = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path) again: \(error)") }
         guard after.st_dev == before.st_dev, after.st_ino == before.st_ino, after.st_size == before.st_size,
@@ -593,7 +603,10 @@ final class ContentWriter {
         if starts([0x1F, 0x8B]) { return "gzip-compressed archive" }
         if starts([0x42, 0x5A, 0x68]) { return "bzip2-compressed archive" }
         if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz-compressed archive" }
-        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return "zstd-compressed archive" }
+        // A zstd frame, or a skippable frame first (pzstd, the seekable format).
+        if starts([0x28, 0xB5, 0x2F, 0xFD]) || (count >= 4 && bytes[bytes.startIndex] & 0xF0 == 0x50 && Array(bytes[1..<4]) == [0x2A, 0x4D, 0x18]) {
+            return "zstd-compressed archive"
+        }
         if starts([0x50, 0x4B, 0x03, 0x04]) { return "zip archive" }
         if starts([0x50, 0x4B, 0x05, 0x06]) { return "empty zip archive" }
         if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z archive" }

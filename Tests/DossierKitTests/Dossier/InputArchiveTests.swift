@@ -134,7 +134,7 @@ struct InputArchiveTests {
         // Cut inside the central directory, and right before the end record.
         for (name, length) in [("cut-directory.zip", bytes.count - 40), ("cut-end.zip", bytes.count - 22)] {
             try Data(bytes[0..<length]).write(to: URL(fileURLWithPath: fx.dir.path(name)))
-            try Self.expectRefused(fx, fx.dir.path(name), "looks like a zip archive but cannot be read")
+            try Self.expectRefused(fx, fx.dir.path(name), "no end-of-central-directory record: it is cut short")
         }
         // A local entry before the listed ones that the directory does not list (an
         // update that left it behind): not part of the zip, as unzip reads it.
@@ -168,6 +168,68 @@ struct InputArchiveTests {
         } catch let error as DossierError {
             #expect(error.kind == .unsafePath && error.reason.contains("not valid UTF-8"), "\(error)")
             #expect(error.hint?.contains("UTF-8 names") == true, "\(error)")
+        }
+    }
+
+    /// Python helpers that build zips by hand (as the diff review did).
+    private static let zipParts = """
+        import struct,zlib,sys
+        def local(name,data): return struct.pack('<4sHHHHHIIIHH',b'PK\\3\\4',20,0,0,0,0,zlib.crc32(data),len(data),len(data),len(name),0)+name+data
+        def central(name,data,off,extra=b''): return struct.pack('<4sHHHHHHIIIHHHHHII',b'PK\\1\\2',45,45,0,0,0,0,zlib.crc32(data),len(data),len(data),len(name),len(extra),0,0,0,0,off)+name+extra
+        def eocd(n,size,off,comment=b''): return struct.pack('<4sHHHHIIH',b'PK\\5\\6',0,0,n,n,size,off,len(comment))+comment
+        d=b'hello\\n'; body=local(b'a.txt',d)+local(b'b.txt',d); cd=central(b'a.txt',d,0)+central(b'b.txt',d,len(local(b'a.txt',d)))
+
+        """
+
+    @Test("zips as tools write them seal — a zip64 end record with plain values, a 20 KB comment, bytes after the end record — and crafted ones are refused, never crash")
+    func zipVariants() throws {
+        let fx = try DossierFixture()
+        let good: [(String, String)] = [
+            // Info-ZIP from a pipe: zip64 end record and locator although no field overflows.
+            ("zip64.zip", "z64=struct.pack('<4sQHHIIQQQQ',b'PK\\6\\6',44,45,45,0,0,2,2,len(cd),len(body))\nloc=struct.pack('<4sIQI',b'PK\\6\\7',0,len(body)+len(cd),1)\nout=body+cd+z64+loc+eocd(2,len(cd),len(body))"),
+            ("comment.zip", "out=body+cd+eocd(2,len(cd),len(body),b'c'*20000)"),
+            ("trailing.zip", "out=body+cd+eocd(2,len(cd),len(body))+bytes(4)"),
+        ]
+        for (name, build) in good {
+            try Self.python(Self.zipParts + build + "\nopen(sys.argv[1],'wb').write(out)", [fx.dir.path(name)])
+            let id = "zip-" + name.replacingOccurrences(of: ".", with: "-")
+            let receipt = try fx.seal(fx.dir.path(name), id: id, to: fx.dir.path(id + ".dossier"))
+            let out = fx.dir.path(id + "-out")
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+            #expect(try DossierFixture.contents(of: out) == ["a.txt": Array("hello\n".utf8), "b.txt": Array("hello\n".utf8)], "\(name)")
+        }
+        let bad: [(String, String, String)] = [
+            // A zip64 offset near Int64.max for the second entry: refused (it trapped on overflow).
+            ("overflow.zip", "cd2=central(b'a.txt',d,0)+central(b'b.txt',d,0xFFFFFFFF,struct.pack('<HHQ',1,8,0x7FFFFFFFFFFFFFF0))\nout=body+cd2+eocd(2,len(cd2),len(body))", "beyond its end"),
+            // A second directory (a.txt → the local x.txt) hidden in the first end record's comment.
+            ("hidden.zip", "body=local(b'x.txt',d); cd1=central(b'x.txt',d,0); cd2=central(b'a.txt',d,0)\ntail=cd2+eocd(1,len(cd2),len(body)+len(cd1)+22)+bytes(2)\nout=body+cd1+struct.pack('<4sHHHHIIH',b'PK\\5\\6',0,0,1,1,len(cd1),len(body),len(tail))+tail", "in its central directory but \"x.txt\" in the entry itself"),
+        ]
+        for (name, build, problem) in bad {
+            try Self.python(Self.zipParts + build + "\nopen(sys.argv[1],'wb').write(out)", [fx.dir.path(name)])
+            try Self.expectRefused(fx, fx.dir.path(name), problem)
+        }
+    }
+
+    @Test("tars as tools write them seal: zstd behind a skippable frame (pzstd), GNU incremental dumpdir entries")
+    func tarVariants() throws {
+        let fx = try DossierFixture()
+        let source = try fx.folder("incr-src", ["a.txt": Array("alpha".utf8), "sub/b.txt": Array("beta".utf8)])
+        let tarTool = try #require(Subprocess.which("tar")), zstdTool = try #require(Subprocess.which("zstd"), "zstd is not installed: run scripts/setup")
+        let incremental = fx.dir.path("incr.tar")
+        let made = try Subprocess.run(tarTool, ["-g", fx.dir.path("snapshot"), "-cf", incremental, "-C", source, "."])
+        #expect(made.status == 0, "\(made.stderr)")
+        let plain = fx.dir.path("plain.tar")
+        #expect(try Subprocess.run(tarTool, ["-cf", plain, "-C", source, "."]).status == 0)
+        #expect(try Subprocess.run(zstdTool, ["-q", "-f", plain, "-o", fx.dir.path("plain.tar.zst")]).status == 0)
+        // A skippable frame (magic 0x184D2A50, 4 bytes of payload) before the zstd frame.
+        let skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]
+        let zst = Array(try Data(contentsOf: URL(fileURLWithPath: fx.dir.path("plain.tar.zst"))))
+        try Data(skippable + zst).write(to: URL(fileURLWithPath: fx.dir.path("skippable.tar.zst")))
+        for (index, path) in [incremental, fx.dir.path("skippable.tar.zst")].enumerated() {
+            let receipt = try fx.seal(path, id: "tool-\(index)", to: fx.dir.path("tool-\(index).dossier"))
+            let out = fx.dir.path("tool-\(index)-out")
+            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+            #expect(try DossierFixture.contents(of: out) == ["a.txt": Array("alpha".utf8), "sub/b.txt": Array("beta".utf8)], "\(path)")
         }
     }
 

@@ -52,9 +52,10 @@ final class ArchiveReader {
             // to check its end (`InputTarStream`). Not "all": libarchive would read a plain
             // text file as mtree, and its other filters decode uuencode, lz4, lzip… or hand
             // the input to whatever lrzip, lzop or grzip is on PATH.
-            // Seekable only: by the central directory, as unzip reads a zip (the streaming
-            // reader sealed local entries the directory does not list, and zips cut short).
-            archive_read_support_format_zip_seekable(archive)
+            // By the central directory where libarchive finds it (in the last 16 KiB), else
+            // by the local headers; either way `InputZipDirectory` checks the result against
+            // the central directory (a zip cut short, or local entries it does not list).
+            archive_read_support_format_zip(archive)
             archive_read_support_format_tar(archive)
             archive_read_support_format_gnutar(archive)
             archive_read_support_format_7zip(archive)
@@ -96,6 +97,9 @@ final class ArchiveReader {
 
     /// Whether libarchive read the archive as a zip (valid after the first `nextEntry`).
     var isZip: Bool { archive_format(archive) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_ZIP }
+
+    /// Whether libarchive read the archive as a tar (valid after the first `nextEntry`).
+    var isTar: Bool { archive_format(archive) & ARCHIVE_FORMAT_BASE_MASK == ARCHIVE_FORMAT_TAR }
 
     /// False until libarchive has recognised the format (at the first `nextEntry`).
     var formatRecognized: Bool { archive_format(archive) != 0 }
