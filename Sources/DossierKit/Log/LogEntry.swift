@@ -108,8 +108,10 @@ public struct LogEntry: Sendable, Equatable {
 
     /// Refuses a purpose that is not one line of at most `maxPurposeBytes` bytes.
     static func checkPurpose(_ purpose: String) throws(DossierError) {
-        guard purpose.utf8.count <= maxPurposeBytes, !purpose.contains(where: \.isNewline) else {
-            throw DossierError(.invalidArgument, "the purpose must be one line of at most \(maxPurposeBytes) bytes")
+        guard purpose.utf8.count <= maxPurposeBytes, !purpose.contains(where: \.isNewline),
+              purpose.contains(where: { !$0.isWhitespace }) else {
+            throw DossierError(.invalidArgument, "the purpose must be one non-empty line of at most \(maxPurposeBytes) bytes",
+                               hint: "say why (e.g. \"appeal review, case 2024-117\")")
         }
     }
 
