@@ -133,6 +133,15 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         if exists && isFolder.boolValue {
             throw DossierError(.accessLog, "the access log \(path) is a folder", hint: "give the ledger file (e.g. \(path)/access-log.sqlite)")
         }
+        if !exists {
+            // A new ledger: its folder must be there (SQLite said only "unable to open database file").
+            let folder = FileSystem.parent(of: path)
+            var folderIsFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &folderIsFolder), folderIsFolder.boolValue else {
+                throw DossierError(.accessLog, "cannot create the access log \(path): the folder \(folder) does not exist",
+                                   hint: "create the folder first, or give another path")
+            }
+        }
         try Self.requireThread(path)
         var config = Configuration()
         config.busyMode = .timeout(120)

@@ -435,6 +435,20 @@ struct AccessLogTests {
         #expect(again.isValid && again.checkpointsVerified == 1, "\(again.problems)")
     }
 
+    @Test("a new ledger in a folder that does not exist is refused naming the folder (it said \"SQLite error 14: unable to open database file\")")
+    func ledgerInMissingFolder() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("no-such-folder/ledger.sqlite")
+        do {
+            _ = try AccessLog(path: path, createIfMissing: true)
+            Issue.record("made a ledger in a missing folder")
+        } catch {
+            #expect(error.kind == .accessLog && error.reason.contains("the folder \(dir.path("no-such-folder")) does not exist"), "\(error)")
+            #expect(error.hint?.contains("create the folder") == true, "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("no-such-folder")))
+    }
+
     @Test("a closed log says it is closed, for every use")
     func closedLog() throws {
         let s = try Setup()
