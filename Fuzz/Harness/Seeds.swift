@@ -80,6 +80,7 @@ enum Seeds {
             try put("manifest", "private-\(name)", parts.privateManifest)
             try put("inner-archive", name, parts.innerArchive)
             try put("inner-archive", name + "-plain", parts.plainInnerArchive)
+            try put("input-archive", name + "-tar-zst", parts.innerArchive)
             for (index, signature) in parts.signatures.enumerated() { try put("signature", "\(name)-\(index)", signature) }
         }
         try Data(known.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: "\(dir)/known.txt"))
@@ -91,6 +92,8 @@ enum Seeds {
                 if let data = FileManager.default.contents(atPath: "\(minisign)/\(name)") { try put("signature", name, Array(data)) }
             }
         }
+
+        for (name, bytes) in try FuzzEntryPoints.inputArchiveSeeds() { try put("input-archive", name, bytes) }
 
         // Trust file, log export, checkpoint.
         try put("trust-file", "trust", Array(keys.trust.fileText.utf8))

@@ -467,32 +467,8 @@ final class ContentWriter {
         // The file as it is now: it must be the same when the last entry has been read.
         let before: stat
         do { before = try FileSystem.status(path) } catch { throw DossierError(.source, "cannot read \(path): \(error)") }
-        // A tar (plain or compressed) is read as a stream we see, to check its end; zip and
-        // 7z (which compress inside) from the file, which they need to seek in.
-        var tarStream: InputTarStream?
-        do throws(ArchiveError) {
-            let decompressed: ByteSource?
-            switch kind {
-            case "gzip-compressed archive"?:
-                // Decompressed and checked by GzipSource (libarchive's filter checks nothing).
-                let file: FileSource
-                do { file = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
-                do { decompressed = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
-            case "bzip2-compressed archive"?, "xz-compressed archive"?, "zstd-compressed archive"?:
-                decompressed = try LibArchiveDecoder(path: path)
-            case "tar archive"?:
-                do { decompressed = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
-            default:
-                decompressed = nil
-            }
-            if let decompressed {
-                let stream = InputTarStream(decompressed)
-                tarStream = stream
-                reader = try ArchiveReader(.stream(stream), tarOnly: true, zstd: false)
-            } else {
-                reader = try ArchiveReader(.file(path), tarOnly: false)
-            }
-        } catch {
+        let tarStream: InputTarStream?
+        do throws(ArchiveError) { (reader, tarStream) = try Self.openInputArchive(path, kind: kind) } catch {
             throw error.underlying == nil || error.underlying is GzipSource.Failure ? notAnArchive(error) : DossierError(.source, "cannot read \(path): \(error)")
         }
         // A zip / 7z bomb is refused by its declared sizes, before its data is expanded:
@@ -588,6 +564,29 @@ final class ContentWriter {
               after.st_ctim.tv_sec == before.st_ctim.tv_sec, after.st_ctim.tv_nsec == before.st_ctim.tv_nsec else {
             throw DossierError(.source, "\(path) changed while it was read", hint: "seal it again when nothing writes to it")
         }
+    }
+
+    /// The reader for an archive handed in (`kind`: `archiveKind(path)`). A tar (plain or
+    /// compressed) is read as a stream we see, to check its end (`InputTarStream`); zip and
+    /// 7z (which compress inside) from the file, which they need to seek in.
+    static func openInputArchive(_ path: String, kind: String?) throws(ArchiveError) -> (ArchiveReader, InputTarStream?) {
+        let decompressed: ByteSource?
+        switch kind {
+        case "gzip-compressed archive"?:
+            // Decompressed and checked by GzipSource (libarchive's filter checks nothing).
+            let file: FileSource
+            do { file = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
+            do { decompressed = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
+        case "bzip2-compressed archive"?, "xz-compressed archive"?, "zstd-compressed archive"?:
+            decompressed = try LibArchiveDecoder(path: path)
+        case "tar archive"?:
+            do { decompressed = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
+        default:
+            decompressed = nil
+        }
+        guard let decompressed else { return (try ArchiveReader(.file(path), tarOnly: false), nil) }
+        let stream = InputTarStream(decompressed)
+        return (try ArchiveReader(.stream(stream), tarOnly: true, zstd: false), stream)
     }
 
     /// What `path` starts with, as people call it, when it is an archive or compression we read.

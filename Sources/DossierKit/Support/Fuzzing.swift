@@ -42,7 +42,7 @@ package enum FuzzEntryPoints {
 
     /// The names of the targets (scripts/fuzz, corpus folders, regression inputs).
     package static let targets = ["age-header", "age-file", "key-files", "container", "manifest", "signature",
-                                  "trust-file", "log-export", "checkpoint", "inner-archive"]
+                                  "trust-file", "log-export", "checkpoint", "inner-archive", "input-archive"]
 
     /// Runs one input through one target. `isKnownDossier` tells the container target which
     /// inputs are seed dossiers (the only containers allowed to verify as valid); the
@@ -71,6 +71,16 @@ package enum FuzzEntryPoints {
         case "log-export": logExport(data)
         case "checkpoint": checkpoint(data)
         case "inner-archive": innerArchive(data)
+        case "input-archive":
+            unlink(scratchPath)
+            do {
+                let sink = try FileSink(creating: scratchPath, mode: 0o600)
+                try sink.write(data)
+                try sink.close()
+            } catch {
+                throw PropertyViolation(description: "cannot write \(scratchPath): \(error)")
+            }
+            inputArchive(atPath: scratchPath)
         default: throw PropertyViolation(description: "unknown fuzz target \(target)")
         }
     }
@@ -194,6 +204,65 @@ package enum FuzzEntryPoints {
             }
         }
         if let zstd = source as? ZstdSource { _ = try? zstd.drainTrailing(after: reader.uncompressedBytesRead, limit: ContentReader.trailingPaddingLimit) }
+    }
+
+    /// An archive handed in for sealing (zip, 7z, tar plain or through gzip, bzip2, xz,
+    /// zstd), read as sealing reads it: its kind, the reader, every entry's data (bounded),
+    /// a zip's central directory, a tar's end.
+    package static func inputArchive(atPath path: String) {
+        guard let (reader, tarStream) = try? ContentWriter.openInputArchive(path, kind: ContentWriter.archiveKind(path)) else { return }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var total = 0, entries = 0
+        while let entry = try? reader.nextEntry() {
+            entries += 1
+            if entries == 1 && reader.isZip { _ = try? InputZipDirectory.check(path) }
+            _ = try? DossierPath.validate(entry.pathBytes)
+            while let n = try? withMutableBytes(&buffer, { (raw) throws(ArchiveError) in try reader.readData(into: raw) }), n > 0 {
+                total += n
+                if total > 64 << 20 { return }  // sealing bounds this by the 1,000:1 rule
+            }
+            if entries > 70_000 { return }
+        }
+        _ = try? tarStream?.endProblem(consumed: reader.uncompressedBytesRead, lastEntryEnd: reader.lastEntryEnd)
+    }
+
+    /// Seeds for `input-archive`: a small folder as a pax tar, a zip, a 7z, and the tar as a
+    /// gzip of stored blocks (two members) — each a valid archive handed in.
+    package static func inputArchiveSeeds() throws -> [(name: String, bytes: [UInt8])] {
+        let files: [(String, [UInt8])] = [("case/a.txt", Array("alpha\n".utf8)), ("case/sub/b.bin", [UInt8](repeating: 0x42, count: 3000))]
+        func archive(_ format: ArchiveWriter.Format) throws -> [UInt8] {
+            let sink = MemorySink()
+            let writer = try ArchiveWriter(format: format, sink: sink)
+            for folder in ["case", "case/sub"] {
+                try writer.writeHeader(path: folder, isDirectory: true, size: 0, permissions: 0o755, mtime: 1_700_000_000)
+                try writer.finishEntry()
+            }
+            for (path, data) in files {
+                try writer.writeHeader(path: path, isDirectory: false, size: Int64(data.count), permissions: 0o644, mtime: 1_700_000_000)
+                try withBytes(data) { (raw) throws(ArchiveError) in try writer.writeData(raw) }
+                try writer.finishEntry()
+            }
+            try writer.close()
+            return sink.bytes
+        }
+        /// One gzip member (RFC 1952) of stored deflate blocks.
+        func gzipMember(_ data: ArraySlice<UInt8>) -> [UInt8] {
+            var out: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3]
+            var chunks = stride(from: data.startIndex, to: data.endIndex, by: 65_535).map { data[$0..<min($0 + 65_535, data.endIndex)] }
+            if chunks.isEmpty { chunks = [data] }
+            for (index, chunk) in chunks.enumerated() {
+                let length = UInt16(chunk.count)
+                out += [index == chunks.count - 1 ? 1 : 0, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
+                out += chunk
+            }
+            let crc = CRC32.checksum(Array(data)), size = UInt32(truncatingIfNeeded: data.count)
+            out += (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * $0)) } + (0..<4).map { UInt8(truncatingIfNeeded: size >> (8 * $0)) }
+            return out
+        }
+        let tar = try archive(.paxTar)
+        let half = tar.count / 2
+        return [("tar", tar), ("zip", try archive(.zipStored)), ("7z", try archive(.sevenZip)),
+                ("tar-gz", gzipMember(tar[...])), ("tar-gz-two-members", gzipMember(tar[..<half]) + gzipMember(tar[half...]))]
     }
 
     /// The parts of a sealed dossier other targets read (for seeds): public manifest,
