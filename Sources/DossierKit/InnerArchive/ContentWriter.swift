@@ -457,6 +457,10 @@ final class ContentWriter {
                 return DossierError(.source, "\(path) looks like a \(kind) but cannot be read: it is damaged or cut short (\(error))",
                                     hint: "ask the case system for the archive again, or seal the case folder")
             }
+            if let compression = Self.unreadCompression(path) {
+                return DossierError(.source, "\(path) is compressed with \(compression), which sealing does not read",
+                                    hint: "recompress it with gzip, bzip2, xz or zstd (or as zip or 7z), or seal the extracted folder")
+            }
             return DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
                                 hint: "seal the case folder, or the archive the case system exported (zip, tar, tar.gz, tar.bz2, tar.xz, tar.zst, 7z)")
         }
@@ -478,9 +482,11 @@ final class ContentWriter {
         let budget = overflow ? Int64.max : product + DossierManifest.Limits.expansionSlack
         var expanded: Int64 = 0
         var entriesRead = 0
-        // A zip's names as its central directory lists them, and as libarchive read them.
+        // A zip's names as its central directory lists them, and how many entries libarchive
+        // read (by name they differ: libarchive turns `\` into `/` and reads a UTF-8 name
+        // field where there is one; `InputZipDirectory` checked each name against its header).
         var zipDirectory: [[UInt8]]?
-        var zipNames: [[UInt8]] = []
+        var zipEntriesRead = 0
         while true {
             let entry: ArchiveEntryInfo?
             do { entry = try reader.nextEntry() } catch {
@@ -495,7 +501,7 @@ final class ContentWriter {
                     throw DossierError(.source, "\(path) cannot be sealed: \(error)", hint: "ask the case system for the archive again, or seal the case folder")
                 }
             }
-            if zipDirectory != nil { zipNames.append(entry.pathBytes) }
+            if zipDirectory != nil { zipEntriesRead += 1 }
             var nameBytes = entry.pathBytes
             if entry.kind == .directory, nameBytes.last == UInt8(ascii: "/") { nameBytes.removeLast() }
             while nameBytes.starts(with: [UInt8(ascii: "."), UInt8(ascii: "/")]) { nameBytes.removeFirst(2) }
@@ -546,15 +552,18 @@ final class ContentWriter {
         }
         if let tarStream {
             let problem: String?
-            do { problem = try tarStream.endProblem(consumed: reader.uncompressedBytesRead, lastEntryEnd: reader.lastEntryEnd) } catch {
+            do {
+                problem = try tarStream.endProblem(consumed: reader.uncompressedBytesRead, lastEntryEnd: reader.lastEntryEnd,
+                                                   pixzIndex: kind == "xz-compressed archive")
+            } catch {
                 throw DossierError(.source, "reading \(path) failed: \(error)")
             }
             if let problem {
                 throw DossierError(.source, "\(path): \(problem)", hint: "ask the case system for the archive again, or seal the case folder")
             }
         }
-        if let zipDirectory, zipDirectory.sorted(by: { $0.lexicographicallyPrecedes($1) }) != zipNames.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            throw DossierError(.source, "\(path) cannot be sealed: its entries are not the ones its central directory lists (\(zipNames.count) read, \(zipDirectory.count) listed)",
+        if let zipDirectory, zipDirectory.count != zipEntriesRead {
+            throw DossierError(.source, "\(path) cannot be sealed: it holds \(zipEntriesRead) entries where its central directory lists \(zipDirectory.count) (entries cut off, or left behind by an update)",
                                hint: "ask the case system for the archive again, or seal the case folder")
         }
         let after: stat
@@ -610,6 +619,22 @@ final class ContentWriter {
         if starts([0x50, 0x4B, 0x05, 0x06]) { return "empty zip archive" }
         if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z archive" }
         if count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return "tar archive" }
+        return nil
+    }
+
+    /// A compression we do not read, by its first bytes, for the message.
+    static func unreadCompression(_ path: String) -> String? {
+        guard let source = try? FileSource(path: path) else { return nil }
+        var head = [UInt8](repeating: 0, count: 6)
+        let count = (try? head.withUnsafeMutableBytes { try source.read(into: $0) }) ?? 0
+        let bytes = head[0..<count]
+        if bytes.starts(with: [0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
+        if bytes.starts(with: Array("LZIP".utf8)) { return "lzip" }
+        if bytes.starts(with: [0x1F, 0x9D]) { return "compress (.Z)" }
+        if bytes.starts(with: [0x5D, 0x00, 0x00]) { return "lzma" }
+        if bytes.starts(with: Array("begin ".utf8)) { return "uuencode" }
+        if bytes.starts(with: Array("LRZI".utf8)) { return "lrzip" }
+        if bytes.starts(with: [0x89, 0x4C, 0x5A, 0x4F]) { return "lzop" }
         return nil
     }
 

@@ -10,56 +10,84 @@ final class InputTarStream: ByteSource {
     private let source: ByteSource
     /// Bytes handed out so far.
     private(set) var totalOut: Int64 = 0
-    /// Just past the last non-zero byte handed out or drained: what follows it is zeros.
-    private(set) var endOfNonZero: Int64 = 0
+    /// The last pieces handed out (copies, ≤ `keptBytes`): where the tar's end blocks and
+    /// what follows them are, since the tar reader reads ahead of what it consumes.
+    private var kept: [(start: Int64, bytes: [UInt8])] = []
+    private var keptCount = 0
+    private static let keptBytes = 2 << 20
+    /// pixz's index, which it writes into the xz stream after the tar's end blocks.
+    static let pixzIndexMagic: [UInt8] = [0xA6, 0x4C, 0x32, 0x2E, 0xD6, 0x14, 0xAE, 0xDB]
 
     init(_ source: ByteSource) { self.source = source }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try source.read(into: buffer)
-        note(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        keep(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
         return n
     }
 
-    private func note(_ bytes: UnsafeRawBufferPointer) {
-        if let last = bytes.lastIndex(where: { $0 != 0 }) { endOfNonZero = totalOut + Int64(last) + 1 }
+    private func keep(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        kept.append((totalOut, bytes))
+        keptCount += bytes.count
         totalOut += Int64(bytes.count)
+        while keptCount - kept[0].bytes.count >= Self.keptBytes {
+            keptCount -= kept[0].bytes.count
+            kept.removeFirst()
+        }
     }
 
-    /// Reads the rest of the stream (at most `limit` bytes), so that `endOfNonZero` covers
-    /// all of it; false when there was more.
-    func drain(limit: Int64) throws -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 256 << 10)
-        var drained: Int64 = 0
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try read(into: $0) }
-            if n == 0 { return true }
-            drained += Int64(n)
-            if drained > limit { return false }
+    /// The kept byte at `offset`, or nil when it is not kept.
+    private func keptByte(_ offset: Int64) -> UInt8? {
+        for piece in kept where offset >= piece.start && offset < piece.start + Int64(piece.bytes.count) {
+            return piece.bytes[Int(offset - piece.start)]
         }
+        return nil
+    }
+
+    /// The first kept non-zero byte at or after `offset`.
+    private func firstNonZero(from offset: Int64) -> Int64? {
+        for piece in kept where piece.start + Int64(piece.bytes.count) > offset {
+            let from = Int(max(0, offset - piece.start))
+            if let index = piece.bytes[from...].firstIndex(where: { $0 != 0 }) { return piece.start + Int64(index) }
+        }
+        return nil
     }
 
     /// The rules a tar's end must meet once the tar reader has said "end" having read up to
     /// `consumed` (its `uncompressedBytesRead`); nil when they are met, else what is wrong.
     /// The reader consumed the end-of-archive blocks it found: two blocks of zeros after the
-    /// last entry (`lastEntryEnd`, when known), and after them only zeros (a tape's
-    /// record padding), at most `paddingLimit` bytes.
-    func endProblem(consumed: Int64, lastEntryEnd: Int64?, paddingLimit: Int64 = 16 << 20) throws -> String? {
-        guard try drain(limit: paddingLimit) else {
-            return "more than \(paddingLimit >> 20) MiB follow the end of the tar"
-        }
+    /// last entry (`lastEntryEnd`, when known), and after them only zeros (a tape's record
+    /// padding, at most `paddingLimit` bytes) — or, with `pixzIndex`, pixz's index.
+    func endProblem(consumed: Int64, lastEntryEnd: Int64?, pixzIndex: Bool = false, paddingLimit: Int64 = 128 << 20) throws -> String? {
+        let cut = "the tar ends without its end-of-archive blocks: it is cut short (files may be missing)"
         if let lastEntryEnd, consumed < lastEntryEnd + 1024 {
-            return consumed <= lastEntryEnd
-                ? "the tar ends without its end-of-archive blocks: it is cut short (files may be missing)"
-                : "the tar ends with a single end-of-archive block: it is cut short (files may be missing)"
+            return consumed <= lastEntryEnd ? cut : "the tar ends with a single end-of-archive block: it is cut short (files may be missing)"
         }
-        if endOfNonZero > consumed {
-            return "data follows the end of the tar (another archive, or a damaged one)"
+        // The end blocks themselves (what the reader took for them) are zeros.
+        guard consumed >= 1024, (consumed - 1024..<consumed).allSatisfy({ keptByte($0) == 0 }) else { return cut }
+        // After them: the first byte that is not zero, if any.
+        var offset = consumed
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        while true {
+            if let found = firstNonZero(from: offset) {
+                offset = found
+                break
+            }
+            offset = totalOut
+            guard offset - consumed <= paddingLimit else { return "more than \(paddingLimit >> 20) MiB follow the end of the tar" }
+            let n = try buffer.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return nil }  // zeros to the end
         }
-        if endOfNonZero > consumed - 1024 {
-            return "the tar ends without its end-of-archive blocks: it is cut short (files may be missing)"
+        // Something follows: pixz's index (the first 8 bytes), or data that is not the tar's.
+        if pixzIndex {
+            while totalOut < offset + 8 {
+                let n = try buffer.withUnsafeMutableBytes { try read(into: $0) }
+                if n == 0 { break }
+            }
+            if (0..<8).map({ keptByte(offset + Int64($0)) }) == Self.pixzIndexMagic.map({ Optional($0) }) { return nil }
         }
-        return nil
+        return "data follows the end of the tar (another archive, or a damaged one)"
     }
 }
 

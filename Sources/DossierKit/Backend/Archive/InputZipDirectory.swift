@@ -86,6 +86,7 @@ enum InputZipDirectory {
         var at = 0
         var seen: Int64 = 0
         var names: [[UInt8]] = []
+        var offsets = Set<Int64>()
         while at < directory.count {
             guard at + 46 <= directory.count, directory[at..<(at + 4)].elementsEqual([0x50, 0x4B, 0x01, 0x02]) else {
                 throw Failure(description: "the zip's central directory is damaged at entry \(seen + 1)")
@@ -121,6 +122,11 @@ enum InputZipDirectory {
             let localName = try read(at0 + 30, u16(header, 26))
             guard localName == name else {
                 throw Failure(description: "the zip names an entry \(shown(name)) in its central directory but \(shown(localName)) in the entry itself (which one would be opened depends on the tool)")
+            }
+            // Two entries of one local header: the directory could list one entry twice and
+            // leave another unlisted, with the same count.
+            guard offsets.insert(at0).inserted else {
+                throw Failure(description: "the zip's central directory lists the entry at offset \(at0) twice")
             }
             names.append(name)
             seen += 1
