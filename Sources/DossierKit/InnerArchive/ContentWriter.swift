@@ -451,20 +451,20 @@ final class ContentWriter {
     func addArchive(_ path: String) throws(DossierError) {
         let reader: ArchiveReader
         // What the file starts with: a damaged archive of a kind we read is not "not an archive".
-        let kind = Self.archiveKind(path)
+        let kind = InputArchiveKind(path: path)
         let notAnArchive = { (error: ArchiveError) in
             if let kind {
-                return DossierError(.source, "\(path) looks like a \(kind) but cannot be read: it is damaged or cut short (\(error))",
+                return DossierError(.source, "\(path) looks like a \(kind.name) but cannot be read: it is damaged or cut short (\(error))",
                                     hint: "ask the case system for the archive again, or seal the case folder")
             }
-            if let compression = Self.unreadCompression(path) {
+            if let compression = InputArchiveKind.unreadCompression(path) {
                 return DossierError(.source, "\(path) is compressed with \(compression), which sealing does not read",
                                     hint: "recompress it with gzip, bzip2, xz or zstd (or as zip or 7z), or seal the extracted folder")
             }
             return DossierError(.source, "\(path) is neither a folder nor a zip, tar or 7z archive (\(error))",
                                 hint: "seal the case folder, or the archive the case system exported (zip, tar, tar.gz, tar.bz2, tar.xz, tar.zst, 7z)")
         }
-        if kind == "empty zip archive" {
+        if kind == .emptyZip {
             throw DossierError(.source, "\(path) holds no files or folders (an empty zip)",
                                hint: "ask the case system for the archive again, or seal the case folder")
         }
@@ -554,7 +554,7 @@ final class ContentWriter {
             let problem: String?
             do {
                 problem = try tarStream.endProblem(consumed: reader.uncompressedBytesRead, lastEntryEnd: reader.lastEntryEnd,
-                                                   pixzIndex: kind == "xz-compressed archive")
+                                                   pixzIndex: kind == .xz)
             } catch {
                 throw DossierError(.source, "reading \(path) failed: \(error)")
             }
@@ -575,20 +575,20 @@ final class ContentWriter {
         }
     }
 
-    /// The reader for an archive handed in (`kind`: `archiveKind(path)`). A tar (plain or
-    /// compressed) is read as a stream we see, to check its end (`InputTarStream`); zip and
-    /// 7z (which compress inside) from the file, which they need to seek in.
-    static func openInputArchive(_ path: String, kind: String?) throws(ArchiveError) -> (ArchiveReader, InputTarStream?) {
+    /// The reader for an archive handed in (`kind`: `InputArchiveKind(path:)`). A tar (plain
+    /// or compressed) is read as a stream we see, to check its end (`InputTarStream`); zip
+    /// and 7z (which compress inside) from the file, which they need to seek in.
+    static func openInputArchive(_ path: String, kind: InputArchiveKind?) throws(ArchiveError) -> (ArchiveReader, InputTarStream?) {
         let decompressed: ByteSource?
         switch kind {
-        case "gzip-compressed archive"?:
+        case .gzip?:
             // Decompressed and checked by GzipSource (libarchive's filter checks nothing).
             let file: FileSource
             do { file = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
             do { decompressed = try GzipSource(file) } catch { throw ArchiveError("\(error)") }
-        case "bzip2-compressed archive"?, "xz-compressed archive"?, "zstd-compressed archive"?:
+        case .bzip2?, .xz?, .zstd?:
             decompressed = try LibArchiveDecoder(path: path)
-        case "tar archive"?:
+        case .tar?:
             do { decompressed = try FileSource(path: path) } catch { throw ArchiveError("\(error)", underlying: error) }
         default:
             decompressed = nil
@@ -596,46 +596,6 @@ final class ContentWriter {
         guard let decompressed else { return (try ArchiveReader(.file(path), tarOnly: false), nil) }
         let stream = InputTarStream(decompressed)
         return (try ArchiveReader(.stream(stream), tarOnly: true, zstd: false), stream)
-    }
-
-    /// What `path` starts with, as people call it, when it is an archive or compression we read.
-    static func archiveKind(_ path: String) -> String? {
-        guard let source = try? FileSource(path: path) else { return nil }
-        var head = [UInt8](repeating: 0, count: 265)
-        var count = 0
-        while count < head.count, let n = try? head.withUnsafeMutableBytes({ try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...])) }), n > 0 {
-            count += n
-        }
-        let bytes = head[0..<count]
-        func starts(_ magic: [UInt8]) -> Bool { bytes.starts(with: magic) }
-        if starts([0x1F, 0x8B]) { return "gzip-compressed archive" }
-        if starts([0x42, 0x5A, 0x68]) { return "bzip2-compressed archive" }
-        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz-compressed archive" }
-        // A zstd frame, or a skippable frame first (pzstd, the seekable format).
-        if starts([0x28, 0xB5, 0x2F, 0xFD]) || (count >= 4 && bytes[bytes.startIndex] & 0xF0 == 0x50 && Array(bytes[1..<4]) == [0x2A, 0x4D, 0x18]) {
-            return "zstd-compressed archive"
-        }
-        if starts([0x50, 0x4B, 0x03, 0x04]) { return "zip archive" }
-        if starts([0x50, 0x4B, 0x05, 0x06]) { return "empty zip archive" }
-        if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z archive" }
-        if count >= 262, Array(bytes[257..<262]) == Array("ustar".utf8) { return "tar archive" }
-        return nil
-    }
-
-    /// A compression we do not read, by its first bytes, for the message.
-    static func unreadCompression(_ path: String) -> String? {
-        guard let source = try? FileSource(path: path) else { return nil }
-        var head = [UInt8](repeating: 0, count: 6)
-        let count = (try? head.withUnsafeMutableBytes { try source.read(into: $0) }) ?? 0
-        let bytes = head[0..<count]
-        if bytes.starts(with: [0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
-        if bytes.starts(with: Array("LZIP".utf8)) { return "lzip" }
-        if bytes.starts(with: [0x1F, 0x9D]) { return "compress (.Z)" }
-        if bytes.starts(with: [0x5D, 0x00, 0x00]) { return "lzma" }
-        if bytes.starts(with: Array("begin ".utf8)) { return "uuencode" }
-        if bytes.starts(with: Array("LRZI".utf8)) { return "lrzip" }
-        if bytes.starts(with: [0x89, 0x4C, 0x5A, 0x4F]) { return "lzop" }
-        return nil
     }
 
     private func addParents(of name: String, mtime: Int64) throws(DossierError) {

@@ -210,7 +210,7 @@ package enum FuzzEntryPoints {
     /// zstd), read as sealing reads it: its kind, the reader, every entry's data (bounded),
     /// a zip's central directory, a tar's end.
     package static func inputArchive(atPath path: String) {
-        guard let (reader, tarStream) = try? ContentWriter.openInputArchive(path, kind: ContentWriter.archiveKind(path)) else { return }
+        guard let (reader, tarStream) = try? ContentWriter.openInputArchive(path, kind: InputArchiveKind(path: path)) else { return }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var total = 0, entries = 0
         while let entry = try? reader.nextEntry() {
