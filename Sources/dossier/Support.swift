@@ -2,6 +2,7 @@ import ArgumentParser
 import CDossierSystem
 import DossierKit
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -115,7 +116,7 @@ func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {
     }
     // Our own messages start in lower case or with a name (a path, "ChaCha20"), which keeps its case.
     if let error = error as? DossierError {
-        Console.error(withoutFinalPeriod(error.reason), hint: error.hint)
+        Console.error(withoutFinalPeriod(error.reason), hint: PassphraseReader.lineEndHint(for: error.reason) ?? error.hint)
         switch error.kind {
         case .untrusted: return ExitCode(Exit.untrusted)
         case .noIdentity: return ExitCode(Exit.noIdentity)
@@ -126,7 +127,7 @@ func fail(_ error: any Error, sealing: Bool = false) -> ExitCode {
         }
     }
     if let error = error as? AgeError {
-        Console.error(withoutFinalPeriod(error.description))
+        Console.error(withoutFinalPeriod(error.description), hint: PassphraseReader.lineEndHint(for: error.description))
         return ExitCode(error.kind == .noMatch ? Exit.noIdentity : Exit.failure)
     }
     if let error = error as? ExitCode { return error }
@@ -205,6 +206,17 @@ struct PassphraseOptions: ParsableArguments {
 enum PassphraseReader {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
+    /// A line read from `--passphrase-fd` ended in CR LF (a file with Windows line ends): the
+    /// CR is part of the passphrase (as it was when a key was made from such a file), so a
+    /// "wrong passphrase" then says so.
+    static let lineEndedWithCarriageReturn = Atomic<Bool>(false)
+
+    /// The hint for a "wrong passphrase" `message` after such a line, else nil.
+    static func lineEndHint(for message: String) -> String? {
+        guard message.contains("wrong passphrase"), lineEndedWithCarriageReturn.load(ordering: .relaxed) else { return nil }
+        return "the passphrase line read from --passphrase-fd ends with a carriage return (Windows line ends?), which counts as part of the passphrase"
+    }
+
     /// `DOSSIER_PASSPHRASE`, taken out of the environment when first asked for — by `main`,
     /// before anything else can make strings of the environment (Foundation's
     /// `ProcessInfo.environment` copies every variable into strings): the value is copied
@@ -264,7 +276,10 @@ enum PassphraseReader {
                 throw Failure(description: "file descriptor \(fd): \(String(cString: strerror(errno)).lowercased())")
             }
             if n == 0 { break }
-            if byte == 0x0a { return passphrase(&bytes) }
+            if byte == 0x0a {
+                if bytes.last == 0x0d { lineEndedWithCarriageReturn.store(true, ordering: .relaxed) }
+                return passphrase(&bytes)
+            }
             if bytes.count == bytes.capacity {
                 var larger: [UInt8] = []
                 larger.reserveCapacity(2 * bytes.capacity)

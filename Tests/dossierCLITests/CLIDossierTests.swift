@@ -179,6 +179,13 @@ struct CLIDossierTests {
         let wrong = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("l.sign"), "--passphrase-fd", "0",
                                 "-o", ws.path("l9.dossier")], input: Data("password\n".utf8))
         #expect(wrong.status == 1 && wrong.stderr.contains("wrong passphrase"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("carriage return"), "\(wrong.stderr)")
+        // A passphrase file with Windows line ends: the CR is part of the line (as when the
+        // key was made from such a file), and a wrong passphrase then says so.
+        let windows = try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("l.sign"), "--passphrase-fd", "0",
+                                  "-o", ws.path("l8.dossier")], input: latin1.dropLast() + Data("\r\n".utf8))
+        #expect(windows.status == 1 && windows.stderr.contains("wrong passphrase"), "\(windows.stderr)")
+        #expect(windows.stderr.contains("ends with a carriage return"), "\(windows.stderr)")
     }
 
     @Test("usage errors exit 64 with a message")
