@@ -54,14 +54,7 @@ package enum FuzzEntryPoints {
         case "age-file": ageFile(data)
         case "key-files": keyFiles(data)
         case "container":
-            unlink(scratchPath)
-            do {
-                let sink = try FileSink(creating: scratchPath, mode: 0o600)
-                try sink.write(data)
-                try sink.close()
-            } catch {
-                throw PropertyViolation(description: "cannot write \(scratchPath): \(error)")
-            }
+            try writeScratch(data, scratchPath)
             if container(atPath: scratchPath) == .valid, !isKnownDossier(data) {
                 throw PropertyViolation(description: "a container the seed generator did not write verified as valid (forgery)")
             }
@@ -72,16 +65,21 @@ package enum FuzzEntryPoints {
         case "checkpoint": checkpoint(data)
         case "inner-archive": innerArchive(data)
         case "input-archive":
-            unlink(scratchPath)
-            do {
-                let sink = try FileSink(creating: scratchPath, mode: 0o600)
-                try sink.write(data)
-                try sink.close()
-            } catch {
-                throw PropertyViolation(description: "cannot write \(scratchPath): \(error)")
-            }
+            try writeScratch(data, scratchPath)
             inputArchive(atPath: scratchPath)
         default: throw PropertyViolation(description: "unknown fuzz target \(target)")
+        }
+    }
+
+    /// Writes `data` as the file at `scratchPath` (the targets that read a file by its path).
+    private static func writeScratch(_ data: [UInt8], _ scratchPath: String) throws(PropertyViolation) {
+        unlink(scratchPath)
+        do {
+            let sink = try FileSink(creating: scratchPath, mode: 0o600)
+            try sink.write(data)
+            try sink.close()
+        } catch {
+            throw PropertyViolation(description: "cannot write \(scratchPath): \(error)")
         }
     }
 
