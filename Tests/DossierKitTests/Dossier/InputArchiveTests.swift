@@ -31,6 +31,15 @@ struct InputArchiveTests {
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: fx.dir.url.path)) == before, sourceLocation: sourceLocation)
     }
 
+    /// Seals `path` under `id`, opens the dossier and expects exactly `files` (path → content).
+    private static func expectSealedExactly(_ fx: DossierFixture, _ path: String, id: String, _ files: [String: [UInt8]],
+                                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let receipt = try fx.seal(path, id: id, to: fx.dir.path(id + ".dossier"))
+        let out = fx.dir.path(id + "-out")
+        _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        #expect(try DossierFixture.contents(of: out) == files, "\(path)", sourceLocation: sourceLocation)
+    }
+
     /// A tar of two text files (a.txt: 100 KB, b.txt), written by Python's tarfile.
     private static let makeTar = """
         import io,sys,tarfile
@@ -149,11 +158,7 @@ struct InputArchiveTests {
             c=d.index(b'PK\\x01\\x02'); lo=int.from_bytes(d[c+42:c+46],'little')+len(local); d[c+42:c+46]=lo.to_bytes(4,'little')
             open(sys.argv[1],'wb').write(local+bytes(d))
             """, [stale])
-        let listed = try fx.seal(stale, id: "zip-stale", to: fx.dir.path("zip-stale.dossier"))
-        #expect(listed.manifest.fileCount == 1)
-        let out = fx.dir.path("stale-out")
-        _ = try Dossier.open(listed.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
-        #expect(try DossierFixture.contents(of: out) == ["02.txt": Array("new".utf8)])
+        try Self.expectSealedExactly(fx, stale, id: "zip-stale", ["02.txt": Array("new".utf8)])
     }
 
     @Test("a zip whose names are in a code page (CP437), not UTF-8, is refused with a hint what to ask for")
@@ -192,11 +197,8 @@ struct InputArchiveTests {
         ]
         for (name, build) in good {
             try Self.python(Self.zipParts + build + "\nopen(sys.argv[1],'wb').write(out)", [fx.dir.path(name)])
-            let id = "zip-" + name.replacingOccurrences(of: ".", with: "-")
-            let receipt = try fx.seal(fx.dir.path(name), id: id, to: fx.dir.path(id + ".dossier"))
-            let out = fx.dir.path(id + "-out")
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
-            #expect(try DossierFixture.contents(of: out) == ["a.txt": Array("hello\n".utf8), "b.txt": Array("hello\n".utf8)], "\(name)")
+            try Self.expectSealedExactly(fx, fx.dir.path(name), id: "zip-" + name.replacingOccurrences(of: ".", with: "-"),
+                                         ["a.txt": Array("hello\n".utf8), "b.txt": Array("hello\n".utf8)])
         }
         let bad: [(String, String, String)] = [
             // A zip64 offset near Int64.max for the second entry: refused (it trapped on overflow).
@@ -226,10 +228,7 @@ struct InputArchiveTests {
         let zst = Array(try Data(contentsOf: URL(fileURLWithPath: fx.dir.path("plain.tar.zst"))))
         try Data(skippable + zst).write(to: URL(fileURLWithPath: fx.dir.path("skippable.tar.zst")))
         for (index, path) in [incremental, fx.dir.path("skippable.tar.zst")].enumerated() {
-            let receipt = try fx.seal(path, id: "tool-\(index)", to: fx.dir.path("tool-\(index).dossier"))
-            let out = fx.dir.path("tool-\(index)-out")
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
-            #expect(try DossierFixture.contents(of: out) == ["a.txt": Array("alpha".utf8), "sub/b.txt": Array("beta".utf8)], "\(path)")
+            try Self.expectSealedExactly(fx, path, id: "tool-\(index)", ["a.txt": Array("alpha".utf8), "sub/b.txt": Array("beta".utf8)])
         }
     }
 
@@ -266,10 +265,7 @@ struct InputArchiveTests {
             (unicode, ["Grüße.txt": Array("data".utf8)]),
         ]
         for (index, (path, files)) in expected.enumerated() {
-            let receipt = try fx.seal(path, id: "quirk-\(index)", to: fx.dir.path("quirk-\(index).dossier"))
-            let out = fx.dir.path("quirk-\(index)-out")
-            _ = try Dossier.open(receipt.path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
-            #expect(try DossierFixture.contents(of: out) == files, "\(path)")
+            try Self.expectSealedExactly(fx, path, id: "quirk-\(index)", files)
         }
     }
 
