@@ -102,29 +102,9 @@ extension Dossier {
             throw DossierError(.output, "\(destination) already exists", hint: "open into a new folder")
         }
         do { try FileSystem.requireUsableName(destination) } catch { throw DossierError(.output, "\(error)", hint: "choose a shorter name") }
-        if let only = options.only {
-            do { _ = try DossierPath.validate(Array(only.utf8)) } catch { throw DossierError(.invalidArgument, "the document to open (OpenOptions.only; --only on the command line): \(error)") }
-        }
+        if let only = options.only { try checkDocumentPath(only, "the document to open (OpenOptions.only; --only on the command line)") }
         // 1. Authenticate before decrypting anything.
-        var report = VerificationReport(path: path)
-        report.requiredRoles = options.requiredRoles.sorted()
-        guard let (container, manifest) = checkStructure(path, into: &report) else {
-            throw structureFailure(report, "verification failed")
-        }
-        checkSignatures(container, manifest, trust: trust, requiredRoles: options.requiredRoles, into: &report)
-        let chain = checkTransfers(container, manifest, trust: trust, into: &report)
-        guard let payload = checkPayload(container, manifest, acceptedHeaders: chain, hashBody: false, into: &report) else {
-            throw DossierError(.payload, "verification failed: \(report.failureSummary)")
-        }
-        switch report.status {
-        case .invalid:
-            throw DossierError(.signature, "verification failed: \(report.failureSummary)")
-        case .untrusted where !options.allowUntrusted:
-            throw DossierError(.untrusted, "the dossier is intact but not trusted: \(report.failureSummary)",
-                               hint: "add the signer's key to the trust file, or allow untrusted signers explicitly")
-        default:
-            break
-        }
+        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
 
         // Room for the content (with its signed size and counts) before anything is logged or written.
         let needed = options.only == nil ? manifest.contentBytes : 0
@@ -163,13 +143,7 @@ extension Dossier {
         }
         do throws(DossierError) {
             // 2. On record before any plaintext exists (fail closed).
-            var details: [String: String] = [:]
-            if let only = options.only { details["document"] = only }
-            // Bounded: whoever can write the file can add any number of untrusted signatures.
-            if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
-            // A stop asked for before now ends the opening unlogged (nothing was decrypted).
-            try Interruption.check(options.cancellation)
-            try recorder.record(.opened, for: manifest, details: details)
+            try recordOpening(manifest, report, document: options.only, recorder: recorder, cancellation: options.cancellation)
 
             // 3. Decrypt into the staging folder; move it into place only when everything checked out.
             // One document needs one worker; many small files get more, unless the workers may
@@ -204,6 +178,49 @@ extension Dossier {
             }
             throw error
         }
+    }
+
+    /// Refuses a document path (`what` names where it came from) that no dossier can hold.
+    static func checkDocumentPath(_ document: String, _ what: String) throws(DossierError) {
+        do { _ = try DossierPath.validate(Array(document.utf8)) } catch { throw DossierError(.invalidArgument, "\(what): \(error)") }
+    }
+
+    /// Step 1 of every opening: the container's structure, the signatures, the transfer
+    /// records and the payload header are checked, and trust as `options` asks, before
+    /// anything is logged or decrypted.
+    static func authenticate(_ path: String, trusting trust: TrustStore, options: OpenOptions)
+        throws(DossierError) -> (ContainerReader, DossierManifest, PayloadFacts, VerificationReport) {
+        var report = VerificationReport(path: path)
+        report.requiredRoles = options.requiredRoles.sorted()
+        guard let (container, manifest) = checkStructure(path, into: &report) else {
+            throw structureFailure(report, "verification failed")
+        }
+        checkSignatures(container, manifest, trust: trust, requiredRoles: options.requiredRoles, into: &report)
+        let chain = checkTransfers(container, manifest, trust: trust, into: &report)
+        guard let payload = checkPayload(container, manifest, acceptedHeaders: chain, hashBody: false, into: &report) else {
+            throw DossierError(.payload, "verification failed: \(report.failureSummary)")
+        }
+        switch report.status {
+        case .invalid:
+            throw DossierError(.signature, "verification failed: \(report.failureSummary)")
+        case .untrusted where !options.allowUntrusted:
+            throw DossierError(.untrusted, "the dossier is intact but not trusted: \(report.failureSummary)",
+                               hint: "add the signer's key to the trust file, or allow untrusted signers explicitly")
+        default:
+            return (container, manifest, payload, report)
+        }
+    }
+
+    /// Step 2 of every opening: the `opened` entry, before any plaintext exists (fail closed).
+    static func recordOpening(_ manifest: DossierManifest, _ report: VerificationReport, document: String?,
+                              recorder: AccessRecorder, cancellation: DossierCancellation?) throws(DossierError) {
+        var details: [String: String] = [:]
+        if let document { details["document"] = document }
+        // Bounded: whoever can write the file can add any number of untrusted signatures.
+        if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
+        // A stop asked for before now ends the opening unlogged (nothing was decrypted).
+        try Interruption.check(cancellation)
+        try recorder.record(.opened, for: manifest, details: details)
     }
 
     /// Refuses a folder others could rename entries in: not owned by this user or root,

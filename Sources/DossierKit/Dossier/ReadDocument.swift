@@ -1,0 +1,123 @@
+/// One document of a dossier, read into memory by `Dossier.read`.
+public struct OpenedDocument: Sendable {
+    /// The document's path inside the dossier (as asked for).
+    public let path: String
+    /// Its content, released only after the whole payload authenticated and every file
+    /// matched the private manifest. Plaintext: keep it no longer than needed (DossierKit
+    /// wipes its own copies; this one is the caller's).
+    public let bytes: [UInt8]
+    /// Its modification time as sealed (seconds since 1970).
+    public let modificationTime: Int64
+    /// The verification done before decrypting, with the content check's result.
+    public let report: VerificationReport
+}
+
+extension Dossier {
+    /// The most `read` holds in memory unless told otherwise: 256 MiB.
+    public static let defaultMaxDocumentBytes = 256 << 20
+
+    /// Opens one document of a dossier into memory instead of into a folder: for an
+    /// application that shows or forwards a document without writing its plaintext to disk.
+    ///
+    /// Everything `open` does happens in the same order: signatures, transfer records and
+    /// trust are checked first (`options.requiredRoles`, `options.allowUntrusted`); the
+    /// opening is recorded in the access log — an `opened` entry naming the document, signed
+    /// by `recorder.actor` — before a byte is decrypted, and nothing is read when the log
+    /// cannot be written; then the whole payload is decrypted and checked against the
+    /// private manifest and the signed digests. The document's bytes are returned only when
+    /// all of that passed; on any failure they are wiped and nothing is returned.
+    ///
+    /// A path no dossier can hold is refused before anything is logged; a document the
+    /// dossier does not hold, or one larger than `maxBytes`, is found only while decrypting
+    /// (its size is inside the encryption): the `opened` entry then stays on record and the
+    /// call throws `.invalidArgument`. `options.only` must be nil or `document`.
+    /// - Throws: as `open` (`.container`, `.signature`, `.untrusted`, `.noIdentity`,
+    ///   `.accessLog`, `.payload`, `.content`, `.interrupted`, `.io`), and
+    ///   `.invalidArgument` for the document's path or size.
+    public static func read(
+        _ document: String,
+        from path: String,
+        with identities: [AgeIdentity],
+        trusting trust: TrustStore,
+        recordingTo recorder: AccessRecorder,
+        options: OpenOptions = OpenOptions(),
+        maxBytes: Int = Dossier.defaultMaxDocumentBytes
+    ) throws(DossierError) -> OpenedDocument {
+        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
+        try checkDocumentPath(document, "the document to read")
+        if let only = options.only, only != document {
+            throw DossierError(.invalidArgument, "OpenOptions.only names \(only), not the document to read (\(document))",
+                               hint: "leave OpenOptions.only empty when reading a document")
+        }
+        guard maxBytes >= 0 else { throw DossierError(.invalidArgument, "the most bytes to read is negative (\(maxBytes))") }
+        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
+        // Nothing that is sure to fail is logged: the key must fit.
+        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
+        try recordOpening(manifest, report, document: document, recorder: recorder, cancellation: options.cancellation)
+        let sink = DocumentSink(document: document, maxBytes: maxBytes)
+        do throws(DossierError) {
+            let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
+                                                fileKey: fileKey, into: sink, progress: options.progress,
+                                                cancellation: options.cancellation)
+            guard sink.found else { throw DossierError(.invalidArgument, "the dossier has no document \"\(document)\"") }
+            var checked = report
+            checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
+            checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
+            return OpenedDocument(path: document, bytes: sink.take(), modificationTime: sink.modificationTime, report: checked)
+        } catch {
+            sink.wipe()
+            throw error
+        }
+    }
+}
+
+/// Keeps one document's decrypted bytes in memory (`Dossier.read`).
+final class DocumentSink: ContentSink {
+    private let document: String
+    private let maxBytes: Int
+    private var bytes: [UInt8] = []
+    private(set) var found = false
+    private(set) var modificationTime: Int64 = 0
+
+    init(document: String, maxBytes: Int) {
+        self.document = document
+        self.maxBytes = maxBytes
+    }
+
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {}
+
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
+        guard path == document else { return false }
+        try checkSize(size)
+        // The signed bounds and the tar reader hold the data to `size`; reserved once, never
+        // grown (a grown array would leave copies of the plaintext behind unwiped).
+        bytes.reserveCapacity(Int(size))
+        found = true
+        modificationTime = mtime
+        return true
+    }
+
+    func fileData(_ data: UnsafeRawBufferPointer) throws(DossierError) {
+        try checkSize(Int64(bytes.count) + Int64(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    func endFile() throws(DossierError) {}
+
+    private func checkSize(_ size: Int64) throws(DossierError) {
+        guard size > Int64(maxBytes) else { return }
+        throw DossierError(.invalidArgument, "the document \(document) holds \(size) bytes, more than the \(maxBytes) this reading may keep in memory",
+                           hint: "open it into a folder (Dossier.open with OpenOptions.only), or allow more with maxBytes")
+    }
+
+    /// The document's bytes (the sink keeps none).
+    func take() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
+    }
+
+    /// Overwrites what was read (a failed reading releases nothing).
+    func wipe() {
+        secureWipe(&bytes)
+    }
+}
