@@ -16,9 +16,16 @@ extension DossierCommand {
                 The opening is first recorded in the access log (--log), signed by the key given \
                 with --as; if the log cannot be written, nothing is opened.
 
-                Example:
+                With --only PATH and -o -, that one document is written to standard output \
+                instead, once the whole dossier authenticated (nothing is written to disk; not \
+                to a terminal).
+
+                Examples:
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
                       -o opened --purpose "appeal review" --trust trust.txt
+                  dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
+                      --only 13_release/certificate.pdf -o - --purpose "appeal review" \\
+                      --trust trust.txt | lp
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
@@ -27,7 +34,7 @@ extension DossierCommand {
         @Option(name: [.short, .customLong("identity")], help: ArgumentHelp("An identity file (repeatable).", valueName: "file"))
         var identities: [String] = []
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("The folder to create.", valueName: "folder"))
+        @Option(name: .shortAndLong, help: ArgumentHelp("The folder to create (- with --only: standard output).", valueName: "folder"))
         var output: String
 
         @Option(help: "Why the dossier is opened (recorded in the access log before anything is decrypted).")
@@ -53,6 +60,13 @@ extension DossierCommand {
             guard !identities.isEmpty else { throw ValidationError("give an identity file (-i)") }
             guard !purpose.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--purpose needs a reason, not an empty one") }
             try log.requireActor()
+            if output == "-" {
+                guard only != nil else { throw ValidationError("-o - writes one document to standard output: name it with --only") }
+                guard !json else { throw ValidationError("--json and -o - would share standard output: leave out one of them") }
+                guard isatty(STDOUT_FILENO) != 1 else {
+                    throw ValidationError("refusing to write a document to the terminal (-o -): pipe it into a program or redirect it to a file")
+                }
+            }
         }
 
         func run() throws {
@@ -71,6 +85,16 @@ extension DossierCommand {
                 let (progress, bar) = ProgressBar.handler("opening", quiet: quiet || json)
                 defer { bar?.finish() }
                 let options = OpenOptions(requiredRoles: try trust.roles(), allowUntrusted: allowUntrusted, only: only, progress: progress)
+                if output == "-", let only {
+                    // Held in memory until everything authenticated, then written out whole.
+                    let document = try Interruption.during {
+                        try Dossier.read(only, from: file, with: keys, trusting: store, recordingTo: recorder, options: options)
+                    }
+                    bar?.finish()
+                    try Console.standardOutput(document.bytes)
+                    Console.note("opened \(document.report.manifest?.dossierID ?? file): \(only) (\(Reports.bytes(Int64(document.bytes.count)))) written to standard output, every file checked".terminalSafe, quiet: quiet)
+                    return endIfInterrupted()
+                }
                 // Ctrl-C stops the opening cleanly: the staging folder with what was decrypted so far goes.
                 let receipt = try Interruption.during {
                     try Dossier.open(file, with: keys, into: output, trusting: store, recordingTo: recorder, options: options)

@@ -46,6 +46,19 @@ enum Console {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Writes `bytes` to standard output whole (a document of `open -o -`).
+    static func standardOutput(_ bytes: [UInt8]) throws(DossierError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw DossierError(.output, "writing the document to standard output failed: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+            }
+            offset += n
+        }
+    }
+
     /// Prints a JSON value on one line (sorted keys, stable field names).
     static func json(_ value: JSONValue) {
         FileHandle.standardOutput.write(Data(jsonBytes(value) + [0x0a]))

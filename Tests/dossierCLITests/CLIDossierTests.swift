@@ -427,6 +427,41 @@ struct CLIDossierTests {
         #expect(!FileManager.default.fileExists(atPath: ws.path("o4")))
     }
 
+    @Test("open --only PATH -o - writes that one document to standard output, logged, and nothing to disk; refused without --only, with --json, to a terminal")
+    func openToStandardOutput() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        let common = ["-i", ws.path("anna.age"), "--trust", trust, "--purpose", "print the notes", "--as", ws.path("anna.sign")]
+        let before = try FileManager.default.contentsOfDirectory(atPath: ws.root).sorted()
+        let out = try ws.run(["open", ws.path("case.dossier"), "--only", "笔录.txt", "-o", "-"] + common, directory: ws.root)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout == "notes 笔录")
+        #expect(out.stderr.contains("written to standard output, every file checked"), "\(out.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.root).sorted() == before, "no folder named - nor a staging folder")
+        let history = try ws.run(["log", ws.path("case.dossier")])
+        #expect(history.stdout.contains("print the notes") && history.stdout.contains("笔录.txt"), "\(history.stdout)")
+        // -q: the document alone.
+        let quiet = try ws.run(["open", ws.path("case.dossier"), "--only", "01_intake/form.txt", "-o", "-", "-q"] + common)
+        #expect(quiet.status == 0 && quiet.stdout == "intake form" && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        // A document the dossier does not hold: exit 1, nothing on standard output.
+        let missing = try ws.run(["open", ws.path("case.dossier"), "--only", "missing.txt", "-o", "-"] + common)
+        #expect(missing.status == 1 && missing.stdout.isEmpty && missing.stderr.contains("no document"), "\(missing.stderr)")
+        // Usage errors, before anything is logged.
+        let logged = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+        for (arguments, reason) in [(["-o", "-"], "name it with --only"), (["--only", "笔录.txt", "-o", "-", "--json"], "--json and -o -")] {
+            let refused = try ws.run(["open", ws.path("case.dossier")] + arguments + common)
+            #expect(refused.status == 64 && refused.stderr.contains(reason), "\(arguments): \(refused.stderr)")
+        }
+        // To a terminal (script(1) gives the command one): refused, the document's bytes could act on it.
+        let command = ([CLI.binary.path, "open", ws.path("case.dossier"), "--only", "笔录.txt", "-o", "-"] + common)
+            .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let terminal = try CLI.run(["-qec", command, "/dev/null"], environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/usr/bin/script")
+        #expect(terminal.status == 64 && terminal.stdout.contains("refusing to write a document to the terminal") && !terminal.stdout.contains("notes"),
+                "\(terminal.status) \(terminal.stdout)")
+        #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
+    }
+
     @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")
     func logTargetsAndActors() throws {
         let ws = try Workspace()

@@ -154,7 +154,7 @@ complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_option
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier verify" version' -l 'version' -d 'Show the version.'
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier verify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open"' -s 'i' -l 'identity' -d 'An identity file (repeatable).' -rfka ''
-complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open" o output' -l 'output' -s 'o' -d 'The folder to create.' -rfka ''
+complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open" o output' -l 'output' -s 'o' -d 'The folder to create (- with --only: standard output).' -rfka ''
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open" purpose' -l 'purpose' -d 'Why the dossier is opened (recorded in the access log before anything is decrypted).' -rfka ''
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open" only' -l 'only' -d 'Open only this document (its path inside the dossier).' -rfka ''
 complete -c 'dossier' -n '__dossier_should_offer_completions_for_flags_or_options "dossier open" allow-untrusted' -l 'allow-untrusted' -d 'Open even if signers are not trusted (integrity is still required).'

@@ -162,7 +162,7 @@ _dossier_open() {
     local -ar arg_specs=(
         ':file:'
         '*'{-i,--identity}'[An identity file (repeatable).]:file:'
-        '(--output -o)'{--output,-o}'[The folder to create.]:folder:'
+        '(--output -o)'{--output,-o}'[The folder to create (- with --only\: standard output).]:folder:'
         '--purpose[Why the dossier is opened (recorded in the access log before anything is decrypted).]:purpose:'
         '--only[Open only this document (its path inside the dossier).]:path:'
         '--allow-untrusted[Open even if signers are not trusted (integrity is still required).]'

@@ -107,7 +107,7 @@ final class DocumentSink: ContentSink {
     private func checkSize(_ size: Int64) throws(DossierError) {
         guard size > Int64(maxBytes) else { return }
         throw DossierError(.invalidArgument, "the document \(document) holds \(size) bytes, more than the \(maxBytes) this reading may keep in memory",
-                           hint: "open it into a folder (Dossier.open with OpenOptions.only), or allow more with maxBytes")
+                           hint: "open it into a folder instead (Dossier.open with OpenOptions.only; --only with a folder on the command line)")
     }
 
     /// The document's bytes (the sink keeps none).
