@@ -42,7 +42,12 @@ struct LogCLIReviewTests {
         #expect(try ws.run(["log", "--verify", "--json", "--log", ws.path("second.sqlite")]).stdout == before)
     }
 
-    @Test("an export that cannot be written completely leaves no file behind (its exported entry stays: it is logged first)")
+    /// Not under ThreadSanitizer (scripts/sanitize thread sets TSAN_OPTIONS): its runtime
+    /// dies of SIGBUS in its own shadow memory once a file-size limit (ulimit -f) is set,
+    /// before our code runs (measured 2026-11-28: `MemoryAccessRange` in the demangler's
+    /// memcpy). Plain and AddressSanitizer runs (CI) run it.
+    @Test("an export that cannot be written completely leaves no file behind (its exported entry stays: it is logged first)",
+          .disabled(if: ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil, "ThreadSanitizer's runtime cannot run under ulimit -f"))
     func failedExportLeavesNoFile() throws {
         let ws = try Workspace()
         _ = try sealed(ws)
