@@ -301,6 +301,32 @@ struct InputArchiveTests {
         try Self.expectRefused(fx, zip, "folder entry")
     }
 
+    @Test("a zip entry whose Unix mode says FIFO, device or socket is refused as a special file (libarchive reads it as an empty regular file)")
+    func zipSpecialFiles() throws {
+        let fx = try DossierFixture()
+        // Control: a zip made on Unix with plain modes (0644, an executable 0755) seals exactly.
+        let plain = fx.dir.path("plain-modes.zip")
+        try Self.python("""
+            import sys,zipfile
+            z=zipfile.ZipFile(sys.argv[1],'w')
+            for name,mode in [('a.txt',0o100644),('run.sh',0o100755)]:
+                zi=zipfile.ZipInfo(name); zi.create_system=3; zi.external_attr=mode<<16; z.writestr(zi,b'data')
+            z.close()
+            """, [plain])
+        try Self.expectSealedExactly(fx, plain, id: "plain-modes", ["a.txt": Array("data".utf8), "run.sh": Array("data".utf8)])
+        for (name, mode) in [("fifo", 0o010644), ("char-device", 0o020644), ("block-device", 0o060644), ("socket", 0o140755)] {
+            let zip = fx.dir.path(name + ".zip")
+            try Self.python("""
+                import sys,zipfile
+                z=zipfile.ZipFile(sys.argv[1],'w')
+                z.writestr('a.txt','a')
+                zi=zipfile.ZipInfo('\(name)'); zi.create_system=3; zi.external_attr=\(mode)<<16; z.writestr(zi,b'')
+                z.close()
+                """, [zip])
+            try Self.expectRefused(fx, zip, "\"\(name)\" is a special file")
+        }
+    }
+
     @Test("an archive that changes while it is read stops the seal")
     func changedWhileRead() throws {
         let fx = try DossierFixture()
