@@ -76,12 +76,62 @@ struct InputArchiveTests {
         }
     }
 
-    @Test("a tar cut after a whole entry, with a lone end block, or with data after its end is refused — plain and compressed; padding zeros are fine")
-    func tarEnds() throws {
+    /// `tar` as an old v7 tar: every header's ustar mark (and what ustar added after it)
+    /// cleared, its checksum made again.
+    private static func v7(_ tar: [UInt8]) -> [UInt8] {
+        var out = tar
+        var at = 0
+        while at + 512 <= out.count, out[at..<(at + 512)].contains(where: { $0 != 0 }) {
+            let digits = out[(at + 124)..<(at + 136)].filter { (0x30...0x37).contains($0) }
+            let size = Int(String(decoding: digits, as: UTF8.self), radix: 8) ?? 0
+            for i in (at + 257)..<(at + 512) { out[i] = 0 }
+            for i in (at + 148)..<(at + 156) { out[i] = 0x20 }
+            let sum = Array(String(out[at..<(at + 512)].reduce(0) { $0 + Int($1) }, radix: 8).utf8)
+            out.replaceSubrange((at + 148)..<(at + 156), with: [UInt8](repeating: 0x30, count: 6 - sum.count) + sum + [0, 0x20])
+            at += 512 + (size + 511) / 512 * 512
+        }
+        return out
+    }
+
+    @Test("a v7 tar header is known by its checksum: zero-padded or space-led digits, unsigned or signed sums; a wrong sum, a stray character, no name or a short head are not")
+    func v7HeaderCheck() {
+        func header(_ name: String, high: Bool = false) -> [UInt8] {
+            var h = [UInt8](repeating: 0, count: 512)
+            h.replaceSubrange(0..<name.utf8.count, with: name.utf8)
+            h.replaceSubrange(100..<108, with: Array("0000644\0".utf8))
+            h.replaceSubrange(124..<136, with: Array("00000000001\0".utf8))
+            if high { h[0] = 0xE9 }   // a byte that counts differently signed and unsigned
+            return h
+        }
+        func withSum(_ h: [UInt8], _ field: (Int) -> String, signed: Bool = false) -> [UInt8] {
+            var h = h
+            let sum = h.enumerated().reduce(0) { total, item in
+                total + ((148..<156).contains(item.offset) ? 0x20 : signed ? Int(Int8(bitPattern: item.element)) : Int(item.element))
+            }
+            h.replaceSubrange(148..<156, with: Array(field(sum).utf8))
+            return h
+        }
+        let zeroPadded: (Int) -> String = { let o = String($0, radix: 8); return String(repeating: "0", count: 6 - o.count) + o + "\0 " }
+        let spaceLed: (Int) -> String = { let o = String($0, radix: 8); return String(repeating: " ", count: 6 - o.count) + o + " \0" }
+        #expect(InputArchiveKind.isV7TarHeader(withSum(header("a.txt"), zeroPadded)))
+        #expect(InputArchiveKind.isV7TarHeader(withSum(header("a.txt"), spaceLed)))
+        #expect(InputArchiveKind.isV7TarHeader(withSum(header("a.txt", high: true), zeroPadded)))
+        #expect(InputArchiveKind.isV7TarHeader(withSum(header("a.txt", high: true), zeroPadded, signed: true)))
+        #expect(!InputArchiveKind.isV7TarHeader(withSum(header("a.txt"), { zeroPadded($0 + 1) })))
+        #expect(!InputArchiveKind.isV7TarHeader(withSum(header("a.txt"), { String(zeroPadded($0).dropLast(2)) + "x " })))
+        #expect(!InputArchiveKind.isV7TarHeader(withSum(header(""), zeroPadded)))
+        #expect(!InputArchiveKind.isV7TarHeader(Array(withSum(header("a.txt"), zeroPadded)[0..<511])))
+    }
+
+    @Test("a tar cut after a whole entry, with a lone end block, or with data after its end is refused — ustar and v7, plain and compressed; padding zeros are fine",
+          arguments: ["ustar", "v7"])
+    func tarEnds(_ format: String) throws {
         let fx = try DossierFixture()
         let tar = fx.dir.path("case.tar")
         try Self.python(Self.makeTar, [tar])
-        let whole = Array(try Data(contentsOf: URL(fileURLWithPath: tar)))
+        let written = Array(try Data(contentsOf: URL(fileURLWithPath: tar)))
+        let whole = format == "v7" ? Self.v7(written) : written
+        #expect(whole[257..<262].elementsEqual("ustar".utf8) == (format == "ustar"))
         // Python pads to 10,240 bytes; the entries: a.txt (207 blocks of data), b.txt (one).
         let lastHeader = try #require((0..<(whole.count / 512)).map { $0 * 512 }.last {
             whole[$0..<($0 + 5)].elementsEqual("b.txt".utf8)
@@ -100,7 +150,7 @@ struct InputArchiveTests {
         // A last file whose content ends in zeros, cut right after it: its zeros are not end blocks.
         let zeros = fx.dir.path("zeros.tar")
         try Self.python("import io,sys,tarfile\nt=tarfile.open(sys.argv[1],'w')\nd=b'x'+bytes(4095)\ni=tarfile.TarInfo('c.bin'); i.size=len(d); t.addfile(i,io.BytesIO(d))\nt.close()", [zeros])
-        let zeroEnded = Array(try Data(contentsOf: URL(fileURLWithPath: zeros)))
+        let zeroEnded = format == "v7" ? Self.v7(Array(try Data(contentsOf: URL(fileURLWithPath: zeros)))) : Array(try Data(contentsOf: URL(fileURLWithPath: zeros)))
         try Data(zeroEnded[0..<(512 + 4096)]).write(to: URL(fileURLWithPath: zeros))
         try Self.expectRefused(fx, zeros, "without its end-of-archive blocks")
         for (name, bytes, problem) in variants {
