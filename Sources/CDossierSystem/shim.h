@@ -163,6 +163,17 @@ static inline void dossier_interrupt_arm(void) {
     }
 }
 
+/// Gives the three signals their default action again where `dossier_interrupt_arm` caught
+/// them (ignored ones stay ignored): from here a signal ends the process at once.
+static inline void dossier_interrupt_release(void) {
+    for (int i = 0; i < 3; i++) {
+        int sig = dossier_interrupt_signal_number(i);
+        struct sigaction current;
+        sigaction(sig, 0, &current);
+        if (current.sa_handler == dossier_interrupt_signal) dossier_default_signal(sig);
+    }
+}
+
 /// The signal that asked for a stop since the last `dossier_interrupt_arm`, or 0.
 static inline int dossier_interrupt_pending(void) {
     return atomic_load(dossier_interrupt_flag());

@@ -16,9 +16,9 @@ extension DossierCommand {
                 The opening is first recorded in the access log (--log), signed by the key given \
                 with --as; if the log cannot be written, nothing is opened.
 
-                With --only PATH and -o -, that one document is written to standard output \
-                instead, once the whole dossier authenticated (nothing is written to disk; not \
-                to a terminal).
+                With --only PATH and -o -, that one document (256 MiB at most) is written to \
+                standard output instead, once the whole dossier authenticated (nothing is \
+                written to disk; not to a terminal).
 
                 Examples:
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
@@ -61,7 +61,7 @@ extension DossierCommand {
             guard !purpose.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--purpose needs a reason, not an empty one") }
             try log.requireActor()
             if output == "-" {
-                guard only != nil else { throw ValidationError("-o - writes one document to standard output: name it with --only") }
+                guard only != nil else { throw ValidationError("-o - writes one document to standard output: name it with --only (a folder named - is -o ./-)") }
                 guard !json else { throw ValidationError("--json and -o - would share standard output: leave out one of them") }
                 guard isatty(STDOUT_FILENO) != 1 else {
                     throw ValidationError("refusing to write a document to the terminal (-o -): pipe it into a program or redirect it to a file")
@@ -71,6 +71,8 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                // First, before any file is opened: a closed descriptor 1 would be taken by one.
+                if output == "-" { try Console.requireWritableStandardOutput() }
                 try requireReadableDossier(file)
                 let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
@@ -91,6 +93,10 @@ extension DossierCommand {
                         try Dossier.read(only, from: file, with: keys, trusting: store, recordingTo: recorder, options: options)
                     }
                     bar?.finish()
+                    // The document is whole and checked: from here a signal ends the process at
+                    // once, as it would `cat` (a reader that stalls must not hold it).
+                    Interruption.release()
+                    endIfInterrupted()
                     try Console.standardOutput(document.bytes)
                     Console.note("opened \(document.report.manifest?.dossierID ?? file): \(only) (\(Reports.bytes(Int64(document.bytes.count)))) written to standard output, every file checked".terminalSafe, quiet: quiet)
                     return endIfInterrupted()

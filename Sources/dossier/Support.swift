@@ -46,6 +46,18 @@ enum Console {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Throws unless standard output is open for writing (`open -o -`; checked before
+    /// anything is logged).
+    static func requireWritableStandardOutput() throws(DossierError) {
+        let flags = fcntl(STDOUT_FILENO, F_GETFL)
+        guard flags >= 0 else {
+            throw DossierError(.output, "standard output is closed: there is nowhere to write the document", hint: "redirect it to a program or a file")
+        }
+        guard flags & O_ACCMODE != O_RDONLY else {
+            throw DossierError(.output, "standard output is open only for reading: the document cannot be written to it", hint: "redirect it to a program or a file")
+        }
+    }
+
     /// Writes `bytes` to standard output whole (a document of `open -o -`).
     static func standardOutput(_ bytes: [UInt8]) throws(DossierError) {
         var offset = 0
@@ -53,7 +65,9 @@ enum Console {
             let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw DossierError(.output, "writing the document to standard output failed: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+                let reason = String(cString: strerror(n < 0 ? errno : EIO))
+                throw DossierError(.output, "writing the document to standard output failed after \(offset) of \(bytes.count) bytes: \(reason)",
+                                   hint: "what was written is incomplete")
             }
             offset += n
         }

@@ -447,8 +447,15 @@ struct CLIDossierTests {
         // A document the dossier does not hold: exit 1, nothing on standard output.
         let missing = try ws.run(["open", ws.path("case.dossier"), "--only", "missing.txt", "-o", "-"] + common)
         #expect(missing.status == 1 && missing.stdout.isEmpty && missing.stderr.contains("no document"), "\(missing.stderr)")
-        // Usage errors, before anything is logged.
+        // Usage errors, and a standard output that is closed or open only for reading: before anything is logged.
         let logged = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+        for redirect in [">&-", "1</dev/null"] {
+            let script = "exec \"$0\" \"$@\" \(redirect)"
+            let refused = try CLI.run(["-c", script, CLI.binary.path, "open", ws.path("case.dossier"), "--only", "笔录.txt", "-o", "-"] + common,
+                                      environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+            #expect(refused.status == 1 && refused.stderr.contains("standard output"), "\(redirect): \(refused.status) \(refused.stderr)")
+        }
+        #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
         for (arguments, reason) in [(["-o", "-"], "name it with --only"), (["--only", "笔录.txt", "-o", "-", "--json"], "--json and -o -")] {
             let refused = try ws.run(["open", ws.path("case.dossier")] + arguments + common)
             #expect(refused.status == 64 && refused.stderr.contains(reason), "\(arguments): \(refused.stderr)")
@@ -460,6 +467,64 @@ struct CLIDossierTests {
         #expect(terminal.status == 64 && terminal.stdout.contains("refusing to write a document to the terminal") && !terminal.stdout.contains("notes"),
                 "\(terminal.status) \(terminal.stdout)")
         #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
+    }
+
+    @Test("open -o - stopped by SIGTERM while its reader does not read ends by the signal at once (the signal was caught and the write restarted)")
+    func openToStandardOutputStopped() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        // 2 MiB: far more than a pipe holds, so the write blocks on a reader that reads nothing.
+        try FileManager.default.createDirectory(atPath: ws.path("big"), withIntermediateDirectories: false)
+        try Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: ws.path("big/doc.bin")))
+        #expect(try ws.run(["seal", ws.path("big"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("big.dossier")]).status == 0)
+        // Started as a shell would (the test runner's threads block signals, and a child
+        // inherits that): the signals unblocked and at their defaults, then exec.
+        let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "python3 is needed (scripts/setup installs it)")
+        let exec = """
+            import os, signal, sys
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE): signal.signal(s, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE])
+            os.execv(sys.argv[1], sys.argv[1:])
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", exec, CLI.binary.path, "open", ws.path("big.dossier"), "--only", "doc.bin", "-o", "-", "-i", ws.path("anna.age"), "--trust", trust,
+                             "--purpose", "stalled reader", "--as", ws.path("anna.sign"), "-q"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["DOSSIER_LOG": ws.path("ledger.sqlite")]) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        // Until it waits in the pipe's write (the document authenticated and logged): the
+        // kernel names the wait; where it does not say, the opened entry and a pause tell.
+        let wchan = "/proc/\(process.processIdentifier)/wchan"
+        var waiting = false
+        for _ in 0..<600 where process.isRunning && !waiting {
+            usleep(50_000)
+            let name = (try? String(contentsOfFile: wchan, encoding: .utf8)) ?? ""
+            waiting = name.contains("pipe_write")
+            if !waiting, name == "0" || name.isEmpty, try ws.run(["log", ws.path("big.dossier")]).stdout.contains("stalled reader") {
+                usleep(2_000_000)
+                waiting = true
+            }
+        }
+        #expect(waiting && process.isRunning, "never blocked writing the document")
+        kill(process.processIdentifier, SIGTERM)
+        var ended = false
+        for _ in 0..<100 where !ended {
+            usleep(50_000)
+            ended = !process.isRunning
+        }
+        #expect(ended, "still running 5 s after SIGTERM")
+        if ended {
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM,
+                    "\(process.terminationReason.rawValue) \(process.terminationStatus)")
+        }
     }
 
     @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")

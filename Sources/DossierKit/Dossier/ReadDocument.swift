@@ -30,7 +30,12 @@ extension Dossier {
     /// A path no dossier can hold is refused before anything is logged; a document the
     /// dossier does not hold, or one larger than `maxBytes`, is found only while decrypting
     /// (its size is inside the encryption): the `opened` entry then stays on record and the
-    /// call throws `.invalidArgument`. `options.only` must be nil or `document`.
+    /// call throws `.invalidArgument` — once the whole payload authenticated (damage is
+    /// reported as damage). `options.only` must be nil or `document`.
+    ///
+    /// The returned buffer is the caller's; DossierKit wipes the one it filled when it
+    /// returns nothing. The decompressor's and the tar reader's working buffers (as in every
+    /// opening) are freed without being wiped.
     /// - Throws: as `open` (`.container`, `.signature`, `.untrusted`, `.noIdentity`,
     ///   `.accessLog`, `.payload`, `.content`, `.interrupted`, `.io`), and
     ///   `.invalidArgument` for the document's path or size.
@@ -50,16 +55,24 @@ extension Dossier {
                                hint: "leave OpenOptions.only empty when reading a document")
         }
         guard maxBytes >= 0 else { throw DossierError(.invalidArgument, "the most bytes to read is negative (\(maxBytes))") }
+        return try read(document, from: path, with: identities, trusting: trust, recordingTo: recorder, options: options,
+                        into: DocumentSink(document: document, maxBytes: maxBytes))
+    }
+
+    /// `read` into a given sink (tests look at it after a failure).
+    static func read(
+        _ document: String, from path: String, with identities: [AgeIdentity], trusting trust: TrustStore,
+        recordingTo recorder: AccessRecorder, options: OpenOptions = OpenOptions(), into sink: DocumentSink
+    ) throws(DossierError) -> OpenedDocument {
         let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
         // Nothing that is sure to fail is logged: the key must fit.
         let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
         try recordOpening(manifest, report, document: document, recorder: recorder, cancellation: options.cancellation)
-        let sink = DocumentSink(document: document, maxBytes: maxBytes)
         do throws(DossierError) {
             let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
                                                 fileKey: fileKey, into: sink, progress: options.progress,
                                                 cancellation: options.cancellation)
-            guard sink.found else { throw DossierError(.invalidArgument, "the dossier has no document \"\(document)\"") }
+            try sink.finish()
             var checked = report
             checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
             checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
@@ -78,6 +91,8 @@ final class DocumentSink: ContentSink {
     private var bytes: [UInt8] = []
     private(set) var found = false
     private(set) var modificationTime: Int64 = 0
+    /// The size of the document when it is larger than `maxBytes` (its data is skipped).
+    private var tooLarge: Int64?
 
     init(document: String, maxBytes: Int) {
         self.document = document
@@ -88,12 +103,17 @@ final class DocumentSink: ContentSink {
 
     func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
         guard path == document else { return false }
-        try checkSize(size)
+        found = true
+        modificationTime = mtime
+        // Refused only once the whole payload authenticated (`finish`): a damaged dossier
+        // is reported as damaged. Its data is skipped (the reader still hashes it).
+        guard size <= Int64(maxBytes) else {
+            tooLarge = size
+            return false
+        }
         // The signed bounds and the tar reader hold the data to `size`; reserved once, never
         // grown (a grown array would leave copies of the plaintext behind unwiped).
         bytes.reserveCapacity(Int(size))
-        found = true
-        modificationTime = mtime
         return true
     }
 
@@ -108,6 +128,12 @@ final class DocumentSink: ContentSink {
         guard size > Int64(maxBytes) else { return }
         throw DossierError(.invalidArgument, "the document \(document) holds \(size) bytes, more than the \(maxBytes) this reading may keep in memory",
                            hint: "open it into a folder instead (Dossier.open with OpenOptions.only; --only with a folder on the command line)")
+    }
+
+    /// After the whole payload authenticated: throws unless the document was found and kept.
+    func finish() throws(DossierError) {
+        guard found else { throw DossierError(.invalidArgument, "the dossier has no document \"\(document)\"") }
+        if let tooLarge { try checkSize(tooLarge) }
     }
 
     /// The document's bytes (the sink keeps none).

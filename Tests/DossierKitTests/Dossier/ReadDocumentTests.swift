@@ -55,7 +55,7 @@ struct ReadDocumentTests {
         #expect(small.bytes == dossier.first)
     }
 
-    @Test("what is sure to fail is refused before anything is logged: a path no dossier holds, another OpenOptions.only, no or the wrong identity, an untrusted sealer, a stop asked for")
+    @Test("what is sure to fail is refused before anything is logged: a path no dossier holds, another OpenOptions.only, no or the wrong identity, an untrusted sealer, a log that cannot be written, a stop asked for")
     func refusedBeforeLogging() throws {
         let fx = try DossierFixture()
         let dossier = try Self.sealed(fx, "case-refused")
@@ -63,6 +63,10 @@ struct ReadDocumentTests {
         let stranger = try AgeX25519.generate()
         let cancelled = DossierCancellation()
         cancelled.cancel()
+        // The same ledger, through a second handle that is closed: the entry cannot be written.
+        let closedLog = try AccessLog(path: fx.log.path)
+        try closedLog.close()
+        let closedRecorder = AccessRecorder(log: closedLog, actor: DossierSigner(key: fx.sealer, role: .reader, name: "Anna Archivist"), purpose: "test")
         let cases: [(String, DossierError.Kind, String, () throws -> OpenedDocument)] = [
             ("./a/first.txt", .invalidArgument, "the document to read", {
                 try Dossier.read("./a/first.txt", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: fx.recorder)
@@ -83,6 +87,9 @@ struct ReadDocumentTests {
             ("negative", .invalidArgument, "negative", {
                 try Dossier.read("a/first.txt", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: fx.recorder,
                                  maxBytes: -1)
+            }),
+            ("log closed", .accessLog, "is closed", {
+                try Dossier.read("a/first.txt", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: closedRecorder)
             }),
             ("cancelled", .interrupted, "cancelled by the application", {
                 try Dossier.read("a/first.txt", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: fx.recorder,
@@ -141,12 +148,24 @@ struct ReadDocumentTests {
         try handle.seek(toOffset: UInt64(offset))
         try handle.write(contentsOf: [byte ^ 0x01])
         try handle.close()
+        // The document was read whole before the damage was met: what the sink kept is wiped.
+        let sink = DocumentSink(document: "a/first.txt", maxBytes: Dossier.defaultMaxDocumentBytes)
         do {
             let document = try Dossier.read("a/first.txt", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust,
-                                            recordingTo: fx.recorder)
+                                            recordingTo: fx.recorder, into: sink)
             Issue.record("released \(document.bytes.count) bytes of a damaged dossier")
         } catch {
             #expect(error.kind == .payload && error.reason.contains("chunk"), "\(error)")
+        }
+        #expect(sink.found && sink.take().isEmpty)
+        // A document over the limit in a damaged dossier: the damage is what is reported
+        // (the limit is applied once everything authenticated).
+        do {
+            _ = try Dossier.read("z/scan.bin", from: dossier.path, with: [fx.recipient.identity], trusting: fx.trust,
+                                 recordingTo: fx.recorder, maxBytes: 1)
+            Issue.record("read a damaged dossier")
+        } catch {
+            #expect(error.kind == .payload, "\(error)")
         }
     }
 
@@ -158,6 +177,9 @@ struct ReadDocumentTests {
         try [UInt8]("abcd".utf8).withUnsafeBytes { try sink.fileData($0) }
         sink.wipe()
         #expect(sink.take().isEmpty)
-        #expect(throws: DossierError.self) { try sink.beginFile("a.txt", size: 17, permissions: 0o644, mtime: 0) }
+        // Too large: its data is skipped (still hashed by the reader), the refusal comes at the end.
+        let large = DocumentSink(document: "a.txt", maxBytes: 16)
+        #expect(try large.beginFile("a.txt", size: 17, permissions: 0o644, mtime: 0) == false)
+        #expect(throws: DossierError.self) { try large.finish() }
     }
 }

@@ -21,6 +21,14 @@ package enum Interruption {
         return try body()
     }
 
+    /// Ends what `during` began: the three signals take their default action again (ignored
+    /// ones stay ignored). For work after the operation that a signal may cut short, such as
+    /// writing an opened document to a pipe whose reader may stall; a stop asked for before
+    /// stays `pending`.
+    package static func release() {
+        dossier_interrupt_release()
+    }
+
     /// The signal that asked for a stop during the last `during`, or nil.
     package static var pending: Int32? {
         let signal = dossier_interrupt_pending()
