@@ -58,7 +58,7 @@ struct DossierCommand: ParsableCommand {
               dossier log case.dossier --verify --trust trust.txt
             """,
         version: DossierKit.version,
-        subcommands: [Keygen.self, Check.self, Seal.self, Verify.self, Open.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]
+        subcommands: [Keygen.self, Check.self, Seal.self, Verify.self, Open.self, List.self, Inspect.self, Log.self, CheckpointCommand.self, Countersign.self, Rewrap.self, Version.self]
     )
 }
 

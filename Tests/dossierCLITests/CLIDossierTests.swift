@@ -469,6 +469,50 @@ struct CLIDossierTests {
         #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
     }
 
+    @Test("list shows every document with size and media type, logs a listed entry first, writes nothing; --json; refusals")
+    func listDocuments() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        let common = ["-i", ws.path("anna.age"), "--trust", trust, "--as", ws.path("anna.sign")]
+        let before = try FileManager.default.contentsOfDirectory(atPath: ws.root).sorted()
+        let listed = try ws.run(["list", ws.path("case.dossier"), "--purpose", "find the notes"] + common, directory: ws.root)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(listed.stdout)")
+        #expect(lines.contains { $0.hasSuffix("  01_intake/form.txt") && $0.contains("11 bytes") && $0.contains("text/plain") }, "\(listed.stdout)")
+        #expect(lines.contains { $0.hasSuffix("  笔录.txt") && $0.contains("12 bytes") }, "\(listed.stdout)")
+        #expect(listed.stderr.contains("listed case: 2 document(s)"), "\(listed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.root).sorted() == before, "list wrote something")
+        let history = try ws.run(["log", ws.path("case.dossier")])
+        #expect(history.stdout.contains("listed by Anna Archivist") && history.stdout.contains("find the notes"), "\(history.stdout)")
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--trust", trust]).status == 0)
+
+        let json = try ws.run(["list", ws.path("case.dossier"), "--purpose", "catalogue", "--json"] + common)
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let documents = try #require(object["documents"] as? [[String: Any]])
+        let form = try #require(documents.first { $0["path"] as? String == "01_intake/form.txt" })
+        #expect(form["size"] as? Int == 11 && form["mediaType"] as? String == "text/plain" && form["executable"] as? Bool == false)
+        let digest = try CLI.run([ws.path("case/01_intake/form.txt")], executable: "/usr/bin/sha256sum").stdout.prefix(64)
+        #expect(digest.count == 64 && form["sha256"] as? String == String(digest))
+        #expect((object["folders"] as? [String])?.contains("01_intake") == true)
+        #expect((object["report"] as? [String: Any])?["status"] as? String == "valid")
+
+        // Refused before anything is logged: no purpose, no identity, no actor (usage), another's key (4).
+        let logged = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+        #expect(try ws.run(["list", ws.path("case.dossier")] + common).status == 64)
+        #expect(try ws.run(["list", ws.path("case.dossier"), "--purpose", "p", "--as", ws.path("anna.sign")]).status == 64)
+        #expect(try ws.run(["list", ws.path("case.dossier"), "--purpose", "p", "-i", ws.path("anna.age"), "--log", ws.path("ledger.sqlite")],
+                           environment: ["DOSSIER_ACTOR": ""]).status == 64)
+        #expect(try ws.run(["keygen", "--name", "Eve", ws.path("eve")]).status == 0)
+        let stranger = try ws.run(["list", ws.path("case.dossier"), "--purpose", "p", "-i", ws.path("eve.age"), "--trust", trust, "--as", ws.path("anna.sign")])
+        #expect(stranger.status == 4, "\(stranger.stderr)")
+        #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
+        // Only list records a listed entry.
+        #expect(try ws.run(["log", ws.path("case.dossier"), "--record", "listed", "--as", ws.path("anna.sign"), "--purpose", "x"]).status == 64)
+    }
+
     @Test("open -o - stopped by SIGTERM while its reader does not read ends by the signal at once (the signal was caught and the write restarted)")
     func openToStandardOutputStopped() throws {
         let ws = try Workspace()

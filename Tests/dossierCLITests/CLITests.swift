@@ -72,7 +72,7 @@ struct CLITests {
     /// would otherwise derive them from the type names at every start, through reflection),
     /// so the documented names are pinned here: each one must answer its own --help.
     @Test("every documented subcommand answers by its name", arguments: [
-        "keygen", "check", "seal", "verify", "open", "inspect", "log", "checkpoint", "countersign", "rewrap", "transfer", "version",
+        "keygen", "check", "seal", "verify", "open", "list", "inspect", "log", "checkpoint", "countersign", "rewrap", "transfer", "version",
     ])
     func subcommandNames(_ name: String) throws {
         let result = try CLI.run([name, "--help"])
@@ -85,7 +85,7 @@ struct CLITests {
     /// longer than that was split mid-command ("--purpose \"court" / "hearing\""), and the
     /// pasted command failed. Every example line stays indented and whole.
     @Test("help examples are whole lines at 80 columns, pasteable", arguments: [
-        "", "keygen", "check", "seal", "verify", "open", "inspect", "log", "checkpoint", "countersign", "rewrap",
+        "", "keygen", "check", "seal", "verify", "open", "list", "inspect", "log", "checkpoint", "countersign", "rewrap",
     ])
     func examplesNotWrapped(_ name: String) throws {
         let result = try CLI.run(name.isEmpty ? ["--help"] : [name, "--help"], environment: ["COLUMNS": "80"])

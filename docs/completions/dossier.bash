@@ -173,13 +173,13 @@ _dossier() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    keygen|check|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
+    keygen|check|seal|verify|open|list|inspect|log|checkpoint|countersign|rewrap|version|help)
         # Offer subcommand argument completions
         "_dossier_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'keygen check seal verify open inspect log checkpoint countersign rewrap version help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'keygen check seal verify open list inspect log checkpoint countersign rewrap version help' -- "${cur}"))
         ;;
     esac
 }
@@ -320,6 +320,39 @@ _dossier_open() {
         return
         ;;
     '--only')
+        return
+        ;;
+    '--trust')
+        return
+        ;;
+    '--require-role')
+        return
+        ;;
+    '--passphrase-fd')
+        return
+        ;;
+    '--log')
+        return
+        ;;
+    '--as')
+        return
+        ;;
+    esac
+}
+
+_dossier_list() {
+    repeating_flags=()
+    non_repeating_flags=(--allow-untrusted --json --version -h --help)
+    repeating_options=(-i --identity --require-role)
+    non_repeating_options=(--purpose --trust --passphrase-fd --log --as)
+    __dossier_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-i'|'--identity')
+        return
+        ;;
+    '--purpose')
         return
         ;;
     '--trust')

@@ -55,6 +55,7 @@ _dossier() {
             'seal:Seal a case folder (or a zip / tar / 7z archive) into a signed, encrypted .dossier file.'
             'verify:Verify dossiers with public keys only (an inspector'\''s command).'
             'open:Open a dossier with an identity into a new folder.'
+            'list:List a dossier'\''s documents (paths, sizes, media types) without opening any.'
             'inspect:Show a dossier'\''s public manifest, signers, recipients and sizes, without keys.'
             'log:Show, verify, export or import a dossier'\''s access log.'
             'checkpoint:Sign a checkpoint of the whole access log (size and Merkle root) to hand to inspectors or publish.'
@@ -67,7 +68,7 @@ _dossier() {
         ;;
     arg)
         case "${words[1]}" in
-        keygen|check|seal|verify|open|inspect|log|checkpoint|countersign|rewrap|version|help)
+        keygen|check|seal|verify|open|list|inspect|log|checkpoint|countersign|rewrap|version|help)
             "_dossier_${words[1]}" && ret=0
             ;;
         esac
@@ -173,6 +174,27 @@ _dossier_open() {
         '--as[Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default\: $DOSSIER_ACTOR.]:role=keyfile:'
         '--json[Print the result as JSON.]'
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_dossier_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':file:'
+        '*'{-i,--identity}'[An identity file (repeatable).]:file:'
+        '--purpose[Why the dossier is listed (recorded in the access log before anything is decrypted).]:purpose:'
+        '--allow-untrusted[List even if signers are not trusted (integrity is still required).]'
+        '--trust[Trust file\: one "ROLES PUBLIC-KEY NAME" line per trusted key (default\: $DOSSIER_TRUST).]:file:'
+        '*--require-role[A role that needs a valid trusted signature (repeatable; default\: sealer).]:role:'
+        '--passphrase-fd[Read passphrases from this file descriptor, one per line (batch work). Otherwise DOSSIER_PASSPHRASE, otherwise the terminal without echo.]:fd:'
+        '--log[The access log (SQLite ledger). Default\: $DOSSIER_LOG, else ~/.local/share/dossier/access-log.sqlite.]:file:'
+        '--as[Who acts, as ROLE=KEYFILE or KEYFILE (signs the log entry). Default\: $DOSSIER_ACTOR.]:role=keyfile:'
+        '--json[Print the result as JSON (with every document'\''s SHA-256 and time).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -15,6 +15,8 @@ enum ContentReader {
     struct Result {
         let filesChecked: Int
         let bytesChecked: Int64
+        /// The private manifest's bytes (checked against the content and the signed digest).
+        var privateManifest: [UInt8] = []
     }
 
     /// A byte source that hashes (SHA-256) and CRCs everything read through it. (Hashing on a
@@ -261,7 +263,7 @@ enum ContentReader {
             throw DossierError(.content, "the private manifest does not match the signed SHA-256")
         }
         try checkPrivateManifest(privateBytes, files: fileOrder, fileFacts, directories: seenDirectories, against: manifest)
-        return Result(filesChecked: fileOrder.count, bytesChecked: totalBytes)
+        return Result(filesChecked: fileOrder.count, bytesChecked: totalBytes, privateManifest: privateBytes)
     }
 
     /// Checks the private manifest's `bytes` (whose signed digest was checked) against what

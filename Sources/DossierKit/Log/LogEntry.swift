@@ -11,6 +11,9 @@ public enum LogEvent: String, Sendable, CaseIterable {
     case verified
     /// Opened whole, or one document (`details["document"]`).
     case opened
+    /// Its contents were listed (`Dossier.list`, `dossier list`): the private manifest was
+    /// decrypted and its names, sizes and media types shown; no document was released.
+    case listed
     /// Re-wrapped for new recipients (`details["recipients"]`, `details["transfer"]` — the
     /// transfer record's number —, `details["from"]` — the header digest it replaced — and
     /// `details["reason"]`).

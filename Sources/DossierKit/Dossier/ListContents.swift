@@ -1,0 +1,70 @@
+/// What a dossier holds, as its private manifest lists it (`Dossier.list`).
+public struct DossierContents: Sendable {
+    /// One document (a file of the sealed folder).
+    public struct Document: Sendable, Equatable {
+        /// Its path inside the dossier (what `Dossier.read` and `OpenOptions.only` take).
+        public let path: String
+        /// Its size in bytes.
+        public let size: Int64
+        /// Its SHA-256, lowercase hex (checked against its content while listing).
+        public let sha256: String
+        /// Its media type as the sealer recorded it (e.g. `application/pdf`; FORMAT.md §2.1:
+        /// informational, not checked).
+        public let mediaType: String
+        /// Its modification time as sealed (seconds since 1970; informational).
+        public let modificationTime: Int64
+        /// Whether it is opened executable (mode 0755 rather than 0644).
+        public let isExecutable: Bool
+    }
+
+    /// The documents, in the private manifest's order (the order they were sealed in).
+    public let documents: [Document]
+    /// The folders, empty ones included.
+    public let folders: [String]
+    /// The verification done before decrypting, with the content check's result.
+    public let report: VerificationReport
+}
+
+extension Dossier {
+    /// Lists a dossier's documents — paths, sizes, media types, digests — without releasing
+    /// any of them: for choosing the one to `read` or to open alone.
+    ///
+    /// The names are inside the encryption, so listing is an access: it is checked and
+    /// recorded as `open` is (signatures, transfer records and trust first, as `options`
+    /// asks; then a `listed` entry signed by `recorder.actor`, before anything is
+    /// decrypted; nothing when the log cannot be written). The whole payload is then
+    /// decrypted and every file checked against the private manifest (the list is what was
+    /// sealed and signed, not what a damaged payload claims); no content is kept.
+    /// `options.only` must be nil.
+    /// - Throws: as `open` (`.container`, `.signature`, `.untrusted`, `.noIdentity`,
+    ///   `.accessLog`, `.payload`, `.content`, `.interrupted`, `.io`), `.invalidArgument`.
+    public static func list(
+        _ path: String,
+        with identities: [AgeIdentity],
+        trusting trust: TrustStore,
+        recordingTo recorder: AccessRecorder,
+        options: OpenOptions = OpenOptions()
+    ) throws(DossierError) -> DossierContents {
+        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
+        guard options.only == nil else {
+            throw DossierError(.invalidArgument, "OpenOptions.only has no meaning when listing", hint: "leave it empty")
+        }
+        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
+        // Nothing that is sure to fail is logged: the key must fit.
+        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
+        try recordOpening(manifest, report, document: nil, recorder: recorder, cancellation: options.cancellation, event: .listed)
+        let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
+                                            fileKey: fileKey, into: DiscardingContentSink(), progress: options.progress,
+                                            cancellation: options.cancellation)
+        let listed = try PrivateManifest(canonical: result.privateManifest)
+        var checked = report
+        checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
+        checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
+        return DossierContents(
+            documents: listed.files.map {
+                .init(path: $0.path, size: $0.size, sha256: $0.sha256, mediaType: $0.mediaType, modificationTime: $0.mtime,
+                      isExecutable: $0.mode & 0o111 != 0)
+            },
+            folders: listed.directories.map(\.path), report: checked)
+    }
+}
