@@ -50,6 +50,7 @@ extension DossierCommand {
                 let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
                 let store = try trust.store()
+                warnIfUntrusted(actor, by: store, recording: "listing")
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("listing", quiet: json)
                 defer { bar?.finish() }

@@ -77,12 +77,7 @@ extension DossierCommand {
                 let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
                 let store = try trust.store()
-                // The opening is recorded anyway (the identity decides who can decrypt), but an
-                // inspector's log --verify will call it untrusted: say so now, while it can be fixed.
-                if !quiet, !store.entries.isEmpty, store.entry(forKeyID: actor.key.publicKey.keyID)?.roles.contains(actor.role) != true {
-                    Console.error("warning: your key \(actor.key.publicKey.keyID) is not trusted in the role \(actor.role) by the trust file; log --verify will report this opening as untrusted",
-                                  hint: "add the key with the role \(actor.role) to the trust file, or act as another role with --as ROLE=KEYFILE")
-                }
+                if !quiet { warnIfUntrusted(actor, by: store, recording: "opening") }
                 let recorder = AccessRecorder(log: try log.open(create: false), actor: actor, purpose: purpose)
                 let (progress, bar) = ProgressBar.handler("opening", quiet: quiet || json)
                 defer { bar?.finish() }

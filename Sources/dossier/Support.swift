@@ -114,6 +114,15 @@ func unreadableReason(_ path: String) -> String? {
     return nil
 }
 
+/// An access is recorded whoever acts (the identity decides who can decrypt), but an
+/// inspector's `log --verify` calls an entry by a key the trust file does not hold in its
+/// role untrusted: said now, while it can be fixed (`what`: "opening", "listing").
+func warnIfUntrusted(_ actor: DossierSigner, by store: TrustStore, recording what: String) {
+    guard !store.entries.isEmpty, store.entry(forKeyID: actor.key.publicKey.keyID)?.roles.contains(actor.role) != true else { return }
+    Console.error("warning: your key \(actor.key.publicKey.keyID) is not trusted in the role \(actor.role) by the trust file; log --verify will report this \(what) as untrusted",
+                  hint: "add the key with the role \(actor.role) to the trust file, or act as another role with --as ROLE=KEYFILE")
+}
+
 /// The failed integrity checks of a report, without the trust checks.
 func integrityFailures(_ report: VerificationReport) -> String {
     report.checks.filter { !$0.passed && !$0.isTrustCheck }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")

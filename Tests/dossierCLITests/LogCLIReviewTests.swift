@@ -160,7 +160,7 @@ struct LogCLIReviewTests {
         #expect(!FileManager.default.fileExists(atPath: ws.path("o")) && !FileManager.default.fileExists(atPath: ws.path("e.dossier")))
     }
 
-    @Test("opening as a key the trust file does not trust as reader warns that the log will show the opening as untrusted")
+    @Test("opening or listing as a key the trust file does not trust as reader warns that the log will show it as untrusted")
     func untrustedActorWarned() throws {
         let ws = try Workspace()
         _ = try sealed(ws)
@@ -172,6 +172,10 @@ struct LogCLIReviewTests {
         let trusted = try ws.run(["open", ws.path("case.dossier"), "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "-o", ws.path("o2"),
                                   "--trust", ws.path("trust.txt"), "--purpose", "p"])
         #expect(trusted.status == 0 && !trusted.stderr.contains("warning"), "\(trusted.stderr)")
+        // A listing is recorded and verified the same way.
+        let list = try ws.run(["list", ws.path("case.dossier"), "-i", ws.path("anna.age"), "--as", ws.path("otto.sign"),
+                               "--trust", ws.path("trust.txt"), "--purpose", "p"])
+        #expect(list.status == 0 && list.stderr.contains("not trusted in the role reader") && list.stderr.contains("this listing"), "\(list.stderr)")
     }
 
     @Test("log --verify says how many entries no verified checkpoint covers yet (removing one of them is noticed only by a later checkpoint)")
