@@ -33,6 +33,19 @@ struct DossierFixture {
         log = try AccessLog(path: dir.path("ledger.sqlite"), createIfMissing: true)
     }
 
+    /// Flips the lowest bit of the payload's byte `fromEnd` bytes before its end (in its last
+    /// chunk: met after everything before it was decrypted).
+    static func flipPayloadByte(_ path: String, fromEnd: Int64) throws {
+        let container = try ContainerReader(path: path)
+        let offset = UInt64(container.payload.dataOffset + container.payload.size - fromEnd)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        let byte = try #require(try handle.read(upToCount: 1)).first!
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: [byte ^ 0x01])
+    }
+
     /// Writes files (path → content) under a new folder and returns its path.
     func folder(_ name: String, _ files: [String: [UInt8]], emptyDirectories: [String] = []) throws -> String {
         let root = dir.path(name)

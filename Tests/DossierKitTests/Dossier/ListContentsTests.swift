@@ -84,14 +84,7 @@ struct ListContentsTests {
             #expect(try fx.log.history(of: id).count == logged, "\(name) was logged")
         }
         // A flipped byte in the payload's last chunk: logged (the attempt is on record), then refused.
-        let container = try ContainerReader(path: receipt.path)
-        let offset = container.payload.dataOffset + container.payload.size - 20
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: receipt.path))
-        try handle.seek(toOffset: UInt64(offset))
-        let byte = try #require(try handle.read(upToCount: 1)).first!
-        try handle.seek(toOffset: UInt64(offset))
-        try handle.write(contentsOf: [byte ^ 0x01])
-        try handle.close()
+        try DossierFixture.flipPayloadByte(receipt.path, fromEnd: 20)
         do {
             let contents = try Dossier.list(receipt.path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: fx.recorder)
             Issue.record("listed \(contents.documents.count) documents of a damaged dossier")

@@ -140,14 +140,7 @@ struct ReadDocumentTests {
     func damageAfterTheDocument() throws {
         let fx = try DossierFixture()
         let dossier = try Self.sealed(fx, "case-damaged")
-        let container = try ContainerReader(path: dossier.path)
-        let offset = container.payload.dataOffset + container.payload.size - 20
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: dossier.path))
-        try handle.seek(toOffset: UInt64(offset))
-        let byte = try #require(try handle.read(upToCount: 1)).first!
-        try handle.seek(toOffset: UInt64(offset))
-        try handle.write(contentsOf: [byte ^ 0x01])
-        try handle.close()
+        try DossierFixture.flipPayloadByte(dossier.path, fromEnd: 20)
         // The document was read whole before the damage was met: what the sink kept is wiped.
         let sink = DocumentSink(document: "a/first.txt", maxBytes: Dossier.defaultMaxDocumentBytes)
         do {
