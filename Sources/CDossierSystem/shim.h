@@ -2,6 +2,7 @@
 #ifndef DOSSIER_SYSTEM_SHIM_H
 #define DOSSIER_SYSTEM_SHIM_H
 
+#include <stdio.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -161,6 +162,11 @@ static inline void dossier_interrupt_arm(void) {
         action.sa_flags = SA_RESTART;
         sigaction(sig, &action, 0);
     }
+}
+
+/// The C standard output stream (Swift 6 refuses the global `stdout` as shared mutable state).
+static inline FILE *dossier_stdout(void) {
+    return stdout;
 }
 
 /// Gives the three signals their default action again where `dossier_interrupt_arm` caught

@@ -16,6 +16,12 @@ struct DossierMain {
         ProcessHardening.protectSecrets(keepCrashReports: environment("DOSSIER_CRASH_REPORTS") == "1")
         refuseArgumentsNotUTF8()
         DossierCommand.main()
+        // A command that succeeded but whose output could not be written out did not succeed
+        // (`verify --json > /dev/full` said nothing and exited 0). Failed commands exit inside.
+        do throws(DossierError) { try Console.flush() } catch {
+            Console.error(error.reason, hint: error.hint)
+            exit(Exit.failure)
+        }
     }
 
     /// Swift decodes arguments as UTF-8 and replaces what is not with U+FFFD, so a path

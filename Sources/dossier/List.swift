@@ -10,8 +10,8 @@ extension DossierCommand {
             discussion: """
                 The names are inside the encryption, so listing is an access: it needs an \
                 identity, is checked as an opening is, and is first recorded in the access log \
-                (a "listed" entry, signed by the key given with --as; if the log cannot be \
-                written, nothing is listed). The whole payload is decrypted and every file \
+                (an opening with the detail contents=listed, signed by the key given with --as; \
+                if the log cannot be written, nothing is listed). The whole payload is decrypted and every file \
                 checked; no document is written anywhere. Open one with open --only.
 
                 Example:
@@ -46,6 +46,8 @@ extension DossierCommand {
 
         func run() throws {
             do {
+                // Before anything is logged: a listing nobody can see is not made.
+                try Console.requireWritableStandardOutput()
                 try requireReadableDossier(file)
                 let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)
                 let keys = try loadIdentities(identities, passphrase: passphrase)
@@ -59,6 +61,10 @@ extension DossierCommand {
                     try Dossier.list(file, with: keys, trusting: store, recordingTo: recorder, options: options)
                 }
                 bar?.finish()
+                // Checked and logged: from here a signal ends the process at once (a reader
+                // that stalls must not hold it), as it would `ls`.
+                Interruption.release()
+                endIfInterrupted()
                 if json {
                     Console.json(.object([
                         "dossierId": .string(contents.report.manifest?.dossierID ?? ""),
@@ -73,20 +79,34 @@ extension DossierCommand {
                 } else {
                     let sizes = contents.documents.map { Reports.bytes($0.size) }
                     let sizeWidth = sizes.map(\.count).max() ?? 0
-                    let typeWidth = min(40, contents.documents.map(\.mediaType.count).max() ?? 0)
-                    for (document, size) in zip(contents.documents, sizes) {
-                        let type = document.mediaType.padding(toLength: max(typeWidth, document.mediaType.count), withPad: " ", startingAt: 0)
-                        Console.line(String(repeating: " ", count: sizeWidth - size.count) + size + "  " + type + "  " + document.path)
+                    let types = contents.documents.map { Self.shown(mediaType: $0.mediaType) }
+                    let typeWidth = types.map(\.count).max() ?? 0
+                    for ((document, size), type) in zip(zip(contents.documents, sizes), types) {
+                        let column = type.padding(toLength: typeWidth, withPad: " ", startingAt: 0)
+                        Console.line(String(repeating: " ", count: sizeWidth - size.count) + size + "  " + column + "  " + document.path)
                     }
+                }
+                // The list is the result: one that could not be written out is a failure.
+                try Console.flush()
+                if !json {
                     let total = contents.documents.reduce(Int64(0)) { $0 + $1.size }
                     Console.note("listed \(contents.report.manifest?.dossierID ?? file): \(contents.documents.count) document(s), \(Reports.bytes(total)), \(contents.folders.count) folder(s); every file checked".terminalSafe, quiet: false)
                 }
-                endIfInterrupted()
             } catch let error as ValidationError {
                 throw error
             } catch {
                 throw fail(error)
             }
+        }
+
+        /// A media type as the text listing shows it: a `type/subtype` of RFC 6838's
+        /// characters, or "?" — the private manifest's value is the sealer's word, and one with
+        /// spaces could pose as a path column (`--json` gives it as it is).
+        static func shown(mediaType: String) -> String {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&^_.+-".utf8)
+            let parts = mediaType.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ (1...127).contains($0.count) && $0.allSatisfy(allowed.contains) }) else { return "?" }
+            return mediaType
         }
     }
 }

@@ -195,7 +195,7 @@ extension DossierCommand {
                 }
                 let (id, anchor, payload) = try resolve()
                 if let recordEvent {
-                    guard let event = LogEvent(rawValue: recordEvent), ![.sealed, .opened, .listed, .transferred, .countersigned, .exported].contains(event) else {
+                    guard let event = LogEvent(rawValue: recordEvent), ![.sealed, .opened, .transferred, .countersigned, .exported].contains(event) else {
                         throw ValidationError("--record takes loaned, returned, verified, destroyed or registered (the others are recorded by their commands)")
                     }
                     guard let purpose else { throw ValidationError("--record needs --purpose") }

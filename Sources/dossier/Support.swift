@@ -73,9 +73,24 @@ enum Console {
         }
     }
 
-    /// Prints a JSON value on one line (sorted keys, stable field names).
+    /// Prints a JSON value on one line (sorted keys, stable field names). Through the same
+    /// buffered standard output as `line` (FileHandle's write trapped — the process died of
+    /// SIGILL — when the output could not be written, e.g. to a full disk); a failure is
+    /// found by `flush`.
     static func json(_ value: JSONValue) {
-        FileHandle.standardOutput.write(Data(jsonBytes(value) + [0x0a]))
+        let bytes = jsonBytes(value) + [0x0a]
+        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, dossier_stdout()) }
+    }
+
+    /// Writes out what `line` and `json` buffered; throws when standard output could not take
+    /// it all (a full disk, a closed descriptor): the output is incomplete.
+    static func flush() throws(DossierError) {
+        let flushed = fflush(dossier_stdout()) == 0 && ferror(dossier_stdout()) == 0
+        guard !flushed else { return }
+        let code = errno
+        clearerr(dossier_stdout())
+        throw DossierError(.output, "writing to standard output failed: \(String(cString: strerror(code == 0 ? EIO : code)))",
+                           hint: "what was printed is incomplete")
     }
 
     /// `value` as canonical JSON, with the characters a terminal acts on or that reorder or

@@ -469,7 +469,7 @@ struct CLIDossierTests {
         #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
     }
 
-    @Test("list shows every document with size and media type, logs a listed entry first, writes nothing; --json; refusals")
+    @Test("list shows every document with size and media type, logs an opened entry (contents=listed) first, writes nothing; --json; refusals")
     func listDocuments() throws {
         let ws = try Workspace()
         let (recipient, trust) = try keys(ws)
@@ -485,7 +485,8 @@ struct CLIDossierTests {
         #expect(listed.stderr.contains("listed case: 2 document(s)"), "\(listed.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: ws.root).sorted() == before, "list wrote something")
         let history = try ws.run(["log", ws.path("case.dossier")])
-        #expect(history.stdout.contains("listed by Anna Archivist") && history.stdout.contains("find the notes"), "\(history.stdout)")
+        #expect(history.stdout.contains("opened by Anna Archivist") && history.stdout.contains("find the notes")
+                && history.stdout.contains("contents=listed"), "\(history.stdout)")
         #expect(try ws.run(["log", ws.path("case.dossier"), "--verify", "--trust", trust]).status == 0)
 
         let json = try ws.run(["list", ws.path("case.dossier"), "--purpose", "catalogue", "--json"] + common)
@@ -509,17 +510,25 @@ struct CLIDossierTests {
         let stranger = try ws.run(["list", ws.path("case.dossier"), "--purpose", "p", "-i", ws.path("eve.age"), "--trust", trust, "--as", ws.path("anna.sign")])
         #expect(stranger.status == 4, "\(stranger.stderr)")
         #expect(try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count == logged)
-        // Only list records a listed entry.
+        // "listed" is not an event (a listing is an opening of the names): --record refuses it.
         #expect(try ws.run(["log", ws.path("case.dossier"), "--record", "listed", "--as", ws.path("anna.sign"), "--purpose", "x"]).status == 64)
     }
 
-    @Test("open -o - stopped by SIGTERM while its reader does not read ends by the signal at once (the signal was caught and the write restarted)")
-    func openToStandardOutputStopped() throws {
+    @Test("open -o - and list, stopped by SIGTERM while their reader does not read, end by the signal at once (it was caught and the write restarted)",
+          arguments: ["open", "list"])
+    func stoppedWhileWriting(_ command: String) throws {
         let ws = try Workspace()
         let (recipient, trust) = try keys(ws)
-        // 2 MiB: far more than a pipe holds, so the write blocks on a reader that reads nothing.
+        // Far more output than a pipe holds, so the write blocks on a reader that reads nothing:
+        // a 2 MiB document, or 1,500 documents with long names (~150 KB of listing).
         try FileManager.default.createDirectory(atPath: ws.path("big"), withIntermediateDirectories: false)
-        try Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: ws.path("big/doc.bin")))
+        if command == "open" {
+            try Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: ws.path("big/doc.bin")))
+        } else {
+            for index in 0..<1_500 {
+                try Data([UInt8(index & 0xFF)]).write(to: URL(fileURLWithPath: ws.path("big/" + String(repeating: "a long document name ", count: 4) + "\(index).txt")))
+            }
+        }
         #expect(try ws.run(["seal", ws.path("big"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("big.dossier")]).status == 0)
         // Started as a shell would (the test runner's threads block signals, and a child
         // inherits that): the signals unblocked and at their defaults, then exec.
@@ -533,8 +542,8 @@ struct CLIDossierTests {
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", exec, CLI.binary.path, "open", ws.path("big.dossier"), "--only", "doc.bin", "-o", "-", "-i", ws.path("anna.age"), "--trust", trust,
-                             "--purpose", "stalled reader", "--as", ws.path("anna.sign"), "-q"]
+        process.arguments = ["-c", exec, CLI.binary.path, command, ws.path("big.dossier")] + (command == "open" ? ["--only", "doc.bin", "-o", "-", "-q"] : [])
+            + ["-i", ws.path("anna.age"), "--trust", trust, "--purpose", "stalled reader", "--as", ws.path("anna.sign")]
         process.environment = ProcessInfo.processInfo.environment.merging(["DOSSIER_LOG": ws.path("ledger.sqlite")]) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -544,8 +553,8 @@ struct CLIDossierTests {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
-        // Until it waits in the pipe's write (the document authenticated and logged): the
-        // kernel names the wait; where it does not say, the opened entry and a pause tell.
+        // Until it waits in the pipe's write (checked and logged): the kernel names the wait;
+        // where it does not say, the opened entry and a pause tell.
         let wchan = "/proc/\(process.processIdentifier)/wchan"
         var waiting = false
         for _ in 0..<600 where process.isRunning && !waiting {
@@ -557,7 +566,7 @@ struct CLIDossierTests {
                 waiting = true
             }
         }
-        #expect(waiting && process.isRunning, "never blocked writing the document")
+        #expect(waiting && process.isRunning, "never blocked writing")
         kill(process.processIdentifier, SIGTERM)
         var ended = false
         for _ in 0..<100 where !ended {
@@ -569,6 +578,26 @@ struct CLIDossierTests {
             #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM,
                     "\(process.terminationReason.rawValue) \(process.terminationStatus)")
         }
+    }
+
+    @Test("output that cannot be written is a failure (exit 1, said on stderr), not success or a crash: list and --json to a full or closed standard output")
+    func outputNotWritten() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("case.dossier")]).status == 0)
+        let listing = ["list", ws.path("case.dossier"), "-i", ws.path("anna.age"), "--trust", trust, "--purpose", "p", "--as", ws.path("anna.sign")]
+        let logged = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+        for (arguments, redirect, logs) in [(listing, ">&-", false), (listing, ">/dev/full", true), (listing + ["--json"], ">/dev/full", true),
+                                           (["verify", ws.path("case.dossier"), "--trust", trust, "--json"], ">/dev/full", false),
+                                           (["inspect", ws.path("case.dossier")], ">/dev/full", false)] {
+            let before = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+            let result = try CLI.run(["-c", "exec \"$0\" \"$@\" \(redirect)", CLI.binary.path] + arguments,
+                                     environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+            #expect(result.status == 1 && result.stderr.contains("standard output"), "\(arguments.first!) \(redirect): \(result.status) \(result.stderr)")
+            let after = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
+            #expect(after == before + (logs ? 1 : 0), "\(arguments.first!) \(redirect): \(before) → \(after) entries")
+        }
+        #expect(logged >= 2)
     }
 
     @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")

@@ -11,9 +11,11 @@ public struct DossierContents: Sendable {
         /// Its media type as the sealer recorded it (e.g. `application/pdf`; FORMAT.md §2.1:
         /// informational, not checked).
         public let mediaType: String
-        /// Its modification time as sealed (seconds since 1970; informational).
+        /// Its modification time as its tar entry holds it (what `open` gives the file and
+        /// `read` returns; seconds since 1970).
         public let modificationTime: Int64
-        /// Whether it is opened executable (mode 0755 rather than 0644).
+        /// Whether it is opened executable (0755 rather than 0644: its tar entry has an
+        /// execute bit, as `open` decides).
         public let isExecutable: Bool
     }
 
@@ -31,8 +33,9 @@ extension Dossier {
     ///
     /// The names are inside the encryption, so listing is an access: it is checked and
     /// recorded as `open` is (signatures, transfer records and trust first, as `options`
-    /// asks; then a `listed` entry signed by `recorder.actor`, before anything is
-    /// decrypted; nothing when the log cannot be written). The whole payload is then
+    /// asks; then an `opened` entry with the detail `contents: listed`, signed by
+    /// `recorder.actor`, before anything is decrypted; nothing when the log cannot be
+    /// written). The whole payload is then
     /// decrypted and every file checked against the private manifest (the list is what was
     /// sealed and signed, not what a damaged payload claims); no content is kept.
     /// `options.only` must be nil.
@@ -52,19 +55,36 @@ extension Dossier {
         let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
         // Nothing that is sure to fail is logged: the key must fit.
         let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
-        try recordOpening(manifest, report, document: nil, recorder: recorder, cancellation: options.cancellation, event: .listed)
+        try recordOpening(manifest, report, document: nil, recorder: recorder, cancellation: options.cancellation, listing: true)
+        let entries = EntrySink()
         let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                            fileKey: fileKey, into: DiscardingContentSink(), progress: options.progress,
+                                            fileKey: fileKey, into: entries, progress: options.progress,
                                             cancellation: options.cancellation)
         let listed = try PrivateManifest(canonical: result.privateManifest)
         var checked = report
         checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
         checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
         return DossierContents(
+            // Mode and time from the tar, as `open` uses them (the private manifest's are the
+            // sealer's word: FORMAT.md §2); size and digest were checked against both.
             documents: listed.files.map {
-                .init(path: $0.path, size: $0.size, sha256: $0.sha256, mediaType: $0.mediaType, modificationTime: $0.mtime,
-                      isExecutable: $0.mode & 0o111 != 0)
+                let entry = entries.files[$0.path]
+                return .init(path: $0.path, size: $0.size, sha256: $0.sha256, mediaType: $0.mediaType,
+                             modificationTime: entry?.mtime ?? $0.mtime, isExecutable: (entry?.permissions ?? $0.mode) & 0o111 != 0)
             },
             folders: listed.directories.map(\.path), report: checked)
     }
+}
+
+/// Keeps each file's permissions and time as its tar entry gives them, and no data (`Dossier.list`).
+final class EntrySink: ContentSink {
+    private(set) var files: [String: (permissions: UInt32, mtime: Int64)] = [:]
+
+    func directory(_ path: String, permissions: UInt32, mtime: Int64) throws(DossierError) {}
+    func beginFile(_ path: String, size: Int64, permissions: UInt32, mtime: Int64) throws(DossierError) -> Bool {
+        files[path] = (permissions, mtime)
+        return false
+    }
+    func fileData(_ bytes: UnsafeRawBufferPointer) throws(DossierError) {}
+    func endFile() throws(DossierError) {}
 }

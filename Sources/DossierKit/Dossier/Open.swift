@@ -211,17 +211,19 @@ extension Dossier {
         }
     }
 
-    /// Step 2 of every opening: the `opened` entry (or `listed`), before any plaintext exists (fail closed).
+    /// Step 2 of every opening: the `opened` entry, before any plaintext exists (fail
+    /// closed). `listing`: only the documents' names are listed (`contents: listed`).
     static func recordOpening(_ manifest: DossierManifest, _ report: VerificationReport, document: String?,
                               recorder: AccessRecorder, cancellation: DossierCancellation?,
-                              event: LogEvent = .opened) throws(DossierError) {
+                              listing: Bool = false) throws(DossierError) {
         var details: [String: String] = [:]
         if let document { details["document"] = document }
+        if listing { details["contents"] = "listed" }
         // Bounded: whoever can write the file can add any number of untrusted signatures.
         if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
         // A stop asked for before now ends the opening unlogged (nothing was decrypted).
         try Interruption.check(cancellation)
-        try recorder.record(event, for: manifest, details: details)
+        try recorder.record(.opened, for: manifest, details: details)
     }
 
     /// Refuses a folder others could rename entries in: not owned by this user or root,

@@ -9,11 +9,9 @@ public enum LogEvent: String, Sendable, CaseIterable {
     /// Verified by someone who recorded it (`dossier log --record verified`); `Dossier.verify`
     /// records nothing.
     case verified
-    /// Opened whole, or one document (`details["document"]`).
+    /// Opened whole, or one document (`details["document"]`), or only its documents' names
+    /// listed (`details["contents"] == "listed"`: `Dossier.list`; no document released).
     case opened
-    /// Its contents were listed (`Dossier.list`, `dossier list`): the private manifest was
-    /// decrypted and its names, sizes and media types shown; no document was released.
-    case listed
     /// Re-wrapped for new recipients (`details["recipients"]`, `details["transfer"]` — the
     /// transfer record's number —, `details["from"]` — the header digest it replaced — and
     /// `details["reason"]`).

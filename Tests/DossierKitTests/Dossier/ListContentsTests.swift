@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import DossierKit
 
-/// `Dossier.list`: what a dossier holds, as an access of its own (`listed`), releasing no document.
+/// `Dossier.list`: what a dossier holds, recorded as an access (an `opened` entry with
+/// `contents: listed`, which every reader of the log knows), releasing no document.
 @Suite("Dossier: listing a dossier's documents")
 struct ListContentsTests {
     private static let files: [String: [UInt8]] = [
@@ -17,7 +18,7 @@ struct ListContentsTests {
         return try fx.seal(source)
     }
 
-    @Test("every document with its size, digest, media type and mode, every folder; a listed entry on record; nothing written")
+    @Test("every document with its size, digest, media type and mode, every folder; an opened entry with contents: listed on record; nothing written")
     func listsEverything() throws {
         let fx = try DossierFixture()
         let receipt = try Self.sealed(fx, "case-list")
@@ -35,9 +36,8 @@ struct ListContentsTests {
         #expect(Set(contents.folders).isSuperset(of: ["01_intake", "02_empty", "13_release", "tools"]), "\(contents.folders)")
         #expect(contents.report.content?.filesChecked == 3)
         let last = try #require(try fx.log.history(of: receipt.manifest.dossierID).last)
-        #expect(last.event == .listed && last.details.isEmpty)
-        // The history with its listed entry verifies (a reader that did not know the event
-        // would call the entry malformed).
+        #expect(last.event == .opened && last.details == ["contents": "listed"])
+        // The history with that entry verifies, also as an export.
         let log = fx.log.verify(dossierID: receipt.manifest.dossierID, trusting: fx.trust)
         #expect(log.isIntact, "\(log.problems)")
         let export = try fx.log.export(dossierID: receipt.manifest.dossierID, actor: fx.signers[0])
@@ -46,7 +46,7 @@ struct ListContentsTests {
         #expect(after.filter { !$0.hasPrefix("ledger.sqlite") } == before.filter { !$0.hasPrefix("ledger.sqlite") })
     }
 
-    @Test("what is sure to fail is refused before anything is logged; damage is met after the listed entry and lists nothing")
+    @Test("what is sure to fail is refused before anything is logged; damage is met after the entry and lists nothing")
     func refusals() throws {
         let fx = try DossierFixture()
         let receipt = try Self.sealed(fx, "case-refused")
@@ -91,6 +91,22 @@ struct ListContentsTests {
         } catch {
             #expect(error.kind == .payload, "\(error)")
         }
-        #expect(try fx.log.history(of: id).last?.event == .listed)
+        #expect(try fx.log.history(of: id).last?.details == ["contents": "listed"])
+    }
+
+    @Test("mode and time come from the tar entry, as open uses them, not from the private manifest (the sealer's word)")
+    func modeFromTheTar() throws {
+        let fx = try DossierFixture()
+        // The tar says 0755; the private manifest HostileDossier writes says 0644.
+        let path = try HostileDossier.build(fx, name: "mode-mismatch", entries: [
+            .file("content/run.sh", Array("#!/bin/sh\n".utf8), mode: 0o755),
+        ], declaredDirectories: 0)
+        let contents = try Dossier.list(path, with: [fx.recipient.identity], trusting: fx.trust, recordingTo: fx.recorder)
+        let document = try #require(contents.documents.first)
+        #expect(document.path == "run.sh" && document.isExecutable)
+        let out = fx.dir.path("mode-mismatch-out")
+        _ = try Dossier.open(path, with: [fx.recipient.identity], into: out, trusting: fx.trust, recordingTo: fx.recorder)
+        let mode = try FileManager.default.attributesOfItem(atPath: out + "/run.sh")[.posixPermissions] as? Int
+        #expect(mode == 0o755)
     }
 }

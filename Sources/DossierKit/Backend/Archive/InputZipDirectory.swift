@@ -15,11 +15,6 @@ enum InputZipDirectory {
     /// dossier holds — of names averaging 900 bytes).
     static let maxDirectoryBytes: Int64 = 64 << 20
 
-    /// The file types of a Unix mode that are neither files, folders nor links.
-    private static let specialKinds: [Int: String] = [
-        0o010000: "a named pipe", 0o020000: "a character device", 0o060000: "a block device", 0o140000: "a socket",
-    ]
-
     /// A name for a message: as text when it is printable UTF-8, else by its bytes.
     private static func shown(_ name: [UInt8]) -> String {
         if let text = String(validating: name, as: UTF8.self), name.count <= 200,
@@ -132,12 +127,6 @@ enum InputZipDirectory {
             // leave another unlisted, with the same count.
             guard offsets.insert(at0).inserted else {
                 throw Failure(description: "the zip's central directory lists the entry at offset \(at0) twice")
-            }
-            // A Unix mode (made on Unix: the high byte of "version made by" is 3) of a named
-            // pipe, device or socket: libarchive reads a pipe as an empty regular file, which
-            // would be sealed as one.
-            if directory[at + 5] == 3, let kind = specialKinds[Int(u32(directory, at + 38) >> 16) & 0o170000] {
-                throw Failure(description: "the zip's entry \(shown(name)) is a special file (\(kind)); a dossier holds only regular files and folders")
             }
             names.append(name)
             seen += 1
