@@ -3,7 +3,7 @@
 //           of `dossier open` shows), mode 2: the fewest (openat O_EXCL|O_NOFOLLOW, write,
 //           futimens, close).
 //   cc -O2 -o /tmp/file-creation Benchmarks/file-creation.c
-//   for r in 1 2 3 4; do for m in 1 2; do /tmp/file-creation $m /tmp/fc/r$r-m$m 20000; sync; done; done
+//   mkdir -p /tmp/fc; for r in 1 2 3 4; do for m in 1 2; do /tmp/file-creation $m /tmp/fc/r$r-m$m 20000; sync; done; done
 // Prints wall, user and system time (the folders are left for the caller to delete).
 #define _GNU_SOURCE
 #include <fcntl.h>
