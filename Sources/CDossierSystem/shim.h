@@ -146,8 +146,8 @@ static inline void dossier_interrupt_signal(int sig) {
     raise(sig);
 }
 
-/// Catches SIGINT, SIGTERM and SIGHUP (those not ignored, as under nohup) for the rest of
-/// the process; clears an earlier stop.
+/// Catches SIGINT, SIGTERM and SIGHUP (those not ignored, as under nohup) until
+/// `dossier_interrupt_release` or the end of the process; clears an earlier stop.
 static inline void dossier_interrupt_arm(void) {
     atomic_store(dossier_interrupt_time(), 0);
     atomic_store(dossier_interrupt_flag(), 0);

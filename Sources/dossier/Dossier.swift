@@ -19,7 +19,7 @@ struct DossierMain {
         // A command that succeeded but whose output could not be written out did not succeed
         // (`verify --json > /dev/full` said nothing and exited 0). Failed commands exit inside.
         do throws(DossierError) { try Console.flush() } catch {
-            Console.error(error.reason, hint: error.hint)
+            if !Console.brokenPipe { Console.error(error.reason, hint: error.hint) }
             exit(Exit.failure)
         }
     }

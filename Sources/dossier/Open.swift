@@ -94,7 +94,7 @@ extension DossierCommand {
                     endIfInterrupted()
                     try Console.standardOutput(document.bytes)
                     Console.note("opened \(document.report.manifest?.dossierID ?? file): \(only) (\(Reports.bytes(Int64(document.bytes.count)))) written to standard output, every file checked".terminalSafe, quiet: quiet)
-                    return endIfInterrupted()
+                    return
                 }
                 // Ctrl-C stops the opening cleanly: the staging folder with what was decrypted so far goes.
                 let receipt = try Interruption.during {

@@ -43,7 +43,7 @@ final class ProgressBar: @unchecked Sendable {
             }
         }
         line += " \(Reports.bytes(Int64(rate)))/s\u{1B}[K"
-        FileHandle.standardError.write(Data(line.utf8))
+        Console.toStandardError(line)
         drawn = true
     }
 
@@ -51,6 +51,6 @@ final class ProgressBar: @unchecked Sendable {
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { Console.toStandardError("\r\u{1B}[K") }
     }
 }

@@ -28,8 +28,21 @@ enum Exit {
 /// Messages go to stderr, prefixed "dossier:", lower case, no trailing period.
 enum Console {
     static func error(_ message: String, hint: String? = nil) {
-        FileHandle.standardError.write(Data("dossier: \(message.terminalSafe)\n".utf8))
-        if let hint { FileHandle.standardError.write(Data("dossier: hint: \(hint.terminalSafe)\n".utf8)) }
+        toStandardError("dossier: \(message.terminalSafe)\n" + (hint.map { "dossier: hint: \($0.terminalSafe)\n" } ?? ""))
+    }
+
+    /// Writes `text` to standard error, unbuffered; a failure is ignored (there is nowhere
+    /// left to report it: FileHandle's write trapped — SIGILL — when stderr was full or a
+    /// closed pipe).
+    static func toStandardError(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
     }
 
     /// Prints one line of a text report. Values in it may come from a dossier, a ledger or a
@@ -41,20 +54,20 @@ enum Console {
 
     static func note(_ message: String, quiet: Bool) {
         guard !quiet else { return }
-        FileHandle.standardError.write(Data("dossier: \(message)\n".utf8))
+        toStandardError("dossier: \(message)\n")
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
-    /// Throws unless standard output is open for writing (`open -o -`; checked before
+    /// Throws unless standard output is open for writing (`open -o -`, `list`; checked before
     /// anything is logged).
     static func requireWritableStandardOutput() throws(DossierError) {
         let flags = fcntl(STDOUT_FILENO, F_GETFL)
         guard flags >= 0 else {
-            throw DossierError(.output, "standard output is closed: there is nowhere to write the document", hint: "redirect it to a program or a file")
+            throw DossierError(.output, "standard output is closed: there is nowhere to write the result", hint: "redirect it to a program or a file")
         }
         guard flags & O_ACCMODE != O_RDONLY else {
-            throw DossierError(.output, "standard output is open only for reading: the document cannot be written to it", hint: "redirect it to a program or a file")
+            throw DossierError(.output, "standard output is open only for reading: the result cannot be written to it", hint: "redirect it to a program or a file")
         }
     }
 
@@ -79,19 +92,29 @@ enum Console {
     /// found by `flush`.
     static func json(_ value: JSONValue) {
         let bytes = jsonBytes(value) + [0x0a]
-        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, dossier_stdout()) }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, dossier_stdout()) }
+        if written < bytes.count { writeFailure.store(errno, ordering: .relaxed) }
     }
 
+    /// The error of the first write to standard output that failed (`json`; a later flush
+    /// may succeed and leave errno stale), or 0.
+    private static let writeFailure = Atomic<Int32>(0)
+
     /// Writes out what `line` and `json` buffered; throws when standard output could not take
-    /// it all (a full disk, a closed descriptor): the output is incomplete.
+    /// it all (a full disk, a closed descriptor, a reader gone): the output is incomplete.
     static func flush() throws(DossierError) {
-        let flushed = fflush(dossier_stdout()) == 0 && ferror(dossier_stdout()) == 0
-        guard !flushed else { return }
-        let code = errno
+        let flushed = fflush(dossier_stdout()) == 0
+        let code = flushed ? writeFailure.load(ordering: .relaxed) : errno
+        guard !flushed || ferror(dossier_stdout()) != 0 || code != 0 else { return }
         clearerr(dossier_stdout())
-        throw DossierError(.output, "writing to standard output failed: \(String(cString: strerror(code == 0 ? EIO : code)))",
+        brokenPipe = code == EPIPE
+        throw DossierError(.output, "writing to standard output failed" + (code == 0 ? "" : ": \(String(cString: strerror(code)))"),
                            hint: "what was printed is incomplete")
     }
+
+    /// Whether the last failed `flush` met a reader that had gone (EPIPE, with SIGPIPE ignored):
+    /// that ends the command quietly (1), as the signal would have ended it without a word.
+    nonisolated(unsafe) static var brokenPipe = false
 
     /// `value` as canonical JSON, with the characters a terminal acts on or that reorder or
     /// end lines written as `\u` escapes (C1 controls such as CSI U+009B, U+2028/2029, the

@@ -560,13 +560,14 @@ struct CLIDossierTests {
         for _ in 0..<600 where process.isRunning && !waiting {
             usleep(50_000)
             let name = (try? String(contentsOfFile: wchan, encoding: .utf8)) ?? ""
-            waiting = name.contains("pipe_write")
+            waiting = name.contains("pipe")   // pipe_write, anon_pipe_write; pipe_wait before Linux 5.5
             if !waiting, name == "0" || name.isEmpty, try ws.run(["log", ws.path("big.dossier")]).stdout.contains("stalled reader") {
                 usleep(2_000_000)
                 waiting = true
             }
         }
-        #expect(waiting && process.isRunning, "never blocked writing")
+        #expect(waiting && process.isRunning,
+                "never blocked writing: \(process.isRunning ? "" : String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         kill(process.processIdentifier, SIGTERM)
         var ended = false
         for _ in 0..<100 where !ended {
@@ -597,7 +598,23 @@ struct CLIDossierTests {
             let after = try ws.run(["log", ws.path("case.dossier")]).stdout.split(separator: "\n").count
             #expect(after == before + (logs ? 1 : 0), "\(arguments.first!) \(redirect): \(before) → \(after) entries")
         }
-        #expect(logged >= 2)
+        _ = logged
+        // The reason is the write's own (a large --json write failed with ENOSPC and was
+        // reported with a stale errno as "Bad file descriptor").
+        let full = try CLI.run(["-c", "exec \"$0\" \"$@\" >/dev/full", CLI.binary.path, "log", ws.path("case.dossier"), "--json"],
+                               environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+        #expect(full.status == 1 && full.stderr.contains("No space left on device"), "\(full.stderr)")
+        // Nowhere to say it either (stderr full too, or a closed pipe with SIGPIPE ignored): exit 1,
+        // not a crash (FileHandle's write trapped: SIGILL, 132).
+        for script in ["exec \"$0\" \"$@\" >/dev/full 2>/dev/full", "trap '' PIPE; \"$0\" \"$@\" 2>&1 | true; exit ${PIPESTATUS[0]}"] {
+            let result = try CLI.run(["-c", script, CLI.binary.path, "log", ws.path("case.dossier")],
+                                     environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+            #expect(result.status == 1, "\(script): \(result.status)")
+        }
+        // A reader that stops early (SIGPIPE ignored, as under systemd): exit 1, quietly.
+        let closed = try CLI.run(["-c", "trap '' PIPE; \"$0\" \"$@\" | true; exit ${PIPESTATUS[0]}", CLI.binary.path, "log", ws.path("case.dossier")],
+                                 environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+        #expect(closed.status == 1 && closed.stderr.isEmpty, "\(closed.status) \(closed.stderr)")
     }
 
     @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")

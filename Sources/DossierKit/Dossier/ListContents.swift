@@ -48,22 +48,13 @@ extension Dossier {
         recordingTo recorder: AccessRecorder,
         options: OpenOptions = OpenOptions()
     ) throws(DossierError) -> DossierContents {
-        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
         guard options.only == nil else {
             throw DossierError(.invalidArgument, "OpenOptions.only has no meaning when listing", hint: "leave it empty")
         }
-        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
-        // Nothing that is sure to fail is logged: the key must fit.
-        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
-        try recordOpening(manifest, report, document: nil, recorder: recorder, cancellation: options.cancellation, listing: true)
         let entries = EntrySink()
-        let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                            fileKey: fileKey, into: entries, progress: options.progress,
-                                            cancellation: options.cancellation)
+        let (report, result) = try decryptRecorded(path, with: identities, trusting: trust, recordingTo: recorder, options: options,
+                                                   document: nil, listing: true, into: entries)
         let listed = try PrivateManifest(canonical: result.privateManifest)
-        var checked = report
-        checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
-        checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
         return DossierContents(
             // Mode and time from the tar, as `open` uses them (the private manifest's are the
             // sealer's word: FORMAT.md §2); size and digest were checked against both.
@@ -72,7 +63,7 @@ extension Dossier {
                 return .init(path: $0.path, size: $0.size, sha256: $0.sha256, mediaType: $0.mediaType,
                              modificationTime: entry?.mtime ?? $0.mtime, isExecutable: (entry?.permissions ?? $0.mode) & 0o111 != 0)
             },
-            folders: listed.directories.map(\.path), report: checked)
+            folders: listed.directories.map(\.path), report: report)
     }
 }
 

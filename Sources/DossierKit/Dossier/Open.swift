@@ -166,10 +166,7 @@ extension Dossier {
                 throw DossierError(.output, staging.moved ? "\(error)" : "cannot move the opened content into place: \(error)")
             }
             staging.close()
-            var checked = report
-            checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
-            checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
-            return OpenReceipt(destination: destination, report: checked, filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
+            return OpenReceipt(destination: destination, report: contentChecked(report, result), filesWritten: sink.filesWritten, bytesWritten: sink.bytesWritten,
                                extractedRelative: sink.usedPrivateWorkingDirectory, extractionWorkers: sink.workers)
         } catch {
             let left = staging.remove()
@@ -224,6 +221,29 @@ extension Dossier {
         // A stop asked for before now ends the opening unlogged (nothing was decrypted).
         try Interruption.check(cancellation)
         try recorder.record(.opened, for: manifest, details: details)
+    }
+
+    /// `report` with the content check an opening made (`result`) passed.
+    static func contentChecked(_ report: VerificationReport, _ result: ContentReader.Result) -> VerificationReport {
+        var checked = report
+        checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
+        checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
+        return checked
+    }
+
+    /// An opening that writes no folder (`read`, `list`): authenticated, the file key
+    /// unwrapped (what is sure to fail is not logged), the `opened` entry recorded, then the
+    /// whole payload decrypted into `sink` and checked against the private manifest.
+    static func decryptRecorded(_ path: String, with identities: [AgeIdentity], trusting trust: TrustStore,
+                                recordingTo recorder: AccessRecorder, options: OpenOptions, document: String?,
+                                listing: Bool, into sink: ContentSink) throws(DossierError) -> (VerificationReport, ContentReader.Result) {
+        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
+        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
+        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
+        try recordOpening(manifest, report, document: document, recorder: recorder, cancellation: options.cancellation, listing: listing)
+        let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
+                                            fileKey: fileKey, into: sink, progress: options.progress, cancellation: options.cancellation)
+        return (contentChecked(report, result), result)
     }
 
     /// Refuses a folder others could rename entries in: not owned by this user or root,

@@ -48,7 +48,6 @@ extension Dossier {
         options: OpenOptions = OpenOptions(),
         maxBytes: Int = Dossier.defaultMaxDocumentBytes
     ) throws(DossierError) -> OpenedDocument {
-        guard !identities.isEmpty else { throw DossierError(.invalidArgument, "no identities given", hint: "give the identity file of a recipient") }
         try checkDocumentPath(document, "the document to read")
         if let only = options.only, only != document {
             throw DossierError(.invalidArgument, "OpenOptions.only names \(only), not the document to read (\(document))",
@@ -64,19 +63,11 @@ extension Dossier {
         _ document: String, from path: String, with identities: [AgeIdentity], trusting trust: TrustStore,
         recordingTo recorder: AccessRecorder, options: OpenOptions = OpenOptions(), into sink: DocumentSink
     ) throws(DossierError) -> OpenedDocument {
-        let (container, manifest, payload, report) = try authenticate(path, trusting: trust, options: options)
-        // Nothing that is sure to fail is logged: the key must fit.
-        let fileKey = try ContentReader.fileKey(payload.header, identities: identities)
-        try recordOpening(manifest, report, document: document, recorder: recorder, cancellation: options.cancellation)
         do throws(DossierError) {
-            let result = try ContentReader.read(container, manifest, header: payload.header, headerLength: payload.headerLength,
-                                                fileKey: fileKey, into: sink, progress: options.progress,
-                                                cancellation: options.cancellation)
+            let (report, _) = try decryptRecorded(path, with: identities, trusting: trust, recordingTo: recorder, options: options,
+                                                  document: document, listing: false, into: sink)
             try sink.finish()
-            var checked = report
-            checked.content = .init(filesChecked: result.filesChecked, bytesChecked: result.bytesChecked, problems: [])
-            checked.pass("content", "\(result.filesChecked) files (\(result.bytesChecked) bytes) match the private manifest")
-            return OpenedDocument(path: document, bytes: sink.take(), modificationTime: sink.modificationTime, report: checked)
+            return OpenedDocument(path: document, bytes: sink.take(), modificationTime: sink.modificationTime, report: report)
         } catch {
             sink.wipe()
             throw error

@@ -12,7 +12,8 @@ import CDossierSystem
 /// looks at too.
 package enum Interruption {
     /// Runs `body` with the three signals asking for a clean stop (signals ignored, as under
-    /// nohup, stay ignored). They keep doing so afterwards, until the process ends: a second
+    /// nohup, stay ignored). They keep doing so afterwards, until the process ends or
+    /// `release` gives them their default action again: a second
     /// signal while the caller still cleans up (removes a ledger made for a seal, prints the
     /// message) must not kill it half-way (a test saw the message lost so). The caller ends
     /// the process by the signal once it is done (`pending`).
