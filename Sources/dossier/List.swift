@@ -61,10 +61,7 @@ extension DossierCommand {
                     try Dossier.list(file, with: keys, trusting: store, recordingTo: recorder, options: options)
                 }
                 bar?.finish()
-                // Checked and logged: from here a signal ends the process at once (a reader
-                // that stalls must not hold it), as it would `ls`.
-                Interruption.release()
-                endIfInterrupted()
+                stopCatchingSignals()   // checked and logged
                 if json {
                     Console.json(.object([
                         "dossierId": .string(contents.report.manifest?.dossierID ?? ""),

@@ -88,10 +88,7 @@ extension DossierCommand {
                         try Dossier.read(only, from: file, with: keys, trusting: store, recordingTo: recorder, options: options)
                     }
                     bar?.finish()
-                    // The document is whole and checked: from here a signal ends the process at
-                    // once, as it would `cat` (a reader that stalls must not hold it).
-                    Interruption.release()
-                    endIfInterrupted()
+                    stopCatchingSignals()   // the document is whole and checked
                     try Console.standardOutput(document.bytes)
                     Console.note("opened \(document.report.manifest?.dossierID ?? file): \(only) (\(Reports.bytes(Int64(document.bytes.count)))) written to standard output, every file checked".terminalSafe, quiet: quiet)
                     return

@@ -166,6 +166,14 @@ func integrityFailures(_ report: VerificationReport) -> String {
     report.checks.filter { !$0.passed && !$0.isTrustCheck }.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
 }
 
+/// After the work, before its result is written out: a signal from here ends the process at
+/// once, as it would `cat` or `ls` (a reader that stalls must not hold it); one that came
+/// during the work ends it now.
+func stopCatchingSignals() {
+    Interruption.release()
+    endIfInterrupted()
+}
+
 /// For a seal, an opening or an amendment that ran to its end although a stop was asked
 /// for (the signal came after the last point where it could stop cleanly): its result
 /// stands and was printed; the process then ends by the signal, as asked, so that a shell

@@ -357,26 +357,25 @@ struct InputArchiveTests {
         let fx = try DossierFixture()
         // unzip, bsdtar, 7z and Python's zipfile all extract a pipe entry as a regular file
         // holding the entry's data (review of session 19: refusing it refused valid zips).
-        let pipes = fx.dir.path("pipes.zip")
-        try Self.python("""
-            import sys,zipfile
-            z=zipfile.ZipFile(sys.argv[1],'w')
-            for name,mode,data in [('a.txt',0o100644,b'data'),('run.sh',0o100755,b'data'),('fed-pipe',0o010644,b'fed through'),('empty-pipe',0o010644,b'')]:
-                zi=zipfile.ZipInfo(name); zi.create_system=3; zi.external_attr=mode<<16; z.writestr(zi,data)
-            z.close()
-            """, [pipes])
-        try Self.expectSealedExactly(fx, pipes, id: "pipes", ["a.txt": Array("data".utf8), "run.sh": Array("data".utf8),
-                                                             "fed-pipe": Array("fed through".utf8), "empty-pipe": []])
-        for (name, mode) in [("char-device", 0o020644), ("block-device", 0o060644), ("socket", 0o140755)] {
-            let zip = fx.dir.path(name + ".zip")
+        /// A zip made "on Unix" (create_system 3) whose entries carry these modes and data.
+        func zip(_ path: String, _ entries: [(String, Int, String)]) throws {
+            let list = entries.map { "('\($0.0)',\($0.1),b'\($0.2)')" }.joined(separator: ",")
             try Self.python("""
                 import sys,zipfile
                 z=zipfile.ZipFile(sys.argv[1],'w')
-                z.writestr('a.txt','a')
-                zi=zipfile.ZipInfo('\(name)'); zi.create_system=3; zi.external_attr=\(mode)<<16; z.writestr(zi,b'')
+                for name,mode,data in [\(list)]:
+                    zi=zipfile.ZipInfo(name); zi.create_system=3; zi.external_attr=mode<<16; z.writestr(zi,data)
                 z.close()
-                """, [zip])
-            try Self.expectRefused(fx, zip, "\(name) is a special file")
+                """, [path])
+        }
+        let pipes = fx.dir.path("pipes.zip")
+        try zip(pipes, [("a.txt", 0o100644, "data"), ("run.sh", 0o100755, "data"), ("fed-pipe", 0o010644, "fed through"), ("empty-pipe", 0o010644, "")])
+        try Self.expectSealedExactly(fx, pipes, id: "pipes", ["a.txt": Array("data".utf8), "run.sh": Array("data".utf8),
+                                                             "fed-pipe": Array("fed through".utf8), "empty-pipe": []])
+        for (name, mode) in [("char-device", 0o020644), ("block-device", 0o060644), ("socket", 0o140755)] {
+            let path = fx.dir.path(name + ".zip")
+            try zip(path, [("a.txt", 0o100644, "a"), (name, mode, "")])
+            try Self.expectRefused(fx, path, "\(name) is a special file")
         }
     }
 
