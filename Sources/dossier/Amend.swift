@@ -132,3 +132,11 @@ extension DossierCommand {
         }
     }
 }
+
+extension DossierCommand.Countersign: QuietCapable {
+    var writesStandardOutput: Bool { !quiet || json }
+}
+
+extension DossierCommand.Rewrap: QuietCapable {
+    var writesStandardOutput: Bool { !quiet || json }
+}

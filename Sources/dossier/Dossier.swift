@@ -10,14 +10,43 @@ import Glibc
 @main
 struct DossierMain {
     static func main() {
+        // First of all: no file the command opens may take the number of a closed standard
+        // descriptor (its messages would be written into that file).
+        Console.occupyClosedStandardDescriptors()
         // DOSSIER_PASSPHRASE leaves the environment for wiping memory before anything can copy it.
         _ = PassphraseReader.environmentPassphrase
         // DOSSIER_CRASH_REPORTS=1 keeps Swift's crash reports (which may print key bytes) for debugging.
         ProcessHardening.protectSecrets(keepCrashReports: environment("DOSSIER_CRASH_REPORTS") == "1")
         refuseArgumentsNotUTF8()
-        DossierCommand.main()
+        var command: any ParsableCommand
+        do { command = try DossierCommand.parseAsRoot() } catch { finish(error) }
+        // A result nobody can see is not worth the work: a seal with its stdout closed was
+        // sealed and logged, then failed on its receipt — and a retry with the same id was refused.
+        if Console.standardOutputClosed, (command as? QuietCapable)?.writesStandardOutput ?? true {
+            Console.error("standard output is closed: there is nowhere to write the result, so nothing was done",
+                          hint: "redirect it to a file or to /dev/null, or give --quiet where the command has it")
+            exit(Exit.failure)
+        }
+        do { try command.run() } catch { finish(error) }
         // A command that succeeded but whose output could not be written out did not succeed
-        // (`verify --json > /dev/full` said nothing and exited 0). Failed commands exit inside.
+        // (`verify --json > /dev/full` said nothing and exited 0). Failed commands exit in `finish`.
+        endIfOutputFailed()
+        exit(Exit.success)
+    }
+
+    /// Ends the process for an error thrown by parsing or by a command, as ArgumentParser's
+    /// own `main` would — except that help and the version, printed on request (exit 0),
+    /// go through the checked standard output: `dossier --help > /dev/full` exited 0.
+    static func finish(_ error: any Error) -> Never {
+        guard DossierCommand.exitCode(for: error) == .success else { DossierCommand.exit(withError: error) }
+        let message = DossierCommand.fullMessage(for: error)
+        if !message.isEmpty { print(message) }
+        endIfOutputFailed()
+        exit(Exit.success)
+    }
+
+    /// Exits with 1, saying why, when what was printed could not be written out.
+    static func endIfOutputFailed() {
         do throws(DossierError) { try Console.flush() } catch {
             if !Console.brokenPipe { Console.error(error.reason, hint: error.hint) }
             exit(Exit.failure)

@@ -113,3 +113,7 @@ extension DossierCommand {
         }
     }
 }
+
+extension DossierCommand.Open: QuietCapable {
+    var writesStandardOutput: Bool { !quiet || json || output == "-" }
+}

@@ -143,3 +143,7 @@ extension DossierCommand {
         }
     }
 }
+
+extension DossierCommand.Seal: QuietCapable {
+    var writesStandardOutput: Bool { !quiet || json }
+}

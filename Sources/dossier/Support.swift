@@ -59,11 +59,34 @@ enum Console {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Whether descriptor 1 was closed when the process started (`>&-`).
+    nonisolated(unsafe) private(set) static var standardOutputClosed = false
+
+    /// Puts /dev/null on each of descriptors 0, 1 and 2 that is closed, before anything else
+    /// opens a file: otherwise the next file opened (a key, the dossier being written, an
+    /// extracted document) would take that number and receive what is printed or be read as
+    /// standard input. The filler is opened the other way round (stdin for writing, stdout
+    /// and stderr for reading), so that reading or writing it still fails with EBADF, as on
+    /// the closed descriptor: nothing printed is silently lost, no passphrase is read as empty.
+    static func occupyClosedStandardDescriptors() {
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            if descriptor == STDOUT_FILENO { standardOutputClosed = true }
+            let filler = open("/dev/null", (descriptor == STDIN_FILENO ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
+            guard filler >= 0 else { continue }
+            if filler != descriptor {
+                _ = dup2(filler, descriptor)   // without O_CLOEXEC, as the descriptor it stands for
+                close(filler)
+            } else {
+                _ = fcntl(descriptor, F_SETFD, 0)
+            }
+        }
+    }
+
     /// Throws unless standard output is open for writing (`open -o -`, `list`; checked before
     /// anything is logged).
     static func requireWritableStandardOutput() throws(DossierError) {
         let flags = fcntl(STDOUT_FILENO, F_GETFL)
-        guard flags >= 0 else {
+        guard flags >= 0, !standardOutputClosed else {
             throw DossierError(.output, "standard output is closed: there is nowhere to write the result", hint: "redirect it to a program or a file")
         }
         guard flags & O_ACCMODE != O_RDONLY else {
@@ -139,6 +162,13 @@ enum Console {
         }
         return out
     }
+}
+
+/// A command with `--quiet`, which then writes nothing to standard output (`main` refuses
+/// every other command before it starts when standard output is closed).
+protocol QuietCapable {
+    /// Whether this run writes to standard output (it is not quiet, or it writes a document there).
+    var writesStandardOutput: Bool { get }
 }
 
 /// Why `path` cannot be read as a dossier file (missing, a folder, no permission), or nil.

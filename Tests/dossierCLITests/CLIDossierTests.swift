@@ -617,6 +617,46 @@ struct CLIDossierTests {
         #expect(closed.status == 1 && closed.stderr.isEmpty, "\(closed.status) \(closed.stderr)")
     }
 
+    @Test("a command whose standard output is closed does nothing (no seal, no opening, no log entry) unless it is quiet; help and the version that cannot be written fail; a closed stdin still fails a passphrase read")
+    func standardDescriptorsClosed() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try keys(ws)
+        func run(_ arguments: [String], _ redirect: String) throws -> CLI.Result {
+            try CLI.run(["-c", "exec \"$0\" \"$@\" \(redirect)", CLI.binary.path] + arguments,
+                        environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: "/bin/bash")
+        }
+        // A seal with its stdout closed was sealed and logged, then failed on its receipt (and
+        // sealing again under that id was refused): now refused before anything is done.
+        let seal = ["seal", ws.path("case"), "--id", "closed-out", "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("closed.dossier")]
+        let refused = try run(seal, ">&-")
+        #expect(refused.status == 1 && refused.stderr.contains("standard output is closed"), "\(refused.status) \(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("closed.dossier")))
+        // Quiet, it prints nothing: it runs (and the id was not used up by the refusal).
+        let quiet = try run(seal + ["-q"], ">&-")
+        #expect(quiet.status == 0 && FileManager.default.fileExists(atPath: ws.path("closed.dossier")), "\(quiet.stderr)")
+        // An opening with its stdout closed logs nothing and writes no folder; with --json it is not quiet.
+        let entries = try ws.run(["log", ws.path("closed.dossier")]).stdout
+        let open = ["open", ws.path("closed.dossier"), "-i", ws.path("anna.age"), "--trust", trust, "--purpose", "p", "--as", ws.path("anna.sign")]
+        for extra in [["-o", ws.path("opened")], ["-o", ws.path("opened"), "-q", "--json"], ["--only", "01_intake/form.txt", "-o", "-", "-q"]] {
+            let result = try run(open + extra, ">&-")
+            #expect(result.status == 1 && result.stderr.contains("standard output is closed"), "\(extra): \(result.status) \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: ws.path("opened")), "\(extra)")
+        }
+        #expect(try ws.run(["log", ws.path("closed.dossier")]).stdout == entries)
+        // Help and the version printed on request exited 0 when they could not be written.
+        for arguments in [["--help"], ["--version"], ["help", "seal"], ["seal", "--help"]] {
+            let result = try run(arguments, ">/dev/full")
+            #expect(result.status == 1 && result.stderr.contains("No space left on device"), "\(arguments): \(result.status) \(result.stderr)")
+        }
+        #expect(try CLI.run(["--version"]).status == 0)
+        // Descriptors 0 and 2 closed are filled so that no file takes their numbers, but
+        // reading the filler still fails as the closed descriptor did (no empty passphrase).
+        let read = try CLI.run(["-c", "exec \"$0\" \"$@\" 0<&-", CLI.binary.path, "keygen", "--protect", "--passphrase-fd", "0", ws.path("protected")],
+                               executable: "/bin/bash")
+        #expect(read.status == 1 && read.stderr.contains("bad file descriptor"), "\(read.status) \(read.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("protected.sign")))
+    }
+
     @Test("log --export refuses an actor key it cannot load; --verify-export and --import refuse a target dossier that does not verify or is another dossier")
     func logTargetsAndActors() throws {
         let ws = try Workspace()
