@@ -192,4 +192,47 @@ struct InterruptCLITests {
         let made = try names(ws.path("out"))
         #expect(made == ["c.dossier"], "\(made)")
     }
+
+    @Test("a seal waiting for a ledger another process is writing stops on SIGINT at once (it waited up to 120 s, then sealed)")
+    func interruptedWhileTheLedgerIsBusy() throws {
+        let ws = try CLIDossierTests.Workspace()
+        let (recipient, _) = try CLIDossierTests().keys(ws)
+        #expect(try ws.run(["seal", ws.path("case"), "--id", "first", "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("first.dossier")]).status == 0)
+        try Self.fill(ws, megabytes: 64)
+        // Python starts the seal; once its temporary file is there (the ledger is open), it
+        // takes the ledger's write lock, interrupts the seal a second later (waiting for the
+        // lock to write its sealed entry by then) and waits up to 3 s for it to end before
+        // letting the lock go.
+        let script = """
+            import os, signal, sqlite3, subprocess, sys, time
+            def child():
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+            p = subprocess.Popen(sys.argv[3:], preexec_fn=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.time() + 60
+            while time.time() < deadline and p.poll() is None and not any(n.startswith(".second.dossier.sealing-") for n in os.listdir(sys.argv[2])):
+                time.sleep(0.0005)
+            lock = sqlite3.connect(sys.argv[1], isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            time.sleep(1.0)
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=3)
+                ended = ("signal %d" % -p.returncode) if p.returncode < 0 else ("status %d" % p.returncode)
+            except subprocess.TimeoutExpired:
+                ended = "still waiting"
+            lock.execute("ROLLBACK")
+            lock.close()
+            out, err = p.communicate(timeout=120)
+            print(ended)
+            sys.stdout.write(err.decode("utf-8", "replace"))
+            """
+        let result = try CLI.run(["-c", script, ws.path("ledger.sqlite"), ws.root, CLI.binary.path, "seal", ws.path("case"), "--id", "second",
+                                  "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("second.dossier")],
+                                 environment: ["DOSSIER_LOG": ws.path("ledger.sqlite")], executable: try Self.python())
+        #expect(result.stdout.hasPrefix("signal \(SIGINT)\n"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("interrupted by SIGINT"), "\(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("second.dossier")))
+        #expect(try ws.run(["log", "second"]).stderr.contains("no history of dossier second"))
+    }
 }

@@ -73,7 +73,8 @@ extension Dossier {
                            trust: trust, extraSigner: signer, output: output ?? path, replacing: output == nil, logged: recorder != nil,
                            cancellation: cancellation, beforeReplacing: beforeReplacingForTesting,
                            syncFolder: syncFolderForTesting) { () throws(DossierError) in
-            try recorder?.record(.countersigned, for: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue])
+            try recorder?.record(.countersigned, for: manifest, details: ["keyId": signer.key.publicKey.keyID, "role": signer.role.rawValue],
+                                 cancellation: cancellation)
         }
     }
 
@@ -165,7 +166,7 @@ extension Dossier {
                            logged: recorder != nil, cancellation: cancellation) { () throws(DossierError) in
             try recorder?.record(.transferred, for: manifest, details: [
                 "recipients": recipients.map(\.description).joined(separator: " "), "transfer": String(sequence),
-                "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason])
+                "from": chain.last ?? manifest.payloadHeaderSHA256, "reason": reason], cancellation: cancellation)
         }
     }
 

@@ -7,7 +7,8 @@ import Synchronization
 /// `OpenOptions.cancellation`, the `cancellation` parameter of `Dossier.countersign` and
 /// `Dossier.rewrap`) and call `cancel()` at any time. The operation notices it within about
 /// one MiB of the work that moves the content (not during the one-pass verification of a
-/// file it wrote, at over 1 GB/s), stops as on any other error — it removes its temporary file or staging
+/// file it wrote, at over 1 GB/s) and at once while its log entry waits for a ledger that
+/// another process is writing, stops as on any other error — it removes its temporary file or staging
 /// folder — and throws `DossierError` of kind `.interrupted`. A stop
 /// comes too late once the operation has written its access-log entry for the result (the
 /// sealing's genesis entry, an amendment's entry): it then finishes and returns normally.

@@ -220,7 +220,7 @@ extension Dossier {
         if report.status == .untrusted { details["untrustedAllowed"] = Self.clipped(report.failureSummary, toBytes: 2_000) }
         // A stop asked for before now ends the opening unlogged (nothing was decrypted).
         try Interruption.check(cancellation)
-        try recorder.record(.opened, for: manifest, details: details)
+        try recorder.record(.opened, for: manifest, details: details, cancellation: cancellation)
     }
 
     /// `report` with the content check an opening made (`result`) passed.

@@ -353,7 +353,7 @@ extension Dossier {
         }
         // The last moment a stop asked for can still end the seal with nothing left behind.
         try Interruption.check(options.cancellation)
-        if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis) }
+        if let genesis, let recorder = options.log { try recorder.log.appendGenesis(genesis, cancellation: options.cancellation) }
         // The genesis entry is logged first (a dossier in place always has its history); if
         // the rename then fails — another process made the output meanwhile — the entry
         // stays, naming a dossier that never landed, as after a killed run (SECURITY.md).

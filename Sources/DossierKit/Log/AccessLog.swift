@@ -68,7 +68,7 @@ public final class AccessLog: Sendable {
     /// (what the entry says about the chain before it stays true under concurrent appends).
     func record(_ event: LogEvent, dossierID: String, payloadSHA256: String, actor: DossierSigner,
                 purpose: String, details: [String: String], at date: Date = Date(),
-                moreDetails: ((LogEntry) -> [String: String])?) throws(DossierError) -> LogEntry {
+                moreDetails: ((LogEntry) -> [String: String])?, cancellation: DossierCancellation? = nil) throws(DossierError) -> LogEntry {
         try LogEntry.checkPurpose(purpose)
         // A statement must stay under 64 KiB (LogEntry); the details get 32 KiB of it.
         guard details.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) <= 32 * 1024 else {
@@ -77,7 +77,7 @@ public final class AccessLog: Sendable {
         try requireWritable()
         let time = Timestamp.format(Int64(date.timeIntervalSince1970))
         do {
-            return try store.append(dossierID: dossierID) { head in
+            return try store.append(dossierID: dossierID, cancellation: cancellation) { head in
                 if let head {
                     guard event != .sealed && event != .registered else {
                         throw DossierError(.accessLog, "dossier \(dossierID) already has a log; \(event.rawValue) can only start one")
@@ -101,10 +101,10 @@ public final class AccessLog: Sendable {
     }
 
     /// Stores a genesis entry prepared before sealing (its hash is in the manifest).
-    func appendGenesis(_ entry: LogEntry) throws(DossierError) {
+    func appendGenesis(_ entry: LogEntry, cancellation: DossierCancellation? = nil) throws(DossierError) {
         try requireWritable()
         do {
-            _ = try store.append(dossierID: entry.dossierID) { head in
+            _ = try store.append(dossierID: entry.dossierID, cancellation: cancellation) { head in
                 guard head == nil else {
                     throw DossierError(.accessLog, "dossier \(entry.dossierID) already has a log in \(self.path)", hint: "choose another dossier id")
                 }

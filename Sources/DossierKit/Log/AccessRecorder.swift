@@ -28,9 +28,17 @@ public struct AccessRecorder: Sendable {
     ///   or `.registered` for a dossier that has a history), `.invalidArgument` (purpose or details).
     @discardableResult
     public func record(_ event: LogEvent, for manifest: DossierManifest, details: [String: String] = [:]) throws(DossierError) -> LogEntry {
+        try record(event, for: manifest, details: details, cancellation: nil)
+    }
+
+    /// `record`, for an operation that `cancellation` can stop while the entry waits for a
+    /// ledger another process is writing (`.interrupted`, nothing recorded).
+    @discardableResult
+    func record(_ event: LogEvent, for manifest: DossierManifest, details: [String: String] = [:],
+                cancellation: DossierCancellation?) throws(DossierError) -> LogEntry {
         if let anchor = manifest.accessLogGenesisSHA256 { try log.requireHistory(of: manifest.dossierID, anchoredAt: anchor) }
         return try log.record(event, dossierID: manifest.dossierID, payloadSHA256: manifest.payloadBodySHA256, actor: actor,
-                              purpose: purpose, details: details)
+                              purpose: purpose, details: details, moreDetails: nil, cancellation: cancellation)
     }
 }
 

@@ -39,8 +39,10 @@ struct LedgerRecord: Sendable {
 /// Appends must be atomic and durable across processes.
 protocol LedgerStore: AnyObject, Sendable {
     /// Atomically reads the dossier's last entry, lets `make` build the next one, and
-    /// stores it durably. `make` throws to abort without writing.
-    func append(dossierID: String, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord
+    /// stores it durably. `make` throws to abort without writing. While another process
+    /// writes the ledger it waits, until a stop is asked for (a signal, `cancellation`):
+    /// then it throws `.interrupted` without writing.
+    func append(dossierID: String, cancellation: DossierCancellation?, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord
     /// Stores entries imported from an export, in order, after the dossier's current head.
     func appendImported(_ entries: [LogEntry]) throws
     func records(dossierID: String?) throws -> [LedgerRecord]
@@ -59,6 +61,8 @@ protocol LedgerStore: AnyObject, Sendable {
 final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     private let connections: any DatabaseWriter
     let path: String
+    /// How long SQLite waits for a ledger another process is writing, and for whom.
+    private let busyWait = LedgerBusyWait()
     /// Set by `close`: afterwards every use says so (SQLite itself answered a write with
     /// "SQLite error 21: out of memory").
     private let closed = Atomic<Bool>(false)
@@ -97,7 +101,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         try Self.requireThread(path)
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(120)
+        config.busyMode = .callback { [busyWait] tries in busyWait.shouldTryAgain(tries) }
         func open(_ location: String) throws -> DatabaseQueue {
             let queue = try DatabaseQueue(path: location, configuration: config)
             _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entries") }
@@ -144,7 +148,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         }
         try Self.requireThread(path)
         var config = Configuration()
-        config.busyMode = .timeout(120)
+        config.busyMode = .callback { [busyWait] tries in busyWait.shouldTryAgain(tries) }
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
@@ -255,10 +259,13 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                             statement: Array(statement), signature: row["signature"], storedHash: row["hash"])
     }
 
-    func append(dossierID: String, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord {
+    func append(dossierID: String, cancellation: DossierCancellation?, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord {
         try pool.writeWithoutTransaction { db in
             var record: LedgerRecord?
-            try db.inTransaction(.immediate) {
+            // The wait for the lock (BEGIN IMMEDIATE) is this append's: a stop it asks for ends it.
+            do {
+                try busyWait.waiting(for: cancellation) {
+                    try db.inTransaction(.immediate) {
                 let head = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY sequence DESC LIMIT 1", arguments: [dossierID])
                 let entry = try make(try head.map { try Self.row($0).entry.get() })
                 let next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
@@ -266,6 +273,11 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                                arguments: [next, entry.dossierID, entry.sequence, entry.hash, Data(entry.statement), entry.signature])
                 record = LedgerRecord(index: next, entry: entry)
                 return .commit
+                    }
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                try Interruption.check(cancellation)
+                throw error
             }
             return record!
         }
@@ -318,5 +330,41 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         guard !closed.load(ordering: .acquiring) else { return }
         try connections.close()
         closed.store(true, ordering: .releasing)
+    }
+}
+
+/// SQLite's wait for a ledger that another process is writing (its busy handler): up to
+/// 120 s, as before, but a stop asked for — a signal the CLI caught, or the cancellation of
+/// the operation whose entry waits — ends it at once (a cancelled seal waited out the
+/// whole lock, then recorded its entry and finished). SQLite then answers SQLITE_BUSY and
+/// the append, seeing the stop, throws `.interrupted`. Only one write runs at a time on a
+/// ledger's connections, so the cancellation in force is that write's.
+final class LedgerBusyWait: Sendable {
+    static let limit: Duration = .seconds(120)
+
+    private struct State {
+        var cancellation: DossierCancellation?
+        var since: ContinuousClock.Instant?
+    }
+    private let state = Mutex(State())
+
+    /// Runs `body` (one write) with `cancellation` in force for its waits.
+    func waiting<T>(for cancellation: DossierCancellation?, _ body: () throws -> T) rethrows -> T {
+        state.withLock { $0 = State(cancellation: cancellation) }
+        defer { state.withLock { $0 = State() } }
+        return try body()
+    }
+
+    /// Whether SQLite should try again (after a pause of 1–20 ms): the `tries`th call of one wait.
+    func shouldTryAgain(_ tries: Int) -> Bool {
+        let now = ContinuousClock.now
+        let (cancellation, since) = state.withLock { state in
+            if tries == 0 || state.since == nil { state.since = now }
+            return (state.cancellation, state.since ?? now)
+        }
+        if Interruption.pending != nil || cancellation?.isCancelled == true { return false }
+        guard now - since < Self.limit else { return false }
+        usleep(UInt32(min(tries + 1, 20)) * 1_000)
+        return true
     }
 }

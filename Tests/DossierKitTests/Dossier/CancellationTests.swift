@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import GRDBSQLite
 import Testing
 @testable import DossierKit
 
@@ -125,6 +126,58 @@ struct CancellationTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: shelf) == [])
         #expect(try fx.log.history(of: "case-o").map(\.event) == [.sealed])
+    }
+
+    /// Holds the ledger's write lock from a connection of its own (as another process
+    /// writing it would) until `release`.
+    private final class LedgerWriter: @unchecked Sendable {
+        private var connection: OpaquePointer?
+        init(_ path: String) throws {
+            #expect(sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK)
+            #expect(sqlite3_exec(connection, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK)
+        }
+        func release() {
+            sqlite3_exec(connection, "ROLLBACK", nil, nil, nil)
+            sqlite3_close(connection)
+            connection = nil
+        }
+        deinit { if connection != nil { release() } }
+    }
+
+    @Test("a seal or an opening waiting for a ledger another process is writing stops when cancelled (it waited up to 120 s, then went on)")
+    func cancelledWhileTheLedgerIsBusy() throws {
+        let fx = try DossierFixture()
+        let sealed = try fx.seal(try fx.folder("case-busy", ["a.txt": Array("a".utf8)]))
+        let source = try fx.folder("case-wait", ["b.txt": Array("b".utf8)])
+        let shelf = fx.dir.path("opened")
+        try FileManager.default.createDirectory(atPath: shelf, withIntermediateDirectories: false)
+        for opening in [false, true] {
+            let writer = try LedgerWriter(fx.dir.path("ledger.sqlite"))
+            let cancellation = DossierCancellation()
+            let started = ContinuousClock.now
+            // Cancelled 0.3 s in; the lock is held for 3 s: a wait that ignores the
+            // cancellation gets the lock then and records its entry.
+            let released = DispatchSemaphore(value: 0)
+            let canceller = Thread { usleep(300_000); cancellation.cancel() }
+            let releaser = Thread { usleep(3_000_000); writer.release(); released.signal() }
+            canceller.start()
+            releaser.start()
+            Self.expectInterrupted {
+                if opening {
+                    _ = try Dossier.open(sealed.path, with: [fx.recipient.identity], into: shelf + "/case-busy", trusting: fx.trust,
+                                         recordingTo: fx.recorder, options: OpenOptions(cancellation: cancellation))
+                } else {
+                    _ = try fx.seal(source, options: SealOptions(cancellation: cancellation))
+                }
+            }
+            #expect(ContinuousClock.now - started < .seconds(2), "opening: \(opening)")
+            released.wait()
+            #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+            #expect(!FileSystem.exists(fx.dir.path("case-wait.dossier")))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: shelf) == [])
+        }
+        #expect(try fx.log.history(of: "case-wait").isEmpty)
+        #expect(try fx.log.history(of: "case-busy").map(\.event) == [.sealed])
     }
 
     @Test("a countersignature or transfer that is cancelled changes nothing: same bytes, no temporary, no log entry")
