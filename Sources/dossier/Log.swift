@@ -185,7 +185,14 @@ extension DossierCommand {
                     return
                 }
                 let writes = recordEvent != nil || export != nil
-                let ledger = writes ? try log.open(create: false) : try log.openForReading()
+                // `registered` starts a history (a dossier sealed without a log, handed to an
+                // office that may have no ledger yet): its ledger is made when missing, and
+                // removed again when nothing gets recorded in it.
+                let opened = recordEvent == LogEvent.registered.rawValue ? try log.ledger.openCreating()
+                    : (ledger: writes ? try log.open(create: false) : try log.openForReading(), made: nil)
+                let ledger = opened.ledger
+                var recorded = false
+                defer { if !recorded { opened.made?.removeIfUnused(ledger) } }
                 if verify, target == nil {
                     // The whole ledger: every chain, every row, every checkpoint.
                     var extra: [Checkpoint] = []
@@ -212,6 +219,7 @@ extension DossierCommand {
                     if digest == nil { digest = try ledger.history(of: id).last?.payloadSHA256 }
                     guard let digest else { throw ValidationError("give the .dossier file: the log has no history of \(id) yet") }
                     let entry = try ledger.record(event, dossierID: id, payloadSHA256: digest, actor: actor, purpose: purpose, details: map)
+                    recorded = true
                     if json { Console.json(Self.entryJSON(entry)) } else { Console.line("recorded #\(entry.sequence) \(entry.event.rawValue) for \(id)") }
                     return
                 }

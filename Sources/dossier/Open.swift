@@ -24,7 +24,7 @@ extension DossierCommand {
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
                       -o opened --purpose "appeal review" --trust trust.txt
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
-                      --only 13_release/certificate.pdf -o - --purpose "appeal review" \\
+                      --only 13_release/release-certificate.txt -o - --purpose "appeal review" \\
                       --trust trust.txt | lp
                 """)
 

@@ -1,3 +1,4 @@
+import DossierKit
 import Foundation
 import Testing
 
@@ -40,6 +41,38 @@ struct LogCLIReviewTests {
         #expect(try ws.run(["log", "case", "--log", ws.path("second.sqlite")]).status == 1)
         // Nothing was written: the whole ledger reads as before.
         #expect(try ws.run(["log", "--verify", "--json", "--log", ws.path("second.sqlite")]).stdout == before)
+    }
+
+    @Test("log --record registered starts the history of a dossier sealed without a log in a ledger that does not exist yet (it said: create it by sealing); a failed registration leaves no ledger")
+    func registeredMakesTheLedger() throws {
+        let ws = try Workspace()
+        let (recipient, trust) = try CLIDossierTests().keys(ws)
+        // The registration is signed as archivist (--record's default role).
+        let entries = try String(contentsOfFile: trust, encoding: .utf8)
+        try entries.replacingOccurrences(of: "sealer,reader ", with: "sealer,reader,archivist ").write(toFile: trust, atomically: true, encoding: .utf8)
+        // Sealed by an application without an access log (the CLI always logs).
+        let key = try SigningKey.load(path: ws.path("anna.sign"))
+        _ = try Dossier.seal(ws.path("case"), to: [try AgeRecipient(recipient)], signedBy: [DossierSigner(key: key, role: .sealer, name: "Anna")],
+                             writingTo: ws.path("unlogged.dossier"))
+        let office = ws.path("office-b/ledger.sqlite")
+        // Without an actor the registration fails: no ledger (nor its folder) is left behind.
+        let refused = try ws.run(["log", ws.path("unlogged.dossier"), "--record", "registered", "--as", ws.path("missing.sign"),
+                                  "--purpose", "received", "--log", office])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("office-b")))
+        let registered = try ws.run(["log", ws.path("unlogged.dossier"), "--record", "registered", "--as", ws.path("anna.sign"),
+                                     "--purpose", "received", "--log", office])
+        #expect(registered.status == 0 && registered.stdout.contains("recorded #1 registered"), "\(registered.stderr)")
+        // Its history now starts there, and an opening is logged after it.
+        let open = try ws.run(["open", ws.path("unlogged.dossier"), "-i", ws.path("anna.age"), "--as", ws.path("anna.sign"), "--trust", trust,
+                               "-o", ws.path("opened"), "--purpose", "check", "--log", office])
+        #expect(open.status == 0, "\(open.stderr)")
+        let verified = try ws.run(["log", ws.path("unlogged.dossier"), "--verify", "--trust", trust, "--log", office])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+        // Other events still need an existing ledger.
+        let loaned = try ws.run(["log", ws.path("unlogged.dossier"), "--record", "loaned", "--as", ws.path("anna.sign"),
+                                 "--purpose", "court", "--log", ws.path("office-c/ledger.sqlite")])
+        #expect(loaned.status == 1 && loaned.stderr.contains("does not exist"), "\(loaned.stderr)")
     }
 
     /// Not under ThreadSanitizer (scripts/sanitize thread sets TSAN_OPTIONS): its runtime
