@@ -24,8 +24,8 @@ extension DossierCommand {
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
                       -o opened --purpose "appeal review" --trust trust.txt
                   dossier open case.dossier -i keys/anna.age --as keys/anna.sign \\
-                      --only 13_release/release-certificate.txt -o - --purpose "appeal review" \\
-                      --trust trust.txt | lp
+                      --only 13_release/release-certificate.txt -o - \\
+                      --purpose "appeal review" --trust trust.txt | lp
                 """)
 
         @Argument(help: ArgumentHelp("The .dossier file.", valueName: "file"))
