@@ -266,13 +266,14 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             do {
                 try busyWait.waiting(for: cancellation) {
                     try db.inTransaction(.immediate) {
-                let head = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY sequence DESC LIMIT 1", arguments: [dossierID])
-                let entry = try make(try head.map { try Self.row($0).entry.get() })
-                let next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
-                try db.execute(sql: "INSERT INTO entries (idx, dossier_id, sequence, hash, statement, signature) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [next, entry.dossierID, entry.sequence, entry.hash, Data(entry.statement), entry.signature])
-                record = LedgerRecord(index: next, entry: entry)
-                return .commit
+                        let head = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE dossier_id = ? ORDER BY sequence DESC LIMIT 1",
+                                                    arguments: [dossierID])
+                        let entry = try make(try head.map { try Self.row($0).entry.get() })
+                        let next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
+                        try db.execute(sql: "INSERT INTO entries (idx, dossier_id, sequence, hash, statement, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                                       arguments: [next, entry.dossierID, entry.sequence, entry.hash, Data(entry.statement), entry.signature])
+                        record = LedgerRecord(index: next, entry: entry)
+                        return .commit
                     }
                 }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
