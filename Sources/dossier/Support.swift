@@ -530,6 +530,17 @@ struct LedgerOptions: ParsableArguments {
     /// Opens the ledger, making it (and its missing folders) when it does not exist yet;
     /// `made` then undoes that for a command that fails before writing to it.
     func openCreating() throws -> (ledger: AccessLog, made: NewLedger?) {
+        // Another command that made the folders and then failed may remove them (empty, no
+        // ledger in them yet) while this one is about to make its ledger there: made again.
+        for _ in 0..<3 {
+            do { return try openCreatingOnce() } catch {
+                guard !FileManager.default.fileExists(atPath: FileSystem.parent(of: path)) else { throw error }
+            }
+        }
+        return try openCreatingOnce()
+    }
+
+    private func openCreatingOnce() throws -> (ledger: AccessLog, made: NewLedger?) {
         let path = self.path
         if FileManager.default.fileExists(atPath: path) { return (try AccessLog(path: path, createIfMissing: true), nil) }
         // The folders that are missing, outermost first (a bare file name lives in the current folder).
@@ -580,9 +591,12 @@ final class NewLedger {
         let contents = ledger.verify(trusting: .empty)
         guard contents.entries.isEmpty, contents.problems.isEmpty else { return }
         // Closed first, so that no connection of ours touches the files (a writer may merge its
-        // WAL when it closes); then removed only if the path still names the file we made.
-        guard (try? ledger.close()) != nil,
+        // WAL when it closes) and our shared lock is given up; then removed only if no other
+        // process has the ledger open (it holds the shared lock: another seal may be writing
+        // its entry into the file this one made) and the path still names the file we made.
+        guard (try? ledger.close()) != nil, let lock = LedgerFolderLock.exclusive(for: path),
               (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
+        defer { lock.release() }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         removeFolders()
     }

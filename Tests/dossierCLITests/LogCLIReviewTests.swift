@@ -75,6 +75,35 @@ struct LogCLIReviewTests {
         #expect(loaned.status == 1 && loaned.stderr.contains("does not exist"), "\(loaned.stderr)")
     }
 
+    @Test("a failed first seal removes the ledger it made only when no other process has it open (another seal's entry went with it: review of session 20)")
+    func madeLedgerKeptWhileInUse() throws {
+        let ws = try Workspace()
+        let (recipient, _) = try CLIDossierTests().keys(ws)
+        try FileManager.default.createDirectory(atPath: ws.path("office"), withIntermediateDirectories: false)
+        let failing = ["seal", ws.path("missing"), "-r", recipient, "-s", ws.path("anna.sign"), "-o", ws.path("x.dossier"),
+                       "--log", ws.path("office/ledger.sqlite")]
+        // Alone, the failed seal leaves no ledger behind.
+        #expect(try ws.run(failing).status == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path("office")) == [])
+        // With the ledger's folder held as every process holding a ledger open holds it
+        // (here by Python, as another seal would), the ledger it made stays.
+        let script = """
+            import fcntl, os, subprocess, sys
+            fd = os.open(sys.argv[1], os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            sys.exit(subprocess.run(sys.argv[2:]).returncode)
+            """
+        let held = try CLI.run(["-c", script, ws.path("office"), CLI.binary.path] + failing, executable: try InterruptCLITests.python())
+        #expect(held.status == 1, "\(held.stderr)")
+        #expect(FileManager.default.fileExists(atPath: ws.path("office/ledger.sqlite")))
+        // The library holds it while a ledger is open for writing, and gives it up on close.
+        let log = try AccessLog(path: ws.path("office/ledger.sqlite"), createIfMissing: false)
+        #expect(LedgerFolderLock.exclusive(for: ws.path("office/ledger.sqlite")) == nil)
+        try log.close()
+        let lock = try #require(LedgerFolderLock.exclusive(for: ws.path("office/ledger.sqlite")))
+        lock.release()
+    }
+
     /// Not under ThreadSanitizer (scripts/sanitize thread sets TSAN_OPTIONS): its runtime
     /// dies of SIGBUS in its own shadow memory once a file-size limit (ulimit -f) is set,
     /// before our code runs (measured 2026-11-28: `MemoryAccessRange` in the demangler's

@@ -63,6 +63,8 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     let path: String
     /// How long SQLite waits for a ledger another process is writing, and for whom.
     private let busyWait = LedgerBusyWait()
+    /// Held while the ledger is open for writing: no other process removes it meanwhile.
+    private let folderLock: LedgerFolderLock?
     /// Set by `close`: afterwards every use says so (SQLite itself answered a write with
     /// "SQLite error 21: out of memory").
     private let closed = Atomic<Bool>(false)
@@ -99,6 +101,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "give the right path")
         }
         try Self.requireThread(path)
+        folderLock = nil
         var config = Configuration()
         config.readonly = true
         config.busyMode = .callback { [busyWait] tries in busyWait.shouldTryAgain(tries) }
@@ -147,6 +150,9 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             }
         }
         try Self.requireThread(path)
+        // Before SQLite opens (or makes) the file: a command that made it and failed removes
+        // it only while nobody holds this.
+        folderLock = LedgerFolderLock.shared(for: path)
         var config = Configuration()
         config.busyMode = .callback { [busyWait] tries in busyWait.shouldTryAgain(tries) }
         config.prepareDatabase { db in
@@ -162,7 +168,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
                                        hint: "give the ledger file")
                 }
             }
-            connections = try DatabasePool(path: path, configuration: config)
+            connections = try Self.pool(path, config)
             try connections.write { db in
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS entries (
@@ -184,6 +190,22 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             throw DossierError(.accessLog, "\(path) is not an access log (not an SQLite database)", hint: "give the ledger file")
         } catch {
             throw DossierError(.accessLog, "cannot open the access log \(path): \(error)", hint: "the log must be writable")
+        }
+    }
+
+    /// The connections to the ledger at `path`. Two processes making a new ledger at the
+    /// same moment (the first seal of the day from two shells) both switch it to WAL; SQLite
+    /// answers one of them "database is locked" at once, without its busy wait (5 in 50
+    /// racing pairs): tried again, for up to ~2 s, unless a stop is asked for.
+    private static func pool(_ path: String, _ config: Configuration) throws -> DatabasePool {
+        var attempts = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: config)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempts < 200 && Interruption.pending == nil {
+                attempts += 1
+                usleep(10_000)
+            }
         }
     }
 
@@ -331,6 +353,7 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         guard !closed.load(ordering: .acquiring) else { return }
         try connections.close()
         closed.store(true, ordering: .releasing)
+        folderLock?.release()
     }
 }
 
