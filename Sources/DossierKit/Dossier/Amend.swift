@@ -262,18 +262,27 @@ extension Dossier {
                 throw DossierError(.output, "the rewritten dossier did not verify: \(report.failureSummary)")
             }
             beforeReplacing?()
-            if let original {
+            /// Throws unless `output` is still the file that was read (another process may
+            /// have put a new dossier there meanwhile, e.g. `seal --force`).
+            func requireOriginal(afterLogging: Bool) throws(DossierError) {
+                guard let original else { return }
                 var now = stat()
                 let name = FileSystem.lastComponent(of: output)
                 guard fstatat(folder, name, &now, AT_SYMLINK_NOFOLLOW) == 0, FileSystem.isRegular(now),
                       now.st_dev == original.st_dev, now.st_ino == original.st_ino else {
-                    throw DossierError(.output, "\(output) was replaced while it was being amended; nothing was changed",
+                    throw DossierError(.output, "\(output) was replaced while it was being amended; nothing was changed"
+                                       + (afterLogging ? ", but the change is already in the access log" : ""),
                                        hint: "check who else writes to that folder, then amend again")
                 }
             }
+            try requireOriginal(afterLogging: false)
             // The last moment a stop asked for can still end the amendment with nothing changed.
             try Interruption.check(cancellation)
             try beforeCommit()
+            // Again right before the rename: the log entry may have waited for a busy ledger,
+            // and a dossier put there meanwhile was overwritten by the amended old one (a
+            // review of session 20: `countersign` in place racing `seal --force`, 7 in 100).
+            try requireOriginal(afterLogging: logged)
             do {
                 if replacing {
                     let from = FileSystem.lastComponent(of: temporary), to = FileSystem.lastComponent(of: output)

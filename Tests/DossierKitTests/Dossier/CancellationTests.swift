@@ -180,6 +180,36 @@ struct CancellationTests {
         #expect(try fx.log.history(of: "case-busy").map(\.event) == [.sealed])
     }
 
+    @Test("a countersignature whose entry waited for a busy ledger while another process put a new dossier at its path does not overwrite that dossier (review of session 20: in-place countersign racing seal --force)")
+    func replacedWhileTheEntryWaited() throws {
+        let fx = try DossierFixture()
+        let receipt = try fx.seal(try fx.folder("case-old", ["a.txt": Array("old".utf8)]))
+        let newer = try fx.seal(try fx.folder("case-new", ["a.txt": Array("new".utf8)]))
+        let newerBytes = try Data(contentsOf: URL(fileURLWithPath: newer.path))
+        let writer = try LedgerWriter(fx.dir.path("ledger.sqlite"))
+        // While the countersignature's entry waits for the lock, the newer dossier takes the
+        // path (as `seal --force` renames its file into place); then the lock is let go.
+        let released = DispatchSemaphore(value: 0)
+        let other = Thread {
+            usleep(700_000)
+            rename(newer.path, receipt.path)
+            usleep(300_000)
+            writer.release()
+            released.signal()
+        }
+        other.start()
+        do {
+            try Dossier.countersign(receipt.path, as: DossierSigner(key: try SigningKey.generate(), role: .countersigner, name: "City Archive"),
+                                    trusting: fx.trust, allowUntrusted: true, recordingTo: fx.recorder)
+            Issue.record("the countersigned old dossier replaced the new one")
+        } catch {
+            #expect(error.kind == .output && error.reason.contains("was replaced"), "\(error)")
+        }
+        released.wait()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: receipt.path)) == newerBytes)
+        #expect(try Self.leftovers(in: fx.dir.url.path) == [])
+    }
+
     @Test("a countersignature or transfer that is cancelled changes nothing: same bytes, no temporary, no log entry")
     func amendmentsCancelled() throws {
         let fx = try DossierFixture()
