@@ -388,23 +388,38 @@ public final class AccessLog: Sendable {
     /// the dossier's newest entry must already be one — e.g. to export again once a later
     /// checkpoint covers it — else `.invalidArgument`, and nothing is recorded.
     public func export(dossierID: String, actor: DossierSigner? = nil, purpose: String = "export") throws(DossierError) -> String {
+        try export(dossierID: dossierID, actor: actor, purpose: purpose, afterRecordingForTesting: nil)
+    }
+
+    /// `export`; `afterRecordingForTesting` runs between the exported entry and reading the rows.
+    func export(dossierID: String, actor: DossierSigner?, purpose: String,
+                afterRecordingForTesting: (() throws -> Void)?) throws(DossierError) -> String {
         // Read before the exported entry is recorded: a failure here records nothing.
         let stored = try storedCheckpoints().checkpoints
-        if actor == nil, let head = try head(of: dossierID), head.event != .exported {
-            throw DossierError(.invalidArgument, "the history of dossier \(dossierID) does not end with an exported entry, and an export must (else nobody could tell it was not cut short)",
-                               hint: "export with an actor, who is recorded as exporting it")
+        // The export ends with the exported entry (or the head it found): entries other
+        // processes append meanwhile come after it and are left out (an export that took one
+        // in after its exported entry did not verify: "entries may have been cut" — review
+        // of session 20).
+        var last: Int?
+        if actor == nil, let head = try head(of: dossierID) {
+            guard head.event == .exported else {
+                throw DossierError(.invalidArgument, "the history of dossier \(dossierID) does not end with an exported entry, and an export must (else nobody could tell it was not cut short)",
+                                   hint: "export with an actor, who is recorded as exporting it")
+            }
+            last = head.sequence
         }
         if let actor {
             guard let head = try head(of: dossierID) else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
             // The number of entries before it is the head's sequence at the moment of appending.
-            _ = try record(.exported, dossierID: dossierID, payloadSHA256: head.payloadSHA256, actor: actor, purpose: purpose,
-                           details: [:], moreDetails: { ["entries": String($0.sequence)] })
+            last = try record(.exported, dossierID: dossierID, payloadSHA256: head.payloadSHA256, actor: actor, purpose: purpose,
+                              details: [:], moreDetails: { ["entries": String($0.sequence)] }).sequence
         }
+        do { try afterRecordingForTesting?() } catch { throw DossierError(.accessLog, "\(error)") }
         let all: [LedgerRecord]
         do { all = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         let rows = Self.headRows(all)
         let leaves = rows.map { MerkleTree.leafHash($0.hash) }
-        let mine = all.filter { FileSystem.same($0.dossierID, dossierID) }
+        let mine = all.filter { record in FileSystem.same(record.dossierID, dossierID) && record.sequence <= (last ?? .max) }
         guard !mine.isEmpty else { throw DossierError(.accessLog, "the log has no history for dossier \(dossierID)") }
         // The newest stored checkpoint that matches this ledger (a note someone else stored
         // that does not would only make the export's proofs fail); whether its signer is

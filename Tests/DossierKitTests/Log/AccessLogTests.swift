@@ -289,6 +289,20 @@ struct AccessLogTests {
         #expect(s.log.verify(trusting: s.trust).checkpointsVerified == 1)
     }
 
+    @Test("an export ends with its own exported entry: one another process appends meanwhile is left out (it came after the exported entry, and the export did not verify: review of session 20)")
+    func exportWhileOthersAppend() throws {
+        let s = try Setup()
+        try s.history("CC-R", count: 3)
+        let export = try s.log.export(dossierID: "CC-R", actor: s.anna, purpose: "export", afterRecordingForTesting: {
+            _ = try s.log.record(.verified, dossierID: "CC-R", payloadSHA256: String(repeating: "ab", count: 32), actor: s.anna, purpose: "meanwhile")
+        })
+        let verified = AccessLog.verifyExport(export, trusting: s.trust)
+        #expect(verified.isValid, "\(verified.problems)")
+        #expect(verified.entries.map(\.event).last == .exported)
+        #expect(!export.contains("meanwhile"))
+        #expect(try s.log.history(of: "CC-R").last?.event == .verified)
+    }
+
     @Test("exports and verification survive notes others stored: a stranger's checkpoint is not exported, a malformed one hides no other, and a failing export records nothing")
     func storedNotesOfOthers() throws {
         let s = try Setup()
