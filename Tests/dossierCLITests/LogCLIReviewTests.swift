@@ -104,6 +104,38 @@ struct LogCLIReviewTests {
         lock.release()
     }
 
+    @Test("log --verify reads the rows and the checkpoints in one snapshot: a checkpoint signed meanwhile does not make an intact ledger look cut (review of session 20)")
+    func verifyWhileCheckpointed() throws {
+        let ws = try Workspace()
+        let log = try AccessLog(path: ws.path("ledger.sqlite"), createIfMissing: true)
+        let key = try SigningKey.generate(name: "Office")
+        let actor = DossierSigner(key: key, role: .archivist, name: "Office")
+        let digest = String(repeating: "ab", count: 32)
+        try log.record(.registered, dossierID: "busy", payloadSHA256: digest, actor: actor, purpose: "intake")
+        for index in 1..<600 { try log.record(.verified, dossierID: "busy", payloadSHA256: digest, actor: actor, purpose: "check \(index)") }
+        _ = try log.checkpoint(origin: "bureau.example", signedBy: key)
+        try "archivist,ledger \(key.publicKey.base64) Office\n".write(toFile: ws.path("office.txt"), atomically: true, encoding: .utf8)
+        // The verifier is stopped at different moments of its work; meanwhile an entry is
+        // recorded and a checkpoint covering it signed; then it goes on.
+        for delay: UInt32 in [20_000, 60_000, 120_000, 200_000, 300_000, 450_000] {
+            let process = Process()
+            process.executableURL = CLI.binary
+            process.arguments = ["log", "--verify", "--trust", ws.path("office.txt"), "--log", ws.path("ledger.sqlite")]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(delay)
+            kill(process.processIdentifier, SIGSTOP)
+            try log.record(.verified, dossierID: "busy", payloadSHA256: digest, actor: actor, purpose: "meanwhile")
+            _ = try log.checkpoint(origin: "bureau.example", signedBy: key)
+            kill(process.processIdentifier, SIGCONT)
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0 && !text.contains("cut"), "stopped after \(delay / 1000) ms: \(process.terminationStatus) \(text.prefix(300))")
+        }
+    }
+
     /// Not under ThreadSanitizer (scripts/sanitize thread sets TSAN_OPTIONS): its runtime
     /// dies of SIGBUS in its own shadow memory once a file-size limit (ulimit -f) is set,
     /// before our code runs (measured 2026-11-28: `MemoryAccessRange` in the demangler's

@@ -155,14 +155,14 @@ public final class AccessLog: Sendable {
     @discardableResult
     public func checkpoint(origin: String, signedBy key: SigningKey, trusting trust: TrustStore = .empty) throws(DossierError) -> Checkpoint {
         try requireWritable()
-        let records: [LedgerRecord]
-        do { records = try store.records(dossierID: nil) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
+        let records: [LedgerRecord], notes: Result<[String], DossierError>
+        do { (records, notes) = Self.split(try store.snapshot()) } catch { throw DossierError(.accessLog, "cannot read the access log: \(error)") }
         // The very entries signed for (an entry appended meanwhile waits for the next one).
         // The signer's own earlier checkpoints and those of trusted ledger keys bind it (a
         // ledger cut below one is refused); notes by other keys are no evidence here.
         let binding = TrustStore([.init(name: key.name ?? "", roles: [.ledger], publicKey: key.publicKey)]
                                  + trust.entries.filter { $0.roles.contains(.ledger) && $0.publicKey.keyID != key.publicKey.keyID })
-        let check = verify(records, dossierID: nil, trusting: binding, anchor: nil, checkpoints: [])
+        let check = verify(records, storedNotes: notes, dossierID: nil, trusting: binding, anchor: nil, checkpoints: [])
         guard check.isIntact else {
             throw DossierError(.accessLog, "the access log \(path) does not verify, so no checkpoint is signed: \(check.problems.prefix(3).joined(separator: "; "))",
                                hint: "find out what happened to the ledger (dossier log --verify) before signing for it")
@@ -196,18 +196,24 @@ public final class AccessLog: Sendable {
     /// e.g. a later checkpoint handed to the inspector) against the entries.
     public func verify(dossierID: String? = nil, trusting trust: TrustStore, anchor: String? = nil,
                        checkpoints extra: [Checkpoint] = []) -> LogReport {
-        let all: [LedgerRecord]
-        do { all = try store.records(dossierID: nil) } catch {
+        // Rows and checkpoints from one snapshot: read apart, a checkpoint another process
+        // signed in between covered more rows than were read — "the log was cut" on an
+        // intact ledger (review of session 20).
+        let all: [LedgerRecord], notes: Result<[String], DossierError>
+        do {
+            (all, notes) = Self.split(try store.snapshot())
+        } catch {
             var report = LogReport(dossierID: dossierID)
             report.problems.append("cannot read the ledger: \(error)")
             return report
         }
-        return verify(all, dossierID: dossierID, trusting: trust, anchor: anchor, checkpoints: extra)
+        return verify(all, storedNotes: notes, dossierID: dossierID, trusting: trust, anchor: anchor, checkpoints: extra)
     }
 
-    /// `verify` over the ledger's rows as read (`all`, in position order).
-    private func verify(_ all: [LedgerRecord], dossierID: String?, trusting trust: TrustStore, anchor: String?,
-                        checkpoints extra: [Checkpoint]) -> LogReport {
+    /// `verify` over the ledger's rows as read (`all`, in position order) and the checkpoint
+    /// notes stored with them (`storedNotes`, read in the same snapshot).
+    private func verify(_ all: [LedgerRecord], storedNotes: Result<[String], DossierError>, dossierID: String?, trusting trust: TrustStore,
+                        anchor: String?, checkpoints extra: [Checkpoint]) -> LogReport {
         var report = LogReport(dossierID: dossierID)
         // Positions: leaf indexes must be 0, 1, 2, … (a deleted row leaves a gap).
         for (position, record) in all.enumerated() where record.index != position {
@@ -245,7 +251,7 @@ public final class AccessLog: Sendable {
         let leaves = rows.map { MerkleTree.leafHash($0.hash) }
         var notes: [Checkpoint] = []
         do {
-            let stored = try storedCheckpoints()
+            let stored = Self.parsedCheckpoints(try storedNotes.get())
             notes = stored.checkpoints
             report.unusedCheckpoints += stored.unparsed
         } catch { report.problems.append("\(error.reason)") }
@@ -308,6 +314,17 @@ public final class AccessLog: Sendable {
     func storedCheckpoints() throws(DossierError) -> (checkpoints: [Checkpoint], unparsed: [String]) {
         let notes: [String]
         do { notes = try store.checkpoints() } catch { throw DossierError(.accessLog, "cannot read checkpoints: \(error)") }
+        return Self.parsedCheckpoints(notes)
+    }
+
+    /// A snapshot's rows, and its notes or why they could not be read.
+    private static func split(_ snapshot: (records: [LedgerRecord], checkpoints: Result<[String], any Error>))
+        -> ([LedgerRecord], Result<[String], DossierError>) {
+        (snapshot.records, snapshot.checkpoints.mapError { DossierError(.accessLog, "cannot read checkpoints: \($0)") })
+    }
+
+    /// `notes` parsed; those that do not parse are listed in `unparsed`.
+    static func parsedCheckpoints(_ notes: [String]) -> (checkpoints: [Checkpoint], unparsed: [String]) {
         var parsed: [Checkpoint] = [], unparsed: [String] = []
         for note in notes {
             do { parsed.append(try Checkpoint(parsing: note)) } catch { unparsed.append("a stored checkpoint was not used: \(error.reason)") }

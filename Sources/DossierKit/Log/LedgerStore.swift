@@ -51,6 +51,10 @@ protocol LedgerStore: AnyObject, Sendable {
     func edge(dossierID: String, last: Bool) throws -> LedgerRecord?
     func addCheckpoint(size: Int, note: String) throws
     func checkpoints() throws -> [String]
+    /// Every row and every stored checkpoint note, read together (one snapshot: a checkpoint
+    /// stored after the rows were read would cover rows not among them).
+    /// (A checkpoints table that cannot be read fails only `checkpoints`.)
+    func snapshot() throws -> (records: [LedgerRecord], checkpoints: Result<[String], any Error>)
     /// Closes the store; anything after fails.
     func close() throws
 }
@@ -347,6 +351,13 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
 
     func checkpoints() throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size, rowid") }
+    }
+
+    func snapshot() throws -> (records: [LedgerRecord], checkpoints: Result<[String], any Error>) {
+        try pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT * FROM entries ORDER BY idx").map(Self.row),
+             Result { try String.fetchAll(db, sql: "SELECT note FROM checkpoints ORDER BY size, rowid") })
+        }
     }
 
     func close() throws {
