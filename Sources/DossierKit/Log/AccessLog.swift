@@ -576,6 +576,12 @@ public final class AccessLog: Sendable {
     /// the entries this ledger does not have yet are stored after the dossier's existing ones.
     /// The two histories must agree where they overlap.
     public func importLog(_ text: String, trusting trust: TrustStore, anchor: String? = nil, dossierID expected: String? = nil) throws(DossierError) -> LogReport {
+        try importLog(text, trusting: trust, anchor: anchor, dossierID: expected, beforeAppendingForTesting: nil)
+    }
+
+    /// `importLog`; `beforeAppendingForTesting` runs between reading the history and appending.
+    func importLog(_ text: String, trusting trust: TrustStore, anchor: String?, dossierID expected: String?,
+                   beforeAppendingForTesting: (() throws -> Void)?) throws(DossierError) -> LogReport {
         try requireWritable()
         let report = Self.verifyExport(text, trusting: trust, anchor: anchor, dossierID: expected)
         guard report.problems.isEmpty, let id = report.dossierID else {
@@ -585,16 +591,27 @@ public final class AccessLog: Sendable {
             throw DossierError(.untrusted, "the export is intact but not trusted: \(report.untrusted.prefix(3).joined(separator: "; "))",
                                hint: "add the actors' keys (with their roles) to the trust file")
         }
-        let existing = try history(of: id)
-        guard zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {
-            throw DossierError(.accessLog, "the ledger's history of \(id) and the export diverge")
+        // Another process may import (or append) the same entries at the same moment: its
+        // rows then collide with these (a UNIQUE constraint, which was the message), and the
+        // history is read again — usually nothing is left to add (review of session 20).
+        var attempt = 0
+        while true {
+            let existing = try history(of: id)
+            guard zip(existing, report.entries).allSatisfy({ $0.statement == $1.statement }) else {
+                throw DossierError(.accessLog, "the ledger's history of \(id) and the export diverge")
+            }
+            // Already known (the export is a prefix of this ledger's history): nothing to add.
+            if existing.count >= report.entries.count { return report }
+            do {
+                if attempt == 0 { try beforeAppendingForTesting?() }
+                try store.appendImported(Array(report.entries.dropFirst(existing.count)))
+                return report
+            } catch is LedgerConflict where attempt < 3 {
+                attempt += 1
+            } catch {
+                throw DossierError(.accessLog, "cannot write to the access log: \(error)")
+            }
         }
-        // Already known (the export is a prefix of this ledger's history): nothing to add.
-        if existing.count >= report.entries.count { return report }
-        do { try store.appendImported(Array(report.entries.dropFirst(existing.count))) } catch {
-            throw DossierError(.accessLog, "cannot write to the access log: \(error)")
-        }
-        return report
     }
 }
 

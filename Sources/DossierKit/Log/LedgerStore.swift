@@ -43,7 +43,9 @@ protocol LedgerStore: AnyObject, Sendable {
     /// writes the ledger it waits, until a stop is asked for (a signal, `cancellation`):
     /// then it throws `.interrupted` without writing.
     func append(dossierID: String, cancellation: DossierCancellation?, _ make: (LogEntry?) throws -> LogEntry) throws -> LedgerRecord
-    /// Stores entries imported from an export, in order, after the dossier's current head.
+    /// Stores entries imported from an export, in order, after the dossier's current head;
+    /// throws `LedgerConflict` when another writer stored one of them (or another entry at
+    /// its place) first.
     func appendImported(_ entries: [LogEntry]) throws
     func records(dossierID: String?) throws -> [LedgerRecord]
     /// The dossier's first or last entry in ledger order (what `records(dossierID:)` would
@@ -311,6 +313,12 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
     }
 
     func appendImported(_ entries: [LogEntry]) throws {
+        do { try appendImportedOnce(entries) } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw LedgerConflict()
+        }
+    }
+
+    private func appendImportedOnce(_ entries: [LogEntry]) throws {
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 var next = (try Int.fetchOne(db, sql: "SELECT MAX(idx) FROM entries") ?? -1) + 1
@@ -367,6 +375,10 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
         folderLock?.release()
     }
 }
+
+/// An entry to be stored collides with one another writer stored first (same dossier and
+/// sequence): the caller reads the history again.
+struct LedgerConflict: Error {}
 
 /// SQLite's wait for a ledger that another process is writing (its busy handler): up to
 /// 120 s, as before, but a stop asked for — a signal the CLI caught, or the cancellation of

@@ -626,6 +626,23 @@ struct AccessLogTests {
         #expect(proven.isValid && proven.entriesAfterCheckpoint == 1, "\(proven.problems)")
     }
 
+    @Test("two imports of one export at the same moment both succeed (the later one said \"UNIQUE constraint failed\": review of session 20)")
+    func racingImports() throws {
+        let s = try Setup()
+        try s.history("CC-9", count: 3)
+        let text = try s.log.export(dossierID: "CC-9", actor: s.anna)
+        let path = s.dir.path("other.sqlite")
+        let first = try AccessLog(path: path, createIfMissing: true)
+        let second = try AccessLog(path: path, createIfMissing: false)
+        // The second import lands between the first's reading of the history and its append.
+        let imported = try first.importLog(text, trusting: s.trust, anchor: nil, dossierID: nil, beforeAppendingForTesting: {
+            _ = try second.importLog(text, trusting: s.trust)
+        })
+        #expect(imported.entries.count == 4)
+        #expect(try first.history(of: "CC-9").count == 4)
+        #expect(first.verify(dossierID: "CC-9", trusting: s.trust).isValid)
+    }
+
     @Test("an export imports into another office's ledger and its chain continues there")
     func importing() throws {
         let s = try Setup()
