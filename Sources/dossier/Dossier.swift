@@ -22,9 +22,9 @@ struct DossierMain {
         do { command = try DossierCommand.parseAsRoot() } catch { finish(error) }
         // A result nobody can see is not worth the work: a seal with its stdout closed was
         // sealed and logged, then failed on its receipt — and a retry with the same id was refused.
-        if Console.standardOutputClosed, (command as? QuietCapable)?.writesStandardOutput ?? true {
-            Console.error("standard output is closed: there is nowhere to write the result, so nothing was done",
-                          hint: "redirect it to a file or to /dev/null, or give --quiet where the command has it")
+        if let unwritable = Console.standardOutputUnwritable, (command as? QuietCapable)?.writesStandardOutput ?? true {
+            Console.error("standard output is \(unwritable): there is nowhere to write the result, so nothing was done",
+                          hint: "redirect it to a file or to /dev/null (seal, open, countersign and rewrap also run with --quiet, which prints nothing there)")
             exit(Exit.failure)
         }
         do { try command.run() } catch { finish(error) }

@@ -71,7 +71,7 @@ extension DossierCommand {
 
         func run() throws {
             do {
-                // First, before any file is opened: a closed descriptor 1 would be taken by one.
+                // Before anything is logged (main refuses this too, before any command runs).
                 if output == "-" { try Console.requireWritableStandardOutput() }
                 try requireReadableDossier(file)
                 let actor = try log.actor(defaultRole: .reader, passphrase: passphrase)

@@ -62,6 +62,15 @@ enum Console {
     /// Whether descriptor 1 was closed when the process started (`>&-`).
     nonisolated(unsafe) private(set) static var standardOutputClosed = false
 
+    /// Why standard output cannot take a result — "closed" (`>&-`) or "open only for
+    /// reading" (`1</dev/null`) — or nil when it can be written to.
+    static var standardOutputUnwritable: String? {
+        if standardOutputClosed { return "closed" }
+        let flags = fcntl(STDOUT_FILENO, F_GETFL)
+        guard flags >= 0 else { return "closed" }
+        return flags & O_ACCMODE == O_RDONLY ? "open only for reading" : nil
+    }
+
     /// Puts /dev/null on each of descriptors 0, 1 and 2 that is closed, before anything else
     /// opens a file: otherwise the next file opened (a key, the dossier being written, an
     /// extracted document) would take that number and receive what is printed or be read as
@@ -85,12 +94,8 @@ enum Console {
     /// Throws unless standard output is open for writing (`open -o -`, `list`; checked before
     /// anything is logged).
     static func requireWritableStandardOutput() throws(DossierError) {
-        let flags = fcntl(STDOUT_FILENO, F_GETFL)
-        guard flags >= 0, !standardOutputClosed else {
-            throw DossierError(.output, "standard output is closed: there is nowhere to write the result", hint: "redirect it to a program or a file")
-        }
-        guard flags & O_ACCMODE != O_RDONLY else {
-            throw DossierError(.output, "standard output is open only for reading: the result cannot be written to it", hint: "redirect it to a program or a file")
+        if let unwritable = standardOutputUnwritable {
+            throw DossierError(.output, "standard output is \(unwritable): the result cannot be written to it", hint: "redirect it to a program or a file")
         }
     }
 
@@ -588,15 +593,18 @@ final class NewLedger {
 
     func removeIfUnused(_ ledger: AccessLog) {
         guard let inode, (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
-        let contents = ledger.verify(trusting: .empty)
-        guard contents.entries.isEmpty, contents.problems.isEmpty else { return }
         // Closed first, so that no connection of ours touches the files (a writer may merge its
         // WAL when it closes) and our shared lock is given up; then removed only if no other
         // process has the ledger open (it holds the shared lock: another seal may be writing
-        // its entry into the file this one made) and the path still names the file we made.
+        // its entry into the file this one made), the path still names the file we made, and
+        // it is still empty — looked at only now, under the lock every writer needs (looked
+        // at before, an entry another seal committed in between went with the file).
         guard (try? ledger.close()) != nil, let lock = LedgerFolderLock.exclusive(for: path),
-              (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode else { return }
+              (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int == inode,
+              let reader = try? AccessLog(path: path, readOnly: true) else { return }
         defer { lock.release() }
+        let contents = reader.verify(trusting: .empty)
+        guard (try? reader.close()) != nil, contents.entries.isEmpty, contents.problems.isEmpty else { return }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         removeFolders()
     }

@@ -631,6 +631,9 @@ struct CLIDossierTests {
         let refused = try run(seal, ">&-")
         #expect(refused.status == 1 && refused.stderr.contains("standard output is closed"), "\(refused.status) \(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: ws.path("closed.dossier")))
+        let readOnly = try run(seal, "1</dev/null")
+        #expect(readOnly.status == 1 && readOnly.stderr.contains("standard output is open only for reading"), "\(readOnly.status) \(readOnly.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.path("closed.dossier")))
         // Quiet, it prints nothing: it runs (and the id was not used up by the refusal).
         let quiet = try run(seal + ["-q"], ">&-")
         #expect(quiet.status == 0 && FileManager.default.fileExists(atPath: ws.path("closed.dossier")), "\(quiet.stderr)")

@@ -270,8 +270,9 @@ extension Dossier {
                 let name = FileSystem.lastComponent(of: output)
                 guard fstatat(folder, name, &now, AT_SYMLINK_NOFOLLOW) == 0, FileSystem.isRegular(now),
                       now.st_dev == original.st_dev, now.st_ino == original.st_ino else {
-                    throw DossierError(.output, "\(output) was replaced while it was being amended; nothing was changed"
-                                       + (afterLogging ? ", but the change is already in the access log" : ""),
+                    throw DossierError(.output, "\(output) was replaced while it was being amended; "
+                                       + (afterLogging ? "the dossier now there was not changed, but an entry for the amendment is already in the access log (it names a change that did not land)"
+                                                       : "nothing was changed"),
                                        hint: "check who else writes to that folder, then amend again")
                 }
             }

@@ -313,14 +313,18 @@ public final class AccessLog: Sendable {
     /// does not parse is listed in `unparsed` (it is no evidence and must not hide the others).
     func storedCheckpoints() throws(DossierError) -> (checkpoints: [Checkpoint], unparsed: [String]) {
         let notes: [String]
-        do { notes = try store.checkpoints() } catch { throw DossierError(.accessLog, "cannot read checkpoints: \(error)") }
+        do { notes = try store.checkpoints() } catch { throw Self.unreadableCheckpoints(error) }
         return Self.parsedCheckpoints(notes)
     }
 
     /// A snapshot's rows, and its notes or why they could not be read.
     private static func split(_ snapshot: (records: [LedgerRecord], checkpoints: Result<[String], any Error>))
         -> ([LedgerRecord], Result<[String], DossierError>) {
-        (snapshot.records, snapshot.checkpoints.mapError { DossierError(.accessLog, "cannot read checkpoints: \($0)") })
+        (snapshot.records, snapshot.checkpoints.mapError(unreadableCheckpoints))
+    }
+
+    private static func unreadableCheckpoints(_ error: any Error) -> DossierError {
+        DossierError(.accessLog, "cannot read checkpoints: \(error)")
     }
 
     /// `notes` parsed; those that do not parse are listed in `unparsed`.
@@ -606,8 +610,12 @@ public final class AccessLog: Sendable {
                 if attempt == 0 { try beforeAppendingForTesting?() }
                 try store.appendImported(Array(report.entries.dropFirst(existing.count)))
                 return report
-            } catch is LedgerConflict where attempt < 3 {
+            } catch is LedgerConflict {
                 attempt += 1
+                guard attempt <= 3 else {
+                    throw DossierError(.accessLog, "cannot import the log of \(id): other writers kept storing entries of it at the same time",
+                                       hint: "import again once they are done")
+                }
             } catch {
                 throw DossierError(.accessLog, "cannot write to the access log: \(error)")
             }

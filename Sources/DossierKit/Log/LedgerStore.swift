@@ -138,10 +138,15 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
 
     init(path: String, create: Bool) throws(DossierError) {
         self.path = path
+        // First, before the ledger is looked at or SQLite opens (or makes) it: a command
+        // that made it and failed removes it only while nobody holds this (and a ledger
+        // found here stays until it is closed).
+        folderLock = LedgerFolderLock.shared(for: path)
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
         if !create && !exists {
-            throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "create it by sealing with a log, or give the right path")
+            throw DossierError(.accessLog, "the access log \(path) does not exist",
+                               hint: "give the right path; a new ledger is made by sealing with a log, by log --record registered or by log --import")
         }
         if exists && isFolder.boolValue {
             throw DossierError(.accessLog, "the access log \(path) is a folder", hint: "give the ledger file (e.g. \(path)/access-log.sqlite)")
@@ -156,9 +161,6 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             }
         }
         try Self.requireThread(path)
-        // Before SQLite opens (or makes) the file: a command that made it and failed removes
-        // it only while nobody holds this.
-        folderLock = LedgerFolderLock.shared(for: path)
         var config = Configuration()
         config.busyMode = .callback { [busyWait] tries in busyWait.shouldTryAgain(tries) }
         config.prepareDatabase { db in
@@ -385,7 +387,9 @@ struct LedgerConflict: Error {}
 /// the operation whose entry waits — ends it at once (a cancelled seal waited out the
 /// whole lock, then recorded its entry and finished). SQLite then answers SQLITE_BUSY and
 /// the append, seeing the stop, throws `.interrupted`. Only one write runs at a time on a
-/// ledger's connections, so the cancellation in force is that write's.
+/// ledger's connections, so the cancellation in force is that write's. The ledger's reading
+/// connections share the handler (a read is rarely busy in WAL mode: while another
+/// process's last connection closes); such a wait also ends on that write's cancellation.
 final class LedgerBusyWait: Sendable {
     static let limit: Duration = .seconds(120)
 
