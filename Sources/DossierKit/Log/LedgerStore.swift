@@ -107,6 +107,8 @@ final class SQLiteLedger: LedgerStore, @unchecked Sendable {
             throw DossierError(.accessLog, "the access log \(path) does not exist", hint: "give the right path")
         }
         try Self.requireThread(path)
+        // Readers take no folder lock: a reader cannot lose an entry, and the CLI reads a
+        // ledger it made (to see that it is empty) while it holds the exclusive lock itself.
         folderLock = nil
         var config = Configuration()
         config.readonly = true
